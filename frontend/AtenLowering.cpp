@@ -1,0 +1,968 @@
+//===- frontend/AtenLowering.cpp - aten:: and prim:: ops to IR ops ------------------===//
+//
+// One table from TorchScript op names to lowering functions. A lowering reads
+// the node's inputs, checks that what must be constant is constant, and emits
+// IR. When it cannot (a dynamic kernel size, an unsupported overload), it
+// throws NotLowered with the reason, before emitting anything, and the node
+// becomes a TorchScript island (or an error under --strict).
+//
+//===----------------------------------------------------------------------===//
+#include <functional>
+#include <numeric>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "frontend/GraphTranslator.h"
+
+namespace cocktail::frontend {
+
+using ir::Attributes;
+using ir::DType;
+using ir::OpKind;
+using ir::Type;
+
+namespace {
+
+struct NotLowered {
+  std::string reason;
+};
+
+std::optional<DType> dtypeFromScalarType(int64_t st) {
+  switch (static_cast<c10::ScalarType>(st)) {
+    case c10::ScalarType::Float: return DType::F32;
+    case c10::ScalarType::Double: return DType::F64;
+    case c10::ScalarType::Long: return DType::I64;
+    case c10::ScalarType::Int: return DType::I32;
+    case c10::ScalarType::Bool: return DType::I1;
+    case c10::ScalarType::Half: return DType::F16;
+    case c10::ScalarType::BFloat16: return DType::BF16;
+    default: return std::nullopt;
+  }
+}
+
+/// The state of lowering one node, with the helpers every lowering needs.
+class Lowering {
+ public:
+  Lowering(GraphTranslator& t, jit::Node* n) : t_(t), n_(n), b_(t.builder()) {}
+
+  jit::Node* node() const { return n_; }
+  size_t numInputs() const { return n_->inputs().size(); }
+  const jit::Value* input(size_t i) const { return n_->input(i); }
+  std::string overload() const {
+    const c10::FunctionSchema* s = n_->maybeSchema();
+    return s ? s->overload_name() : "";
+  }
+
+  ir::Value* in(size_t i) { return t_.value(n_->input(i)); }
+  bool isNone(size_t i) const { return t_.isNone(n_->input(i)); }
+  bool isTensor(size_t i) const { return n_->input(i)->type()->kind() == c10::TypeKind::TensorType; }
+  const Slot& slotOf(size_t i) { return t_.slot(n_->input(i)); }
+
+  int64_t cint(size_t i, const char* what) const {
+    auto v = t_.constInt(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant int", what)};
+    return *v;
+  }
+  double cdouble(size_t i, const char* what) const {
+    auto v = t_.constDouble(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant number", what)};
+    return *v;
+  }
+  bool cbool(size_t i, const char* what) const {
+    auto v = t_.constBool(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant bool", what)};
+    return *v;
+  }
+  std::vector<int64_t> cints(size_t i, const char* what) const {
+    auto v = t_.constIntList(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant list of ints", what)};
+    return *v;
+  }
+  std::optional<DType> cdtype(size_t i) const {
+    if (isNone(i)) return std::nullopt;
+    auto st = t_.constInt(n_->input(i));
+    if (!st) throw NotLowered{"its dtype must be a constant"};
+    auto d = dtypeFromScalarType(*st);
+    if (!d) throw NotLowered{fmt::format("dtype {} is not supported", c10::toString(static_cast<c10::ScalarType>(*st)))};
+    return d;
+  }
+  /// The values of an int[] (or Tensor[]) input built by ListConstruct.
+  std::vector<ir::Value*> listValues(size_t i) {
+    const Slot& s = slotOf(i);
+    if (s.kind != Slot::Kind::List) throw NotLowered{"its list argument is not a list the compiler can see"};
+    std::vector<ir::Value*> out;
+    const jit::Node* producer = n_->input(i)->node();
+    bool fromConstruct = producer->kind() == c10::prim::ListConstruct;
+    for (size_t k = 0; k < s.elems.size(); ++k) {
+      if (s.elems[k].kind != Slot::Kind::Value) throw NotLowered{"its list holds a None or a nested list"};
+      // Re-read each element: it may be a view written since the list was made.
+      out.push_back(fromConstruct ? t_.value(producer->input(k)) : s.elems[k].value);
+    }
+    return out;
+  }
+
+  Type outType(size_t i = 0) const { return t_.irType(n_->output(i)->type(), n_); }
+
+  ir::Value* emit(OpKind k, std::vector<ir::Value*> operands, Attributes a = {}) {
+    return b_.create1(k, std::move(operands), outType(), std::move(a));
+  }
+  ir::Value* emitTyped(OpKind k, std::vector<ir::Value*> operands, Type type, Attributes a = {}) {
+    return b_.create1(k, std::move(operands), std::move(type), std::move(a));
+  }
+
+  /// Binds the node's output i; in in-place mode, captures it instead.
+  void out(ir::Value* v, size_t i = 0) {
+    if (capture_) {
+      *capture_ = v;
+      return;
+    }
+    const jit::Value* o = n_->output(i);
+    if (o->hasDebugName() && v->name().empty()) v->setName(o->debugName());
+    t_.bind(o, v);
+  }
+  void outSlot(Slot s, size_t i = 0) { t_.bind(n_->output(i), std::move(s)); }
+  void captureInto(ir::Value** where) { capture_ = where; }
+
+  ir::Builder& b() { return b_; }
+  GraphTranslator& t() { return t_; }
+
+ private:
+  GraphTranslator& t_;
+  jit::Node* n_;
+  ir::Builder& b_;
+  ir::Value** capture_ = nullptr;
+};
+
+Attributes attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> kv) {
+  Attributes a;
+  for (const auto& [k, v] : kv) a.set(k, v);
+  return a;
+}
+
+using LowerFn = std::function<void(Lowering&)>;
+
+// ---- families ---------------------------------------------------------------------
+
+LowerFn binary(OpKind k) {
+  return [k](Lowering& L) {
+    // add/sub(Tensor, Tensor|Scalar, alpha): fold alpha into a multiply.
+    if ((k == OpKind::Add || k == OpKind::Sub) && L.numInputs() == 3) {
+      double alpha = L.cdouble(2, "alpha");
+      ir::Value* other = L.in(1);
+      if (alpha != 1.0) {
+        ir::Value* a = L.t().constInt(L.input(2)) ? L.b().constantInt(static_cast<int64_t>(alpha)) : L.b().constantFloat(alpha);
+        other = L.emitTyped(OpKind::Mul, {other, a}, other->type());
+      }
+      return L.out(L.emit(k, {L.in(0), other}));
+    }
+    if (L.numInputs() != 2) throw NotLowered{"this overload is not supported"};
+    L.out(L.emit(k, {L.in(0), L.in(1)}));
+  };
+}
+
+LowerFn unary(OpKind k) {
+  return [k](Lowering& L) {
+    if (k == OpKind::Gelu && L.numInputs() == 2) {
+      const Slot& s = L.slotOf(1);
+      if (s.kind != Slot::Kind::String || s.str != "none") throw NotLowered{"only approximate='none' is supported"};
+    } else if (L.numInputs() != 1) {
+      throw NotLowered{"this overload is not supported"};
+    }
+    L.out(L.emit(k, {L.in(0)}));
+  };
+}
+
+/// Identity ops: the output is the input (dropout at inference, detach, ...).
+void lowerAlias(Lowering& L) { L.t().alias(L.node()->output(), L.input(0)); }
+
+void lowerDropout(Lowering& L) {
+  if (L.cbool(2, "train flag")) throw NotLowered{"dropout in training mode"};
+  L.out(L.in(0));
+}
+
+// sum(self, dtype) | sum(self, dims, keepdim, dtype), mean likewise.
+LowerFn reduction(OpKind k) {
+  return [k](Lowering& L) {
+    Attributes a;
+    if (L.numInputs() == 2) {
+      a.set("dims", std::vector<int64_t>{});
+      a.set("keepdim", false);
+      if (auto d = L.cdtype(1)) a.set("dtype", *d);
+    } else {
+      a.set("dims", L.isNone(1) ? std::vector<int64_t>{} : L.cints(1, "dims"));
+      a.set("keepdim", L.cbool(2, "keepdim"));
+      if (L.numInputs() > 3)
+        if (auto d = L.cdtype(3)) a.set("dtype", *d);
+    }
+    if (k != OpKind::Sum) a.erase("dtype");
+    L.out(L.emit(k, {L.in(0)}, std::move(a)));
+  };
+}
+
+// amax/amin(self, dims, keepdim)
+LowerFn extremum(OpKind k) {
+  return [k](Lowering& L) {
+    L.out(L.emit(k, {L.in(0)}, attrs({{"dims", L.cints(1, "dims")}, {"keepdim", L.cbool(2, "keepdim")}})));
+  };
+}
+
+// max(self) | max(self, other) | max.dim(self, dim, keepdim) | max(int, int)
+LowerFn maxOrMin(bool isMax) {
+  return [isMax](Lowering& L) {
+    if (L.numInputs() == 1) {
+      if (!L.isTensor(0)) throw NotLowered{"max/min of a list is not supported"};
+      return L.out(L.emit(isMax ? OpKind::Amax : OpKind::Amin, {L.in(0)},
+                          attrs({{"dims", std::vector<int64_t>{}}, {"keepdim", false}})));
+    }
+    if (L.numInputs() == 2) return L.out(L.emit(isMax ? OpKind::Maximum : OpKind::Minimum, {L.in(0), L.in(1)}));
+    Attributes a = attrs({{"dim", L.cint(1, "dim")}, {"keepdim", L.cbool(2, "keepdim")}});
+    ir::Op* op = L.b().create(isMax ? OpKind::MaxDim : OpKind::MinDim, {L.in(0)}, {L.outType(0), L.outType(1)}, std::move(a));
+    L.out(op->result(0), 0);
+    L.out(op->result(1), 1);
+  };
+}
+
+// argmax(self, dim?, keepdim), any/all(self[, dim, keepdim])
+LowerFn indexReduction(OpKind k) {
+  return [k](Lowering& L) {
+    Attributes a;
+    a.set("keepdim", L.numInputs() > 2 ? L.cbool(2, "keepdim") : false);
+    if (L.numInputs() > 1 && !L.isNone(1)) a.set("dim", L.cint(1, "dim"));
+    L.out(L.emit(k, {L.in(0)}, std::move(a)));
+  };
+}
+
+LowerFn softmax(OpKind k) {
+  return [k](Lowering& L) {
+    if (L.numInputs() > 2 && !L.isNone(2)) throw NotLowered{"softmax with a dtype is not supported"};
+    L.out(L.emit(k, {L.in(0)}, attrs({{"dim", L.cint(1, "dim")}})));
+  };
+}
+
+// zeros/ones(size, dtype, layout, device, pin_memory); full(size, value, dtype, ...)
+LowerFn creation(std::optional<int64_t> fill) {
+  return [fill](Lowering& L) {
+    size_t dtypeAt = fill ? 1 : 2;
+    std::optional<DType> dtype = L.numInputs() > dtypeAt ? L.cdtype(dtypeAt) : std::nullopt;
+    std::vector<ir::Value*> sizes = L.listValues(0);
+    ir::Value* value;
+    if (fill) {
+      value = L.b().constantInt(*fill);
+      if (!dtype) dtype = DType::F32;
+    } else {
+      value = L.in(1);
+      if (!dtype) {
+        DType vt = value->type().dtype();
+        dtype = vt == DType::F64 ? DType::F32 : vt;  // full(…, 2) is an int64 tensor, full(…, 2.) a float one
+      }
+    }
+    std::vector<ir::Value*> operands = {value};
+    operands.insert(operands.end(), sizes.begin(), sizes.end());
+    L.out(L.emit(OpKind::Full, operands, attrs({{"dtype", *dtype}})));
+  };
+}
+
+// zeros_like/ones_like(self, dtype, ...); full_like(self, value, dtype, ...)
+LowerFn creationLike(std::optional<int64_t> fill) {
+  return [fill](Lowering& L) {
+    size_t dtypeAt = fill ? 1 : 2;
+    Attributes a;
+    if (L.numInputs() > dtypeAt)
+      if (auto d = L.cdtype(dtypeAt)) a.set("dtype", *d);
+    ir::Value* value = fill ? L.b().constantInt(*fill) : L.in(1);
+    L.out(L.emit(OpKind::FullLike, {L.in(0), value}, std::move(a)));
+  };
+}
+
+void lowerArange(Lowering& L) {
+  // arange(end, dtype, ...) | arange.start(start, end, dtype, ...) | arange.start_step(start, end, step, dtype, ...)
+  std::string ov = L.overload();
+  ir::Value *start, *end, *step;
+  size_t dtypeAt;
+  if (ov.empty()) {
+    start = L.b().constantInt(0), end = L.in(0), step = L.b().constantInt(1), dtypeAt = 1;
+  } else if (ov == "start") {
+    start = L.in(0), end = L.in(1), step = L.b().constantInt(1), dtypeAt = 2;
+  } else if (ov == "start_step") {
+    start = L.in(0), end = L.in(1), step = L.in(2), dtypeAt = 3;
+  } else {
+    throw NotLowered{fmt::format("overload arange.{} is not supported", ov)};
+  }
+  auto dtype = L.cdtype(dtypeAt);
+  if (!dtype) {
+    bool anyFloat = false;
+    for (ir::Value* v : {start, end, step}) anyFloat |= v->type().dtype() == DType::F64;
+    dtype = anyFloat ? DType::F32 : DType::I64;
+  }
+  L.out(L.emit(OpKind::Arange, {start, end, step}, attrs({{"dtype", *dtype}})));
+}
+
+// ---- views --------------------------------------------------------------------------
+
+ir::Value* emitView(Lowering& L, ir::Value* base) {
+  std::string name = L.node()->kind().toQualString();
+  auto& b = L.b();
+  Type t = Type::unknownTensor();
+  if (name == "aten::select") return b.create1(OpKind::Select, {base, L.in(2)}, t, attrs({{"dim", L.cint(1, "dim")}}));
+  if (name == "aten::slice") {
+    ir::Value* start = L.isNone(2) ? b.constantInt(0) : L.in(2);
+    ir::Value* end = L.isNone(3) ? b.constantInt(ir::Builder::kMaxTrip) : L.in(3);
+    int64_t step = L.cint(4, "step");
+    if (step <= 0) throw NotLowered{"slice step must be positive"};
+    return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", step}}));
+  }
+  if (name == "aten::narrow") {
+    ir::Value* start = L.in(2);
+    ir::Value* end = b.create1(OpKind::Add, {start, L.in(3)}, Type::scalar(DType::I64));
+    return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
+  }
+  if (name == "aten::view" || name == "aten::reshape") {
+    const Slot& s = L.slotOf(1);
+    if (s.kind == Slot::Kind::SizeList) return b.create1(OpKind::ReshapeAs, {base, s.value}, t);
+    std::vector<ir::Value*> operands = {base};
+    for (ir::Value* v : L.listValues(1)) operands.push_back(v);
+    return b.create1(OpKind::Reshape, operands, t);
+  }
+  if (name == "aten::view_as" || name == "aten::reshape_as") return b.create1(OpKind::ReshapeAs, {base, L.in(1)}, t);
+  if (name == "aten::flatten")
+    return b.create1(OpKind::Flatten, {base}, t, attrs({{"start", L.cint(1, "start_dim")}, {"end", L.cint(2, "end_dim")}}));
+  if (name == "aten::unsqueeze") return b.create1(OpKind::Unsqueeze, {base}, t, attrs({{"dim", L.cint(1, "dim")}}));
+  if (name == "aten::squeeze") {
+    if (L.numInputs() == 1) return b.create1(OpKind::Squeeze, {base}, t);
+    return b.create1(OpKind::Squeeze, {base}, t, attrs({{"dim", L.cint(1, "dim")}}));
+  }
+  if (name == "aten::transpose")
+    return b.create1(OpKind::Transpose, {base}, t, attrs({{"dim0", L.cint(1, "dim0")}, {"dim1", L.cint(2, "dim1")}}));
+  if (name == "aten::t") return b.create1(OpKind::Transpose, {base}, t, attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
+  if (name == "aten::permute") return b.create1(OpKind::Permute, {base}, t, attrs({{"dims", L.cints(1, "dims")}}));
+  if (name == "aten::expand") {
+    const Slot& s = L.slotOf(1);
+    if (s.kind == Slot::Kind::SizeList) return b.create1(OpKind::ExpandAs, {base, s.value}, t);
+    std::vector<ir::Value*> operands = {base};
+    for (ir::Value* v : L.listValues(1)) operands.push_back(v);
+    return b.create1(OpKind::Expand, operands, t);
+  }
+  throw NotLowered{"unknown view op"};
+}
+
+void lowerView(Lowering& L) { L.out(emitView(L, L.in(0))); }
+
+ir::Value* emitScatter(Lowering& L, ir::Value* base, ir::Value* src) {
+  std::string name = L.node()->kind().toQualString();
+  auto& b = L.b();
+  Type t = Type::unknownTensor();
+  if (name == "aten::select")
+    return b.create1(OpKind::SelectScatter, {base, src, L.in(2)}, t, attrs({{"dim", L.cint(1, "dim")}}));
+  if (name == "aten::slice") {
+    ir::Value* start = L.isNone(2) ? b.constantInt(0) : L.in(2);
+    ir::Value* end = L.isNone(3) ? b.constantInt(ir::Builder::kMaxTrip) : L.in(3);
+    return b.create1(OpKind::SliceScatter, {base, src, start, end}, t,
+                     attrs({{"dim", L.cint(1, "dim")}, {"step", L.cint(4, "step")}}));
+  }
+  if (name == "aten::narrow") {
+    ir::Value* end = b.create1(OpKind::Add, {L.in(2), L.in(3)}, Type::scalar(DType::I64));
+    return b.create1(OpKind::SliceScatter, {base, src, L.in(2), end}, t,
+                     attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
+  }
+  if (name == "aten::view" || name == "aten::reshape" || name == "aten::view_as" || name == "aten::reshape_as" ||
+      name == "aten::flatten" || name == "aten::unsqueeze" || name == "aten::squeeze")
+    return b.create1(OpKind::ReshapeAs, {src, base}, t);
+  if (name == "aten::transpose")
+    return b.create1(OpKind::Transpose, {src}, t, attrs({{"dim0", L.cint(1, "dim0")}, {"dim1", L.cint(2, "dim1")}}));
+  if (name == "aten::t") return b.create1(OpKind::Transpose, {src}, t, attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
+  if (name == "aten::permute") {
+    std::vector<int64_t> dims = L.cints(1, "dims");
+    int64_t rank = static_cast<int64_t>(dims.size());
+    std::vector<int64_t> inverse(dims.size());
+    for (int64_t i = 0; i < rank; ++i) inverse[static_cast<size_t>((dims[i] % rank + rank) % rank)] = i;
+    return b.create1(OpKind::Permute, {src}, t, attrs({{"dims", inverse}}));
+  }
+  L.t().fail(L.node(), fmt::format("writing into the result of {} is not supported", name));
+}
+
+// ---- writes ----------------------------------------------------------------------------
+
+void lowerCopy(Lowering& L) {
+  ir::Value* dst = L.in(0);
+  ir::Value* written = L.emitTyped(OpKind::CopyInto, {dst, L.in(1)}, dst->type());
+  L.t().writeInto(L.input(0), written);
+  L.t().alias(L.node()->output(), L.input(0));
+}
+
+/// index_put(self, indices, values, accumulate), functional or in place.
+ir::Value* emitIndexPut(Lowering& L) {
+  const Slot& list = L.slotOf(1);
+  if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
+  std::vector<int64_t> dims;
+  std::vector<ir::Value*> operands = {L.in(0), L.in(2)};
+  for (size_t k = 0; k < list.elems.size(); ++k) {
+    if (list.elems[k].kind == Slot::Kind::None) continue;
+    if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
+    dims.push_back(static_cast<int64_t>(k));
+    operands.push_back(list.elems[k].value);
+  }
+  return L.emitTyped(OpKind::IndexPut, operands, Type::unknownTensor(),
+                     attrs({{"dims", dims}, {"accumulate", L.cbool(3, "accumulate")}}));
+}
+
+void lowerIndexPutInPlace(Lowering& L) {
+  L.t().writeInto(L.input(0), emitIndexPut(L));
+  L.t().alias(L.node()->output(), L.input(0));
+}
+
+void lowerFill(Lowering& L, bool zero) {
+  ir::Value* value = zero ? L.b().constantInt(0) : L.in(1);
+  ir::Value* dst = L.in(0);
+  L.t().writeInto(L.input(0), L.emitTyped(OpKind::FullLike, {dst, value}, dst->type()));
+  L.t().alias(L.node()->output(), L.input(0));
+}
+
+void lowerIndex(Lowering& L) {
+  const Slot& list = L.slotOf(1);
+  if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
+  std::vector<int64_t> dims;
+  std::vector<ir::Value*> operands = {L.in(0)};
+  for (size_t k = 0; k < list.elems.size(); ++k) {
+    if (list.elems[k].kind == Slot::Kind::None) continue;
+    if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
+    dims.push_back(static_cast<int64_t>(k));
+    operands.push_back(list.elems[k].value);
+  }
+  L.out(L.emit(OpKind::Index, operands, attrs({{"dims", dims}})));
+}
+
+// ---- lists, tuples, sizes -----------------------------------------------------------------
+
+void lowerListConstruct(Lowering& L) {
+  std::vector<Slot> elems;
+  for (size_t i = 0; i < L.numInputs(); ++i) {
+    const Slot& s = L.slotOf(i);
+    elems.push_back(s.kind == Slot::Kind::Value ? Slot::of(L.in(i)) : s);
+  }
+  L.outSlot(Slot::list(std::move(elems)));
+}
+
+void lowerUnpack(Lowering& L) {
+  const Slot& s = L.slotOf(0);
+  size_t n = L.node()->outputs().size();
+  if (s.kind == Slot::Kind::SizeList) {
+    for (size_t i = 0; i < n; ++i)
+      L.out(L.emitTyped(OpKind::Size, {s.value, L.b().constantInt(static_cast<int64_t>(i))}, Type::scalar(DType::I64)), i);
+    return;
+  }
+  if (s.kind != Slot::Kind::List) throw NotLowered{"unpacking a value that is not a tuple or list"};
+  if (s.elems.size() != n)
+    L.t().fail(L.node(), fmt::format("unpacking {} values from a list of {}", n, s.elems.size()));
+  std::vector<Slot> elems = s.elems;
+  for (size_t i = 0; i < n; ++i) L.outSlot(elems[i], i);
+}
+
+void lowerGetItem(Lowering& L) {
+  const Slot& s = L.slotOf(0);
+  if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Size, {s.value, L.in(1)}, Type::scalar(DType::I64)));
+  if (s.kind != Slot::Kind::List) throw NotLowered{"indexing a value that is not a list"};
+  int64_t i = L.cint(1, "list index");
+  int64_t n = static_cast<int64_t>(s.elems.size());
+  if (i < -n || i >= n) L.t().fail(L.node(), fmt::format("list index {} out of range for a list of {}", i, n));
+  Slot e = s.elems[static_cast<size_t>(i < 0 ? i + n : i)];
+  L.outSlot(std::move(e));
+}
+
+void lowerTupleIndex(Lowering& L) { lowerGetItem(L); }
+
+void lowerLen(Lowering& L) {
+  const Slot& s = L.slotOf(0);
+  if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Rank, {s.value}, Type::scalar(DType::I64)));
+  if (s.kind == Slot::Kind::List) return L.out(L.b().constantInt(static_cast<int64_t>(s.elems.size())));
+  if (L.isTensor(0)) return L.out(L.emitTyped(OpKind::Size, {L.in(0), L.b().constantInt(0)}, Type::scalar(DType::I64)));
+  throw NotLowered{"len() of this value"};
+}
+
+void lowerSize(Lowering& L) {
+  if (L.numInputs() == 1) {
+    Slot s;
+    s.kind = Slot::Kind::SizeList;
+    s.value = L.in(0);
+    return L.outSlot(s);
+  }
+  L.out(L.emit(OpKind::Size, {L.in(0), L.in(1)}));
+}
+
+/// Number of outputs of the ListUnpack that consumes a list-returning op.
+size_t unpackCount(Lowering& L) {
+  const jit::Value* out = L.node()->output();
+  if (out->uses().size() != 1 || out->uses()[0].user->kind() != c10::prim::ListUnpack)
+    throw NotLowered{"its list result is used other than by unpacking into a fixed number of values"};
+  return out->uses()[0].user->outputs().size();
+}
+
+void lowerChunk(Lowering& L) {
+  int64_t chunks = L.cint(1, "chunks");
+  int64_t dim = L.cint(2, "dim");
+  size_t n = unpackCount(L);
+  std::vector<Type> types(n, Type::unknownTensor());
+  ir::Op* op = L.b().create(OpKind::Chunk, {L.in(0)}, types, attrs({{"chunks", chunks}, {"dim", dim}}));
+  std::vector<Slot> elems;
+  for (size_t i = 0; i < n; ++i) elems.push_back(Slot::of(op->result(i)));
+  L.outSlot(Slot::list(std::move(elems)));
+}
+
+void lowerConstantChunk(Lowering& L) {
+  jit::Node* n = L.node();
+  int64_t chunks = n->i(c10::attr::chunks);
+  int64_t dim = n->i(c10::attr::dim);
+  std::vector<Type> types(n->outputs().size(), Type::unknownTensor());
+  ir::Op* op = L.b().create(OpKind::Chunk, {L.in(0)}, types, attrs({{"chunks", chunks}, {"dim", dim}}));
+  for (size_t i = 0; i < n->outputs().size(); ++i) L.out(op->result(i), i);
+}
+
+void lowerSplit(Lowering& L) {
+  int64_t dim = L.cint(2, "dim");
+  std::vector<Slot> elems;
+  if (auto sizes = L.t().constIntList(L.input(1)); sizes && L.node()->input(1)->type()->kind() != c10::TypeKind::IntType) {
+    std::vector<Type> types(sizes->size(), Type::unknownTensor());
+    ir::Op* op = L.b().create(OpKind::Split, {L.in(0)}, types, attrs({{"sizes", *sizes}, {"dim", dim}}));
+    for (size_t i = 0; i < sizes->size(); ++i) elems.push_back(Slot::of(op->result(i)));
+    return L.outSlot(Slot::list(std::move(elems)));
+  }
+  // split(size): every piece but the last has `size` elements along dim.
+  size_t n = unpackCount(L);
+  ir::Value* size = L.in(1);
+  ir::Value* x = L.in(0);
+  for (size_t i = 0; i < n; ++i) {
+    ir::Value* idx = L.b().constantInt(static_cast<int64_t>(i));
+    ir::Value* start = L.emitTyped(OpKind::Mul, {idx, size}, Type::scalar(DType::I64));
+    ir::Value* end = L.emitTyped(OpKind::Add, {start, size}, Type::scalar(DType::I64));
+    elems.push_back(Slot::of(L.emitTyped(OpKind::Slice, {x, start, end}, Type::unknownTensor(),
+                                         attrs({{"dim", dim}, {"step", int64_t{1}}}))));
+  }
+  L.outSlot(Slot::list(std::move(elems)));
+}
+
+void lowerUnbind(Lowering& L) {
+  int64_t dim = L.cint(1, "dim");
+  size_t n = unpackCount(L);
+  std::vector<Slot> elems;
+  for (size_t i = 0; i < n; ++i)
+    elems.push_back(Slot::of(L.emitTyped(OpKind::Select, {L.in(0), L.b().constantInt(static_cast<int64_t>(i))},
+                                         Type::unknownTensor(), attrs({{"dim", dim}}))));
+  L.outSlot(Slot::list(std::move(elems)));
+}
+
+LowerFn catOrStack(OpKind k) {
+  return [k](Lowering& L) { L.out(L.emit(k, L.listValues(0), attrs({{"dim", L.cint(1, "dim")}}))); };
+}
+
+// ---- scalars ---------------------------------------------------------------------------------
+
+void lowerToScalar(Lowering& L) {
+  ir::Value* x = L.in(0);
+  Type t = L.outType();
+  if (x->type() == t) return L.out(x);
+  L.out(L.emit(OpKind::ToScalar, {x}));
+}
+
+void lowerToTensor(Lowering& L) {
+  // NumToTensor(s) | scalar_tensor(s, dtype, ...) | tensor(s, dtype, device, requires_grad)
+  if (!L.isTensor(0) && L.slotOf(0).kind != Slot::Kind::Value) throw NotLowered{"tensor() of a list"};
+  Attributes a;
+  if (L.numInputs() > 1)
+    if (auto d = L.cdtype(1)) a.set("dtype", *d);
+  L.out(L.emit(OpKind::ToTensor, {L.in(0)}, std::move(a)));
+}
+
+void lowerRangeLength(Lowering& L) {
+  // __range_length(lo, hi, step) = max(0, ceil((hi - lo) / step))
+  int64_t step = L.cint(2, "step");
+  if (step == 0) L.t().fail(L.node(), "range() step must not be zero");
+  Type i64 = Type::scalar(DType::I64);
+  auto& b = L.b();
+  ir::Value* span = step > 0 ? b.create1(OpKind::Sub, {L.in(1), L.in(0)}, i64) : b.create1(OpKind::Sub, {L.in(0), L.in(1)}, i64);
+  int64_t s = step > 0 ? step : -step;
+  ir::Value* padded = b.create1(OpKind::Add, {span, b.constantInt(s - 1)}, i64);
+  ir::Value* n = b.create1(OpKind::FloorDiv, {padded, b.constantInt(s)}, i64);
+  L.out(b.create1(OpKind::Maximum, {n, b.constantInt(0)}, i64));
+}
+
+void lowerDeriveIndex(Lowering& L) {
+  // __derive_index(i, start, step) = start + i * step
+  Type i64 = Type::scalar(DType::I64);
+  ir::Value* scaled = L.b().create1(OpKind::Mul, {L.in(0), L.in(2)}, i64);
+  L.out(L.b().create1(OpKind::Add, {L.in(1), scaled}, i64));
+}
+
+void lowerIs(Lowering& L, bool negate) {
+  bool aNone = L.isNone(0) || L.slotOf(0).kind == Slot::Kind::None;
+  bool bNone = L.isNone(1) || L.slotOf(1).kind == Slot::Kind::None;
+  if (!aNone && !bNone) throw NotLowered{"identity comparison of two values"};
+  L.out(L.b().constantBool((aNone && bNone) != negate));
+}
+
+// ---- nn -----------------------------------------------------------------------------------------
+
+void lowerLinear(Lowering& L) {
+  std::vector<ir::Value*> ops = {L.in(0), L.in(1)};
+  if (L.numInputs() > 2 && !L.isNone(2)) ops.push_back(L.in(2));
+  L.out(L.emit(OpKind::Linear, ops));
+}
+
+void lowerAddmm(Lowering& L) {
+  L.out(L.emit(OpKind::Addmm, {L.in(0), L.in(1), L.in(2)},
+               attrs({{"beta", L.cdouble(3, "beta")}, {"alpha", L.cdouble(4, "alpha")}})));
+}
+
+void lowerConv2d(Lowering& L) {
+  if (L.slotOf(4).kind == Slot::Kind::String) throw NotLowered{"string padding ('same'/'valid') is not supported"};
+  std::vector<ir::Value*> ops = {L.in(0), L.in(1)};
+  if (!L.isNone(2)) ops.push_back(L.in(2));
+  auto pair = [](std::vector<int64_t> v) { return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v; };
+  L.out(L.emit(OpKind::Conv2d, ops,
+               attrs({{"stride", pair(L.cints(3, "stride"))},
+                      {"padding", pair(L.cints(4, "padding"))},
+                      {"dilation", pair(L.cints(5, "dilation"))},
+                      {"groups", L.cint(6, "groups")}})));
+}
+
+void lowerBatchNorm(Lowering& L) {
+  // batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
+  if (L.cbool(5, "training flag")) throw NotLowered{"batch_norm in training mode"};
+  if (L.isNone(3) || L.isNone(4)) throw NotLowered{"batch_norm without running statistics"};
+  ir::Value* mean = L.in(3);
+  ir::Value* w = L.isNone(1) ? L.emitTyped(OpKind::FullLike, {mean, L.b().constantInt(1)}, mean->type()) : L.in(1);
+  ir::Value* bias = L.isNone(2) ? L.emitTyped(OpKind::FullLike, {mean, L.b().constantInt(0)}, mean->type()) : L.in(2);
+  L.out(L.emit(OpKind::BatchNorm, {L.in(0), mean, L.in(4), w, bias}, attrs({{"eps", L.cdouble(7, "eps")}})));
+}
+
+void lowerLayerNorm(Lowering& L) {
+  std::vector<int64_t> shape = L.cints(1, "normalized_shape");
+  auto ones = [&](int64_t v) {
+    std::vector<ir::Value*> ops = {L.b().constantInt(v)};
+    for (int64_t d : shape) ops.push_back(L.b().constantInt(d));
+    return L.emitTyped(OpKind::Full, ops, Type::unknownTensor(), attrs({{"dtype", DType::F32}}));
+  };
+  ir::Value* w = L.isNone(2) ? ones(1) : L.in(2);
+  ir::Value* bias = L.isNone(3) ? ones(0) : L.in(3);
+  L.out(L.emit(OpKind::LayerNorm, {L.in(0), w, bias}, attrs({{"shape", shape}, {"eps", L.cdouble(4, "eps")}})));
+}
+
+std::vector<int64_t> pair2(std::vector<int64_t> v, const std::vector<int64_t>& fallback) {
+  if (v.empty()) return fallback;
+  return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v;
+}
+
+void lowerMaxPool2d(Lowering& L) {
+  auto kernel = pair2(L.cints(1, "kernel_size"), {});
+  L.out(L.emit(OpKind::MaxPool2d, {L.in(0)},
+               attrs({{"kernel", kernel},
+                      {"stride", pair2(L.cints(2, "stride"), kernel)},
+                      {"padding", pair2(L.cints(3, "padding"), {0, 0})},
+                      {"dilation", pair2(L.cints(4, "dilation"), {1, 1})},
+                      {"ceil_mode", L.cbool(5, "ceil_mode")}})));
+}
+
+void lowerAvgPool2d(Lowering& L) {
+  if (L.numInputs() > 6 && !L.isNone(6)) throw NotLowered{"divisor_override is not supported"};
+  auto kernel = pair2(L.cints(1, "kernel_size"), {});
+  L.out(L.emit(OpKind::AvgPool2d, {L.in(0)},
+               attrs({{"kernel", kernel},
+                      {"stride", pair2(L.cints(2, "stride"), kernel)},
+                      {"padding", pair2(L.cints(3, "padding"), {0, 0})},
+                      {"ceil_mode", L.cbool(4, "ceil_mode")},
+                      {"count_include_pad", L.cbool(5, "count_include_pad")}})));
+}
+
+void lowerAdaptiveAvgPool2d(Lowering& L) {
+  L.out(L.emit(OpKind::AdaptiveAvgPool2d, {L.in(0)}, attrs({{"output_size", pair2(L.cints(1, "output_size"), {})}})));
+}
+
+void lowerEmbedding(Lowering& L) { L.out(L.emit(OpKind::Embedding, {L.in(0), L.in(1)})); }
+
+void lowerWhere(Lowering& L) {
+  if (L.numInputs() != 3) throw NotLowered{"where(cond) is not supported"};
+  L.out(L.emit(OpKind::Where, {L.in(0), L.in(1), L.in(2)}));
+}
+
+void lowerMaskedFill(Lowering& L) { L.out(L.emit(OpKind::MaskedFill, {L.in(0), L.in(1), L.in(2)})); }
+
+void lowerClamp(Lowering& L, bool hasMin, bool hasMax) {
+  Attributes a;
+  size_t i = 1;
+  if (hasMin) {
+    if (!L.isNone(i)) a.set("min", L.cdouble(i, "min"));
+    ++i;
+  }
+  if (hasMax && L.numInputs() > i && !L.isNone(i)) a.set("max", L.cdouble(i, "max"));
+  L.out(L.emit(OpKind::Clamp, {L.in(0)}, std::move(a)));
+}
+
+void lowerTo(Lowering& L) {
+  // to.dtype(self, dtype, non_blocking, copy, memory_format)
+  // to.device(self, device, dtype, non_blocking, copy, memory_format)
+  // to.dtype_layout(self, dtype, layout, device, pin_memory, non_blocking, copy, memory_format)
+  std::string ov = L.overload();
+  size_t dtypeAt;
+  if (ov == "dtype" || ov == "dtype_layout") dtypeAt = 1;
+  else if (ov == "device") dtypeAt = 2;
+  else throw NotLowered{fmt::format("overload to.{} is not supported", ov)};
+  auto d = L.cdtype(dtypeAt);
+  if (!d) return lowerAlias(L);
+  L.out(L.emit(OpKind::Cast, {L.in(0)}, attrs({{"dtype", *d}})));
+}
+
+void lowerDiv(Lowering& L) {
+  if (L.numInputs() == 3) {
+    const Slot& mode = L.slotOf(2);
+    if (mode.kind == Slot::Kind::None) return L.out(L.emit(OpKind::Div, {L.in(0), L.in(1)}));
+    if (mode.kind == Slot::Kind::String && mode.str == "floor") return L.out(L.emit(OpKind::FloorDiv, {L.in(0), L.in(1)}));
+    throw NotLowered{"div with rounding_mode='trunc' is not supported"};
+  }
+  L.out(L.emit(OpKind::Div, {L.in(0), L.in(1)}));
+}
+
+void lowerRsub(Lowering& L) {
+  ir::Value* self = L.in(0);
+  double alpha = L.numInputs() > 2 ? L.cdouble(2, "alpha") : 1.0;
+  if (alpha != 1.0) self = L.emitTyped(OpKind::Mul, {self, L.b().constantFloat(alpha)}, self->type());
+  L.out(L.emit(OpKind::Sub, {L.in(1), self}));
+}
+
+void lowerPermuteLike(Lowering& L, OpKind k, const char* attr) {
+  L.out(L.emit(k, {L.in(0)}, attrs({{attr, L.cints(1, attr)}})));
+}
+
+void lowerTri(Lowering& L, OpKind k) {
+  L.out(L.emit(k, {L.in(0)}, attrs({{"diagonal", L.numInputs() > 1 ? L.cint(1, "diagonal") : int64_t{0}}})));
+}
+
+void lowerGatherLike(Lowering& L, OpKind k) {
+  L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
+}
+
+const std::unordered_map<std::string, LowerFn>& loweringTable() {
+  static const auto* table = new std::unordered_map<std::string, LowerFn>{
+      // elementwise
+      {"aten::add", binary(OpKind::Add)},
+      {"aten::sub", binary(OpKind::Sub)},
+      {"aten::mul", binary(OpKind::Mul)},
+      {"aten::div", lowerDiv},
+      {"aten::rsub", lowerRsub},
+      {"aten::pow", binary(OpKind::Pow)},
+      {"aten::maximum", binary(OpKind::Maximum)},
+      {"aten::minimum", binary(OpKind::Minimum)},
+      {"aten::remainder", binary(OpKind::Remainder)},
+      {"aten::floordiv", binary(OpKind::FloorDiv)},
+      {"aten::floor_divide", binary(OpKind::FloorDiv)},
+      {"aten::eq", binary(OpKind::Eq)},
+      {"aten::ne", binary(OpKind::Ne)},
+      {"aten::lt", binary(OpKind::Lt)},
+      {"aten::le", binary(OpKind::Le)},
+      {"aten::gt", binary(OpKind::Gt)},
+      {"aten::ge", binary(OpKind::Ge)},
+      {"aten::__and__", binary(OpKind::And)},
+      {"aten::__or__", binary(OpKind::Or)},
+      {"aten::__xor__", binary(OpKind::Xor)},
+      {"aten::logical_and", binary(OpKind::And)},
+      {"aten::logical_or", binary(OpKind::Or)},
+      {"aten::logical_xor", binary(OpKind::Xor)},
+      {"aten::bitwise_and", binary(OpKind::And)},
+      {"aten::bitwise_or", binary(OpKind::Or)},
+      {"prim::max", binary(OpKind::Maximum)},
+      {"prim::min", binary(OpKind::Minimum)},
+      {"aten::neg", unary(OpKind::Neg)},
+      {"aten::sigmoid", unary(OpKind::Sigmoid)},
+      {"aten::tanh", unary(OpKind::Tanh)},
+      {"aten::relu", unary(OpKind::Relu)},
+      {"aten::exp", unary(OpKind::Exp)},
+      {"aten::log", unary(OpKind::Log)},
+      {"aten::sqrt", unary(OpKind::Sqrt)},
+      {"aten::rsqrt", unary(OpKind::Rsqrt)},
+      {"aten::abs", unary(OpKind::Abs)},
+      {"prim::abs", unary(OpKind::Abs)},
+      {"aten::__not__", unary(OpKind::Not)},
+      {"aten::logical_not", unary(OpKind::Not)},
+      {"aten::gelu", unary(OpKind::Gelu)},
+      {"aten::erf", unary(OpKind::Erf)},
+      {"aten::sin", unary(OpKind::Sin)},
+      {"aten::cos", unary(OpKind::Cos)},
+      {"aten::floor", unary(OpKind::Floor)},
+      {"aten::ceil", unary(OpKind::Ceil)},
+      {"aten::round", unary(OpKind::Round)},
+      {"aten::reciprocal", unary(OpKind::Reciprocal)},
+      {"aten::silu", unary(OpKind::Silu)},
+      {"aten::where", lowerWhere},
+      {"aten::masked_fill", lowerMaskedFill},
+      {"aten::clamp", [](Lowering& L) { lowerClamp(L, true, true); }},
+      {"aten::clamp_min", [](Lowering& L) { lowerClamp(L, true, false); }},
+      {"aten::clamp_max",
+       [](Lowering& L) { L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"max", L.cdouble(1, "max")}}))); }},
+      {"aten::to", lowerTo},
+      // identities
+      {"aten::detach", lowerAlias},
+      {"aten::contiguous", lowerAlias},
+      {"aten::alias", lowerAlias},
+      {"aten::clone", [](Lowering& L) { L.out(L.in(0)); }},
+      {"prim::unchecked_cast", lowerAlias},
+      {"aten::dropout", lowerDropout},
+      {"aten::feature_dropout", lowerDropout},
+      // reductions
+      {"aten::sum", reduction(OpKind::Sum)},
+      {"aten::mean", reduction(OpKind::Mean)},
+      {"aten::amax", extremum(OpKind::Amax)},
+      {"aten::amin", extremum(OpKind::Amin)},
+      {"aten::max", maxOrMin(true)},
+      {"aten::min", maxOrMin(false)},
+      {"aten::argmax", indexReduction(OpKind::Argmax)},
+      {"aten::argmin", indexReduction(OpKind::Argmin)},
+      {"aten::any", indexReduction(OpKind::Any)},
+      {"aten::all", indexReduction(OpKind::All)},
+      {"aten::softmax", softmax(OpKind::Softmax)},
+      {"aten::log_softmax", softmax(OpKind::LogSoftmax)},
+      // linear algebra
+      {"aten::matmul", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
+      {"aten::mm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
+      {"aten::bmm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
+      {"aten::linear", lowerLinear},
+      {"aten::addmm", lowerAddmm},
+      // views and data movement
+      {"aten::select", lowerView},
+      {"aten::slice", lowerView},
+      {"aten::narrow", lowerView},
+      {"aten::view", lowerView},
+      {"aten::reshape", lowerView},
+      {"aten::view_as", lowerView},
+      {"aten::reshape_as", lowerView},
+      {"aten::flatten", lowerView},
+      {"aten::unsqueeze", lowerView},
+      {"aten::squeeze", lowerView},
+      {"aten::transpose", lowerView},
+      {"aten::t", lowerView},
+      {"aten::permute", lowerView},
+      {"aten::expand", lowerView},
+      {"aten::expand_as", [](Lowering& L) { L.out(L.emit(OpKind::ExpandAs, {L.in(0), L.in(1)})); }},
+      {"aten::index_select", [](Lowering& L) { lowerGatherLike(L, OpKind::IndexSelect); }},
+      {"aten::gather", [](Lowering& L) { lowerGatherLike(L, OpKind::Gather); }},
+      {"aten::index", lowerIndex},
+      {"aten::cat", catOrStack(OpKind::Cat)},
+      {"aten::stack", catOrStack(OpKind::Stack)},
+      {"aten::chunk", lowerChunk},
+      {"prim::ConstantChunk", lowerConstantChunk},
+      {"aten::split", lowerSplit},
+      {"aten::split_with_sizes", lowerSplit},
+      {"aten::unbind", lowerUnbind},
+      {"aten::flip", [](Lowering& L) { lowerPermuteLike(L, OpKind::Flip, "dims"); }},
+      {"aten::repeat", [](Lowering& L) { lowerPermuteLike(L, OpKind::Repeat, "repeats"); }},
+      {"aten::tril", [](Lowering& L) { lowerTri(L, OpKind::Tril); }},
+      {"aten::triu", [](Lowering& L) { lowerTri(L, OpKind::Triu); }},
+      // writes
+      {"aten::copy_", lowerCopy},
+      {"aten::index_put_", lowerIndexPutInPlace},
+      {"aten::index_put", [](Lowering& L) { L.out(emitIndexPut(L)); }},
+      {"aten::fill_", [](Lowering& L) { lowerFill(L, false); }},
+      {"aten::zero_", [](Lowering& L) { lowerFill(L, true); }},
+      // creation
+      {"aten::zeros", creation(0)},
+      {"aten::ones", creation(1)},
+      {"aten::empty", creation(0)},
+      {"aten::full", creation(std::nullopt)},
+      {"aten::zeros_like", creationLike(0)},
+      {"aten::ones_like", creationLike(1)},
+      {"aten::empty_like", creationLike(0)},
+      {"aten::full_like", creationLike(std::nullopt)},
+      {"aten::arange", lowerArange},
+      // nn
+      {"aten::embedding", lowerEmbedding},
+      {"aten::conv2d", lowerConv2d},
+      {"aten::batch_norm", lowerBatchNorm},
+      {"aten::layer_norm", lowerLayerNorm},
+      {"aten::max_pool2d", lowerMaxPool2d},
+      {"aten::avg_pool2d", lowerAvgPool2d},
+      {"aten::adaptive_avg_pool2d", lowerAdaptiveAvgPool2d},
+      // scalars, lists, tuples
+      {"aten::Int", lowerToScalar},
+      {"aten::Float", lowerToScalar},
+      {"aten::Bool", lowerToScalar},
+      {"aten::item", lowerToScalar},
+      {"aten::ScalarImplicit", lowerToScalar},
+      {"prim::NumToTensor", lowerToTensor},
+      {"aten::scalar_tensor", lowerToTensor},
+      {"aten::tensor", lowerToTensor},
+      {"aten::size", lowerSize},
+      {"aten::dim", [](Lowering& L) { L.out(L.emit(OpKind::Rank, {L.in(0)})); }},
+      {"aten::numel", [](Lowering& L) { L.out(L.emit(OpKind::Numel, {L.in(0)})); }},
+      {"aten::len", lowerLen},
+      {"aten::__getitem__", lowerGetItem},
+      {"aten::__range_length", lowerRangeLength},
+      {"aten::__derive_index", lowerDeriveIndex},
+      {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},
+      {"aten::__isnot__", [](Lowering& L) { lowerIs(L, true); }},
+      {"prim::ListConstruct", lowerListConstruct},
+      {"prim::TupleConstruct", lowerListConstruct},
+      {"prim::ListUnpack", lowerUnpack},
+      {"prim::TupleUnpack", lowerUnpack},
+      {"prim::TupleIndex", lowerTupleIndex},
+  };
+  return *table;
+}
+
+}  // namespace
+
+bool GraphTranslator::lowerOp(jit::Node* n, std::string& whyNot) {
+  std::string name = n->kind().toQualString();
+  const auto& table = loweringTable();
+  try {
+    if (auto it = table.find(name); it != table.end()) {
+      Lowering L(*this, n);
+      it->second(L);
+      if (isViewOp(n) && name != "aten::detach" && name != "aten::contiguous" && name != "aten::alias" &&
+          name != "prim::unchecked_cast") {
+        const jit::Value* root = rootOf(n->output());
+        views_[n->output()] = ViewInfo{n, canonical(n->input(0)), canonical(root), rootVersion_[canonical(root)]};
+      }
+      return true;
+    }
+    // In-place variants (add_, relu_, masked_fill_, ...): the functional op,
+    // then a write of its result into self.
+    if (isInPlaceOp(n)) {
+      std::string functional = name.substr(0, name.size() - 1);
+      auto it = table.find(functional);
+      if (it == table.end()) {
+        whyNot = fmt::format("no lowering for {}", functional);
+        return false;
+      }
+      Lowering L(*this, n);
+      ir::Value* result = nullptr;
+      L.captureInto(&result);
+      it->second(L);
+      ir::Value* self = value(n->input(0));
+      writeInto(n->input(0), builder().create1(OpKind::CopyInto, {self, result}, self->type()));
+      alias(n->output(), n->input(0));
+      return true;
+    }
+  } catch (const NotLowered& e) {
+    whyNot = e.reason;
+    return false;
+  }
+  return false;
+}
+
+ir::Value* GraphTranslator::recomputeView(const jit::Node* viewNode, ir::Value* base) {
+  Lowering L(*this, const_cast<jit::Node*>(viewNode));
+  try {
+    return emitView(L, base);
+  } catch (const NotLowered& e) {
+    fail(viewNode, e.reason);
+  }
+}
+
+ir::Value* GraphTranslator::scatterInto(const jit::Node* viewNode, ir::Value* base, ir::Value* src) {
+  Lowering L(*this, const_cast<jit::Node*>(viewNode));
+  try {
+    return emitScatter(L, base, src);
+  } catch (const NotLowered& e) {
+    fail(viewNode, e.reason);
+  }
+}
+
+}  // namespace cocktail::frontend

@@ -1,0 +1,136 @@
+//===- frontend/Frontend.cpp - Loading, freezing and translating a model ---------===//
+#include "frontend/Frontend.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/csrc/jit/passes/remove_mutation.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include "frontend/GraphTranslator.h"
+
+namespace cocktail::frontend {
+
+namespace {
+
+ir::Expected<torch::jit::Module> loadModule(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec))
+    return ir::Status::error(fmt::format("cannot open model '{}': no such file", path));
+  if (std::filesystem::is_directory(path, ec))
+    return ir::Status::error(fmt::format("cannot open model '{}': it is a directory", path));
+  try {
+    return torch::jit::load(path);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::string first = what.substr(0, what.find('\n'));
+    return ir::Status::error(fmt::format(
+        "'{}' is not a TorchScript file (torch::jit::load failed: {}); save one with torch.jit.save(torch.jit.script(model), path)",
+        path, first));
+  }
+}
+
+std::string describeArgs(const c10::FunctionSchema& schema) {
+  std::string s = schema.name() + "(";
+  bool first = true;
+  for (const auto& a : schema.arguments()) {
+    if (a.name() == "self") continue;
+    if (!first) s += ", ";
+    first = false;
+    s += a.name() + ": " + a.type()->repr_str();
+  }
+  return s + ")";
+}
+
+bool specMatchesType(const ir::InputSpec& spec, const c10::TypePtr& t) {
+  switch (t->kind()) {
+    case c10::TypeKind::TensorType: return spec.type.isTensor();
+    case c10::TypeKind::IntType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I64;
+    case c10::TypeKind::FloatType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::F64;
+    case c10::TypeKind::BoolType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I1;
+    default: return false;
+  }
+}
+
+std::string specHint(const std::string& name, const c10::TypePtr& t) {
+  switch (t->kind()) {
+    case c10::TypeKind::IntType: return name + ":i64";
+    case c10::TypeKind::FloatType: return name + ":f64";
+    case c10::TypeKind::BoolType: return name + ":i1";
+    default: return name + ":f32[...]";
+  }
+}
+
+}  // namespace
+
+ir::Expected<std::string> describeSignature(const std::string& modelPath, const std::string& method) {
+  auto m = loadModule(modelPath);
+  if (!m) return m.status();
+  auto fn = m->find_method(method);
+  if (!fn) return ir::Status::error(fmt::format("model '{}' has no method '{}'", modelPath, method));
+  return describeArgs(fn->function().getSchema());
+}
+
+ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
+                                                   const std::vector<ir::InputSpec>& inputs,
+                                                   const std::vector<ir::Symbol>& symbols,
+                                                   const FrontendOptions& options) {
+  auto loaded = loadModule(modelPath);
+  if (!loaded) return loaded.status();
+  torch::jit::Module module = loaded.take();
+  if (!module.find_method(options.method))
+    return ir::Status::error(fmt::format("model '{}' has no method '{}'", modelPath, options.method));
+  const c10::FunctionSchema schema = module.get_method(options.method).function().getSchema();
+
+  // Match the input specs with the method's arguments by name.
+  std::vector<ir::Type> argTypes;
+  std::vector<std::string> argNames;
+  for (const auto& arg : schema.arguments()) {
+    if (arg.name() == "self") continue;
+    argNames.push_back(arg.name());
+    const ir::InputSpec* spec = nullptr;
+    for (const auto& s : inputs)
+      if (s.name == arg.name()) spec = &s;
+    if (!spec)
+      return ir::Status::error(fmt::format("missing --input for argument '{}' of {}; for example --input {}",
+                                           arg.name(), describeArgs(schema), specHint(arg.name(), arg.type())));
+    if (!specMatchesType(*spec, arg.type()))
+      return ir::Status::error(fmt::format("--input {}: argument '{}' of {} is a {}, the spec says {}", spec->str(),
+                                           arg.name(), describeArgs(schema), arg.type()->repr_str(),
+                                           spec->type.str()));
+    argTypes.push_back(spec->type);
+  }
+  for (const auto& s : inputs)
+    if (std::find(argNames.begin(), argNames.end(), s.name) == argNames.end())
+      return ir::Status::error(fmt::format("--input {}: {} has no argument named '{}'", s.str(), describeArgs(schema), s.name));
+
+  auto program = std::make_unique<ir::Program>();
+  program->funcName() = options.method;
+  program->symbols() = symbols;
+  GraphTranslator translator(*program, options);
+  try {
+    module.eval();
+    torch::jit::Module frozen = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/true);
+    std::shared_ptr<torch::jit::Graph> graph = frozen.get_method(options.method).graph()->copy();
+    torch::jit::Inline(*graph);
+    torch::jit::RemoveTensorMutation(graph);
+    torch::jit::EliminateDeadCode(graph);
+    translator.run(*graph, argTypes, argNames);
+  } catch (const TranslationError& e) {
+    return ir::Status::error(fmt::format("{}: {}", e.node ? e.node->kind().toQualString() : "model", e.message),
+                             GraphTranslator::locationOf(e.node));
+  } catch (const c10::Error& e) {
+    return ir::Status::error(fmt::format("TorchScript could not prepare '{}': {}", modelPath, e.what_without_backtrace()));
+  }
+  Translation t;
+  t.program = std::move(program);
+  t.fallbacks = translator.fallbacks();
+  t.argumentNames = argNames;
+  return t;
+}
+
+}  // namespace cocktail::frontend

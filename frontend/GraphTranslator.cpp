@@ -1,0 +1,527 @@
+//===- frontend/GraphTranslator.cpp - Values, control flow and mutation ----------===//
+//
+// The op-by-op lowering lives in AtenLowering.cpp; this file holds what is
+// shared: the value environment, prim::Loop / prim::If, constants, tuples,
+// and the functionalisation of in-place writes into views.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/GraphTranslator.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace cocktail::frontend {
+
+using ir::DType;
+using ir::OpKind;
+using ir::Type;
+
+namespace {
+
+bool endsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+const std::set<std::string>& viewOps() {
+  static const std::set<std::string> ops = {
+      "aten::select",  "aten::slice",   "aten::narrow",    "aten::view",   "aten::reshape",
+      "aten::flatten", "aten::unsqueeze", "aten::squeeze", "aten::transpose", "aten::t",
+      "aten::permute", "aten::detach",  "aten::contiguous", "aten::alias", "aten::expand",
+      "aten::view_as", "aten::reshape_as", "prim::unchecked_cast"};
+  return ops;
+}
+
+}  // namespace
+
+bool isViewOp(const jit::Node* n) { return viewOps().count(n->kind().toQualString()) != 0; }
+
+bool isInPlaceOp(const jit::Node* n) {
+  std::string name = n->kind().toQualString();
+  if (name.rfind("aten::", 0) != 0) return false;
+  if (name == "aten::copy_" || name == "aten::index_put_") return true;
+  // aten::add_, aten::mul_, ...: a trailing underscore on a schema whose
+  // first argument is written (`Tensor(a!) self`).
+  if (!endsWith(name, "_") || endsWith(name, "__")) return false;
+  const c10::FunctionSchema* schema = n->maybeSchema();
+  if (!schema || schema->arguments().empty()) return false;
+  const auto& alias = schema->arguments()[0].alias_info();
+  return alias && alias->isWrite();
+}
+
+// ---- diagnostics ----------------------------------------------------------------
+
+ir::Location GraphTranslator::locationOf(const jit::Node* n) {
+  ir::Location loc;
+  if (!n) return loc;
+  // Prefer the innermost user frame: for inlined library code (nn.Linear) the
+  // call stack's first entry is the user's line.
+  // A saved model's ranges point into its serialized code (code/__torch__.py);
+  // the range that generated it is the user's own source, when it was kept.
+  auto original = [](const torch::jit::SourceRange& r) {
+    if (auto gen = r.findSourceRangeThatGenerated()) return gen->file_line_col();
+    return r.file_line_col();
+  };
+  auto flc = original(n->sourceRange());
+  if (auto cs = n->callstack()) {
+    auto entries = (*cs)->vec();
+    if (!entries.empty()) {
+      auto outer = original(std::get<1>(entries.front()));
+      if (outer) flc = outer;
+    }
+  }
+  if (flc) {
+    loc.file = std::get<0>(*flc);
+    loc.line = static_cast<int64_t>(std::get<1>(*flc));
+  }
+  return loc;
+}
+
+void GraphTranslator::fail(const jit::Node* n, const std::string& message) const {
+  throw TranslationError{message, n};
+}
+
+// ---- the environment -----------------------------------------------------------------
+
+const jit::Value* GraphTranslator::canonical(const jit::Value* v) const {
+  for (auto it = aliases_.find(v); it != aliases_.end(); it = aliases_.find(v)) v = it->second;
+  return v;
+}
+
+void GraphTranslator::alias(const jit::Value* out, const jit::Value* in) { aliases_[out] = canonical(in); }
+
+void GraphTranslator::bind(const jit::Value* v, Slot s) { env_[v] = std::move(s); }
+
+const Slot& GraphTranslator::slot(const jit::Value* v) {
+  v = canonical(v);
+  auto it = env_.find(v);
+  if (it == env_.end()) fail(v->node(), fmt::format("internal: value %{} used before it was translated", v->debugName()));
+  return it->second;
+}
+
+ir::Value* GraphTranslator::value(const jit::Value* v) {
+  v = canonical(v);
+  // A view taken before its root was written: recompute it from the root.
+  if (auto vi = views_.find(v); vi != views_.end()) {
+    const ViewInfo& info = vi->second;
+    auto rv = rootVersion_.find(info.root);
+    int64_t now = rv == rootVersion_.end() ? 0 : rv->second;
+    if (now != info.rootVersion) {
+      ir::Location saved = b_.loc();
+      b_.setLoc(locationOf(info.node));
+      ir::Value* fresh = recomputeView(info.node, value(info.base));
+      b_.setLoc(saved);
+      return fresh;
+    }
+  }
+  const Slot& s = slot(v);
+  if (s.kind != Slot::Kind::Value || !s.value)
+    fail(v->node(), fmt::format("value %{} of type {} cannot be used as a single tensor or scalar here",
+                                v->debugName(), v->type()->repr_str()));
+  return s.value;
+}
+
+std::optional<int64_t> GraphTranslator::constInt(const jit::Value* v) const {
+  if (auto iv = jit::toIValue(v); iv && iv->isInt()) return iv->toInt();
+  return std::nullopt;
+}
+
+std::optional<double> GraphTranslator::constDouble(const jit::Value* v) const {
+  auto iv = jit::toIValue(v);
+  if (iv && iv->isDouble()) return iv->toDouble();
+  if (iv && iv->isInt()) return static_cast<double>(iv->toInt());
+  return std::nullopt;
+}
+
+std::optional<bool> GraphTranslator::constBool(const jit::Value* v) const {
+  if (auto iv = jit::toIValue(v); iv && iv->isBool()) return iv->toBool();
+  return std::nullopt;
+}
+
+std::optional<std::vector<int64_t>> GraphTranslator::constIntList(const jit::Value* v) const {
+  if (auto iv = jit::toIValue(v); iv && iv->isIntList()) return iv->toIntVector();
+  if (v->node()->kind() == c10::prim::ListConstruct) {
+    std::vector<int64_t> out;
+    for (const jit::Value* e : v->node()->inputs()) {
+      auto i = constInt(e);
+      if (!i) return std::nullopt;
+      out.push_back(*i);
+    }
+    return out;
+  }
+  // A single int where an int[] is expected (kernel_size=3).
+  if (auto i = constInt(v)) return std::vector<int64_t>{*i};
+  return std::nullopt;
+}
+
+bool GraphTranslator::isNone(const jit::Value* v) const { return v->type()->kind() == c10::TypeKind::NoneType; }
+
+ir::Type GraphTranslator::irType(const c10::TypePtr& t, const jit::Node* where) const {
+  switch (t->kind()) {
+    case c10::TypeKind::TensorType: return Type::unknownTensor();
+    case c10::TypeKind::IntType: return Type::scalar(DType::I64);
+    case c10::TypeKind::FloatType: return Type::scalar(DType::F64);
+    case c10::TypeKind::BoolType: return Type::scalar(DType::I1);
+    // `x.item()` is a Number; we carry it as f64 until an int()/float() says more.
+    case c10::TypeKind::NumberType: return Type::scalar(DType::F64);
+    default: break;
+  }
+  fail(where, fmt::format("values of type {} are not supported here", t->repr_str()));
+}
+
+// ---- tuples and loop-carried values ------------------------------------------------------
+
+void GraphTranslator::leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const {
+  if (auto tt = t->cast<c10::TupleType>()) {
+    for (const auto& e : tt->elements()) leafTypes(e, out, where);
+    return;
+  }
+  out.push_back(irType(t, where));
+}
+
+void GraphTranslator::flattenInto(const Slot& s, std::vector<ir::Value*>& out, const jit::Node* where) const {
+  switch (s.kind) {
+    case Slot::Kind::Value: out.push_back(s.value); return;
+    case Slot::Kind::List:
+      for (const Slot& e : s.elems) flattenInto(e, out, where);
+      return;
+    default: break;
+  }
+  fail(where, "a value carried through control flow must be a tensor, a number or a tuple of them");
+}
+
+Slot GraphTranslator::unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const {
+  if (auto tt = t->cast<c10::TupleType>()) {
+    std::vector<Slot> elems;
+    for (const auto& e : tt->elements()) elems.push_back(unflatten(e, leaves, pos));
+    return Slot::list(std::move(elems));
+  }
+  return Slot::of(leaves.at(pos++));
+}
+
+ir::Value* GraphTranslator::placeholder(const c10::TypePtr& t, const jit::Node* where) {
+  // prim::Uninitialized: a value on a path that never reads it (what
+  // TorchScript leaves after lowering `break` and early `return`).
+  Type ty = irType(t, where);
+  if (ty.isScalar()) {
+    if (ty.dtype() == DType::I1) return b_.constantBool(false);
+    if (ty.dtype() == DType::F64) return b_.constantFloat(0.0);
+    return b_.constantInt(0);
+  }
+  ir::Attributes a;
+  a.set("dtype", DType::F32);
+  return b_.create1(OpKind::Full, {b_.constantInt(0)}, Type::tensor(DType::F32, {}), std::move(a));
+}
+
+// ---- mutation analysis --------------------------------------------------------------------
+
+const jit::Value* GraphTranslator::rootOf(const jit::Value* v) const {
+  while (true) {
+    const jit::Node* n = v->node();
+    if (isViewOp(n) || isInPlaceOp(n)) {
+      v = n->input(0);
+      continue;
+    }
+    return v;
+  }
+}
+
+namespace {
+/// The block in which `v` is defined (for block parameters: that block).
+const jit::Block* definingBlock(const jit::Value* v) {
+  const jit::Node* n = v->node();
+  if (n->kind() == c10::prim::Param) return n->owningBlock();
+  return n->owningBlock();
+}
+
+bool blockEncloses(const jit::Block* outer, const jit::Block* inner) {
+  for (const jit::Block* b = inner; b; b = b->owningNode() ? b->owningNode()->owningBlock() : nullptr)
+    if (b == outer) return true;
+  return false;
+}
+}  // namespace
+
+void GraphTranslator::analyzeMutations(jit::Block* block) {
+  for (jit::Node* n : block->nodes()) {
+    for (jit::Block* sub : n->blocks()) analyzeMutations(sub);
+    if (!isInPlaceOp(n)) continue;
+    const jit::Value* root = rootOf(n->input(0));
+    const jit::Block* home = definingBlock(root);
+    // Every Loop/If between the write and the root's definition carries it.
+    for (const jit::Block* b = n->owningBlock(); b && b != home && b->owningNode(); b = b->owningNode()->owningBlock()) {
+      const jit::Node* ctl = b->owningNode();
+      if (!blockEncloses(home, ctl->owningBlock())) break;
+      auto& roots = mutatedRoots_[ctl];
+      if (std::find(roots.begin(), roots.end(), root) == roots.end()) roots.push_back(root);
+    }
+  }
+}
+
+// ---- views ------------------------------------------------------------------------------------
+
+void GraphTranslator::writeInto(const jit::Value* target, ir::Value* newValue) {
+  target = canonical(target);
+  auto vi = views_.find(target);
+  if (vi == views_.end()) {
+    // A root: its SSA value is replaced and every view of it goes stale.
+    env_[target] = Slot::of(newValue);
+    rootVersion_[target] = ++versionCounter_;
+    return;
+  }
+  const ViewInfo info = vi->second;
+  ir::Location saved = b_.loc();
+  b_.setLoc(locationOf(info.node));
+  ir::Value* newBase = scatterInto(info.node, value(info.base), newValue);
+  b_.setLoc(saved);
+  writeInto(info.base, newBase);
+}
+
+// ---- the walk ------------------------------------------------------------------------------------
+
+void GraphTranslator::run(jit::Graph& graph, const std::vector<ir::Type>& argTypes,
+                          const std::vector<std::string>& argNames) {
+  analyzeMutations(graph.block());
+  ir::Region& body = program_.body();
+  // Input 0 is `self`, frozen away.
+  for (size_t i = 1; i < graph.inputs().size(); ++i) {
+    const jit::Value* in = graph.inputs()[i];
+    ir::Value* arg = body.addArgument(argTypes.at(i - 1), argNames.at(i - 1));
+    bind(in, arg);
+  }
+  translateBlock(graph.block());
+  std::vector<ir::Value*> results;
+  for (const jit::Value* out : graph.outputs()) flattenInto(slot(out), results, graph.return_node());
+  // Outputs that are lists/tuples were flattened; the slot may also hold a
+  // stale view, so read each leaf through value() semantics where possible.
+  std::vector<ir::Value*> fresh;
+  if (graph.outputs().size() == 1 && slot(graph.outputs()[0]).kind == Slot::Kind::Value) {
+    fresh.push_back(value(graph.outputs()[0]));
+  } else if (graph.outputs().size() == 1 && graph.outputs()[0]->node()->kind() == c10::prim::TupleConstruct) {
+    for (const jit::Value* e : graph.outputs()[0]->node()->inputs()) {
+      if (slot(e).kind == Slot::Kind::Value) fresh.push_back(value(e));
+      else flattenInto(slot(e), fresh, graph.return_node());
+    }
+  } else {
+    fresh = results;
+  }
+  b_.setLoc(locationOf(graph.return_node()));
+  b_.create(OpKind::Return, fresh, {});
+  for (ir::Value* v : fresh) program_.resultTypes().push_back(v->type());
+}
+
+void GraphTranslator::translateBlock(jit::Block* block) {
+  for (jit::Node* n : block->nodes()) translateNode(n);
+}
+
+void GraphTranslator::translateNode(jit::Node* n) {
+  b_.setLoc(locationOf(n));
+  switch (n->kind()) {
+    case c10::prim::Loop: translateLoop(n); return;
+    case c10::prim::If: translateIf(n); return;
+    case c10::prim::Constant: translateConstant(n); return;
+    case c10::prim::Uninitialized: bind(n->output(), placeholder(n->output()->type(), n)); return;
+    default: break;
+  }
+  std::string whyNot;
+  if (lowerOp(n, whyNot)) return;
+  if (options_.strict)
+    fail(n, fmt::format("{} is not supported by the compiler{} (without --strict it would run as a TorchScript "
+                        "island on the host)",
+                        n->kind().toQualString(), whyNot.empty() ? "" : ": " + whyNot));
+  emitIsland(n, whyNot);
+}
+
+void GraphTranslator::translateConstant(jit::Node* n) {
+  const jit::Value* out = n->output();
+  auto iv = jit::toIValue(out);
+  if (!iv || iv->isNone()) {
+    bind(out, Slot::none());
+    return;
+  }
+  if (iv->isInt()) return bind(out, b_.constantInt(iv->toInt()));
+  if (iv->isDouble()) return bind(out, b_.constantFloat(iv->toDouble()));
+  if (iv->isBool()) return bind(out, b_.constantBool(iv->toBool()));
+  if (iv->isString()) {
+    Slot s;
+    s.kind = Slot::Kind::String;
+    s.str = iv->toStringRef();
+    return bind(out, s);
+  }
+  if (iv->isDevice()) return bind(out, Slot::none());
+  if (iv->isIntList() || iv->isDoubleList() || iv->isBoolList()) {
+    std::vector<Slot> elems;
+    for (const auto& e : iv->toListRef()) {
+      if (e.isInt()) elems.push_back(Slot::of(b_.constantInt(e.toInt())));
+      else if (e.isDouble()) elems.push_back(Slot::of(b_.constantFloat(e.toDouble())));
+      else elems.push_back(Slot::of(b_.constantBool(e.toBool())));
+    }
+    return bind(out, Slot::list(std::move(elems)));
+  }
+  if (iv->isTensor()) {
+    at::Tensor t = iv->toTensor().contiguous();
+    std::optional<DType> dtype;
+    switch (t.scalar_type()) {
+      case at::kFloat: dtype = DType::F32; break;
+      case at::kDouble: dtype = DType::F64; break;
+      case at::kLong: dtype = DType::I64; break;
+      case at::kInt: dtype = DType::I32; break;
+      case at::kBool: dtype = DType::I1; break;
+      case at::kHalf: dtype = DType::F16; break;
+      case at::kBFloat16: dtype = DType::BF16; break;
+      default: break;
+    }
+    if (!dtype) fail(n, fmt::format("constant tensors of dtype {} are not supported", c10::toString(t.scalar_type())));
+    std::vector<ir::Dim> dims;
+    for (int64_t d : t.sizes()) dims.push_back(ir::Dim::constant(d));
+    Type type = Type::tensor(*dtype, dims);
+    // Name weights after the module attribute they came from (self.lin.weight).
+    std::string base = out->hasDebugName() ? out->debugName() : "c";
+    if (base.rfind("self.", 0) == 0) base = base.substr(5);
+    std::replace_if(base.begin(), base.end(), [](char c) { return !(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'); }, '_');
+    int& count = weightCount_[base];
+    std::string name = count++ == 0 ? base : fmt::format("{}.{}", base, count - 1);
+    ir::WeightDecl decl{name, type, {}};
+    const auto* bytes = static_cast<const std::byte*>(t.data_ptr());
+    decl.data.assign(bytes, bytes + t.nbytes());
+    program_.weights().push_back(std::move(decl));
+    ir::Attributes a;
+    a.set("name", name);
+    ir::Value* w = b_.create1(OpKind::Weight, {}, type, std::move(a));
+    w->setName(name);
+    return bind(out, w);
+  }
+  fail(n, fmt::format("constants of type {} are not supported", out->type()->repr_str()));
+}
+
+void GraphTranslator::translateLoop(jit::Node* n) {
+  jit::Block* body = n->blocks()[0];
+  const auto& mutated = mutatedRoots_[n];
+
+  ir::Value* maxTrip = value(n->input(0));
+  ir::Value* cond = value(n->input(1));
+  std::vector<ir::Value*> carried;
+  std::vector<ir::Type> carriedTypes;
+  for (size_t i = 2; i < n->inputs().size(); ++i) {
+    const jit::Value* in = n->input(i);
+    std::vector<ir::Value*> leaves;
+    if (slot(in).kind == Slot::Kind::Value) leaves.push_back(value(in));
+    else flattenInto(slot(in), leaves, n);
+    carried.insert(carried.end(), leaves.begin(), leaves.end());
+  }
+  size_t numUserCarried = carried.size();
+  for (const jit::Value* r : mutated) carried.push_back(value(r));
+  for (ir::Value* v : carried) carriedTypes.push_back(v->type());
+
+  std::vector<ir::Value*> operands = {maxTrip, cond};
+  operands.insert(operands.end(), carried.begin(), carried.end());
+  ir::Op* loop = b_.create(OpKind::Loop, operands, carriedTypes);
+  ir::Builder outer = b_;
+
+  ir::Region& region = loop->addRegion();
+  b_.setInsertionPointToEnd(region);
+  ir::Value* iv = region.addArgument(Type::scalar(DType::I64), body->inputs()[0]->debugName());
+  bind(body->inputs()[0], iv);
+  std::vector<ir::Value*> args;
+  for (size_t i = 0; i < carried.size(); ++i) args.push_back(region.addArgument(carriedTypes[i]));
+  size_t pos = 0;
+  for (size_t i = 1; i < body->inputs().size(); ++i) {
+    const jit::Value* p = body->inputs()[i];
+    bind(p, unflatten(p->type(), args, pos));
+    if (env_[p].kind == Slot::Kind::Value) args[pos - 1]->setName(p->debugName());
+  }
+  // Saved so that after the loop the roots are rebound to the loop's results.
+  for (size_t k = 0; k < mutated.size(); ++k) {
+    env_[mutated[k]] = Slot::of(args[numUserCarried + k]);
+    rootVersion_[mutated[k]] = ++versionCounter_;
+  }
+
+  translateBlock(body);
+
+  b_.setLoc(locationOf(n));
+  std::vector<ir::Value*> yields = {value(body->outputs()[0])};
+  for (size_t i = 1; i < body->outputs().size(); ++i) {
+    const jit::Value* o = body->outputs()[i];
+    if (slot(o).kind == Slot::Kind::Value) yields.push_back(value(o));
+    else flattenInto(slot(o), yields, n);
+  }
+  for (const jit::Value* r : mutated) yields.push_back(value(r));
+  if (yields.size() != carried.size() + 1)
+    fail(n, "loop body yields a different structure than the loop carries (an Optional or a list that changes "
+            "length inside a loop is not supported)");
+  b_.create(OpKind::Yield, yields, {});
+
+  b_ = outer;
+  std::vector<ir::Value*> results;
+  for (size_t i = 0; i < loop->numResults(); ++i) results.push_back(loop->result(i));
+  pos = 0;
+  for (const jit::Value* out : n->outputs()) {
+    bind(out, unflatten(out->type(), results, pos));
+    if (env_[out].kind == Slot::Kind::Value) results[pos - 1]->setName(out->debugName());
+  }
+  for (size_t k = 0; k < mutated.size(); ++k) {
+    env_[mutated[k]] = Slot::of(results[numUserCarried + k]);
+    rootVersion_[mutated[k]] = ++versionCounter_;
+  }
+}
+
+void GraphTranslator::translateIf(jit::Node* n) {
+  const auto& mutated = mutatedRoots_[n];
+  ir::Value* cond = value(n->input(0));
+  if (!cond->type().isScalar()) cond = b_.create1(OpKind::ToScalar, {cond}, Type::scalar(DType::I1));
+
+  std::vector<ir::Type> types;
+  for (const jit::Value* out : n->outputs()) {
+    if (out->type()->kind() == c10::TypeKind::NoneType) continue;
+    leafTypes(out->type(), types, n);
+  }
+  size_t numUserResults = types.size();
+  std::vector<ir::Value*> before;
+  std::vector<int64_t> beforeVersion;
+  for (const jit::Value* r : mutated) {
+    before.push_back(value(r));
+    beforeVersion.push_back(rootVersion_[r]);
+    types.push_back(before.back()->type());
+  }
+
+  ir::Op* op = b_.create(OpKind::If, {cond}, types);
+  ir::Builder outer = b_;
+  for (jit::Block* block : n->blocks()) {
+    ir::Region& region = op->addRegion();
+    b_.setInsertionPointToEnd(region);
+    translateBlock(block);
+    b_.setLoc(locationOf(n));
+    std::vector<ir::Value*> yields;
+    for (const jit::Value* o : block->outputs()) {
+      if (o->type()->kind() == c10::TypeKind::NoneType) continue;
+      if (slot(o).kind == Slot::Kind::Value) yields.push_back(value(o));
+      else if (slot(o).kind == Slot::Kind::None) fail(n, "an if whose branches return None and a value is not supported");
+      else flattenInto(slot(o), yields, n);
+    }
+    for (const jit::Value* r : mutated) yields.push_back(value(r));
+    if (yields.size() != types.size()) fail(n, "the branches of an if yield different structures");
+    b_.create(OpKind::Yield, yields, {});
+    // The other branch starts from the state before the if.
+    for (size_t k = 0; k < mutated.size(); ++k) {
+      env_[mutated[k]] = Slot::of(before[k]);
+      rootVersion_[mutated[k]] = beforeVersion[k];
+    }
+  }
+  b_ = outer;
+  std::vector<ir::Value*> results;
+  for (size_t i = 0; i < op->numResults(); ++i) results.push_back(op->result(i));
+  size_t pos = 0;
+  for (const jit::Value* out : n->outputs()) {
+    if (out->type()->kind() == c10::TypeKind::NoneType) {
+      bind(out, Slot::none());
+      continue;
+    }
+    bind(out, unflatten(out->type(), results, pos));
+    if (env_[out].kind == Slot::Kind::Value) results[pos - 1]->setName(out->debugName());
+  }
+  for (size_t k = 0; k < mutated.size(); ++k) {
+    env_[mutated[k]] = Slot::of(results[numUserResults + k]);
+    rootVersion_[mutated[k]] = ++versionCounter_;
+  }
+}
+
+}  // namespace cocktail::frontend

@@ -1,0 +1,139 @@
+//===- frontend/GraphTranslator.h - A frozen TorchScript graph to a Program ------===//
+//
+// Internal to the frontend (it includes LibTorch). Walks the graph once, in
+// order, and keeps for every TorchScript value its translation (a `Slot`:
+// an IR value, a tuple/list of slots, None, ...).
+//
+// In-place writes are functionalised here rather than by LibTorch, because
+// RemoveTensorMutation leaves writes into views of inputs alone: writing
+// `src` into a view `v` of a root tensor `r` becomes a chain of scatters that
+// yields a new SSA value for `r`. Loops and ifs that write into a root defined
+// outside them carry it as an extra loop-carried value / if result. Views are
+// recomputed from their root when the root changed since they were taken, so
+// reads through a view see earlier writes as they do in PyTorch.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include "frontend/Frontend.h"
+#include "ir/Builder.h"
+#include "ir/Program.h"
+
+namespace cocktail::frontend {
+
+namespace jit = torch::jit;
+
+/// What a TorchScript value translated to.
+struct Slot {
+  enum class Kind { Unset, Value, None, List, SizeList, String };
+  Kind kind = Kind::Unset;
+  ir::Value* value = nullptr;  // Value; the tensor for SizeList
+  std::vector<Slot> elems;     // List (tuples and lists alike)
+  std::string str;             // String
+
+  static Slot of(ir::Value* v) { return Slot{Kind::Value, v, {}, {}}; }
+  static Slot none() { return Slot{Kind::None, nullptr, {}, {}}; }
+  static Slot list(std::vector<Slot> e) { return Slot{Kind::List, nullptr, std::move(e), {}}; }
+};
+
+/// A user error while translating: which node, and why.
+struct TranslationError {
+  std::string message;
+  const jit::Node* node;
+};
+
+class GraphTranslator {
+ public:
+  GraphTranslator(ir::Program& program, const FrontendOptions& options) : program_(program), options_(options), b_(program.body()) {}
+
+  /// Translates `graph` (frozen and inlined; input 0 is `self`) with the
+  /// given argument types. Throws TranslationError.
+  void run(jit::Graph& graph, const std::vector<ir::Type>& argTypes, const std::vector<std::string>& argNames);
+
+  const std::vector<Fallback>& fallbacks() const { return fallbacks_; }
+
+  // ---- used by the op lowerings (AtenLowering.cpp) ----
+  ir::Builder& builder() { return b_; }
+  /// The IR value of a TorchScript value that must be a single value.
+  ir::Value* value(const jit::Value* v);
+  const Slot& slot(const jit::Value* v);
+  void bind(const jit::Value* v, Slot s);
+  void bind(const jit::Value* v, ir::Value* irv) { bind(v, Slot::of(irv)); }
+  /// The constant int/float/bool of a prim::Constant input, if it is one.
+  std::optional<int64_t> constInt(const jit::Value* v) const;
+  std::optional<double> constDouble(const jit::Value* v) const;
+  std::optional<bool> constBool(const jit::Value* v) const;
+  std::optional<std::vector<int64_t>> constIntList(const jit::Value* v) const;
+  bool isNone(const jit::Value* v) const;
+  /// Records that `out` is the same tensor as `in` (in-place ops return self).
+  void alias(const jit::Value* out, const jit::Value* in);
+  /// Writes `newValue` into the tensor `target` denotes, updating its root.
+  void writeInto(const jit::Value* target, ir::Value* newValue);
+  /// The IR type a TorchScript type translates to (tensor types are unknown).
+  ir::Type irType(const c10::TypePtr& t, const jit::Node* where) const;
+
+  [[noreturn]] void fail(const jit::Node* n, const std::string& message) const;
+  static ir::Location locationOf(const jit::Node* n);
+
+ private:
+  void translateBlock(jit::Block* block);
+  void translateNode(jit::Node* n);
+  void translateLoop(jit::Node* n);
+  void translateIf(jit::Node* n);
+  void translateConstant(jit::Node* n);
+  /// The aten/prim op table; false when the op is not lowered.
+  bool lowerOp(jit::Node* n, std::string& whyNot);
+  void emitIsland(jit::Node* n, const std::string& whyNot);
+
+  // Mutation analysis: for every Loop/If, the roots defined outside it that
+  // are written inside it (in first-write order).
+  void analyzeMutations(jit::Block* block);
+  const jit::Value* rootOf(const jit::Value* v) const;
+  const jit::Value* canonical(const jit::Value* v) const;
+
+  // Flattening of tuples for loop-carried values and if results.
+  void flattenInto(const Slot& s, std::vector<ir::Value*>& out, const jit::Node* where) const;
+  Slot unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const;
+  void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
+  ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);
+
+  // Views: recomputing a view from its base, and writing back into the base.
+  ir::Value* recomputeView(const jit::Node* viewNode, ir::Value* base);
+  ir::Value* scatterInto(const jit::Node* viewNode, ir::Value* base, ir::Value* src);
+
+  struct ViewInfo {
+    const jit::Node* node;
+    const jit::Value* base;
+    const jit::Value* root;
+    int64_t rootVersion;
+  };
+
+  ir::Program& program_;
+  const FrontendOptions& options_;
+  ir::Builder b_;
+  std::unordered_map<const jit::Value*, Slot> env_;
+  std::unordered_map<const jit::Value*, const jit::Value*> aliases_;
+  std::unordered_map<const jit::Value*, ViewInfo> views_;
+  std::unordered_map<const jit::Value*, int64_t> rootVersion_;
+  int64_t versionCounter_ = 0;
+  std::unordered_map<const jit::Node*, std::vector<const jit::Value*>> mutatedRoots_;
+  std::map<std::string, int> weightCount_;
+  std::vector<Fallback> fallbacks_;
+};
+
+/// True for the aten ops whose result aliases their first input (views).
+bool isViewOp(const jit::Node* n);
+/// True for ops that write into their first input (`copy_`, `add_`, ...).
+bool isInPlaceOp(const jit::Node* n);
+
+}  // namespace cocktail::frontend

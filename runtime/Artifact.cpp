@@ -1,0 +1,141 @@
+//===- runtime/Artifact.cpp ------------------------------------------------------------===//
+#include "runtime/Artifact.h"
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "artifact.pb.h"
+#include "ir/Parser.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+
+#ifndef COCKTAIL_VERSION
+#define COCKTAIL_VERSION "0.0.0"
+#endif
+
+namespace cocktail::runtime {
+
+namespace {
+constexpr size_t kHeaderSize = sizeof(kArtifactMagic) + sizeof(uint32_t) + sizeof(uint64_t);
+
+template <typename T>
+void putLE(std::string& out, T v) {
+  for (size_t i = 0; i < sizeof(T); ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+template <typename T>
+T getLE(const std::string& in, size_t at) {
+  T v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<unsigned char>(in[at + i])) << (8 * i);
+  return v;
+}
+}  // namespace
+
+std::string compilerVersion() { return COCKTAIL_VERSION; }
+
+std::string serializeArtifact(const Artifact& a) {
+  cocktail::artifact::Artifact pb;
+  pb.set_format_version(kArtifactFormatVersion);
+  pb.set_compiler_version(a.compilerVersion);
+  pb.set_source_model(a.sourceModel);
+  pb.set_target(a.target);
+  for (const auto& s : a.inputSpecs) pb.add_input_specs(s);
+  pb.set_program(ir::printProgram(*a.program));
+  for (const ir::WeightDecl& w : a.program->weights()) {
+    auto* pw = pb.add_weights();
+    pw->set_name(w.name);
+    pw->set_dtype(std::string(ir::dtypeName(w.type.dtype())));
+    for (const ir::Dim& d : w.type.dims()) pw->add_shape(d.value());
+    pw->set_data(reinterpret_cast<const char*>(w.data.data()), w.data.size());
+  }
+  for (const auto& f : a.fallbacks) {
+    auto* pf = pb.add_fallbacks();
+    pf->set_op(f.op);
+    pf->set_location(f.location);
+    pf->set_reason(f.reason);
+  }
+  std::string payload = pb.SerializeAsString();
+  std::string out(kArtifactMagic, sizeof(kArtifactMagic));
+  putLE<uint32_t>(out, kArtifactFormatVersion);
+  putLE<uint64_t>(out, payload.size());
+  return out + payload;
+}
+
+ir::Status saveArtifact(const Artifact& artifact, const std::string& path) {
+  std::string bytes = serializeArtifact(artifact);
+  // Write to a temporary name first so that a failed write never leaves a
+  // half-written artifact under the real name.
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return ir::Status::error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) return ir::Status::error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return ir::Status::error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  return ir::Status::success();
+}
+
+ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::string& name) {
+  auto fail = [&](const std::string& why) { return ir::Status::error(fmt::format("cannot load '{}': {}", name, why)); };
+  if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kArtifactMagic, sizeof(kArtifactMagic)) != 0)
+    return fail("not a Cocktail artifact (it does not start with the COCKTAIL header); compile one with cocktail-compile");
+  uint32_t version = getLE<uint32_t>(bytes, sizeof(kArtifactMagic));
+  if (version != kArtifactFormatVersion)
+    return fail(fmt::format("artifact format version {} is not supported by this build (which reads version {}); "
+                            "recompile the model with this cocktail-compile",
+                            version, kArtifactFormatVersion));
+  uint64_t size = getLE<uint64_t>(bytes, sizeof(kArtifactMagic) + sizeof(uint32_t));
+  uint64_t available = bytes.size() - kHeaderSize;
+  if (size != available)
+    return fail(fmt::format("the file is {} ({} payload bytes announced, {} present)",
+                            size > available ? "truncated" : "followed by extra bytes", size, available));
+  cocktail::artifact::Artifact pb;
+  if (!pb.ParseFromArray(bytes.data() + kHeaderSize, static_cast<int>(size)))
+    return fail("the payload is corrupt (it is not a valid artifact message)");
+
+  auto program = ir::parseProgram(pb.program(), name + ":program");
+  if (!program) return fail("its program does not parse:\n" + program.status().str());
+  std::shared_ptr<ir::Program> prog = program.take();
+  for (const auto& pw : pb.weights()) {
+    ir::WeightDecl* decl = nullptr;
+    for (auto& w : prog->weights())
+      if (w.name == pw.name()) decl = &w;
+    if (!decl) return fail(fmt::format("weight '{}' is not declared by the program", pw.name()));
+    int64_t expected = ir::dtypeSize(decl->type.dtype());
+    for (const ir::Dim& d : decl->type.dims()) expected *= d.isConstant() ? d.value() : -1;
+    if (expected < 0 || static_cast<int64_t>(pw.data().size()) != expected)
+      return fail(fmt::format("weight '{}' ({}) has {} bytes, expected {}", pw.name(), decl->type.str(),
+                              pw.data().size(), expected));
+    const auto* p = reinterpret_cast<const std::byte*>(pw.data().data());
+    decl->data.assign(p, p + pw.data().size());
+  }
+  for (const auto& w : prog->weights())
+    if (w.data.empty() && ir::dtypeSize(w.type.dtype()) > 0 && !w.type.dims().empty())
+      return fail(fmt::format("weight '{}' has no data", w.name));
+  ir::Status verified = ir::verifyProgram(*prog);
+  if (!verified.ok()) return fail("its program is invalid:\n" + verified.str());
+
+  Artifact a;
+  a.compilerVersion = pb.compiler_version();
+  a.sourceModel = pb.source_model();
+  a.target = pb.target();
+  a.inputSpecs.assign(pb.input_specs().begin(), pb.input_specs().end());
+  a.program = std::move(prog);
+  for (const auto& f : pb.fallbacks()) a.fallbacks.push_back({f.op(), f.location(), f.reason()});
+  return a;
+}
+
+ir::Expected<Artifact> loadArtifact(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ir::Status::error(fmt::format("cannot open artifact '{}': {}", path, std::strerror(errno)));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return deserializeArtifact(ss.str(), path);
+}
+
+}  // namespace cocktail::runtime

@@ -1,0 +1,52 @@
+//===- runtime/Artifact.h - The `.cocktail` file -------------------------------------===//
+//
+// A compiled model: its signature, the uProgram as IR text, the weights, the
+// fallback report and per-target code. Saving writes a small header (magic,
+// format version, payload size) before the protobuf payload so that a foreign
+// or truncated file is recognised before anything is parsed.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/Program.h"
+#include "ir/Status.h"
+
+namespace cocktail::runtime {
+
+/// Bumped whenever the payload's meaning changes; older files are refused.
+inline constexpr uint32_t kArtifactFormatVersion = 1;
+inline constexpr char kArtifactMagic[8] = {'C', 'O', 'C', 'K', 'T', 'A', 'I', 'L'};
+
+struct FallbackInfo {
+  std::string op;
+  std::string location;
+  std::string reason;
+};
+
+struct Artifact {
+  std::string compilerVersion;
+  std::string sourceModel;
+  std::string target = "cpu";
+  std::vector<std::string> inputSpecs;
+  /// The program, with weight bytes.
+  std::shared_ptr<ir::Program> program;
+  std::vector<FallbackInfo> fallbacks;
+};
+
+/// Serialises to bytes (header + payload).
+std::string serializeArtifact(const Artifact& artifact);
+ir::Status saveArtifact(const Artifact& artifact, const std::string& path);
+
+/// Parses and verifies; every failure names the file and what is wrong.
+ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::string& name);
+ir::Expected<Artifact> loadArtifact(const std::string& path);
+
+/// The version string compiled into this build ("0.1.0").
+std::string compilerVersion();
+
+}  // namespace cocktail::runtime

@@ -1,0 +1,240 @@
+//===- runtime/TorchInterop.cpp ---------------------------------------------------------===//
+#include "runtime/TorchInterop.h"
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/irparser.h>
+#include <torch/csrc/jit/serialization/import.h>
+#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/script.h>
+
+#include "runtime/AtenTensor.h"
+
+namespace cocktail::runtime {
+
+using ir::DType;
+
+// ---- tensors -------------------------------------------------------------------------
+
+namespace {
+std::optional<DType> dtypeOf(at::ScalarType t) {
+  switch (t) {
+    case at::kFloat: return DType::F32;
+    case at::kDouble: return DType::F64;
+    case at::kLong: return DType::I64;
+    case at::kInt: return DType::I32;
+    case at::kBool: return DType::I1;
+    case at::kHalf: return DType::F16;
+    case at::kBFloat16: return DType::BF16;
+    default: return std::nullopt;
+  }
+}
+
+at::ScalarType scalarTypeOf(DType t) {
+  switch (t) {
+    case DType::F32: return at::kFloat;
+    case DType::F64: return at::kDouble;
+    case DType::I64: return at::kLong;
+    case DType::I32: return at::kInt;
+    case DType::I1: return at::kBool;
+    case DType::F16: return at::kHalf;
+    case DType::BF16: return at::kBFloat16;
+  }
+  return at::kFloat;
+}
+}  // namespace
+
+Tensor fromAten(const at::Tensor& t) {
+  auto dtype = dtypeOf(t.scalar_type());
+  if (!dtype) throw std::invalid_argument(fmt::format("tensors of dtype {} are not supported", c10::toString(t.scalar_type())));
+  at::Tensor c = t.to(at::kCPU).contiguous();
+  return Tensor::fromBytes(*dtype, Shape(c.sizes().begin(), c.sizes().end()), c.data_ptr());
+}
+
+at::Tensor toAten(const Tensor& t) {
+  at::Tensor out = at::empty(std::vector<int64_t>(t.shape().begin(), t.shape().end()), at::TensorOptions().dtype(scalarTypeOf(t.dtype())));
+  if (t.nbytes() > 0) std::memcpy(out.data_ptr(), t.rawData(), static_cast<size_t>(t.nbytes()));
+  return out;
+}
+
+ir::Expected<RuntimeValue> fromIValue(const c10::IValue& v) {
+  try {
+    if (v.isTensor()) return RuntimeValue(fromAten(v.toTensor()));
+    if (v.isInt()) return RuntimeValue(v.toInt());
+    if (v.isDouble()) return RuntimeValue(v.toDouble());
+    if (v.isBool()) return RuntimeValue(v.toBool());
+  } catch (const std::exception& e) {
+    return ir::Status::error(e.what());
+  }
+  return ir::Status::error(fmt::format("values of type {} are not supported (only tensors, ints, floats and bools)",
+                                       v.tagKind()));
+}
+
+c10::IValue toIValue(const RuntimeValue& v) {
+  if (const Tensor* t = std::get_if<Tensor>(&v)) return toAten(*t);
+  if (const int64_t* i = std::get_if<int64_t>(&v)) return *i;
+  if (const double* d = std::get_if<double>(&v)) return *d;
+  if (const bool* b = std::get_if<bool>(&v)) return *b;
+  return c10::IValue();
+}
+
+// ---- files -----------------------------------------------------------------------------
+
+namespace {
+void flatten(const c10::IValue& v, std::vector<c10::IValue>& out) {
+  if (v.isTuple()) {
+    for (const auto& e : v.toTupleRef().elements()) flatten(e, out);
+  } else if (v.isList()) {
+    for (const auto& e : v.toListRef()) flatten(e, out);
+  } else {
+    out.push_back(v);
+  }
+}
+}  // namespace
+
+ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  c10::IValue value;
+  try {
+    value = torch::jit::pickle_load(bytes);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    return ir::Status::error(fmt::format("'{}' is not a file written by torch.save ({})", path, what.substr(0, what.find('\n'))));
+  }
+  if (!value.isList() && !value.isTuple())
+    return ir::Status::error(fmt::format("'{}' must hold a list of inputs (torch.save([x, 3], path)), it holds a {}",
+                                         path, value.tagKind()));
+  std::vector<RuntimeValue> out;
+  size_t i = 0;
+  for (const c10::IValue& e : value.isList() ? value.toListRef().vec() : value.toTupleRef().elements().vec()) {
+    auto rv = fromIValue(e);
+    if (!rv) return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, rv.status().str()));
+    out.push_back(rv.take());
+    ++i;
+  }
+  return out;
+}
+
+ir::Status saveValuesFile(const std::vector<RuntimeValue>& values, const std::string& path) {
+  c10::impl::GenericList list(c10::AnyType::get());
+  for (const RuntimeValue& v : values) list.push_back(toIValue(v));
+  std::vector<char> bytes = torch::jit::pickle_save(c10::IValue(list));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return ir::Status::error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return ir::Status::error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  return ir::Status::success();
+}
+
+// ---- islands ------------------------------------------------------------------------------
+
+namespace {
+class TorchScriptIsland final : public IslandRunner {
+ public:
+  explicit TorchScriptIsland(const std::string& text) {
+    auto graph = std::make_shared<torch::jit::Graph>();
+    torch::jit::parseIR(text, graph.get());
+    fn_ = std::make_unique<torch::jit::GraphFunction>("island", graph, nullptr);
+  }
+
+  std::vector<RuntimeValue> run(const std::vector<RuntimeValue>& inputs) override {
+    torch::jit::Stack stack;
+    for (const RuntimeValue& v : inputs) stack.push_back(toIValue(v));
+    fn_->run(stack);
+    std::vector<RuntimeValue> out;
+    for (const c10::IValue& v : stack) {
+      auto rv = fromIValue(v);
+      if (!rv) throw std::runtime_error(rv.status().str());
+      out.push_back(rv.take());
+    }
+    return out;
+  }
+
+ private:
+  std::unique_ptr<torch::jit::GraphFunction> fn_;
+};
+}  // namespace
+
+IslandFactory torchScriptIslands() {
+  return [](const std::string& text) -> std::unique_ptr<IslandRunner> { return std::make_unique<TorchScriptIsland>(text); };
+}
+
+// ---- reference -------------------------------------------------------------------------------
+
+ir::Expected<std::vector<RuntimeValue>> runTorchScript(const std::string& modelPath, const std::vector<RuntimeValue>& inputs,
+                                                       const std::string& method) {
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(modelPath);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    return ir::Status::error(fmt::format("cannot load reference model '{}': {}", modelPath, what.substr(0, what.find('\n'))));
+  }
+  module.eval();
+  std::vector<c10::IValue> args;
+  for (const RuntimeValue& v : inputs) args.push_back(toIValue(v));  // toIValue copies tensors
+  c10::IValue result;
+  try {
+    torch::NoGradGuard noGrad;
+    result = module.get_method(method)(args);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    return ir::Status::error(fmt::format("the reference model failed: {}", what.substr(0, what.find('\n'))));
+  }
+  std::vector<c10::IValue> flat;
+  flatten(result, flat);
+  std::vector<RuntimeValue> out;
+  for (const auto& v : flat) {
+    auto rv = fromIValue(v);
+    if (!rv) return rv.status();
+    out.push_back(rv.take());
+  }
+  return out;
+}
+
+Difference compareOutputs(const std::vector<RuntimeValue>& actual, const std::vector<RuntimeValue>& expected) {
+  Difference d;
+  if (actual.size() != expected.size()) {
+    d.mismatch = fmt::format("{} outputs, the reference has {}", actual.size(), expected.size());
+    return d;
+  }
+  for (size_t i = 0; i < actual.size(); ++i) {
+    const RuntimeValue& a = actual[i];
+    const RuntimeValue& e = expected[i];
+    if (a.index() != e.index()) {
+      d.mismatch = fmt::format("output {} is {}, the reference's is {}", i, describe(a), describe(e));
+      return d;
+    }
+    if (!isTensor(a)) {
+      double x = std::holds_alternative<double>(a) ? std::get<double>(a) : std::holds_alternative<int64_t>(a) ? double(std::get<int64_t>(a)) : double(std::get<bool>(a));
+      double y = std::holds_alternative<double>(e) ? std::get<double>(e) : std::holds_alternative<int64_t>(e) ? double(std::get<int64_t>(e)) : double(std::get<bool>(e));
+      d.maxAbs = std::max(d.maxAbs, std::fabs(x - y));
+      d.maxRel = std::max(d.maxRel, std::fabs(x - y) / std::max(std::fabs(y), 1e-12));
+      continue;
+    }
+    at::Tensor ta = toAten(std::get<Tensor>(a)), te = toAten(std::get<Tensor>(e));
+    if (ta.scalar_type() != te.scalar_type() || !ta.sizes().equals(te.sizes())) {
+      d.mismatch = fmt::format("output {} is {}, the reference's is {}", i, describe(a), describe(e));
+      return d;
+    }
+    if (ta.numel() == 0) continue;
+    at::Tensor da = ta.to(at::kDouble), de = te.to(at::kDouble);
+    // NaN where the reference has NaN is agreement; anywhere else it is infinitely wrong.
+    at::Tensor bothNan = da.isnan().logical_and(de.isnan());
+    at::Tensor diff = (da - de).abs().masked_fill(bothNan, 0.0).nan_to_num(INFINITY, INFINITY, INFINITY);
+    double maxAbs = diff.max().item<double>();
+    double scale = de.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>();
+    d.maxAbs = std::max(d.maxAbs, maxAbs);
+    d.maxRel = std::max(d.maxRel, maxAbs / std::max(scale, 1e-12));
+  }
+  return d;
+}
+
+}  // namespace cocktail::runtime

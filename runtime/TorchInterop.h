@@ -1,0 +1,47 @@
+//===- runtime/TorchInterop.h - Where the runtime meets LibTorch ---------------------===//
+//
+// Everything that crosses between Cocktail's runtime and PyTorch: reading
+// inputs saved with torch.save, writing outputs torch.load reads, running
+// TorchScript islands, and running the original model as a reference. This
+// header includes no LibTorch header; runtime/AtenTensor.h has the tensor
+// conversions for code that already includes ATen.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/Status.h"
+#include "runtime/Executor.h"
+#include "runtime/RuntimeValue.h"
+
+namespace cocktail::runtime {
+
+/// Reads a list (or tuple) of tensors and numbers saved by Python's
+/// `torch.save([...], path)`.
+ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path);
+
+/// Writes values so that Python's `torch.load(path)` returns a list.
+ir::Status saveValuesFile(const std::vector<RuntimeValue>& values, const std::string& path);
+
+/// Islands run by the TorchScript interpreter.
+IslandFactory torchScriptIslands();
+
+/// Runs `method` of the TorchScript model at `modelPath` on `inputs` with the
+/// interpreter; tuple outputs are flattened. The inputs are copied first, so
+/// a model that writes into its inputs does not change the caller's.
+ir::Expected<std::vector<RuntimeValue>> runTorchScript(const std::string& modelPath,
+                                                       const std::vector<RuntimeValue>& inputs,
+                                                       const std::string& method = "forward");
+
+/// Max abs and max relative difference between two lists of outputs, with
+/// the relative error taken against the largest reference magnitude.
+struct Difference {
+  double maxAbs = 0;
+  double maxRel = 0;
+  std::string mismatch;  // non-empty when counts, kinds, dtypes or shapes differ
+};
+Difference compareOutputs(const std::vector<RuntimeValue>& actual, const std::vector<RuntimeValue>& expected);
+
+}  // namespace cocktail::runtime

@@ -1,0 +1,414 @@
+//===- runtime/cpu/NN.cpp - Convolution, pooling, normalisation, embedding -===//
+//
+// conv2d lowers each (image, group) to one GEMM: the weights [O/g, C/g*kh*kw]
+// times an im2col matrix [C/g*kh*kw, Ho*Wo] (skipped for 1x1 stride-1
+// convolutions, whose input already has that layout). Normalisations
+// compute their statistics in double. Pools follow ATen's output-size and
+// divisor rules exactly, including ceil_mode's "last window must start
+// inside the input" adjustment.
+//
+//===----------------------------------------------------------------------===//
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "runtime/cpu/KernelUtil.h"
+#include "runtime/cpu/Kernels.h"
+
+namespace cocktail::runtime::cpu {
+
+using namespace detail;
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  if (weight.dim() != 2)
+    throw std::invalid_argument(fmt::format("embedding: weight must be 2-d, got {}", str(weight.shape())));
+  if (indices.dtype() != DType::I64 && indices.dtype() != DType::I32)
+    throw std::invalid_argument(fmt::format(
+        "embedding: expected indices of type i64 or i32, got {}", indices.typeString()));
+  const int64_t rows = weight.shape()[0], width = weight.shape()[1];
+  Shape outShape = indices.shape();
+  outShape.push_back(width);
+  Tensor out = Tensor::empty(weight.dtype(), outShape);
+  const int64_t rowBytes = width * ir::dtypeSize(weight.dtype());
+  const auto* src = static_cast<const std::byte*>(weight.rawData());
+  auto* dst = static_cast<std::byte*>(out.rawData());
+  for (int64_t i = 0; i < indices.numel(); ++i) {
+    const int64_t idx = indices.dtype() == DType::I64 ? indices.data<int64_t>()[i]
+                                                      : int64_t{indices.data<int32_t>()[i]};
+    if (idx < 0 || idx >= rows)
+      throw std::out_of_range(fmt::format(
+          "embedding: index {} is out of range for a table of {} entries (weight {})", idx, rows,
+          str(weight.shape())));
+    std::memcpy(dst + i * rowBytes, src + idx * rowBytes, static_cast<size_t>(rowBytes));
+  }
+  return out;
+}
+
+namespace {
+
+void checkSameDType(const char* op, const Tensor& a, const Tensor& b, const char* what) {
+  if (a.dtype() != b.dtype())
+    throw std::invalid_argument(fmt::format("{}: expected {} to have dtype {}, got {}", op, what,
+                                            ir::dtypeName(a.dtype()), b.typeString()));
+}
+
+/// Accepts NCHW, or CHW which is treated as a batch of one.
+Tensor asBatched(const char* op, const Tensor& x) {
+  if (x.dim() == 4) return x;
+  if (x.dim() == 3) return x.reshaped({1, x.shape()[0], x.shape()[1], x.shape()[2]});
+  throw std::invalid_argument(
+      fmt::format("{}: expected a 3-d (unbatched) or 4-d (batched) input, got {}", op, str(x.shape())));
+}
+
+Tensor unbatchLike(const Tensor& out, const Tensor& x) {
+  if (x.dim() == 4) return out;
+  return out.reshaped({out.shape()[1], out.shape()[2], out.shape()[3]});
+}
+
+template <typename T>
+void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, T beta, T* C) {
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0f, A, k, B, m, beta, C, m);
+  else
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0, A, k, B, m, beta, C, m);
+}
+
+/// Unfolds one image's channels [C, H, W] into cols [C*kh*kw, Ho*Wo].
+template <typename T>
+void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
+            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t ki = 0; ki < kh; ++ki)
+      for (int64_t kj = 0; kj < kw; ++kj) {
+        T* row = cols + ((c * kh + ki) * kw + kj) * Ho * Wo;
+        // Output columns whose input column lies inside [0, W).
+        const int64_t off = kj * dw - pw;
+        int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        int64_t hi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+        lo = std::min(lo, Wo);
+        hi = std::clamp(hi, lo, Wo);
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          T* dst = row + oh * Wo;
+          const int64_t ih = oh * sh - ph + ki * dh;
+          if (ih < 0 || ih >= H) {
+            std::fill(dst, dst + Wo, T(0));
+            continue;
+          }
+          const T* src = x + (c * H + ih) * W + off;
+          std::fill(dst, dst + lo, T(0));
+          if (sw == 1)
+            std::memcpy(dst + lo, src + lo, static_cast<size_t>(hi - lo) * sizeof(T));
+          else
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * sw];
+          std::fill(dst + hi, dst + Wo, T(0));
+        }
+      }
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
+              std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups) {
+  const char* op = "conv2d";
+  const Tensor x = asBatched(op, input);
+  if (w.dim() != 4)
+    throw std::invalid_argument(fmt::format("conv2d: expected a 4-d weight, got {}", str(w.shape())));
+  checkSameDType(op, x, w, "the weight");
+  if (groups <= 0) throw std::invalid_argument(fmt::format("conv2d: groups must be positive, got {}", groups));
+  for (int i = 0; i < 2; ++i)
+    if (stride[i] <= 0 || dilation[i] <= 0 || padding[i] < 0)
+      throw std::invalid_argument(fmt::format(
+          "conv2d: stride and dilation must be positive and padding non-negative (stride [{}, {}], "
+          "padding [{}, {}], dilation [{}, {}])",
+          stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1]));
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t O = w.shape()[0], Cg = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
+  if (Cg * groups != C || O % groups != 0)
+    throw std::invalid_argument(fmt::format(
+        "conv2d: given groups={}, weight of size {}, expected input {} to have {} channels, but "
+        "got {} channels instead",
+        groups, str(w.shape()), str(x.shape()), Cg * groups, C));
+  const int64_t Ho = (H + 2 * padding[0] - dilation[0] * (kh - 1) - 1) / stride[0] + 1;
+  const int64_t Wo = (W + 2 * padding[1] - dilation[1] * (kw - 1) - 1) / stride[1] + 1;
+  if (H + 2 * padding[0] < dilation[0] * (kh - 1) + 1 || W + 2 * padding[1] < dilation[1] * (kw - 1) + 1)
+    throw std::invalid_argument(fmt::format(
+        "conv2d: calculated padded input size per channel ({} x {}) is smaller than the kernel "
+        "size ({} x {}) (input {}, weight {})",
+        H + 2 * padding[0], W + 2 * padding[1], dilation[0] * (kh - 1) + 1,
+        dilation[1] * (kw - 1) + 1, str(x.shape()), str(w.shape())));
+  if (bias && bias->defined()) {
+    checkSameDType(op, x, *bias, "the bias");
+    if (bias->dim() != 1 || bias->shape()[0] != O)
+      throw std::invalid_argument(fmt::format("conv2d: expected a bias of shape [{}], got {}", O,
+                                              str(bias->shape())));
+  }
+  Tensor out = Tensor::empty(x.dtype(), {N, O, Ho, Wo});
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (out.numel() == 0) return;
+    const int64_t Og = O / groups, K = Cg * kh * kw, P = Ho * Wo;
+    const bool direct = kh == 1 && kw == 1 && stride[0] == 1 && stride[1] == 1 &&
+                        padding[0] == 0 && padding[1] == 0;
+    std::vector<T> cols(direct ? 0 : static_cast<size_t>(K * P));
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    T* po = out.data<T>();
+    T beta = 0;
+    for (int64_t n = 0; n < N; ++n) {
+      if (bias && bias->defined()) {
+        const T* pb = bias->data<T>();
+        for (int64_t o = 0; o < O; ++o) std::fill_n(po + (n * O + o) * P, P, pb[o]);
+        beta = 1;
+      }
+      for (int64_t g = 0; g < groups; ++g) {
+        const T* img = px + (n * C + g * Cg) * H * W;
+        const T* colPtr = img;
+        if (!direct) {
+          im2col(img, Cg, H, W, kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0],
+                 dilation[1], Ho, Wo, cols.data());
+          colPtr = cols.data();
+        }
+        T* dst = po + (n * O + g * Og) * P;
+        if (K == 0) {
+          if (beta == T(0)) std::fill_n(dst, Og * P, T(0));
+          continue;
+        }
+        gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, beta, dst);
+      }
+    }
+  });
+  return unbatchLike(out, input);
+}
+
+Tensor batchNorm(const Tensor& x, const Tensor& runningMean, const Tensor& runningVar,
+                 const Tensor* weight, const Tensor* bias, double eps) {
+  const char* op = "batch_norm";
+  if (x.dim() < 2)
+    throw std::invalid_argument(fmt::format("batch_norm: expected at least 2-d input, got {}", str(x.shape())));
+  const int64_t C = x.shape()[1];
+  auto checkParam = [&](const Tensor& p, const char* what) {
+    if (p.numel() != C)
+      throw std::invalid_argument(fmt::format("batch_norm: expected {} to have {} elements, got {} (input {})",
+                                              what, C, str(p.shape()), str(x.shape())));
+    return toDType(p, DType::F64);
+  };
+  const Tensor mean = checkParam(runningMean, "running_mean");
+  const Tensor var = checkParam(runningVar, "running_var");
+  const Tensor wt = weight && weight->defined() ? checkParam(*weight, "weight") : Tensor();
+  const Tensor bs = bias && bias->defined() ? checkParam(*bias, "bias") : Tensor();
+  std::vector<double> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
+  for (int64_t c = 0; c < C; ++c) {
+    const double invStd = 1.0 / std::sqrt(var.data<double>()[c] + eps);
+    scale[c] = invStd * (wt.defined() ? wt.data<double>()[c] : 1.0);
+    shift[c] = (bs.defined() ? bs.data<double>()[c] : 0.0) - mean.data<double>()[c] * scale[c];
+  }
+  const int64_t N = x.shape()[0], inner = C == 0 || N == 0 ? 0 : x.numel() / (N * C);
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T* px = x.data<T>();
+    T* po = out.data<T>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        const T a = static_cast<T>(scale[c]), b = static_cast<T>(shift[c]);
+        const T* s = px + (n * C + c) * inner;
+        T* d = po + (n * C + c) * inner;
+        for (int64_t i = 0; i < inner; ++i) d[i] = s[i] * a + b;
+      }
+  });
+  return out;
+}
+
+Tensor layerNorm(const Tensor& x, const std::vector<int64_t>& normalizedShape, const Tensor* weight,
+                 const Tensor* bias, double eps) {
+  const char* op = "layer_norm";
+  const int64_t k = static_cast<int64_t>(normalizedShape.size());
+  bool ok = k >= 1 && k <= x.dim();
+  for (int64_t i = 0; ok && i < k; ++i) ok = x.shape()[x.dim() - k + i] == normalizedShape[i];
+  if (!ok)
+    throw std::invalid_argument(fmt::format(
+        "layer_norm: given normalized_shape={}, expected input with shape [*, {}], but got input "
+        "of size {}",
+        str(normalizedShape), fmt::join(normalizedShape, ", "), str(x.shape())));
+  for (const Tensor* p : {weight, bias})
+    if (p && p->defined() && p->shape() != Shape(normalizedShape))
+      throw std::invalid_argument(fmt::format("layer_norm: expected weight and bias of shape {}, got {}",
+                                              str(normalizedShape), str(p->shape())));
+  const int64_t M = numElements(normalizedShape);
+  const int64_t rows = M == 0 ? 0 : x.numel() / M;
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const Tensor wt = weight && weight->defined() ? toDType(*weight, x.dtype()) : Tensor();
+    const Tensor bs = bias && bias->defined() ? toDType(*bias, x.dtype()) : Tensor();
+    const T* pw = wt.defined() ? wt.data<T>() : nullptr;
+    const T* pb = bs.defined() ? bs.data<T>() : nullptr;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* s = x.data<T>() + r * M;
+      T* d = out.data<T>() + r * M;
+      double mean = 0;
+      for (int64_t i = 0; i < M; ++i) mean += s[i];
+      mean /= static_cast<double>(M);
+      double var = 0;
+      for (int64_t i = 0; i < M; ++i) var += (s[i] - mean) * (s[i] - mean);
+      var /= static_cast<double>(M);
+      const double rstd = 1.0 / std::sqrt(var + eps);
+      for (int64_t i = 0; i < M; ++i) {
+        double v = (s[i] - mean) * rstd;
+        if (pw) v *= pw[i];
+        if (pb) v += pb[i];
+        d[i] = static_cast<T>(v);
+      }
+    }
+  });
+  return out;
+}
+
+// ---- pooling ------------------------------------------------------------------------
+
+namespace {
+
+/// ATen's pooling_output_shape, with the ceil-mode rule that the last window
+/// must start inside the input or the left padding.
+int64_t poolOutputSize(int64_t in, int64_t k, int64_t pad, int64_t stride, int64_t dilation, bool ceil) {
+  const int64_t num = in + 2 * pad - dilation * (k - 1) - 1 + (ceil ? stride - 1 : 0);
+  const int64_t q = num >= 0 ? num / stride : -((-num + stride - 1) / stride);  // floor division
+  int64_t out = q + 1;
+  if (ceil && (out - 1) * stride >= in + pad) --out;
+  return out;
+}
+
+struct PoolGeometry {
+  int64_t N, C, H, W, Ho, Wo;
+};
+
+PoolGeometry checkPool(const char* op, const Tensor& x, std::array<int64_t, 2> kernel,
+                       std::array<int64_t, 2>& stride, std::array<int64_t, 2> padding,
+                       std::array<int64_t, 2> dilation, bool ceil) {
+  for (int i = 0; i < 2; ++i) {
+    if (stride[i] == 0) stride[i] = kernel[i];  // PyTorch's "stride defaults to kernel"
+    if (kernel[i] <= 0 || stride[i] <= 0 || dilation[i] <= 0 || padding[i] < 0)
+      throw std::invalid_argument(fmt::format(
+          "{}: kernel, stride and dilation must be positive and padding non-negative (kernel [{}, "
+          "{}], stride [{}, {}], padding [{}, {}])",
+          op, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1]));
+    if (padding[i] > kernel[i] / 2)
+      throw std::invalid_argument(fmt::format(
+          "{}: pad should be at most half of kernel size, but got pad={} and kernel_size={}", op,
+          padding[i], kernel[i]));
+  }
+  const Tensor b = asBatched(op, x);
+  PoolGeometry g{b.shape()[0], b.shape()[1], b.shape()[2], b.shape()[3], 0, 0};
+  g.Ho = poolOutputSize(g.H, kernel[0], padding[0], stride[0], dilation[0], ceil);
+  g.Wo = poolOutputSize(g.W, kernel[1], padding[1], stride[1], dilation[1], ceil);
+  if (g.Ho <= 0 || g.Wo <= 0)
+    throw std::invalid_argument(fmt::format("{}: output size is too small ({}x{}) for input {}", op,
+                                            g.Ho, g.Wo, str(x.shape())));
+  return g;
+}
+
+Shape poolShape(const Tensor& x, const PoolGeometry& g) {
+  if (x.dim() == 3) return {g.C, g.Ho, g.Wo};
+  return {g.N, g.C, g.Ho, g.Wo};
+}
+
+}  // namespace
+
+Tensor maxPool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                 std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, bool ceilMode) {
+  const char* op = "max_pool2d";
+  const PoolGeometry g = checkPool(op, x, kernel, stride, padding, dilation, ceilMode);
+  Tensor out = Tensor::empty(x.dtype(), poolShape(x, g));
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t p = 0; p < g.N * g.C; ++p) {
+      const T* src = x.data<T>() + p * g.H * g.W;
+      T* dst = out.data<T>() + p * g.Ho * g.Wo;
+      for (int64_t oh = 0; oh < g.Ho; ++oh)
+        for (int64_t ow = 0; ow < g.Wo; ++ow) {
+          T m = -std::numeric_limits<T>::infinity();
+          for (int64_t i = 0; i < kernel[0]; ++i) {
+            const int64_t ih = oh * stride[0] - padding[0] + i * dilation[0];
+            if (ih < 0 || ih >= g.H) continue;
+            for (int64_t j = 0; j < kernel[1]; ++j) {
+              const int64_t iw = ow * stride[1] - padding[1] + j * dilation[1];
+              if (iw < 0 || iw >= g.W) continue;
+              const T v = src[ih * g.W + iw];
+              if (v > m || std::isnan(v)) m = v;
+            }
+          }
+          dst[oh * g.Wo + ow] = m;
+        }
+    }
+  });
+  return out;
+}
+
+Tensor avgPool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
+                 std::array<int64_t, 2> padding, bool ceilMode, bool countIncludePad,
+                 std::optional<int64_t> divisorOverride) {
+  const char* op = "avg_pool2d";
+  if (divisorOverride && *divisorOverride == 0)
+    throw std::invalid_argument("avg_pool2d: divisor must be not zero");
+  const PoolGeometry g = checkPool(op, x, kernel, stride, padding, {1, 1}, ceilMode);
+  Tensor out = Tensor::empty(x.dtype(), poolShape(x, g));
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t p = 0; p < g.N * g.C; ++p) {
+      const T* src = x.data<T>() + p * g.H * g.W;
+      T* dst = out.data<T>() + p * g.Ho * g.Wo;
+      for (int64_t oh = 0; oh < g.Ho; ++oh)
+        for (int64_t ow = 0; ow < g.Wo; ++ow) {
+          int64_t h0 = oh * stride[0] - padding[0], w0 = ow * stride[1] - padding[1];
+          int64_t h1 = std::min(h0 + kernel[0], g.H + padding[0]);
+          int64_t w1 = std::min(w0 + kernel[1], g.W + padding[1]);
+          const int64_t padded = (h1 - h0) * (w1 - w0);
+          h0 = std::max<int64_t>(h0, 0), w0 = std::max<int64_t>(w0, 0);
+          h1 = std::min(h1, g.H), w1 = std::min(w1, g.W);
+          double s = 0;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) s += src[ih * g.W + iw];
+          const int64_t divisor = divisorOverride ? *divisorOverride
+                                  : countIncludePad ? padded
+                                                    : (h1 - h0) * (w1 - w0);
+          dst[oh * g.Wo + ow] = static_cast<T>(s / static_cast<double>(divisor));
+        }
+    }
+  });
+  return out;
+}
+
+Tensor adaptiveAvgPool2d(const Tensor& x, std::array<int64_t, 2> outputSize) {
+  const char* op = "adaptive_avg_pool2d";
+  const Tensor b = asBatched(op, x);
+  const int64_t N = b.shape()[0], C = b.shape()[1], H = b.shape()[2], W = b.shape()[3];
+  const int64_t Ho = outputSize[0], Wo = outputSize[1];
+  if (Ho < 0 || Wo < 0)
+    throw std::invalid_argument(fmt::format("adaptive_avg_pool2d: invalid output size [{}, {}]", Ho, Wo));
+  if ((H == 0 || W == 0) && Ho * Wo > 0)
+    throw std::invalid_argument(fmt::format(
+        "adaptive_avg_pool2d: expected input with non-zero spatial size, got {}", str(x.shape())));
+  Tensor out = Tensor::empty(x.dtype(), x.dim() == 3 ? Shape{C, Ho, Wo} : Shape{N, C, Ho, Wo});
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t p = 0; p < N * C; ++p) {
+      const T* src = b.data<T>() + p * H * W;
+      T* dst = out.data<T>() + p * Ho * Wo;
+      for (int64_t oh = 0; oh < Ho; ++oh) {
+        const int64_t h0 = oh * H / Ho, h1 = ((oh + 1) * H + Ho - 1) / Ho;
+        for (int64_t ow = 0; ow < Wo; ++ow) {
+          const int64_t w0 = ow * W / Wo, w1 = ((ow + 1) * W + Wo - 1) / Wo;
+          double s = 0;
+          for (int64_t ih = h0; ih < h1; ++ih)
+            for (int64_t iw = w0; iw < w1; ++iw) s += src[ih * W + iw];
+          dst[oh * Wo + ow] = static_cast<T>(s / static_cast<double>((h1 - h0) * (w1 - w0)));
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace cocktail::runtime::cpu

@@ -1,0 +1,216 @@
+//===- tests/runtime/kernels/LinalgNNTest.cpp -----------------------------===//
+//
+// matmul family, embedding, conv2d, normalisations and pools of runtime/cpu
+// against ATen, plus a timing smoke test of the convolutions of a ResNet.
+//
+//===----------------------------------------------------------------------===//
+#include <chrono>
+
+#include "tests/runtime/kernels/AtenCompare.h"
+
+namespace cocktail::runtime::cpu {
+namespace {
+
+using namespace testing;
+
+// ---- linear algebra --------------------------------------------------------------
+
+TEST(Linalg, MatmulShapes) {
+  at::manual_seed(50);
+  const std::vector<std::pair<Shape, Shape>> cases = {
+      {{5}, {5}},          {{3, 5}, {5}},         {{5}, {5, 4}},        {{3, 5}, {5, 4}},
+      {{2, 3, 5}, {5, 4}}, {{2, 3, 5}, {5}},      {{5}, {2, 5, 4}},     {{2, 3, 5}, {2, 5, 4}},
+      {{2, 1, 3, 5}, {4, 5, 6}}, {{1, 3, 5}, {2, 5, 4}}, {{3, 0}, {0, 4}}, {{0, 5}, {5, 2}},
+      {{2, 3, 5}, {1, 5, 4}}};
+  for (DType t : {DType::F32, DType::F64, DType::I64})
+    for (const auto& [sa, sb] : cases) {
+      const at::Tensor a = randomAten(sa, t), b = randomAten(sb, t);
+      EXPECT_TRUE(sameOrBothThrow([&] { return matmul(fromAten(a), fromAten(b)); },
+                                  [&] { return at::matmul(a, b); }, 1e-5, 1e-5))
+          << shapeToString(sa) << " x " << shapeToString(sb) << " " << ir::dtypeName(t);
+    }
+  EXPECT_THROW_MSG(matmul(random({2, 3}, DType::F32), random({4, 5}, DType::F32)),
+                   std::invalid_argument, "matmul: shapes [2, 3] and [4, 5] cannot be multiplied");
+  EXPECT_THROW_MSG(matmul(random({2, 3}, DType::F32), random({3}, DType::F64)), std::invalid_argument,
+                   "matmul");
+  EXPECT_THROW_MSG(matmul(Tensor::scalarF32(1), random({3}, DType::F32)), std::invalid_argument, "matmul");
+}
+
+TEST(Linalg, MmBmmLinearAddmm) {
+  at::manual_seed(51);
+  const at::Tensor a = randomAten({7, 9}, DType::F32), b = randomAten({9, 4}, DType::F32);
+  EXPECT_TRUE(sameAs(mm(fromAten(a), fromAten(b)), at::mm(a, b), 1e-5, 1e-5));
+  EXPECT_THROW_MSG(mm(fromAten(a), fromAten(a)), std::invalid_argument, "mm");
+  const at::Tensor p = randomAten({3, 7, 9}, DType::F64), q = randomAten({3, 9, 2}, DType::F64);
+  EXPECT_TRUE(sameAs(bmm(fromAten(p), fromAten(q)), at::bmm(p, q)));
+  EXPECT_THROW_MSG(bmm(fromAten(p), fromAten(p)), std::invalid_argument, "bmm");
+  const at::Tensor in = randomAten({7}, DType::F64);
+  EXPECT_TRUE(sameAs(baddbmm(fromAten(in.slice(0, 0, 2)), fromAten(p), fromAten(q), 0.5, 2.0),
+                     at::baddbmm(in.slice(0, 0, 2), p, q, 0.5, 2.0)));
+  for (const Shape& xs : {Shape{4, 9}, Shape{2, 3, 9}, Shape{9}, Shape{0, 9}}) {
+    const at::Tensor x = randomAten(xs, DType::F32), w = randomAten({6, 9}, DType::F32);
+    const at::Tensor bias = randomAten({6}, DType::F32);
+    const Tensor bt = fromAten(bias);
+    EXPECT_TRUE(sameAs(linear(fromAten(x), fromAten(w), &bt), at::linear(x, w, bias), 1e-5, 1e-5));
+    EXPECT_TRUE(sameAs(linear(fromAten(x), fromAten(w), nullptr), at::linear(x, w), 1e-5, 1e-5));
+  }
+  EXPECT_THROW_MSG(linear(random({4, 8}, DType::F32), random({6, 9}, DType::F32), nullptr),
+                   std::invalid_argument, "linear");
+  const at::Tensor bias = randomAten({4}, DType::F32);
+  EXPECT_TRUE(sameAs(addmm(fromAten(bias), fromAten(a), fromAten(b)), at::addmm(bias, a, b), 1e-5, 1e-5));
+  EXPECT_TRUE(sameAs(addmm(fromAten(bias), fromAten(a), fromAten(b), 0.5, -2.0),
+                     at::addmm(bias, a, b, 0.5, -2.0), 1e-5, 1e-5));
+  const at::Tensor full = randomAten({7, 4}, DType::F32);
+  EXPECT_TRUE(sameAs(addmm(fromAten(full), fromAten(a), fromAten(b), 0.0, 1.0),
+                     at::addmm(full, a, b, 0.0, 1.0), 1e-5, 1e-5));
+}
+
+// ---- neural-network ops ------------------------------------------------------------
+
+TEST(NN, Embedding) {
+  at::manual_seed(60);
+  const at::Tensor w = randomAten({10, 4}, DType::F32);
+  for (const Shape& s : {Shape{5}, Shape{2, 3}, Shape{}, Shape{0}}) {
+    const at::Tensor i = at::randint(0, 10, s, at::kLong);
+    EXPECT_TRUE(sameAs(embedding(fromAten(w), fromAten(i)), at::embedding(w, i)));
+    EXPECT_TRUE(sameAs(embedding(fromAten(w), fromAten(i.to(at::kInt))), at::embedding(w, i.to(at::kInt))));
+  }
+  EXPECT_THROW_MSG(embedding(fromAten(w), fromAten(at::tensor({3, 10}, at::kLong))), std::out_of_range,
+                   "index 10 is out of range for a table of 10 entries");
+  EXPECT_THROW_MSG(embedding(fromAten(w), fromAten(at::tensor({-1}, at::kLong))), std::out_of_range,
+                   "embedding");
+}
+
+TEST(NN, Conv2d) {
+  at::manual_seed(61);
+  struct Case {
+    Shape x, w;
+    std::array<int64_t, 2> stride, padding, dilation;
+    int64_t groups;
+    bool bias;
+  };
+  const std::vector<Case> cases = {
+      {{1, 3, 9, 9}, {4, 3, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},
+      {{2, 3, 10, 7}, {5, 3, 3, 2}, {2, 1}, {0, 1}, {1, 1}, 1, false},
+      {{1, 4, 8, 8}, {6, 2, 3, 3}, {1, 1}, {1, 1}, {2, 2}, 2, true},
+      {{1, 8, 6, 6}, {8, 1, 3, 3}, {2, 2}, {1, 1}, {1, 1}, 8, true},  // depthwise
+      {{2, 16, 5, 5}, {8, 16, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1, true},  // 1x1 fast path
+      {{1, 16, 7, 7}, {8, 16, 1, 1}, {2, 2}, {0, 0}, {1, 1}, 1, false},  // strided 1x1
+      {{1, 3, 17, 17}, {8, 3, 7, 7}, {2, 2}, {3, 3}, {1, 1}, 1, false},  // ResNet stem
+      {{3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},      // unbatched (channels 3?)
+      {{3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {2, 2}, {1, 1}, 1, true},
+      {{0, 3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},
+  };
+  for (DType t : {DType::F32, DType::F64})
+    for (const Case& c : cases) {
+      const at::Tensor x = randomAten(c.x, t), w = randomAten(c.w, t);
+      const at::Tensor b = randomAten({c.w[0]}, t);
+      const Tensor bt = fromAten(b);
+      EXPECT_TRUE(sameOrBothThrow(
+          [&] { return conv2d(fromAten(x), fromAten(w), c.bias ? &bt : nullptr, c.stride, c.padding, c.dilation, c.groups); },
+          [&] {
+            return at::conv2d(x, w, c.bias ? b : at::Tensor(), c.stride, c.padding, c.dilation, c.groups);
+          },
+          1e-5, 1e-5))
+          << shapeToString(c.x) << " * " << shapeToString(c.w);
+    }
+  EXPECT_THROW_MSG(conv2d(random({1, 4, 5, 5}, DType::F32), random({2, 3, 3, 3}, DType::F32), nullptr),
+                   std::invalid_argument, "conv2d");
+  EXPECT_THROW_MSG(conv2d(random({1, 3, 2, 2}, DType::F32), random({2, 3, 3, 3}, DType::F32), nullptr),
+                   std::invalid_argument, "conv2d");
+}
+
+TEST(NN, BatchNormLayerNorm) {
+  at::manual_seed(62);
+  for (const Shape& s : {Shape{2, 4, 5, 5}, Shape{3, 4}, Shape{2, 4, 7}}) {
+    const at::Tensor x = randomAten(s, DType::F32);
+    const at::Tensor m = randomAten({4}, DType::F32), v = at::rand({4}) + 0.5;
+    const at::Tensor w = randomAten({4}, DType::F32), b = randomAten({4}, DType::F32);
+    const Tensor wt = fromAten(w), bt = fromAten(b);
+    EXPECT_TRUE(sameAs(batchNorm(fromAten(x), fromAten(m), fromAten(v), &wt, &bt, 1e-5),
+                       at::batch_norm(x, w, b, m, v, false, 0.1, 1e-5, false), 1e-5, 1e-5));
+    EXPECT_TRUE(sameAs(batchNorm(fromAten(x), fromAten(m), fromAten(v), nullptr, nullptr, 1e-3),
+                       at::batch_norm(x, {}, {}, m, v, false, 0.1, 1e-3, false), 1e-5, 1e-5));
+  }
+  EXPECT_THROW_MSG(batchNorm(random({2, 3}, DType::F32), random({4}, DType::F32), random({4}, DType::F32),
+                             nullptr, nullptr, 1e-5),
+                   std::invalid_argument, "batch_norm");
+  for (const auto& [s, ns] : std::vector<std::pair<Shape, Shape>>{
+           {{2, 5, 8}, {8}}, {{2, 5, 8}, {5, 8}}, {{16}, {16}}, {{3, 256}, {256}}}) {
+    const at::Tensor x = randomAten(s, DType::F32) * 3 + 1;
+    const at::Tensor w = randomAten(ns, DType::F32), b = randomAten(ns, DType::F32);
+    const Tensor wt = fromAten(w), bt = fromAten(b);
+    EXPECT_TRUE(sameAs(layerNorm(fromAten(x), ns, &wt, &bt, 1e-5), at::layer_norm(x, ns, w, b, 1e-5), 1e-5, 1e-5));
+    EXPECT_TRUE(sameAs(layerNorm(fromAten(x), ns, nullptr, nullptr, 1e-5), at::layer_norm(x, ns), 1e-5, 1e-5));
+  }
+  EXPECT_THROW_MSG(layerNorm(random({2, 5}, DType::F32), {4}, nullptr, nullptr, 1e-5),
+                   std::invalid_argument, "layer_norm");
+}
+
+TEST(NN, Pools) {
+  at::manual_seed(63);
+  struct Case {
+    Shape x;
+    std::array<int64_t, 2> k, s, p, d;
+    bool ceil;
+  };
+  const std::vector<Case> cases = {
+      {{1, 2, 8, 8}, {2, 2}, {2, 2}, {0, 0}, {1, 1}, false},
+      {{2, 3, 9, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, false},
+      {{2, 3, 9, 7}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, true},
+      {{1, 1, 10, 10}, {3, 2}, {3, 2}, {1, 0}, {1, 1}, true},
+      {{1, 2, 11, 11}, {3, 3}, {2, 2}, {0, 0}, {2, 2}, true},
+      {{3, 6, 5}, {2, 2}, {1, 2}, {1, 1}, {1, 1}, false},  // unbatched
+      {{1, 64, 112, 112}, {3, 3}, {2, 2}, {1, 1}, {1, 1}, false},  // ResNet
+      {{1, 1, 2, 2}, {3, 3}, {1, 1}, {2, 2}, {1, 1}, false},       // pad too big
+  };
+  for (const Case& c : cases) {
+    at::Tensor x = randomAten(c.x, DType::F32);
+    if (x.numel() > 10) x.view(-1)[3] = NAN;
+    const std::string what = shapeToString(c.x);
+    EXPECT_TRUE(sameOrBothThrow([&] { return maxPool2d(fromAten(x), c.k, c.s, c.p, c.d, c.ceil); },
+                                [&] { return at::max_pool2d(x, c.k, c.s, c.p, c.d, c.ceil); }))
+        << "max " << what;
+    for (bool include : {true, false})
+      for (std::optional<int64_t> div : {std::optional<int64_t>(), std::optional<int64_t>(5)})
+        EXPECT_TRUE(sameOrBothThrow(
+            [&] { return avgPool2d(fromAten(x), c.k, c.s, c.p, c.ceil, include, div); },
+            [&] {
+              return at::avg_pool2d(x, c.k, c.s, c.p, c.ceil, include,
+                                    div ? c10::optional<int64_t>(*div) : c10::nullopt);
+            }))
+            << "avg " << what << " include_pad " << include;
+  }
+  for (const auto& [s, o] : std::vector<std::pair<Shape, std::array<int64_t, 2>>>{
+           {{1, 4, 7, 7}, {1, 1}}, {{2, 3, 10, 9}, {3, 4}}, {{3, 5, 5}, {5, 5}}, {{1, 1, 4, 4}, {7, 3}}}) {
+    const at::Tensor x = randomAten(s, DType::F32);
+    EXPECT_TRUE(sameAs(adaptiveAvgPool2d(fromAten(x), o), at::adaptive_avg_pool2d(x, o), 1e-5, 1e-6));
+  }
+}
+
+/// Not a benchmark: guards against an accidentally quadratic conv2d.
+TEST(NN, ResNetConvTiming) {
+  at::manual_seed(64);
+  const at::Tensor x = randomAten({1, 256, 56, 56}, DType::F32);
+  const at::Tensor w1 = randomAten({64, 256, 1, 1}, DType::F32);
+  const at::Tensor x3 = randomAten({1, 64, 56, 56}, DType::F32);
+  const at::Tensor w3 = randomAten({64, 64, 3, 3}, DType::F32);
+  const Tensor rx = fromAten(x), rw1 = fromAten(w1), rx3 = fromAten(x3), rw3 = fromAten(w3);
+  auto time = [](auto&& f) {
+    f();
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 5; ++i) f();
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 5;
+  };
+  const double ours1 = time([&] { conv2d(rx, rw1, nullptr); });
+  const double aten1 = time([&] { at::conv2d(x, w1); });
+  const double ours3 = time([&] { conv2d(rx3, rw3, nullptr, {1, 1}, {1, 1}); });
+  const double aten3 = time([&] { at::conv2d(x3, w3, {}, 1, 1); });
+  std::printf("conv 1x1 256->64 @56: ours %.2f ms, aten %.2f ms\n", ours1, aten1);
+  std::printf("conv 3x3 64->64 @56:  ours %.2f ms, aten %.2f ms\n", ours3, aten3);
+  EXPECT_TRUE(sameAs(conv2d(rx3, rw3, nullptr, {1, 1}, {1, 1}), at::conv2d(x3, w3, {}, 1, 1), 1e-4, 1e-4));
+  EXPECT_LT(ours3, 20 * aten3 + 50);
+}
+
+}  // namespace
+}  // namespace cocktail::runtime::cpu

@@ -1,0 +1,132 @@
+//===- tools/cocktail-compile.cpp - TorchScript file in, .cocktail artifact out -------===//
+//
+//   cocktail-compile MODEL.pt -o OUT.cocktail --input NAME:DTYPE[DIMS] ...
+//                    [--target cpu|cuda|auto] [--emit ir|scheduled|cuda] [--strict]
+//
+//===----------------------------------------------------------------------===//
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "frontend/Frontend.h"
+#include "ir/Printer.h"
+#include "ir/Verifier.h"
+#include "runtime/Artifact.h"
+
+namespace {
+
+using namespace cocktail;
+
+int fail(const std::string& message) {
+  fmt::print(stderr, "cocktail-compile: {}\n", message);
+  return 1;
+}
+
+int failStatus(const ir::Status& status) {
+  for (const ir::Diagnostic& d : status.diagnostics()) fmt::print(stderr, "{}\n", d.str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Compile a TorchScript model with loops and branches into a Cocktail artifact.\n\n"
+      "The model's forward is frozen, inlined and translated into the uTask IR; the result is\n"
+      "written as a .cocktail file that cocktail-run, cocktail-serve and the cocktail Python\n"
+      "package load.\n\n"
+      "Example:\n"
+      "  cocktail-compile lstm.pt -o lstm.cocktail --input 'xs:f32[T<=128,1,256]'\n"
+      "  cocktail-compile decoder.pt --input 'h:f32[1,256]' --input steps:i64 --emit ir",
+      "cocktail-compile"};
+  app.set_version_flag("--version", runtime::compilerVersion());
+  std::string model;
+  std::string output;
+  std::vector<std::string> inputs;
+  std::string target = "auto";
+  std::string emit;
+  bool strict = false;
+  bool noLocations = false;
+  bool quiet = false;
+  std::string method = "forward";
+  app.add_option("model", model, "TorchScript file (torch.jit.save of a scripted module)")->required();
+  app.add_option("-o,--output", output, "Where to write the artifact, e.g. -o lstm.cocktail");
+  app.add_option("--input", inputs,
+                 "One per argument of forward, NAME:DTYPE[DIMS]: dims are numbers or a symbol with an upper\n"
+                 "bound, e.g. --input 'xs:f32[T<=128,4,64]'; a scalar is NAME:DTYPE, e.g. --input steps:i64.\n"
+                 "DTYPE is one of f32 f64 f16 bf16 i64 i32 i1")
+      ->required();
+  app.add_option("--target", target, "Where the model will run: cpu, cuda, or auto (default: what this build supports)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--emit", emit,
+                 "Print a stage to stdout instead of (or besides, with -o) writing the artifact:\n"
+                 "ir (the translated uProgram), scheduled (after the scheduling passes), cuda (generated CUDA)")
+      ->check(CLI::IsMember({"ir", "scheduled", "cuda"}));
+  app.add_flag("--strict", strict,
+               "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
+  app.add_option("--method", method, "The method of the module to compile (default: forward)");
+  app.add_flag("--no-locations", noLocations, "Leave source locations out of --emit output");
+  app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
+  CLI11_PARSE(app, argc, argv);
+
+  if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
+  if (target == "cuda") return fail("--target cuda: the CUDA backend is not part of this build yet; use --target cpu");
+  if (emit == "scheduled" || emit == "cuda")
+    return fail(fmt::format("--emit {}: the scheduling passes and the CUDA code generator are not part of this build yet; "
+                            "--emit ir shows the translated program",
+                            emit));
+  if (target == "auto") target = "cpu";
+
+  std::vector<ir::Symbol> symbols;
+  auto specs = ir::parseInputSpecs(inputs, &symbols);
+  if (!specs) return failStatus(specs.status());
+
+  auto start = std::chrono::steady_clock::now();
+  frontend::FrontendOptions options;
+  options.strict = strict;
+  options.method = method;
+  if (!quiet) fmt::print(stderr, "cocktail-compile: translating {} ...\n", model);
+  auto translation = frontend::translateTorchScriptFile(model, *specs, symbols, options);
+  if (!translation) return failStatus(translation.status());
+
+  ir::Status verified = ir::verifyProgram(*translation->program);
+  if (!verified.ok()) {
+    fmt::print(stderr, "cocktail-compile: internal error: the translated program does not verify\n");
+    return failStatus(verified);
+  }
+
+  for (const frontend::Fallback& f : translation->fallbacks)
+    fmt::print(stderr, "{}: warning: {} runs as a TorchScript island on the host ({}); --strict makes this an error\n",
+               f.loc.known() ? f.loc.str() : model, f.op, f.reason);
+
+  if (emit == "ir") {
+    ir::PrintOptions po;
+    po.locations = !noLocations;
+    fmt::print("{}", ir::printProgram(*translation->program, po));
+  }
+  if (output.empty()) return 0;
+
+  runtime::Artifact artifact;
+  artifact.compilerVersion = runtime::compilerVersion();
+  artifact.sourceModel = model;
+  artifact.target = target;
+  for (const auto& s : *specs) artifact.inputSpecs.push_back(s.str());
+  for (const auto& f : translation->fallbacks) artifact.fallbacks.push_back({f.op, f.loc.str(), f.reason});
+  artifact.program = std::move(translation->program);
+  if (ir::Status saved = runtime::saveArtifact(artifact, output); !saved.ok()) return failStatus(saved);
+
+  if (!quiet) {
+    size_t ops = 0;
+    ir::walk(artifact.program->body(), [&](ir::Op&) { ++ops; });
+    std::error_code ec;
+    auto bytes = std::filesystem::file_size(output, ec);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "cocktail-compile: wrote {} ({} ops, {} weights, {:.1f} MiB, target {}, {} fallback{}) in {:.0f} ms\n",
+               output, ops, artifact.program->weights().size(), static_cast<double>(bytes) / (1 << 20), target,
+               artifact.fallbacks.size(), artifact.fallbacks.size() == 1 ? "" : "s", ms);
+  }
+  return 0;
+}

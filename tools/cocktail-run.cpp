@@ -1,0 +1,119 @@
+//===- tools/cocktail-run.cpp - Run a compiled model on saved inputs ------------------===//
+//
+//   cocktail-run OUT.cocktail --inputs INPUTS.pt [--outputs OUT.pt]
+//                [--reference MODEL.pt] [--repeat N]
+//
+//===----------------------------------------------------------------------===//
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "runtime/Artifact.h"
+#include "runtime/CpuExecutor.h"
+#include "runtime/TorchInterop.h"
+
+namespace {
+
+using namespace cocktail;
+
+int failStatus(const ir::Status& status) {
+  for (const ir::Diagnostic& d : status.diagnostics()) fmt::print(stderr, "{}\n", d.str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Run a compiled Cocktail model on inputs saved with torch.save.\n\n"
+      "Example:\n"
+      "  python3 -c \"import torch; torch.save([torch.randn(64, 1, 256)], 'in.pt')\"\n"
+      "  cocktail-run lstm.cocktail --inputs in.pt --outputs out.pt --reference lstm.pt --repeat 20",
+      "cocktail-run"};
+  app.set_version_flag("--version", runtime::compilerVersion());
+  std::string artifactPath, inputsPath, outputsPath, reference;
+  int repeat = 0;
+  double rtol = 1e-5;
+  std::string device = "auto";
+  bool quiet = false;
+  app.add_option("artifact", artifactPath, "A .cocktail file written by cocktail-compile")->required();
+  app.add_option("--inputs", inputsPath,
+                 "The inputs, in forward's argument order, as a list saved by torch.save, e.g.\n"
+                 "torch.save([xs, 10], 'in.pt') for forward(xs: Tensor, steps: int)")
+      ->required();
+  app.add_option("--outputs", outputsPath, "Write the outputs here as a list that torch.load reads, e.g. --outputs out.pt");
+  app.add_option("--reference", reference,
+                 "Also run this TorchScript model on the same inputs, print the max abs and rel error,\n"
+                 "and exit 1 if the relative error exceeds --rtol, e.g. --reference lstm.pt");
+  app.add_option("--rtol", rtol, "Tolerance for --reference: max |a-b| / max |b| (default 1e-5)");
+  app.add_option("--repeat", repeat, "Run N more times after the first and print the median and p90 time, e.g. --repeat 20")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--device", device, "cpu, cuda or auto (default: the best this machine and artifact support)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_flag("-q,--quiet", quiet, "Do not print the outputs' shapes");
+  CLI11_PARSE(app, argc, argv);
+
+  if (device == "cuda") {
+    fmt::print(stderr, "cocktail-run: --device cuda: this build has no CUDA executor yet; use --device cpu\n");
+    return 1;
+  }
+
+  auto artifact = runtime::loadArtifact(artifactPath);
+  if (!artifact) return failStatus(artifact.status());
+  for (const auto& f : artifact->fallbacks)
+    if (!quiet) fmt::print(stderr, "note: {} runs as a TorchScript island ({})\n", f.op, f.location);
+
+  auto executor = runtime::createCpuExecutor(artifact->program, runtime::torchScriptIslands());
+  if (!executor) return failStatus(executor.status());
+  auto inputs = runtime::loadValuesFile(inputsPath);
+  if (!inputs) return failStatus(inputs.status());
+
+  // The reference runs first, on its own copies: a model may write into its inputs.
+  std::vector<runtime::RuntimeValue> expected;
+  if (!reference.empty()) {
+    auto ref = runtime::runTorchScript(reference, *inputs);
+    if (!ref) return failStatus(ref.status());
+    expected = ref.take();
+  }
+
+  auto run = [&]() { return (*executor)->run(*inputs); };
+  auto outputs = run();
+  if (!outputs) {
+    fmt::print(stderr, "cocktail-run: the model failed on {}:\n", inputsPath);
+    return failStatus(outputs.status());
+  }
+  if (!quiet)
+    for (size_t i = 0; i < outputs->size(); ++i) fmt::print("output {}: {}\n", i, runtime::describe((*outputs)[i]));
+
+  if (!outputsPath.empty())
+    if (ir::Status s = runtime::saveValuesFile(*outputs, outputsPath); !s.ok()) return failStatus(s);
+
+  if (repeat > 0) {
+    std::vector<double> ms;
+    for (int i = 0; i < repeat; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = run();
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      if (!r) return failStatus(r.status());
+    }
+    std::sort(ms.begin(), ms.end());
+    fmt::print("time ({} runs on {}): median {:.3f} ms, p90 {:.3f} ms\n", repeat, (*executor)->device(),
+               ms[ms.size() / 2], ms[std::min(ms.size() - 1, ms.size() * 9 / 10)]);
+  }
+
+  if (!reference.empty()) {
+    runtime::Difference d = runtime::compareOutputs(*outputs, expected);
+    if (!d.mismatch.empty()) {
+      fmt::print(stderr, "cocktail-run: outputs differ from the reference: {}\n", d.mismatch);
+      return 1;
+    }
+    bool ok = d.maxRel <= rtol;
+    fmt::print("reference: max abs error {:.3g}, max rel error {:.3g} ({} rtol {:g})\n", d.maxAbs, d.maxRel,
+               ok ? "within" : "EXCEEDS", rtol);
+    if (!ok) return 1;
+  }
+  return 0;
+}
