@@ -121,8 +121,7 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     torch::jit::EliminateDeadCode(graph);
     translator.run(*graph, argTypes, argNames);
   } catch (const TranslationError& e) {
-    return ir::Status::error(fmt::format("{}: {}", e.node ? e.node->kind().toQualString() : "model", e.message),
-                             GraphTranslator::locationOf(e.node));
+    return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc);
   } catch (const c10::Error& e) {
     return ir::Status::error(fmt::format("TorchScript could not prepare '{}': {}", modelPath, e.what_without_backtrace()));
   }

@@ -78,7 +78,7 @@ ir::Location GraphTranslator::locationOf(const jit::Node* n) {
 }
 
 void GraphTranslator::fail(const jit::Node* n, const std::string& message) const {
-  throw TranslationError{message, n};
+  throw TranslationError{message, n ? n->kind().toQualString() : "", locationOf(n)};
 }
 
 // ---- the environment -----------------------------------------------------------------
@@ -202,7 +202,7 @@ Slot GraphTranslator::unflatten(const c10::TypePtr& t, const std::vector<ir::Val
 ir::Value* GraphTranslator::placeholder(const c10::TypePtr& t, const jit::Node* where) {
   // prim::Uninitialized: a value on a path that never reads it (what
   // TorchScript leaves after lowering `break` and early `return`).
-  Type ty = irType(t, where);
+  Type ty = irType(t, where);  // tuples are handled by placeholderSlot
   if (ty.isScalar()) {
     if (ty.dtype() == DType::I1) return b_.constantBool(false);
     if (ty.dtype() == DType::F64) return b_.constantFloat(0.0);
@@ -211,6 +211,16 @@ ir::Value* GraphTranslator::placeholder(const c10::TypePtr& t, const jit::Node* 
   ir::Attributes a;
   a.set("dtype", DType::F32);
   return b_.create1(OpKind::Full, {b_.constantInt(0)}, Type::tensor(DType::F32, {}), std::move(a));
+}
+
+Slot GraphTranslator::placeholderSlot(const c10::TypePtr& t, const jit::Node* where) {
+  if (auto tt = t->cast<c10::TupleType>()) {
+    std::vector<Slot> elems;
+    for (const auto& e : tt->elements()) elems.push_back(placeholderSlot(e, where));
+    return Slot::list(std::move(elems));
+  }
+  if (t->kind() == c10::TypeKind::NoneType) return Slot::none();
+  return Slot::of(placeholder(t, where));
 }
 
 // ---- mutation analysis --------------------------------------------------------------------
@@ -319,7 +329,7 @@ void GraphTranslator::translateNode(jit::Node* n) {
     case c10::prim::Loop: translateLoop(n); return;
     case c10::prim::If: translateIf(n); return;
     case c10::prim::Constant: translateConstant(n); return;
-    case c10::prim::Uninitialized: bind(n->output(), placeholder(n->output()->type(), n)); return;
+    case c10::prim::Uninitialized: bind(n->output(), placeholderSlot(n->output()->type(), n)); return;
     default: break;
   }
   std::string whyNot;

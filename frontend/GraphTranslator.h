@@ -49,7 +49,8 @@ struct Slot {
 /// A user error while translating: which node, and why.
 struct TranslationError {
   std::string message;
-  const jit::Node* node;
+  std::string op;     // "aten::slice", empty when not about one node
+  ir::Location loc;
 };
 
 class GraphTranslator {
@@ -106,6 +107,7 @@ class GraphTranslator {
   Slot unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const;
   void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
   ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);
+  Slot placeholderSlot(const c10::TypePtr& t, const jit::Node* where);
 
   // Views: recomputing a view from its base, and writing back into the base.
   ir::Value* recomputeView(const jit::Node* viewNode, ir::Value* base);

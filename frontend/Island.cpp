@@ -70,10 +70,18 @@ void GraphTranslator::emitIsland(jit::Node* n, const std::string& whyNot) {
   }
   jit::Node* clone = g->createClone(n, [&](jit::Value* v) { return map.at(v); });
   g->insertNode(clone);
+  // A TorchScript function returns exactly one value: none becomes None,
+  // several become a tuple that the runtime unpacks.
   std::vector<ir::Type> resultTypes;
-  for (jit::Value* o : clone->outputs()) {
-    g->registerOutput(o);
-    resultTypes.push_back(irType(o->type(), n));
+  for (jit::Value* o : clone->outputs()) resultTypes.push_back(irType(o->type(), n));
+  if (clone->outputs().empty()) {
+    g->registerOutput(g->insertConstant(c10::IValue()));
+  } else if (clone->outputs().size() == 1) {
+    g->registerOutput(clone->output());
+  } else {
+    jit::Node* tuple = g->createTuple(clone->outputs());
+    g->insertNode(tuple);
+    g->registerOutput(tuple->output());
   }
 
   ir::Attributes a;

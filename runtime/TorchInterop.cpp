@@ -10,10 +10,14 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/irparser.h>
 #include <torch/csrc/jit/serialization/import.h>
+#include <caffe2/serialize/inline_container.h>
+#include <caffe2/serialize/in_memory_adapter.h>
 #include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/csrc/jit/serialization/unpickler.h>
 #include <torch/script.h>
 
 #include "runtime/AtenTensor.h"
+#include "runtime/PickleCompat.h"
 
 namespace cocktail::runtime {
 
@@ -97,13 +101,36 @@ void flatten(const c10::IValue& v, std::vector<c10::IValue>& out) {
 }
 }  // namespace
 
+namespace {
+/// torch::jit::pickle_load, with the pickle first rewritten so that
+/// LibTorch 1.13 can read single-element lists (see PickleCompat.h).
+c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
+  caffe2::serialize::PyTorchStreamReader reader(
+      std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), bytes.size()));
+  auto [pickleData, pickleSize] = reader.getRecord("data.pkl");
+  std::string_view original(static_cast<const char*>(pickleData.get()), pickleSize);
+  std::string pickle = rewritePickleAppends(original).value_or(std::string(original));
+  size_t offset = 0;
+  auto read = [&](char* buffer, size_t len) -> size_t {
+    size_t n = std::min(len, pickle.size() - offset);
+    std::memcpy(buffer, pickle.data() + offset, n);
+    offset += n;
+    return n;
+  };
+  auto readRecord = [&](const std::string& name) { return std::get<0>(reader.getRecord("data/" + name)); };
+  torch::jit::Unpickler unpickler(read, nullptr, nullptr, readRecord, c10::nullopt);
+  unpickler.set_version(reader.version());
+  return unpickler.parse_ivalue();
+}
+}  // namespace
+
 ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   c10::IValue value;
   try {
-    value = torch::jit::pickle_load(bytes);
+    value = unpickleTorchSave(bytes);
   } catch (const std::exception& e) {
     std::string what = e.what();
     return ir::Status::error(fmt::format("'{}' is not a file written by torch.save ({})", path, what.substr(0, what.find('\n'))));
@@ -148,8 +175,18 @@ class TorchScriptIsland final : public IslandRunner {
     torch::jit::Stack stack;
     for (const RuntimeValue& v : inputs) stack.push_back(toIValue(v));
     fn_->run(stack);
-    std::vector<RuntimeValue> out;
+    // The island returns None (no result), one value, or a tuple of them.
+    std::vector<c10::IValue> results;
     for (const c10::IValue& v : stack) {
+      if (v.isNone()) continue;
+      if (v.isTuple()) {
+        for (const auto& e : v.toTupleRef().elements()) results.push_back(e);
+      } else {
+        results.push_back(v);
+      }
+    }
+    std::vector<RuntimeValue> out;
+    for (const c10::IValue& v : results) {
       auto rv = fromIValue(v);
       if (!rv) throw std::runtime_error(rv.status().str());
       out.push_back(rv.take());

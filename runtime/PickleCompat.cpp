@@ -1,0 +1,150 @@
+//===- runtime/PickleCompat.cpp ------------------------------------------------------===//
+#include "runtime/PickleCompat.h"
+
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+namespace cocktail::runtime {
+
+namespace {
+
+struct Item {
+  size_t start;  // byte offset of the opcode that began this item
+  bool isMark;
+};
+
+uint64_t readLE(std::string_view s, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+  return v;
+}
+
+}  // namespace
+
+std::optional<std::string> rewritePickleAppends(std::string_view p) {
+  std::vector<Item> stack;
+  std::vector<size_t> markInserts;  // offsets where a MARK goes
+  std::vector<size_t> appendAt;     // offsets of APPEND opcodes
+  size_t pos = 0;
+
+  auto popToMark = [&]() -> std::optional<size_t> {
+    while (!stack.empty()) {
+      Item it = stack.back();
+      stack.pop_back();
+      if (it.isMark) return it.start;
+    }
+    return std::nullopt;
+  };
+  auto popN = [&](size_t n) -> std::optional<size_t> {
+    if (stack.size() < n) return std::nullopt;
+    size_t start = stack[stack.size() - n].start;
+    stack.resize(stack.size() - n);
+    return start;
+  };
+
+  while (pos < p.size()) {
+    size_t op = pos;
+    unsigned char c = static_cast<unsigned char>(p[pos++]);
+    auto need = [&](size_t n) { return pos + n <= p.size(); };
+    auto skip = [&](size_t n) {
+      if (!need(n)) return false;
+      pos += n;
+      return true;
+    };
+    auto skipLen = [&](size_t lenBytes) {
+      if (!need(lenBytes)) return false;
+      uint64_t n = readLE(p, pos, lenBytes);
+      pos += lenBytes;
+      return skip(static_cast<size_t>(n));
+    };
+    auto push = [&](size_t start) { stack.push_back({start, false}); };
+    bool ok = true;
+    switch (c) {
+      case 0x80: ok = skip(1); break;  // PROTO
+      case '.':                        // STOP
+        goto done;
+      case '(': stack.push_back({op, true}); break;  // MARK
+      case ']': case ')': case '}': case 'N': case 0x88: case 0x89: case 0x8f: push(op); break;
+      case 'J': ok = skip(4); push(op); break;
+      case 'K': ok = skip(1); push(op); break;
+      case 'M': ok = skip(2); push(op); break;
+      case 'G': ok = skip(8); push(op); break;
+      case 0x8a: ok = skipLen(1); push(op); break;  // LONG1
+      case 0x8b: ok = skipLen(4); push(op); break;  // LONG4
+      case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;
+      case 0x8c: case 'U': case 'C': ok = skipLen(1); push(op); break;
+      case 0x8d: case 0x8e: ok = skipLen(8); push(op); break;
+      case 'c': {  // GLOBAL module\nname\n
+        for (int line = 0; line < 2 && ok; ++line) {
+          const void* nl = std::memchr(p.data() + pos, '\n', p.size() - pos);
+          if (!nl) ok = false;
+          else pos = static_cast<size_t>(static_cast<const char*>(nl) - p.data()) + 1;
+        }
+        push(op);
+        break;
+      }
+      case 'q': ok = skip(1); break;     // BINPUT
+      case 'r': ok = skip(4); break;     // LONG_BINPUT
+      case 0x94: break;                  // MEMOIZE
+      case 'h': ok = skip(1); push(op); break;  // BINGET
+      case 'j': ok = skip(4); push(op); break;  // LONG_BINGET
+      case 'a': {                        // APPEND: list item -> list
+        if (stack.size() < 2) return std::nullopt;
+        markInserts.push_back(stack.back().start);
+        appendAt.push_back(op);
+        stack.pop_back();
+        break;
+      }
+      case 'e': case 'u': case 0x90:  // APPENDS, SETITEMS, ADDITEMS
+        ok = popToMark().has_value();
+        break;
+      case 's': ok = popN(2).has_value(); break;  // SETITEM
+      case 't': case 'l': case 'd': case 0x91: {  // TUPLE, LIST, DICT, FROZENSET
+        auto start = popToMark();
+        if (!start) return std::nullopt;
+        push(*start);
+        break;
+      }
+      case 0x85: case 'Q': {  // TUPLE1, BINPERSID
+        auto start = popN(1);
+        if (!start) return std::nullopt;
+        push(*start);
+        break;
+      }
+      case 0x86: case 'R': case 0x81: case 0x93: {  // TUPLE2, REDUCE, NEWOBJ, STACK_GLOBAL
+        auto start = popN(2);
+        if (!start) return std::nullopt;
+        push(*start);
+        break;
+      }
+      case 0x87: {  // TUPLE3
+        auto start = popN(3);
+        if (!start) return std::nullopt;
+        push(*start);
+        break;
+      }
+      case 'b': ok = popN(1).has_value(); break;  // BUILD
+      case '0': ok = popN(1).has_value(); break;  // POP
+      case '1': ok = popToMark().has_value(); break;  // POP_MARK
+      default: return std::nullopt;  // FRAME and anything unexpected: leave it alone
+    }
+    if (!ok) return std::nullopt;
+  }
+done:
+  if (appendAt.empty()) return std::string(p);
+  std::string out;
+  out.reserve(p.size() + markInserts.size());
+  std::vector<bool> insertMark(p.size() + 1, false);
+  std::vector<int> marksAt(p.size() + 1, 0);
+  for (size_t m : markInserts) ++marksAt[m];
+  std::vector<bool> isAppend(p.size(), false);
+  for (size_t a : appendAt) isAppend[a] = true;
+  for (size_t i = 0; i < p.size(); ++i) {
+    out.append(static_cast<size_t>(marksAt[i]), '(');
+    out.push_back(isAppend[i] ? 'e' : p[i]);
+  }
+  return out;
+}
+
+}  // namespace cocktail::runtime
