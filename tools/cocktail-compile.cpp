@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 #include "frontend/Frontend.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "passes/Pass.h"
 #include "runtime/Artifact.h"
 
 namespace {
@@ -51,6 +53,8 @@ int main(int argc, char** argv) {
   bool strict = false;
   bool noLocations = false;
   bool quiet = false;
+  bool printAfterAll = false;
+  bool timing = false;
   std::string method = "forward";
   app.add_option("model", model, "TorchScript file (torch.jit.save of a scripted module)")->required();
   app.add_option("-o,--output", output, "Where to write the artifact, e.g. -o lstm.cocktail");
@@ -70,6 +74,8 @@ int main(int argc, char** argv) {
   app.add_option("--method", method, "The method of the module to compile (default: forward)");
   app.add_flag("--no-locations", noLocations, "Leave source locations out of --emit output");
   app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
+  app.add_flag("--print-after-all", printAfterAll, "Print the program to stderr after every compiler pass");
+  app.add_flag("--timing", timing, "Print the time each compiler pass took to stderr");
   CLI11_PARSE(app, argc, argv);
 
   if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
@@ -97,6 +103,16 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "cocktail-compile: internal error: the translated program does not verify\n");
     return failStatus(verified);
   }
+
+  // The lowering pipeline. Later passes (scheduling, partition, placement)
+  // append here, in the order they must run.
+  passes::PassManagerOptions pmo;
+  pmo.printAfterAll = printAfterAll;
+  pmo.timing = timing;
+  pmo.dump = &std::cerr;
+  passes::PassManager pipeline(pmo);
+  pipeline.add(passes::createPass("dce"));
+  if (ir::Status st = pipeline.run(*translation->program); !st.ok()) return failStatus(st);
 
   for (const frontend::Fallback& f : translation->fallbacks)
     fmt::print(stderr, "{}: warning: {} runs as a TorchScript island on the host ({}); --strict makes this an error\n",

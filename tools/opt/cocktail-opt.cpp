@@ -20,6 +20,7 @@
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "passes/Pass.h"
 
 using namespace cocktail::ir;
 
@@ -30,6 +31,9 @@ struct Options {
   bool noLocations = false;
   bool verifyDiagnostics = false;
   bool splitInputFile = false;
+  std::string passes;
+  bool printAfterAll = false;
+  bool timing = false;
 };
 
 /// A piece of the input and the line it starts on (1-based).
@@ -97,6 +101,16 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
   vopts.sourceMap = &sourceMap;
   Status st = verifyProgram(**parsed, vopts);
   if (!st.ok()) return st;
+  if (!opts.passes.empty()) {
+    cocktail::passes::PassManagerOptions pmo;
+    pmo.verifyEachPass = true;
+    pmo.printAfterAll = opts.printAfterAll;
+    pmo.timing = opts.timing;
+    pmo.dump = &std::cerr;
+    cocktail::passes::PassManager pm(pmo);
+    COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(opts.passes));
+    COCKTAIL_RETURN_IF_ERROR(pm.run(**parsed));
+  }
   PrintOptions popts;
   popts.locations = !opts.noLocations;
   printed = printProgram(**parsed, popts);
@@ -151,8 +165,7 @@ int main(int argc, char** argv) {
       "cocktail-opt: parse, verify and print uTask IR.\n"
       "Reads a program in the IR's textual form, checks it with the verifier and prints it\n"
       "back (the printed form round-trips exactly). Errors go to stderr and exit with 1."};
-  app.add_option("input", opts.input, "IR file to read, or - for stdin.\n  example: cocktail-opt model.ir")
-      ->required();
+  app.add_option("input", opts.input, "IR file to read, or - for stdin.\n  example: cocktail-opt model.ir");
   app.add_flag("--no-locations", opts.noLocations,
                "Print ops without their loc(\"file.py\":line) suffix.\n"
                "  example: cocktail-opt model.ir --no-locations");
@@ -166,11 +179,28 @@ int main(int argc, char** argv) {
                "'// expected-error @+1 {{substring}}' (on the next line; @-N, @+N in general).\n"
                "Exit 0 when they match.\n"
                "  example: cocktail-opt invalid.ir --split-input-file --verify-diagnostics");
+  app.add_option("--passes", opts.passes,
+                 "Run these passes, comma-separated, before printing; the program is verified after\n"
+                 "each. See --list-passes.\n"
+                 "  example: cocktail-opt model.ir --passes=dce");
+  app.add_flag("--print-after-all", opts.printAfterAll, "Print the program to stderr after every pass.");
+  app.add_flag("--timing", opts.timing, "Print each pass's time to stderr.");
+  bool listPasses = false;
+  app.add_flag("--list-passes", listPasses, "List the registered passes and exit.");
   app.footer(
       "Examples:\n"
       "  cocktail-opt model.ir | cocktail-opt -                # round trip\n"
       "  cocktail-opt tests/ir/invalid.ir --split-input-file --verify-diagnostics");
   CLI11_PARSE(app, argc, argv);
+  if (listPasses) {
+    for (const auto& [name, description] : cocktail::passes::registeredPasses())
+      std::cout << name << "  " << description << "\n";
+    return 0;
+  }
+  if (opts.input.empty()) {
+    std::cerr << "cocktail-opt: error: no input file (give a path, or - for stdin; see --help)\n";
+    return 1;
+  }
 
   std::string text;
   if (!readInput(opts.input, text)) {

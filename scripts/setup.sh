@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for Cocktail, builds it, and runs the main
+# job on an example model: the 10-layer LSTM of the suite is exported from
+# PyTorch, compiled with cocktail-compile and run with cocktail-run against
+# the TorchScript interpreter.
+#
+#   scripts/setup.sh              # packages, build, example
+#   scripts/setup.sh --deps-only  # packages only (what CI needs before scripts/test.sh)
+#
+# Run as root (or with sudo available). Everything comes from Debian's
+# packages by name; nothing prebuilt is downloaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEPS_ONLY=0
+[[ "${1:-}" == "--deps-only" ]] && DEPS_ONLY=1
+
+PACKAGES=(
+  build-essential cmake ninja-build ccache pkg-config
+  libtorch-dev python3-torch python3-pytest python3-numpy
+  libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  protobuf-compiler libprotobuf-dev libopenblas-dev
+  llvm-14-tools
+)
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+((DEPS_ONLY)) && exit 0
+
+echo "setup: configuring and building (build/)"
+cmake --preset default >/dev/null
+cmake --build --preset default
+
+echo "setup: the example: the suite's LSTM (10 layers, hidden 256, 64 steps)"
+EX=build/example
+mkdir -p "$EX"
+/usr/bin/python3 bench/models/export.py --out "$EX" --models lstm --batch 1 >/dev/null
+mapfile -t SPECS < "$EX/lstm.b1.spec"
+INPUT_ARGS=()
+for s in "${SPECS[@]}"; do INPUT_ARGS+=(--input "$s"); done
+build/tools/cocktail-compile "$EX/lstm.pt" -o "$EX/lstm.cocktail" "${INPUT_ARGS[@]}" --strict
+build/tools/cocktail-run "$EX/lstm.cocktail" --inputs "$EX/lstm.b1.inputs.pt" --outputs "$EX/lstm.out.pt" \
+  --reference "$EX/lstm.pt" --repeat 5
+echo "setup: done. Run every test with scripts/test.sh"
