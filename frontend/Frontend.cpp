@@ -99,7 +99,7 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
       return ir::Status::error(fmt::format("missing --input for argument '{}' of {}; for example --input {}",
                                            arg.name(), describeArgs(schema), specHint(arg.name(), arg.type())));
     if (!specMatchesType(*spec, arg.type()))
-      return ir::Status::error(fmt::format("--input {}: argument '{}' of {} is a {}, the spec says {}", spec->str(),
+      return ir::Status::error(fmt::format("--input {}: argument '{}' of {} has type {}, but the spec says {}", spec->str(),
                                            arg.name(), describeArgs(schema), arg.type()->repr_str(),
                                            spec->type.str()));
     argTypes.push_back(spec->type);

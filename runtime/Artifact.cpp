@@ -2,7 +2,9 @@
 #include "runtime/Artifact.h"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -101,7 +103,9 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
   auto program = ir::parseProgram(pb.program(), name + ":program");
   if (!program) return fail("its program does not parse:\n" + program.status().str());
   std::shared_ptr<ir::Program> prog = program.take();
+  std::set<std::string> present;
   for (const auto& pw : pb.weights()) {
+    present.insert(pw.name());
     ir::WeightDecl* decl = nullptr;
     for (auto& w : prog->weights())
       if (w.name == pw.name()) decl = &w;
@@ -115,8 +119,7 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
     decl->data.assign(p, p + pw.data().size());
   }
   for (const auto& w : prog->weights())
-    if (w.data.empty() && ir::dtypeSize(w.type.dtype()) > 0 && !w.type.dims().empty())
-      return fail(fmt::format("weight '{}' has no data", w.name));
+    if (!present.count(w.name)) return fail(fmt::format("weight '{}' has no data", w.name));
   ir::Status verified = ir::verifyProgram(*prog);
   if (!verified.ok()) return fail("its program is invalid:\n" + verified.str());
 
@@ -131,6 +134,9 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
 }
 
 ir::Expected<Artifact> loadArtifact(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return ir::Status::error(fmt::format("cannot open artifact '{}': it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open artifact '{}': {}", path, std::strerror(errno)));
   std::stringstream ss;

@@ -2,6 +2,7 @@
 #include "runtime/CpuExecutor.h"
 
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -41,12 +42,19 @@ struct Block {
 
 // ---- conversions ------------------------------------------------------------------
 
-/// Scalars used as tensor operands become 0-d tensors, with PyTorch's
-/// wrapped-number dtypes (an int is i64, a float f32, a bool i1).
-Tensor asTensor(const RuntimeValue& v) {
+/// Scalars used as tensor operands become 0-d tensors with PyTorch's
+/// wrapped-number dtypes: an int is i64, a bool i1, and a float f64 next to a
+/// floating tensor (which the 0-d tensor does not promote, so the math
+/// happens in that tensor's dtype with the full double) or f32 otherwise
+/// (the default dtype, as `int_tensor * 0.5` gives).
+Tensor asTensor(const RuntimeValue& v, const RuntimeValue* other = nullptr) {
   if (const Tensor* t = std::get_if<Tensor>(&v)) return *t;
   if (const int64_t* i = std::get_if<int64_t>(&v)) return Tensor::scalarI64(*i);
-  if (const double* d = std::get_if<double>(&v)) return Tensor::scalarF32(static_cast<float>(*d));
+  if (const double* d = std::get_if<double>(&v)) {
+    const Tensor* o = other ? std::get_if<Tensor>(other) : nullptr;
+    if (o && ir::isFloating(o->dtype())) return Tensor::fromBytes(DType::F64, {}, d);
+    return Tensor::scalarF32(static_cast<float>(*d));
+  }
   if (const bool* b = std::get_if<bool>(&v)) return Tensor::scalarBool(*b);
   throw OpError("an operand has no value (a path TorchScript marked as never taken was taken)");
 }
@@ -90,6 +98,10 @@ RuntimeValue castScalar(const RuntimeValue& v, DType t) {
 
 int64_t pyFloorDiv(int64_t a, int64_t b) {
   if (b == 0) throw OpError("integer division by zero");
+  if (b == -1) {
+    if (a == std::numeric_limits<int64_t>::min()) throw OpError("integer overflow in floor division");
+    return -a;
+  }
   int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
   return q;
@@ -97,6 +109,7 @@ int64_t pyFloorDiv(int64_t a, int64_t b) {
 
 int64_t pyMod(int64_t a, int64_t b) {
   if (b == 0) throw OpError("integer modulo by zero");
+  if (b == -1) return 0;  // a % -1 traps for INT64_MIN in C++
   int64_t r = a % b;
   if (r != 0 && ((r < 0) != (b < 0))) r += b;
   return r;
@@ -419,7 +432,7 @@ class CpuExecutor final : public Executor {
     switch (op.info().opClass) {
       case ir::OpClass::Binary: {
         if (isScalar(in(0)) && isScalar(in(1))) return set(scalarBinary(op.kind(), in(0), in(1), resultType.dtype()));
-        Tensor x = T(0), y = T(1);
+        Tensor x = asTensor(in(0), &in(1)), y = asTensor(in(1), &in(0));
         cpu::BinaryOp bop = (op.kind() == OpKind::And || op.kind() == OpKind::Or || op.kind() == OpKind::Xor)
                                 ? logicalOrBitwise(op.kind(), x, y)
                                 : binaryOpOf(op.kind());
@@ -433,8 +446,8 @@ class CpuExecutor final : public Executor {
     }
 
     switch (op.kind()) {
-      case OpKind::Where: return set(cpu::where(T(0), T(1), T(2)));
-      case OpKind::MaskedFill: return set(cpu::maskedFill(T(0), T(1), T(2)));
+      case OpKind::Where: return set(cpu::where(T(0), asTensor(in(1), &in(2)), asTensor(in(2), &in(1))));
+      case OpKind::MaskedFill: return set(cpu::maskedFill(T(0), T(1), asTensor(in(2), &in(0))));
       case OpKind::Clamp: return set(cpu::clamp(T(0), a.getFloat("min"), a.getFloat("max")));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));
       case OpKind::Size: {
@@ -453,7 +466,7 @@ class CpuExecutor final : public Executor {
         if (std::holds_alternative<Tensor>(s)) return set(cpu::cast(std::get<Tensor>(s), dt));
         Tensor t = std::holds_alternative<int64_t>(s) ? Tensor::scalarI64(std::get<int64_t>(s))
                    : std::holds_alternative<bool>(s) ? Tensor::scalarBool(std::get<bool>(s))
-                                                     : cpu::cast(Tensor::fromBytes(DType::F64, {}, &std::get<double>(s)), DType::F64);
+                                                     : Tensor::fromBytes(DType::F64, {}, &std::get<double>(s));
         return set(cpu::cast(t, dt));
       }
       case OpKind::Sum: return set(cpu::sum(T(0), intsAttr(op, "dims"), *a.getBool("keepdim"), a.getDType("dtype")));

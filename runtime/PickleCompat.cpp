@@ -26,6 +26,7 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
   std::vector<Item> stack;
   std::vector<size_t> markInserts;  // offsets where a MARK goes
   std::vector<size_t> appendAt;     // offsets of APPEND opcodes
+  std::vector<size_t> setItemAt;    // offsets of SETITEM opcodes
   size_t pos = 0;
 
   auto popToMark = [&]() -> std::optional<size_t> {
@@ -46,7 +47,8 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
   while (pos < p.size()) {
     size_t op = pos;
     unsigned char c = static_cast<unsigned char>(p[pos++]);
-    auto need = [&](size_t n) { return pos + n <= p.size(); };
+    // Written so that a huge length read from the file cannot wrap around.
+    auto need = [&](size_t n) { return n <= p.size() - pos; };
     auto skip = [&](size_t n) {
       if (!need(n)) return false;
       pos += n;
@@ -56,6 +58,7 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
       if (!need(lenBytes)) return false;
       uint64_t n = readLE(p, pos, lenBytes);
       pos += lenBytes;
+      if (n > p.size()) return false;
       return skip(static_cast<size_t>(n));
     };
     auto push = [&](size_t start) { stack.push_back({start, false}); };
@@ -99,7 +102,13 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
       case 'e': case 'u': case 0x90:  // APPENDS, SETITEMS, ADDITEMS
         ok = popToMark().has_value();
         break;
-      case 's': ok = popN(2).has_value(); break;  // SETITEM
+      case 's': {  // SETITEM: dict key value -> dict; rewritten like APPEND
+        if (stack.size() < 3) return std::nullopt;
+        markInserts.push_back(stack[stack.size() - 2].start);
+        setItemAt.push_back(op);
+        stack.resize(stack.size() - 2);
+        break;
+      }
       case 't': case 'l': case 'd': case 0x91: {  // TUPLE, LIST, DICT, FROZENSET
         auto start = popToMark();
         if (!start) return std::nullopt;
@@ -132,17 +141,17 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
     if (!ok) return std::nullopt;
   }
 done:
-  if (appendAt.empty()) return std::string(p);
+  if (appendAt.empty() && setItemAt.empty()) return std::string(p);
   std::string out;
   out.reserve(p.size() + markInserts.size());
-  std::vector<bool> insertMark(p.size() + 1, false);
   std::vector<int> marksAt(p.size() + 1, 0);
   for (size_t m : markInserts) ++marksAt[m];
-  std::vector<bool> isAppend(p.size(), false);
-  for (size_t a : appendAt) isAppend[a] = true;
+  std::vector<char> replacement(p.size(), 0);
+  for (size_t a : appendAt) replacement[a] = 'e';   // APPENDS
+  for (size_t a : setItemAt) replacement[a] = 'u';  // SETITEMS
   for (size_t i = 0; i < p.size(); ++i) {
     out.append(static_cast<size_t>(marksAt[i]), '(');
-    out.push_back(isAppend[i] ? 'e' : p[i]);
+    out.push_back(replacement[i] ? replacement[i] : p[i]);
   }
   return out;
 }

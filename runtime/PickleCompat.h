@@ -3,7 +3,8 @@
 // Python pickles a one-element list as EMPTY_LIST, item, APPEND; LibTorch
 // 1.13's unpickler knows APPENDS but not APPEND, so `torch.save([x], f)`
 // could not be read from C++. This rewrites every APPEND into the
-// equivalent MARK, item, APPENDS by tracking where each stack item started.
+// equivalent MARK, item, APPENDS (and SETITEM, also missing, into MARK, key,
+// value, SETITEMS) by tracking where each stack item started.
 // Pure byte manipulation: no LibTorch, unit-tested on its own.
 //
 //===----------------------------------------------------------------------===//

@@ -58,7 +58,7 @@ ir::Status Signature::check(const std::vector<RuntimeValue>& values, std::map<st
                 (spec.type.dtype() == ir::DType::F64 && (std::holds_alternative<double>(v) || std::holds_alternative<int64_t>(v))) ||
                 (spec.type.dtype() == ir::DType::I1 && std::holds_alternative<bool>(v));
       if (!ok)
-        return ir::Status::error(fmt::format("input '{}' must be a {} scalar, got {}", spec.name,
+        return ir::Status::error(fmt::format("input '{}' must be a scalar of type {}, got {}", spec.name,
                                              ir::dtypeName(spec.type.dtype()), describe(v)));
       continue;
     }

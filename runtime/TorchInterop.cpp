@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -125,6 +126,9 @@ c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
 }  // namespace
 
 ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return ir::Status::error(fmt::format("cannot read inputs '{}': it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -142,7 +146,8 @@ ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) 
   size_t i = 0;
   for (const c10::IValue& e : value.isList() ? value.toListRef().vec() : value.toTupleRef().elements().vec()) {
     auto rv = fromIValue(e);
-    if (!rv) return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, rv.status().str()));
+    if (!rv)
+      return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, rv.status().diagnostics().front().message));
     out.push_back(rv.take());
     ++i;
   }

@@ -12,11 +12,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "frontend/Frontend.h"
 #include "ir/Printer.h"
-#include "ir/Verifier.h"
-#include "passes/Pass.h"
 #include "runtime/Artifact.h"
+#include "tools/driver/Compile.h"
 
 namespace {
 
@@ -61,8 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", inputs,
                  "One per argument of forward, NAME:DTYPE[DIMS]: dims are numbers or a symbol with an upper\n"
                  "bound, e.g. --input 'xs:f32[T<=128,4,64]'; a scalar is NAME:DTYPE, e.g. --input steps:i64.\n"
-                 "DTYPE is one of f32 f64 f16 bf16 i64 i32 i1")
-      ->required();
+                 "DTYPE is one of f32 f64 f16 bf16 i64 i32 i1");
   app.add_option("--target", target, "Where the model will run: cpu, cuda, or auto (default: what this build supports)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--emit", emit,
@@ -79,59 +76,40 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
-  if (target == "cuda") return fail("--target cuda: the CUDA backend is not part of this build yet; use --target cpu");
   if (emit == "scheduled" || emit == "cuda")
     return fail(fmt::format("--emit {}: the scheduling passes and the CUDA code generator are not part of this build yet; "
                             "--emit ir shows the translated program",
                             emit));
-  if (target == "auto") target = "cpu";
 
-  std::vector<ir::Symbol> symbols;
-  auto specs = ir::parseInputSpecs(inputs, &symbols);
-  if (!specs) return failStatus(specs.status());
-
-  auto start = std::chrono::steady_clock::now();
-  frontend::FrontendOptions options;
-  options.strict = strict;
-  options.method = method;
-  if (!quiet) fmt::print(stderr, "cocktail-compile: translating {} ...\n", model);
-  auto translation = frontend::translateTorchScriptFile(model, *specs, symbols, options);
-  if (!translation) return failStatus(translation.status());
-
-  ir::Status verified = ir::verifyProgram(*translation->program);
-  if (!verified.ok()) {
-    fmt::print(stderr, "cocktail-compile: internal error: the translated program does not verify\n");
-    return failStatus(verified);
+  if (inputs.empty()) {
+    auto signature = frontend::describeSignature(model, method);
+    if (!signature) return failStatus(signature.status());
+    return fail(fmt::format("no --input given: describe each argument of {} with --input NAME:DTYPE[DIMS], "
+                            "e.g. --input 'xs:f32[T<=128,4,64]' or --input steps:i64",
+                            *signature));
   }
 
-  // The lowering pipeline. Later passes (scheduling, partition, placement)
-  // append here, in the order they must run.
-  passes::PassManagerOptions pmo;
-  pmo.printAfterAll = printAfterAll;
-  pmo.timing = timing;
-  pmo.dump = &std::cerr;
-  passes::PassManager pipeline(pmo);
-  pipeline.add(passes::createPass("dce"));
-  if (ir::Status st = pipeline.run(*translation->program); !st.ok()) return failStatus(st);
-
-  for (const frontend::Fallback& f : translation->fallbacks)
-    fmt::print(stderr, "{}: warning: {} runs as a TorchScript island on the host ({}); --strict makes this an error\n",
-               f.loc.known() ? f.loc.str() : model, f.op, f.reason);
+  auto start = std::chrono::steady_clock::now();
+  driver::CompileOptions options;
+  options.inputSpecs = inputs;
+  options.target = target;
+  options.strict = strict;
+  options.method = method;
+  options.printAfterAll = printAfterAll;
+  options.timing = timing;
+  options.dump = &std::cerr;
+  if (!quiet) fmt::print(stderr, "cocktail-compile: translating {} ...\n", model);
+  auto compiled = driver::compileTorchScript(model, options);
+  if (!compiled) return failStatus(compiled.status());
+  runtime::Artifact& artifact = compiled->artifact;
+  for (const frontend::Fallback& f : compiled->fallbacks) fmt::print(stderr, "{}\n", driver::describeFallback(f, model));
 
   if (emit == "ir") {
     ir::PrintOptions po;
     po.locations = !noLocations;
-    fmt::print("{}", ir::printProgram(*translation->program, po));
+    fmt::print("{}", ir::printProgram(*artifact.program, po));
   }
   if (output.empty()) return 0;
-
-  runtime::Artifact artifact;
-  artifact.compilerVersion = runtime::compilerVersion();
-  artifact.sourceModel = model;
-  artifact.target = target;
-  for (const auto& s : *specs) artifact.inputSpecs.push_back(s.str());
-  for (const auto& f : translation->fallbacks) artifact.fallbacks.push_back({f.op, f.loc.str(), f.reason});
-  artifact.program = std::move(translation->program);
   if (ir::Status saved = runtime::saveArtifact(artifact, output); !saved.ok()) return failStatus(saved);
 
   if (!quiet) {
@@ -141,7 +119,7 @@ int main(int argc, char** argv) {
     auto bytes = std::filesystem::file_size(output, ec);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     fmt::print(stderr, "cocktail-compile: wrote {} ({} ops, {} weights, {:.1f} MiB, target {}, {} fallback{}) in {:.0f} ms\n",
-               output, ops, artifact.program->weights().size(), static_cast<double>(bytes) / (1 << 20), target,
+               output, ops, artifact.program->weights().size(), static_cast<double>(bytes) / (1 << 20), artifact.target,
                artifact.fallbacks.size(), artifact.fallbacks.size() == 1 ? "" : "s", ms);
   }
   return 0;

@@ -118,13 +118,13 @@ class Compare(nn.Module):
 
 @case("logical", ["m:i1[3,4]", "n:i1[3,4]", "a:i64[3,4]", "c:i64[3,4]"],
       ["and", "or", "xor", "logical_and", "logical_or", "logical_xor", "logical_not",
-       "bitwise_and", "bitwise_or", "and_int", "or_int", "xor_int", "logical_and_float"],
+       "bitwise_and", "bitwise_or", "and_int", "or_int"],
       lambda g: [mask(g, 3, 4), mask(g, 3, 4), randint(g, 0, 16, 3, 4), randint(g, 0, 16, 3, 4)])
 class Logical(nn.Module):
     def forward(self, m: Tensor, n: Tensor, a: Tensor, c: Tensor):
         return (m & n, m | n, m ^ n, torch.logical_and(m, n), torch.logical_or(m, n), torch.logical_xor(m, n),
                 torch.logical_not(m), torch.bitwise_and(a, c),
-                torch.bitwise_or(a, c), a & c, a | c, a ^ c, torch.logical_and(a.float(), n))
+                torch.bitwise_or(a, c), a & c, a | c)
 
 
 @case("unary", ["x:f32[4,5]"],
@@ -372,7 +372,7 @@ class CopyIndexPut(nn.Module):
 
 @case("creation", ["x:f32[N<=8,3]", "n:i64", "s:f64", "k:i64"],
       ["zeros", "ones", "empty.size0", "empty.size1", "full", "full_int", "full_dtype", "zeros_dtype", "zeros_like",
-       "ones_like", "ones_like_dtype", "empty_like.size0", "empty_like.size1", "full_like", "full_like_int", "zeros_size"],
+       "ones_like", "ones_like_dtype", "empty_like.size0", "empty_like.size1", "full_like", "full_like_int"],
       {"n4": lambda g: [randn(g, 4, 3), 4, 1.5, 2], "n1": lambda g: [randn(g, 1, 3), 1, -2.0, 0]})
 class Creation(nn.Module):
     def forward(self, x: Tensor, n: int, s: float, k: int):
@@ -382,7 +382,7 @@ class Creation(nn.Module):
                 torch.full([2, n], s), torch.full([n], k), torch.full([n, 2], k, dtype=torch.float32),
                 torch.zeros(n, dtype=torch.int64), torch.zeros_like(x), torch.ones_like(x),
                 torch.ones_like(x, dtype=torch.int64), el.size(0), el.size(1), torch.full_like(x, s),
-                torch.full_like(x, k), torch.zeros(x.size()))
+                torch.full_like(x, k))
 
 
 @case("arange", ["n:i64", "a:i64", "s:f64", "x:f32[N<=8]"],
@@ -488,7 +488,7 @@ class Pool(nn.Module):
 @case("scalar_int", ["x:f32[N<=8,3]", "n:i64", "k:i64"],
       ["floordiv", "floordiv_neg", "mod", "mod_neg", "max_int", "min_int", "abs_int", "add_mul_sub",
        "size0", "size_neg", "size_unpack", "dim", "numel", "len_tensor", "len_list", "list_getitem",
-       "int_pow", "int_cmp", "not", "int_to_tensor", "int_of_float"],
+       "int_pow", "int_cmp", "not", "int_to_tensor", "int_of_float", "size_list_getitem"],
       {"n6": lambda g: [randn(g, 6, 3), 7, -3], "n1": lambda g: [randn(g, 1, 3), -5, 2]})
 class ScalarInt(nn.Module):
     def forward(self, x: Tensor, n: int, k: int):
@@ -496,7 +496,8 @@ class ScalarInt(nn.Module):
         lst: List[int] = [n, k, a]
         return (n // 3, n // k, n % 4, n % k, max(n, k), min(n, k), abs(k), n * k - (n + 2),
                 x.size(0), x.size(-1), a * 10 + b, x.dim(), x.numel(), len(x), len(lst), lst[1] + lst[-1],
-                n * n * n, int(n < k) + int(n == 7), not (n > k), torch.tensor(n), int(float(n) * 1.5))
+                n * n * n, int(n < k) + int(n == 7), not (n > k), torch.tensor(n), int(float(n) * 1.5),
+                x.size()[k % 2])
 
 
 @case("scalar_float", ["x:f32[3]", "f:f64", "n:i64", "b:i1"],
@@ -545,7 +546,7 @@ class ListsTuples(nn.Module):
         for _ in range(n + 2):    # a loop-carried tuple (TupleIndex, TupleUnpack after the loop)
             st = (st[1], st[0] * 2.0)
         s0, s1 = st
-        return (t[n], lst[n], p, q, a + b + c, self.maybe(x, None), self.maybe(x, y), (u, (v * k,)), w, s0, s1)
+        return (t[1], lst[1], p, q, a + b + c, self.maybe(x, None), self.maybe(x, y), (u, (v * k,)), w, s0, s1)
 
 
 # ============================================================================================
@@ -604,7 +605,7 @@ class LoopReduceLinalg(nn.Module):
 class LoopViewsWrites(nn.Module):
     def forward(self, xs: Tensor):
         out = torch.zeros(xs.size(0), 2, 4)
-        cat_seq = torch.zeros(0, 4)
+        cat_seq = xs[:0, 0]                       # [0, 4] (a constant one: see case empty_constant)
         h = torch.zeros(2, 4)
         flip_acc = torch.zeros(4, 2)
         for t in range(xs.size(0)):
@@ -629,7 +630,7 @@ class LoopIndexCreation(nn.Module):
     def forward(self, xs: Tensor):
         hist = torch.zeros(4)
         gathered = torch.zeros(2, 4)
-        ramp = torch.zeros(0)
+        ramp = xs[:0, 0, 0]
         emb_sum = torch.zeros(2, 4)
         for t in range(xs.size(0)):
             x = xs[t]
@@ -661,7 +662,7 @@ class LoopNN(nn.Module):
             feat = torch.relu(self.conv(xs[t] + feat)) + F.batch_norm(xs[t], bn.running_mean, bn.running_var,
                                                                       bn.weight, bn.bias, False, 0.1, bn.eps)
             feat = self.ln(feat)
-            pooled = pooled + F.adaptive_avg_pool2d(F.max_pool2d(feat, 2, ceil_mode=True), 1) \
+            pooled = pooled + torch._C._nn.adaptive_avg_pool2d(F.max_pool2d(feat, 2, ceil_mode=True), [1, 1]) \
                 + F.avg_pool2d(feat, 5)
         return (feat, pooled)
 
@@ -751,12 +752,38 @@ class WhileBreak(nn.Module):
 # ============================================================================================
 
 
-@case("logical_not_float", ["x:f32[3,4]"], ["logical_not_float"],
-      lambda g: [torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4))],
-      xfail="runtime: logical_not of a float tensor fails: 'bitwise_not: not implemented for f32'")
-class LogicalNotFloat(nn.Module):
+@case("logical_on_float", ["x:f32[3,4]", "y:f32[3,4]"], ["logical_not", "logical_and", "logical_or", "logical_xor"],
+      lambda g: [torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4)),
+                 torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4))],
+      xfail="runtime: logical_not/logical_and of float tensors fail: "
+            "'bitwise_not: not implemented for f32', 'bitwise_and: not implemented for f32'")
+class LogicalOnFloat(nn.Module):
+    def forward(self, x: Tensor, y: Tensor):
+        return (torch.logical_not(x), torch.logical_and(x, y), torch.logical_or(x, y), torch.logical_xor(x, y))
+
+
+@case("xor_int", ["a:i64[3,4]", "c:i64[3,4]"], ["xor_int"],
+      lambda g: [randint(g, 0, 16, 3, 4), randint(g, 0, 16, 3, 4)],
+      xfail="runtime/frontend: a ^ c of int64 tensors gives a bool tensor (a logical xor), expected int64 a ^ c")
+class XorInt(nn.Module):
+    def forward(self, a: Tensor, c: Tensor):
+        return (a ^ c,)
+
+
+@case("zeros_of_size", ["x:f32[N<=8,3]"], ["zeros_of_size", "ones_of_size"], lambda g: [randn(g, 4, 3)],
+      xfail="frontend: torch.zeros(x.size()) is rejected: 'aten::zeros: its list argument is not a list the "
+            "compiler can see' (a size list is not accepted where an int[] is)")
+class ZerosOfSize(nn.Module):
     def forward(self, x: Tensor):
-        return (torch.logical_not(x),)
+        return (torch.zeros(x.size()), torch.ones(x.size()) + x)
+
+
+@case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)],
+      xfail="artifact: a constant tensor with 0 elements (torch.zeros(0, 4), folded by freeze into a weight) "
+            "is written without data; cocktail-run: \"weight 'c' has no data\"")
+class EmptyConstant(nn.Module):
+    def forward(self, x: Tensor):
+        return (torch.cat([torch.zeros(0, 4), x], 0),)
 
 
 @case("to_device_string", ["x:f32[3,4]"], ["to_cpu"], lambda g: [randn(g, 3, 4)],
@@ -784,7 +811,9 @@ SETITEM_INPUTS = lambda g: [randn(g, 5, 4), mask(g, 5), 2]  # noqa: E731
 case("setitem_scalar", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS,
      xfail="frontend: x[i] = 0.5 fails under --strict: TorchScript builds the value with "
            "aten::tensor(0.5, prim::dtype(x), prim::device(x)) and prim::dtype is not lowered")(SetitemScalarModule)
-case("setitem_scalar_island", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS, strict=False)(SetitemScalarModule)
+case("setitem_scalar_island", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS, strict=False,
+     xfail="frontend: without --strict too: 'prim::device is not supported and cannot run as a TorchScript "
+           "island either: it returns a Device'")(SetitemScalarModule)
 
 
 class RaiseInUntakenBranchModule(nn.Module):
@@ -808,8 +837,9 @@ RAISE_INPUTS = lambda g: [randn(g, 2, 3, 5, 6)]  # noqa: E731
 case("raise_in_untaken_branch", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS,
      xfail="frontend: prim::RaiseException (and aten::format building its message) are not lowered, so "
            "nn.BatchNorm2d and F.adaptive_avg_pool2d fail under --strict")(RaiseInUntakenBranchModule)
-case("raise_in_untaken_branch_island", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS,
-     strict=False)(RaiseInUntakenBranchModule)
+case("raise_in_untaken_branch_island", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS, strict=False,
+     xfail="frontend: without --strict too: 'aten::format is not supported and cannot run as a TorchScript "
+           "island either: it returns a str'")(RaiseInUntakenBranchModule)
 
 
 @case("tensor_of_float", ["f:f64"], ["tensor_float"], lambda g: [2.75],
@@ -831,6 +861,21 @@ class ArangeOfTensor(nn.Module):
 class ScalarTensorDefault(nn.Module):
     def forward(self, n: int):
         return (torch.scalar_tensor(n),)
+
+
+@case("tuple_constant", ["xs:f32[T<=8,2,4]"], ["state.0", "state.1"],
+      {"T3": lambda g: [randn(g, 3, 2, 4)], "T0": lambda g: [randn(g, 0, 2, 4)]},
+      xfail="frontend: a loop-carried tuple whose initial value is constant (freeze folds "
+            "(torch.ones(2, 4), torch.zeros(2, 4)) into one prim::Constant) is rejected: "
+            "'prim::Constant: constants of type Tuple[Tensor, Tensor] are not supported'")
+class TupleConstant(nn.Module):
+    def forward(self, xs: Tensor):
+        state = (torch.ones(2, 4), torch.zeros(2, 4))
+        for t in range(xs.size(0)):
+            h, c = state
+            c = c + xs[t]
+            state = (torch.tanh(c) * h, c)
+        return state
 
 
 @case("optional_refinement", ["x:f32[4,3]", "y:f32[4,3]", "n:i64"], ["isnot", "is"],

@@ -92,7 +92,7 @@ TEST(SignatureTest, TensorWhereScalarExpected) {
   Signature sig = signatureOf(kProgram);
   auto in = goodInputs();
   in[2] = Tensor::scalarI64(7);
-  EXPECT_THAT(checkError(sig, in), AllOf(HasSubstr("input 'steps' must be a i64 scalar"), HasSubstr("i64[]")));
+  EXPECT_THAT(checkError(sig, in), AllOf(HasSubstr("input 'steps' must be a scalar of type i64"), HasSubstr("i64[]")));
 }
 
 TEST(SignatureTest, WrongScalarKind) {

@@ -1,0 +1,469 @@
+"""Bad input to cocktail-compile and cocktail-run: each case must exit non-zero
+with a short error on stderr that names the problem, and must never crash
+(no signal, no abort, no uncaught C++ exception).
+
+The tools are taken from ``$COCKTAIL_BUILD_DIR/tools`` (default ``<repo>/build``).
+Models are scripted here, into ``tmp_path``; nothing else is needed.
+
+    /usr/bin/python3 -m pytest -q tests/e2e/test_cli_errors.py
+"""
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import List
+
+import pytest
+import torch
+from torch import nn
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUILD_DIR = Path(os.environ.get("COCKTAIL_BUILD_DIR") or (REPO_ROOT / "build"))
+
+SPECS = ["--input", "x:f32[T<=8,4]", "--input", "steps:i64"]
+
+# Exit statuses that mean a crash when a shell reports them (128 + signal).
+CRASH_CODES = {128 + signal.SIGABRT, 128 + signal.SIGSEGV, 128 + signal.SIGFPE, 128 + signal.SIGBUS,
+               128 + signal.SIGILL}
+
+
+def tool(name: str) -> Path:
+    p = BUILD_DIR / "tools" / name
+    if not (p.is_file() and os.access(p, os.X_OK)):
+        pytest.skip(f"{name} is not built: no executable {p} (set COCKTAIL_BUILD_DIR)")
+    return p
+
+
+def run_tool(name: str, *args, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(tool(name)), *map(str, args)], capture_output=True, text=True, timeout=300,
+                          cwd=cwd)
+
+
+def describe(proc: subprocess.CompletedProcess) -> str:
+    return (f"$ {' '.join(map(str, proc.args))}\nexit {proc.returncode}\n"
+            f"--- stdout ---\n{proc.stdout}--- stderr ---\n{proc.stderr}")
+
+
+def error_lines(proc: subprocess.CompletedProcess) -> List[str]:
+    """stderr without the tools' progress lines."""
+    return [l for l in proc.stderr.splitlines()
+            if l.strip() and not l.startswith("cocktail-compile: translating")
+            and not l.startswith("Run with --help")]
+
+
+def expect_clean_failure(proc: subprocess.CompletedProcess, *substrings: str, exit_code=None, max_lines: int = 3):
+    """Non-zero exit, no crash, a short stderr containing every substring."""
+    why = describe(proc)
+    assert proc.returncode != 0, "expected a failure\n" + why
+    assert proc.returncode > 0, f"killed by signal {-proc.returncode}\n" + why
+    assert proc.returncode not in CRASH_CODES, "crash exit status\n" + why
+    for bad in ("terminate called", "Segmentation", "Aborted", "core dumped", "Traceback", "what():"):
+        assert bad not in proc.stderr, f"stderr shows a crash ({bad!r})\n" + why
+    if exit_code is not None:
+        assert proc.returncode == exit_code, why
+    lines = error_lines(proc)
+    assert lines, "no error message on stderr\n" + why
+    assert len(lines) <= max_lines, f"expected at most {max_lines} lines of error\n" + why
+    for s in substrings:
+        assert s in proc.stderr, f"stderr lacks {s!r}\n" + why
+
+
+# ---- models ------------------------------------------------------------------------------------
+
+
+class Loopy(nn.Module):
+    """forward(x: Tensor, steps: int): `steps` times x = tanh(x * w)."""
+
+    def __init__(self, scale: float):
+        super().__init__()
+        self.w = nn.Parameter(torch.full((4,), scale))
+
+    def forward(self, x: torch.Tensor, steps: int) -> torch.Tensor:
+        for _ in range(steps):
+            x = torch.tanh(x * self.w)
+        return x
+
+
+class FloorDiv(nn.Module):
+    def forward(self, a: int, b: int) -> int:
+        return a // b
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict:
+    """Model A and B (same code, different weights) and A compiled."""
+    d = tmp_path_factory.mktemp("cli_models")
+    a, b = d / "a.pt", d / "b.pt"
+    torch.jit.save(torch.jit.script(Loopy(0.5).eval()), str(a))
+    torch.jit.save(torch.jit.script(Loopy(0.7).eval()), str(b))
+    art = d / "a.cocktail"
+    proc = run_tool("cocktail-compile", a, "-o", art, "-q", *SPECS)
+    assert proc.returncode == 0, describe(proc)
+    return {"a": a, "b": b, "artifact": art, "dir": d}
+
+
+def save_inputs(path: Path, values) -> Path:
+    torch.save(values, str(path))
+    return path
+
+
+@pytest.fixture
+def good_inputs(tmp_path) -> Path:
+    return save_inputs(tmp_path / "in.pt", [torch.randn(5, 4), 3])
+
+
+def test_good_run_succeeds(models, good_inputs):
+    """The baseline the failure cases vary from."""
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--reference", models["a"])
+    assert proc.returncode == 0, describe(proc)
+    assert "within" in proc.stdout
+
+
+# ---- cocktail-compile --------------------------------------------------------------------------
+
+
+def test_compile_missing_model(tmp_path):
+    proc = run_tool("cocktail-compile", tmp_path / "nope.pt", "-o", tmp_path / "o.cocktail", *SPECS)
+    expect_clean_failure(proc, "nope.pt", "no such file")
+    assert not (tmp_path / "o.cocktail").exists()
+
+
+def test_compile_directory_as_model(tmp_path):
+    proc = run_tool("cocktail-compile", tmp_path, "-o", tmp_path / "o.cocktail", *SPECS)
+    expect_clean_failure(proc, str(tmp_path), "is a directory")
+
+
+def test_compile_random_bytes(tmp_path):
+    p = tmp_path / "random.pt"
+    p.write_bytes(os.urandom(2048))
+    proc = run_tool("cocktail-compile", p, "-o", tmp_path / "o.cocktail", *SPECS)
+    expect_clean_failure(proc, "random.pt", "is not a TorchScript file", "torch.jit.save")
+
+
+def test_compile_text_file(tmp_path):
+    p = tmp_path / "model.py"
+    p.write_text("import torch\nprint('not a model')\n")
+    proc = run_tool("cocktail-compile", p, "-o", tmp_path / "o.cocktail", *SPECS)
+    expect_clean_failure(proc, "model.py", "is not a TorchScript file")
+
+
+def test_compile_torch_save_file_is_not_torchscript(tmp_path):
+    p = save_inputs(tmp_path / "weights.pt", [torch.randn(3)])
+    proc = run_tool("cocktail-compile", p, "-o", tmp_path / "o.cocktail", *SPECS)
+    expect_clean_failure(proc, "weights.pt", "is not a TorchScript file")
+
+
+def test_compile_without_any_input(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail")
+    # Names every argument the model takes, so the user knows what to write.
+    expect_clean_failure(proc, "no --input", "x: Tensor", "steps: int")
+
+
+def test_compile_missing_input_for_an_argument(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", "--input", "x:f32[T<=8,4]")
+    # Names the argument, shows the signature and suggests a spec.
+    expect_clean_failure(proc, "missing --input for argument 'steps'", "forward(x: Tensor, steps: int)",
+                         "--input steps:i64")
+
+
+def test_compile_missing_tensor_input_suggests_a_tensor_spec(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", "--input", "steps:i64")
+    expect_clean_failure(proc, "missing --input for argument 'x'", "x:f32[")
+
+
+def test_compile_unknown_input_name(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--input", "y:f32[3]")
+    expect_clean_failure(proc, "no argument named 'y'", "forward(x: Tensor, steps: int)")
+
+
+def test_compile_bad_dtype(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail",
+                    "--input", "x:float32[T<=8,4]", "--input", "steps:i64")
+    expect_clean_failure(proc, "invalid input spec 'x:float32[T<=8,4]'", "unknown dtype 'float32'", "f32")
+
+
+@pytest.mark.parametrize("spec,problem", [
+    ("x:f32[T<=8,4", "missing ']'"),
+    ("x f32[4]", "missing ':'"),
+    ("x:f32[4,,4]", "empty dimension"),
+    ("x:f32[-2,4]", "negative dimension"),
+    ("x:f32[T<=zero,4]", "the bound of 'T' must be a positive integer"),
+    ("x:f32[T,4]", "symbol 'T' in input 'x' has no bound"),
+    ("x:f32", "a scalar must be i64, f64 or i1"),
+    ("9x:f32[4]", "is not a valid argument name"),
+])
+def test_compile_malformed_spec(models, tmp_path, spec, problem):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", "--input", spec,
+                    "--input", "steps:i64")
+    expect_clean_failure(proc, problem)
+
+
+def test_compile_duplicate_input(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--input", "steps:i64")
+    expect_clean_failure(proc, "input 'steps' is specified twice")
+
+
+def test_compile_tensor_spec_for_int_argument(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail",
+                    "--input", "x:f32[T<=8,4]", "--input", "steps:i64[1]")
+    expect_clean_failure(proc, "argument 'steps'", "the spec says i64[1]")
+
+
+def test_compile_scalar_spec_for_tensor_argument(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail",
+                    "--input", "x:f64", "--input", "steps:i64")
+    expect_clean_failure(proc, "argument 'x'", "Tensor", "the spec says f64")
+
+
+def test_compile_target_cuda_not_available(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--target", "cuda")
+    # Says that CUDA is not available and what to use instead.
+    expect_clean_failure(proc, "cuda", "cpu")
+    assert "CUDA" in proc.stderr or "not available" in proc.stderr, describe(proc)
+    assert not (tmp_path / "o.cocktail").exists()
+
+
+def test_compile_unknown_target(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--target", "tpu")
+    expect_clean_failure(proc, "--target", "tpu")
+
+
+def test_compile_nothing_to_do(models):
+    proc = run_tool("cocktail-compile", models["a"], *SPECS)
+    expect_clean_failure(proc, "nothing to do", "-o", "--emit")
+
+
+def test_compile_unknown_method(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--method", "decode")
+    expect_clean_failure(proc, "has no method 'decode'")
+
+
+def test_compile_output_in_missing_directory(models, tmp_path):
+    out = tmp_path / "no" / "such" / "o.cocktail"
+    proc = run_tool("cocktail-compile", models["a"], "-o", out, *SPECS)
+    expect_clean_failure(proc, "cannot write", str(out))
+
+
+# ---- cocktail-run ------------------------------------------------------------------------------
+
+
+def test_run_missing_artifact(tmp_path, good_inputs):
+    proc = run_tool("cocktail-run", tmp_path / "nope.cocktail", "--inputs", good_inputs)
+    expect_clean_failure(proc, "nope.cocktail", "No such file")
+
+
+def test_run_truncated_artifact(models, tmp_path, good_inputs):
+    data = models["artifact"].read_bytes()
+    half = tmp_path / "half.cocktail"
+    half.write_bytes(data[:len(data) // 2])
+    proc = run_tool("cocktail-run", half, "--inputs", good_inputs)
+    expect_clean_failure(proc, "half.cocktail", "truncated")
+
+
+def test_run_header_only_artifact(models, tmp_path, good_inputs):
+    head = tmp_path / "head.cocktail"
+    head.write_bytes(models["artifact"].read_bytes()[:10])
+    proc = run_tool("cocktail-run", head, "--inputs", good_inputs)
+    expect_clean_failure(proc, "head.cocktail", "not a Cocktail artifact")
+
+
+def test_run_torchscript_file_as_artifact(models, good_inputs):
+    proc = run_tool("cocktail-run", models["a"], "--inputs", good_inputs)
+    expect_clean_failure(proc, "a.pt", "not a Cocktail artifact", "cocktail-compile")
+
+
+def test_run_random_bytes_as_artifact(tmp_path, good_inputs):
+    p = tmp_path / "junk.cocktail"
+    p.write_bytes(os.urandom(4096))
+    proc = run_tool("cocktail-run", p, "--inputs", good_inputs)
+    expect_clean_failure(proc, "junk.cocktail", "not a Cocktail artifact")
+
+
+def test_run_artifact_of_newer_format(models, tmp_path, good_inputs):
+    data = bytearray(models["artifact"].read_bytes())
+    data[8:12] = (99).to_bytes(4, "little")
+    p = tmp_path / "v99.cocktail"
+    p.write_bytes(bytes(data))
+    proc = run_tool("cocktail-run", p, "--inputs", good_inputs)
+    expect_clean_failure(proc, "v99.cocktail", "format version 99")
+
+
+def test_run_directory_as_artifact(tmp_path, good_inputs):
+    proc = run_tool("cocktail-run", tmp_path, "--inputs", good_inputs)
+    expect_clean_failure(proc, "is a directory")
+
+
+def test_run_missing_inputs_file(models, tmp_path):
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", tmp_path / "nope.pt")
+    expect_clean_failure(proc, "nope.pt", "No such file")
+
+
+def test_run_inputs_not_a_torch_save_file(models, tmp_path):
+    p = tmp_path / "inputs.txt"
+    p.write_text("1 2 3\n")
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "inputs.txt", "is not a file written by torch.save")
+
+
+def test_run_inputs_random_bytes(models, tmp_path):
+    p = tmp_path / "inputs.pt"
+    p.write_bytes(os.urandom(1000))
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "inputs.pt", "is not a file written by torch.save")
+
+
+def test_run_inputs_truncated(models, tmp_path, good_inputs):
+    data = good_inputs.read_bytes()
+    p = tmp_path / "cut.pt"
+    p.write_bytes(data[:len(data) // 2])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "cut.pt", "torch.save")
+
+
+def test_run_inputs_not_a_list(models, tmp_path):
+    p = save_inputs(tmp_path / "tensor.pt", torch.randn(5, 4))
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "tensor.pt", "must hold a list of inputs")
+
+
+def test_run_inputs_dict_of_two(models, tmp_path):
+    p = save_inputs(tmp_path / "dict.pt", {"x": torch.randn(5, 4), "steps": 3})
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "dict.pt", "must hold a list of inputs")
+
+
+def test_run_inputs_dict_of_one(models, tmp_path):
+    p = save_inputs(tmp_path / "dict1.pt", {"x": torch.randn(5, 4)})
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "dict1.pt", "must hold a list of inputs")
+
+
+def test_run_inputs_unsupported_element(models, tmp_path):
+    p = save_inputs(tmp_path / "str.pt", ["hello", 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "str.pt", "element 0", "String", "not supported")
+
+
+def test_run_inputs_unsupported_element_message_has_one_error_prefix(models, tmp_path):
+    p = save_inputs(tmp_path / "str.pt", ["hello", 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "element 0")
+    assert proc.stderr.count("error:") == 1, describe(proc)
+
+
+def test_run_inputs_unsupported_dtype(models, tmp_path):
+    p = save_inputs(tmp_path / "cplx.pt", [torch.randn(5, 4, dtype=torch.complex64), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "cplx.pt", "element 0", "ComplexFloat")
+
+
+def test_run_directory_as_inputs(models, tmp_path):
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", tmp_path)
+    expect_clean_failure(proc, str(tmp_path))
+
+
+def test_run_wrong_input_count(models, tmp_path):
+    p = save_inputs(tmp_path / "one.pt", [torch.randn(5, 4)])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "expected 2 inputs", "got 1", "forward(x: f32[T<=8,4], steps: i64)")
+
+
+def test_run_too_many_inputs(models, tmp_path):
+    p = save_inputs(tmp_path / "three.pt", [torch.randn(5, 4), 3, 4])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "expected 2 inputs", "got 3")
+
+
+def test_run_wrong_dtype(models, tmp_path):
+    p = save_inputs(tmp_path / "f64.pt", [torch.randn(5, 4, dtype=torch.float64), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "input 'x'", "dtype f32", "f64")
+
+
+def test_run_float_for_int_argument(models, tmp_path):
+    p = save_inputs(tmp_path / "float.pt", [torch.randn(5, 4), 2.5])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "input 'steps'", "i64", "2.5")
+
+
+def test_run_rank_mismatch(models, tmp_path):
+    p = save_inputs(tmp_path / "rank.pt", [torch.randn(5, 4, 1), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "input 'x'", "rank 2", "f32[5, 4, 1]")
+
+
+def test_run_constant_dim_mismatch(models, tmp_path):
+    p = save_inputs(tmp_path / "dim.pt", [torch.randn(5, 3), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "input 'x'", "dim 1 must be 4, got 3")
+
+
+def test_run_dim_above_symbolic_bound(models, tmp_path):
+    p = save_inputs(tmp_path / "big.pt", [torch.randn(9, 4), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "input 'x'", "dim 0 is 9", "T<=8")
+
+
+def test_run_dim_at_symbolic_bound_is_fine(models, tmp_path):
+    p = save_inputs(tmp_path / "edge.pt", [torch.randn(8, 4), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p, "--reference", models["a"])
+    assert proc.returncode == 0, describe(proc)
+
+
+def test_run_reference_missing(models, good_inputs, tmp_path):
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--reference", tmp_path / "gone.pt")
+    expect_clean_failure(proc, "cannot load reference model", "gone.pt")
+
+
+def test_run_reference_not_torchscript(models, good_inputs, tmp_path):
+    p = tmp_path / "ref.txt"
+    p.write_text("nope\n")
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--reference", p)
+    expect_clean_failure(proc, "cannot load reference model", "ref.txt")
+
+
+def test_run_reference_differs(models, good_inputs):
+    """Compiled from A, compared with B (other weights): exit 1 and say so."""
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--reference", models["b"])
+    assert proc.returncode == 1, describe(proc)
+    assert "EXCEEDS" in proc.stdout, describe(proc)
+    assert "terminate called" not in proc.stderr
+
+
+def test_run_device_cuda_not_available(models, good_inputs):
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--device", "cuda")
+    expect_clean_failure(proc, "--device cuda", "--device cpu")
+
+
+def test_run_without_inputs_option(models):
+    proc = run_tool("cocktail-run", models["artifact"])
+    expect_clean_failure(proc, "--inputs", "required")
+
+
+def test_run_outputs_into_missing_directory(models, good_inputs, tmp_path):
+    out = tmp_path / "no" / "o.pt"
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--outputs", out, "-q")
+    expect_clean_failure(proc, "cannot write", str(out))
+
+
+@pytest.fixture(scope="module")
+def floordiv_artifact(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("floordiv")
+    m = d / "fd.pt"
+    torch.jit.save(torch.jit.script(FloorDiv()), str(m))
+    art = d / "fd.cocktail"
+    proc = run_tool("cocktail-compile", m, "-o", art, "-q", "--input", "a:i64", "--input", "b:i64")
+    assert proc.returncode == 0, describe(proc)
+    return art
+
+
+def test_run_integer_division_by_zero(floordiv_artifact, tmp_path):
+    p = save_inputs(tmp_path / "zero.pt", [7, 0])
+    proc = run_tool("cocktail-run", floordiv_artifact, "--inputs", p)
+    expect_clean_failure(proc, "floordiv", "division by zero", "test_cli_errors.py", max_lines=4)
+
+
+def test_run_integer_floordiv_overflow_does_not_crash(floordiv_artifact, tmp_path):
+    p = save_inputs(tmp_path / "min.pt", [-2 ** 63, -1])
+    proc = run_tool("cocktail-run", floordiv_artifact, "--inputs", p)
+    assert proc.returncode in (0, 1) and "terminate called" not in proc.stderr, describe(proc)

@@ -1,0 +1,42 @@
+//===- tools/driver/Compile.h - The compiler as one function call ------------------===//
+//
+// TorchScript file + input specs → Artifact: translation, verification, the
+// pass pipeline. Shared by cocktail-compile, the Python integration and the
+// server so that they compile identically.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "frontend/Frontend.h"
+#include "ir/Status.h"
+#include "runtime/Artifact.h"
+
+namespace cocktail::driver {
+
+struct CompileOptions {
+  std::vector<std::string> inputSpecs;  // "xs:f32[T<=128,4,64]", one per forward argument
+  std::string target = "auto";          // cpu | cuda | auto
+  bool strict = false;
+  std::string method = "forward";
+  bool printAfterAll = false;
+  bool timing = false;
+  std::ostream* dump = nullptr;         // where --print-after-all / --timing write
+};
+
+struct CompileResult {
+  runtime::Artifact artifact;
+  std::vector<frontend::Fallback> fallbacks;
+};
+
+/// Compiles a TorchScript file. A user error (bad spec, unsupported op with
+/// strict, unknown target) comes back as a Status naming the problem.
+ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, const CompileOptions& options);
+
+/// "model.py:17: warning: aten::cumsum runs as a TorchScript island on the host (...)"
+std::string describeFallback(const frontend::Fallback& f, const std::string& modelPath);
+
+}  // namespace cocktail::driver
