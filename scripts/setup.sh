@@ -43,6 +43,11 @@ echo "setup: configuring and building (build/)"
 cmake --preset default >/dev/null
 cmake --build --preset default
 
+# `import cocktail` for Debian's python3: a .pth file puts build/python on its path.
+SITE=$(/usr/bin/python3 -c 'import site; print(next(p for p in site.getsitepackages() if p.startswith("/usr/local")))')
+echo "$PWD/build/python" | $SUDO tee "$SITE/cocktail.pth" >/dev/null
+echo "setup: /usr/bin/python3 can now import cocktail (from $PWD/build/python)"
+
 echo "setup: the example: the suite's LSTM (10 layers, hidden 256, 64 steps)"
 EX=build/example
 mkdir -p "$EX"
