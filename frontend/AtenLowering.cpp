@@ -174,6 +174,23 @@ LowerFn unary(OpKind k) {
   };
 }
 
+/// logical_and/or/xor(a, b) on any dtype: (a != 0) op (b != 0).
+ir::Value* nonZero(Lowering& L, size_t i) {
+  ir::Value* x = L.in(i);
+  if (x->type().isScalar()) return x;
+  return L.emitTyped(OpKind::Ne, {x, L.b().constantInt(0)}, Type::unknownTensor());
+}
+
+LowerFn logical(OpKind k) {
+  return [k](Lowering& L) { L.out(L.emit(k, {nonZero(L, 0), nonZero(L, 1)})); };
+}
+
+void lowerLogicalNot(Lowering& L) {
+  ir::Value* x = L.in(0);
+  if (x->type().isScalar()) return L.out(L.emit(OpKind::Not, {x}));
+  L.out(L.emit(OpKind::Eq, {x, L.b().constantInt(0)}));
+}
+
 /// Identity ops: the output is the input (dropout at inference, detach, ...).
 void lowerAlias(Lowering& L) { L.t().alias(L.node()->output(), L.input(0)); }
 
@@ -196,8 +213,13 @@ LowerFn reduction(OpKind k) {
       if (L.numInputs() > 3)
         if (auto d = L.cdtype(3)) a.set("dtype", *d);
     }
-    if (k != OpKind::Sum) a.erase("dtype");
-    L.out(L.emit(k, {L.in(0)}, std::move(a)));
+    ir::Value* x = L.in(0);
+    if (k != OpKind::Sum) {
+      // mean(x, dtype=d) is mean(x.to(d)).
+      if (auto d = a.getDType("dtype")) x = L.emitTyped(OpKind::Cast, {x}, Type::unknownTensor(), attrs({{"dtype", *d}}));
+      a.erase("dtype");
+    }
+    L.out(L.emit(k, {x}, std::move(a)));
   };
 }
 
@@ -246,6 +268,13 @@ LowerFn creation(std::optional<int64_t> fill) {
   return [fill](Lowering& L) {
     size_t dtypeAt = fill ? 1 : 2;
     std::optional<DType> dtype = L.numInputs() > dtypeAt ? L.cdtype(dtypeAt) : std::nullopt;
+    if (L.slotOf(0).kind == Slot::Kind::SizeList) {
+      // zeros(x.size()): x's shape, without knowing x's rank here.
+      ir::Value* like = L.slotOf(0).value;
+      ir::Value* value = fill ? L.b().constantInt(*fill) : L.in(1);
+      if (!dtype) dtype = fill ? DType::F32 : (value->type().dtype() == DType::F64 ? DType::F32 : value->type().dtype());
+      return L.out(L.emit(OpKind::FullLike, {like, value}, attrs({{"dtype", *dtype}})));
+    }
     std::vector<ir::Value*> sizes = L.listValues(0);
     ir::Value* value;
     if (fill) {
@@ -567,10 +596,44 @@ void lowerToScalar(Lowering& L) {
 void lowerToTensor(Lowering& L) {
   // NumToTensor(s) | scalar_tensor(s, dtype, ...) | tensor(s, dtype, device, requires_grad)
   if (!L.isTensor(0) && L.slotOf(0).kind != Slot::Kind::Value) throw NotLowered{"tensor() of a list"};
+  std::string name = L.node()->kind().toQualString();
+  ir::Value* s = L.in(0);
   Attributes a;
-  if (L.numInputs() > 1)
-    if (auto d = L.cdtype(1)) a.set("dtype", *d);
-  L.out(L.emit(OpKind::ToTensor, {L.in(0)}, std::move(a)));
+  ir::Value* like = nullptr;
+  if (L.numInputs() > 1) {
+    const Slot& d = L.slotOf(1);
+    if (d.kind == Slot::Kind::DTypeOf) like = d.value;  // x[i] = 0.5 makes tensor(0.5, dtype=x.dtype)
+    else if (auto dt = L.cdtype(1)) a.set("dtype", *dt);
+  }
+  // Without a dtype, torch.tensor(2.5) and torch.scalar_tensor(n) are the
+  // default dtype (f32); NumToTensor keeps the scalar's own type.
+  if (!like && !a.has("dtype") && name != "prim::NumToTensor" && s->type().isScalar() &&
+      (name == "aten::scalar_tensor" || s->type().dtype() == DType::F64))
+    a.set("dtype", DType::F32);
+  ir::Value* t = L.emitTyped(OpKind::ToTensor, {s}, Type::unknownTensor(), std::move(a));
+  L.out(like ? L.emit(OpKind::CastLike, {t, like}) : t);
+}
+
+void lowerDTypeOf(Lowering& L) {
+  Slot s;
+  s.kind = Slot::Kind::DTypeOf;
+  s.value = L.in(0);
+  L.outSlot(s);
+}
+
+/// aten::format: keeps the template (the message of a raise); arguments are
+/// not rendered.
+void lowerFormat(Lowering& L) {
+  const Slot& f = L.slotOf(0);
+  if (f.kind != Slot::Kind::String) throw NotLowered{"a format string that is not a constant"};
+  Slot s = f;
+  L.outSlot(s);
+}
+
+void lowerRaise(Lowering& L) {
+  std::string message = "the model raised an exception";
+  if (L.numInputs() > 0 && L.slotOf(0).kind == Slot::Kind::String) message = L.slotOf(0).str;
+  L.b().create(OpKind::Raise, {}, {}, attrs({{"message", message}}));
 }
 
 void lowerRangeLength(Lowering& L) {
@@ -688,12 +751,18 @@ void lowerMaskedFill(Lowering& L) { L.out(L.emit(OpKind::MaskedFill, {L.in(0), L
 
 void lowerClamp(Lowering& L, bool hasMin, bool hasMax) {
   Attributes a;
+  bool floatBound = false;
+  auto bound = [&](size_t i, const char* name) {
+    if (L.numInputs() <= i || L.isNone(i)) return;
+    if (L.isTensor(i)) throw NotLowered{"tensor bounds are not supported"};
+    a.set(name, L.cdouble(i, name));
+    floatBound |= L.input(i)->type()->kind() == c10::TypeKind::FloatType;
+  };
   size_t i = 1;
-  if (hasMin) {
-    if (!L.isNone(i)) a.set("min", L.cdouble(i, "min"));
-    ++i;
-  }
-  if (hasMax && L.numInputs() > i && !L.isNone(i)) a.set("max", L.cdouble(i, "max"));
+  if (hasMin) bound(i++, "min");
+  if (hasMax) bound(i, "max");
+  // An integer tensor clamped by a float bound is a float tensor (result_type).
+  if (floatBound) a.set("float_bounds", true);
   L.out(L.emit(OpKind::Clamp, {L.in(0)}, std::move(a)));
 }
 
@@ -703,8 +772,8 @@ void lowerTo(Lowering& L) {
   // to.dtype_layout(self, dtype, layout, device, pin_memory, non_blocking, copy, memory_format)
   std::string ov = L.overload();
   size_t dtypeAt;
-  if (ov == "dtype" || ov == "dtype_layout") dtypeAt = 1;
-  else if (ov == "device") dtypeAt = 2;
+  if (ov == "dtype" || ov == "dtype_layout" || ov == "prim_dtype") dtypeAt = 1;
+  else if (ov == "device" || ov == "prim_Device") dtypeAt = 2;
   else throw NotLowered{fmt::format("overload to.{} is not supported", ov)};
   auto d = L.cdtype(dtypeAt);
   if (!d) return lowerAlias(L);
@@ -763,9 +832,9 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::__and__", binary(OpKind::And)},
       {"aten::__or__", binary(OpKind::Or)},
       {"aten::__xor__", binary(OpKind::Xor)},
-      {"aten::logical_and", binary(OpKind::And)},
-      {"aten::logical_or", binary(OpKind::Or)},
-      {"aten::logical_xor", binary(OpKind::Xor)},
+      {"aten::logical_and", logical(OpKind::And)},
+      {"aten::logical_or", logical(OpKind::Or)},
+      {"aten::logical_xor", logical(OpKind::Xor)},
       {"aten::bitwise_and", binary(OpKind::And)},
       {"aten::bitwise_or", binary(OpKind::Or)},
       {"prim::max", binary(OpKind::Maximum)},
@@ -781,7 +850,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::abs", unary(OpKind::Abs)},
       {"prim::abs", unary(OpKind::Abs)},
       {"aten::__not__", unary(OpKind::Not)},
-      {"aten::logical_not", unary(OpKind::Not)},
+      {"aten::logical_not", lowerLogicalNot},
       {"aten::gelu", unary(OpKind::Gelu)},
       {"aten::erf", unary(OpKind::Erf)},
       {"aten::sin", unary(OpKind::Sin)},
@@ -795,8 +864,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::masked_fill", lowerMaskedFill},
       {"aten::clamp", [](Lowering& L) { lowerClamp(L, true, true); }},
       {"aten::clamp_min", [](Lowering& L) { lowerClamp(L, true, false); }},
-      {"aten::clamp_max",
-       [](Lowering& L) { L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"max", L.cdouble(1, "max")}}))); }},
+      {"aten::clamp_max", [](Lowering& L) { lowerClamp(L, false, true); }},
       {"aten::to", lowerTo},
       // identities
       {"aten::detach", lowerAlias},
@@ -893,6 +961,11 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::numel", [](Lowering& L) { L.out(L.emit(OpKind::Numel, {L.in(0)})); }},
       {"aten::len", lowerLen},
       {"aten::__getitem__", lowerGetItem},
+      {"prim::dtype", lowerDTypeOf},
+      {"prim::device", [](Lowering& L) { L.outSlot(Slot::none()); }},
+      {"aten::format", lowerFormat},
+      {"prim::RaiseException", lowerRaise},
+      {"aten::warn", [](Lowering&) {}},
       {"aten::__range_length", lowerRangeLength},
       {"aten::__derive_index", lowerDeriveIndex},
       {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},

@@ -202,15 +202,7 @@ Slot GraphTranslator::unflatten(const c10::TypePtr& t, const std::vector<ir::Val
 ir::Value* GraphTranslator::placeholder(const c10::TypePtr& t, const jit::Node* where) {
   // prim::Uninitialized: a value on a path that never reads it (what
   // TorchScript leaves after lowering `break` and early `return`).
-  Type ty = irType(t, where);  // tuples are handled by placeholderSlot
-  if (ty.isScalar()) {
-    if (ty.dtype() == DType::I1) return b_.constantBool(false);
-    if (ty.dtype() == DType::F64) return b_.constantFloat(0.0);
-    return b_.constantInt(0);
-  }
-  ir::Attributes a;
-  a.set("dtype", DType::F32);
-  return b_.create1(OpKind::Full, {b_.constantInt(0)}, Type::tensor(DType::F32, {}), std::move(a));
+  return b_.create1(OpKind::Undef, {}, irType(t, where));
 }
 
 Slot GraphTranslator::placeholderSlot(const c10::TypePtr& t, const jit::Node* where) {
@@ -344,31 +336,30 @@ void GraphTranslator::translateNode(jit::Node* n) {
 void GraphTranslator::translateConstant(jit::Node* n) {
   const jit::Value* out = n->output();
   auto iv = jit::toIValue(out);
-  if (!iv || iv->isNone()) {
-    bind(out, Slot::none());
-    return;
-  }
-  if (iv->isInt()) return bind(out, b_.constantInt(iv->toInt()));
-  if (iv->isDouble()) return bind(out, b_.constantFloat(iv->toDouble()));
-  if (iv->isBool()) return bind(out, b_.constantBool(iv->toBool()));
-  if (iv->isString()) {
+  bind(out, iv ? constantSlot(*iv, out, n) : Slot::none());
+}
+
+Slot GraphTranslator::constantSlot(const c10::IValue& iv, const jit::Value* out, const jit::Node* n) {
+  if (iv.isNone() || iv.isDevice()) return Slot::none();
+  if (iv.isInt()) return Slot::of(b_.constantInt(iv.toInt()));
+  if (iv.isDouble()) return Slot::of(b_.constantFloat(iv.toDouble()));
+  if (iv.isBool()) return Slot::of(b_.constantBool(iv.toBool()));
+  if (iv.isString()) {
     Slot s;
     s.kind = Slot::Kind::String;
-    s.str = iv->toStringRef();
-    return bind(out, s);
+    s.str = iv.toStringRef();
+    return s;
   }
-  if (iv->isDevice()) return bind(out, Slot::none());
-  if (iv->isIntList() || iv->isDoubleList() || iv->isBoolList()) {
+  // Freezing folds tuples and lists of constants (a tuple of initial states)
+  // into one constant: translate it element by element.
+  if (iv.isTuple() || iv.isList()) {
     std::vector<Slot> elems;
-    for (const auto& e : iv->toListRef()) {
-      if (e.isInt()) elems.push_back(Slot::of(b_.constantInt(e.toInt())));
-      else if (e.isDouble()) elems.push_back(Slot::of(b_.constantFloat(e.toDouble())));
-      else elems.push_back(Slot::of(b_.constantBool(e.toBool())));
-    }
-    return bind(out, Slot::list(std::move(elems)));
+    const auto items = iv.isTuple() ? iv.toTupleRef().elements().vec() : iv.toListRef().vec();
+    for (const auto& e : items) elems.push_back(constantSlot(e, out, n));
+    return Slot::list(std::move(elems));
   }
-  if (iv->isTensor()) {
-    at::Tensor t = iv->toTensor().contiguous();
+  if (iv.isTensor()) {
+    at::Tensor t = iv.toTensor().contiguous();
     std::optional<DType> dtype;
     switch (t.scalar_type()) {
       case at::kFloat: dtype = DType::F32; break;
@@ -398,7 +389,7 @@ void GraphTranslator::translateConstant(jit::Node* n) {
     a.set("name", name);
     ir::Value* w = b_.create1(OpKind::Weight, {}, type, std::move(a));
     w->setName(name);
-    return bind(out, w);
+    return Slot::of(w);
   }
   fail(n, fmt::format("constants of type {} are not supported", out->type()->repr_str()));
 }
@@ -420,7 +411,9 @@ void GraphTranslator::translateLoop(jit::Node* n) {
   }
   size_t numUserCarried = carried.size();
   for (const jit::Value* r : mutated) carried.push_back(value(r));
-  for (ir::Value* v : carried) carriedTypes.push_back(v->type());
+  // A carried tensor's type is what every iteration has in common, which
+  // shape inference works out; the initial value's type is only a start.
+  for (ir::Value* v : carried) carriedTypes.push_back(v->type().isScalar() ? v->type() : Type::unknownTensor());
 
   std::vector<ir::Value*> operands = {maxTrip, cond};
   operands.insert(operands.end(), carried.begin(), carried.end());
@@ -490,7 +483,7 @@ void GraphTranslator::translateIf(jit::Node* n) {
   for (const jit::Value* r : mutated) {
     before.push_back(value(r));
     beforeVersion.push_back(rootVersion_[r]);
-    types.push_back(before.back()->type());
+    types.push_back(Type::unknownTensor());
   }
 
   ir::Op* op = b_.create(OpKind::If, {cond}, types);

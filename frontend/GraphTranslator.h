@@ -35,9 +35,9 @@ namespace jit = torch::jit;
 
 /// What a TorchScript value translated to.
 struct Slot {
-  enum class Kind { Unset, Value, None, List, SizeList, String };
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String };
   Kind kind = Kind::Unset;
-  ir::Value* value = nullptr;  // Value; the tensor for SizeList
+  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf
   std::vector<Slot> elems;     // List (tuples and lists alike)
   std::string str;             // String
 
@@ -92,6 +92,7 @@ class GraphTranslator {
   void translateLoop(jit::Node* n);
   void translateIf(jit::Node* n);
   void translateConstant(jit::Node* n);
+  Slot constantSlot(const c10::IValue& iv, const jit::Value* out, const jit::Node* n);
   /// The aten/prim op table; false when the op is not lowered.
   bool lowerOp(jit::Node* n, std::string& whyNot);
   void emitIsland(jit::Node* n, const std::string& whyNot);

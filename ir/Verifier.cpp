@@ -31,7 +31,9 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
     case OpKind::Island:
       return {req("graph", K::String), opt("source", K::String)};
     case OpKind::Clamp:
-      return {opt("min", K::Number), opt("max", K::Number)};
+      return {opt("min", K::Number), opt("max", K::Number), opt("float_bounds", K::Bool)};
+    case OpKind::Raise:
+      return {req("message", K::String)};
     case OpKind::Cast:
       return {req("dtype", K::DType)};
     case OpKind::Size:
@@ -159,10 +161,21 @@ std::string_view kindName(AttrKind k) {
   return "?";
 }
 
-/// `tensor` (nothing known) stands for any tensor; otherwise types are equal.
+/// Two types can describe the same value: equal, or tensors whose known parts
+/// agree (`tensor` stands for any tensor, `f32[*]` for any f32 tensor, a `?`
+/// dim for any size), as a loop-carried value's initial and general types do.
 bool compatible(const Type& a, const Type& b) {
   if (a == b) return true;
-  return a.isTensor() && b.isTensor() && (!a.hasDType() || !b.hasDType());
+  if (!a.isTensor() || !b.isTensor()) return false;
+  if (!a.hasDType() || !b.hasDType()) return true;
+  if (a.dtype() != b.dtype()) return false;
+  if (!a.hasRank() || !b.hasRank()) return true;
+  if (a.rank() != b.rank()) return false;
+  for (size_t i = 0; i < a.dims().size(); ++i) {
+    const Dim &x = a.dims()[i], &y = b.dims()[i];
+    if (!(x == y || x.isUnknown() || y.isUnknown())) return false;
+  }
+  return true;
 }
 
 bool isScalarOf(const Type& t, DType d) { return t.isScalar() && t.dtype() == d; }

@@ -18,7 +18,8 @@ void countUses(ir::Region& region, UseCounts& uses) {
 
 bool hasSideEffects(const ir::Op& op) {
   // Terminators carry values out; an island runs TorchScript that may raise.
-  return op.info().opClass == ir::OpClass::Terminator || op.kind() == ir::OpKind::Island;
+  return op.info().opClass == ir::OpClass::Terminator || op.kind() == ir::OpKind::Island ||
+         op.kind() == ir::OpKind::Raise;
 }
 
 bool containsSideEffects(const ir::Op& op) {

@@ -7,6 +7,7 @@
 #include "ir/Verifier.h"
 #include "passes/DeadCodeElimination.h"
 #include "passes/Pass.h"
+#include "passes/ShapeInference.h"
 
 namespace cocktail::passes {
 
@@ -26,6 +27,7 @@ const std::vector<Registration>& registry() {
       r.push_back({std::string(p->name()), std::string(p->description()), std::move(make)});
     };
     add(createDeadCodeEliminationPass);
+    add(createShapeInferencePass);
     return r;
   }();
   return passes;

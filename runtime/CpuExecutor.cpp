@@ -257,8 +257,12 @@ cpu::UnaryOp unaryOpOf(OpKind k) {
 /// `&`, `|`, `^` mean both).
 cpu::BinaryOp logicalOrBitwise(OpKind k, const Tensor& a, const Tensor& b) {
   bool bothBool = a.dtype() == DType::I1 && b.dtype() == DType::I1;
-  if (bothBool || k == OpKind::Xor) return binaryOpOf(k);
-  return k == OpKind::And ? cpu::BinaryOp::BitwiseAnd : cpu::BinaryOp::BitwiseOr;
+  if (bothBool) return binaryOpOf(k);
+  switch (k) {
+    case OpKind::And: return cpu::BinaryOp::BitwiseAnd;
+    case OpKind::Or: return cpu::BinaryOp::BitwiseOr;
+    default: return cpu::BinaryOp::BitwiseXor;
+  }
 }
 
 std::array<int64_t, 2> pairAttr(const ir::Op& op, const char* name) {
@@ -393,6 +397,7 @@ class CpuExecutor final : public Executor {
         throw OpError("constant of an unsupported kind");
       }
       case OpKind::Weight: return set(ins.weight);
+      case OpKind::Undef: return set(std::monostate{});
       case OpKind::Loop: {
         int64_t maxTrip = asInt(in(0));
         bool cond = asBool(in(1));
@@ -448,7 +453,13 @@ class CpuExecutor final : public Executor {
     switch (op.kind()) {
       case OpKind::Where: return set(cpu::where(T(0), asTensor(in(1), &in(2)), asTensor(in(2), &in(1))));
       case OpKind::MaskedFill: return set(cpu::maskedFill(T(0), T(1), asTensor(in(2), &in(0))));
-      case OpKind::Clamp: return set(cpu::clamp(T(0), a.getFloat("min"), a.getFloat("max")));
+      case OpKind::Clamp: {
+        Tensor x = T(0);
+        if (a.getBool("float_bounds").value_or(false) && !ir::isFloating(x.dtype())) x = cpu::cast(x, DType::F32);
+        return set(cpu::clamp(x, a.getFloat("min"), a.getFloat("max")));
+      }
+      case OpKind::CastLike: return set(cpu::cast(T(0), T(1).dtype()));
+      case OpKind::Raise: throw OpError(a.getString("message").value_or("the model raised an exception"));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));
       case OpKind::Size: {
         Tensor x = T(0);

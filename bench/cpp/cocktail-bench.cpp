@@ -69,21 +69,32 @@ double processCpuSec() {
 
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-/// Warm-up, then timed runs; `once` throws on failure.
-json measure(const std::function<void()>& once, const Protocol& p) {
+/// Warm-up, then timed runs; `once` throws on failure. `bestMs` (0: none) is the best median of
+/// this system's settings so far: a setting whose warm-up run takes over 5x that, or whose
+/// last untimed run over 3x, is abandoned (on a loaded 2-core machine a 2-thread OpenMP setting
+/// can be 10-50x slower, and timing it fully would cost minutes).
+json measure(const std::function<void()>& once, const Protocol& p, double bestMs = 0) {
   auto w0 = Clock::now();
   int warm = 0;
   double first = 0;
+  auto abandon = [&](double ms, double factor) {
+    return json{{"abandoned", fmt::format("an untimed run took {:.0f} ms, over {:g}x the best setting's median "
+                                          "({:.1f} ms); not timed further", ms, factor, bestMs)},
+                {"first_ms", first * 1e3}};
+  };
   while (warm < p.warmup || (since(w0) < p.warmupSec && warm < 20)) {
     auto t0 = Clock::now();
     once();
-    if (warm == 0) first = since(t0);
+    double dt = since(t0);
+    if (warm == 0) first = dt;
     ++warm;
+    if (bestMs > 0 && dt * 1e3 > 5 * bestMs) return abandon(dt * 1e3, 5);
   }
   // Size the timed runs from the last warm-up run.
   auto t0 = Clock::now();
   once();
   double one = std::max(since(t0), 1e-6);
+  if (bestMs > 0 && one * 1e3 > 3 * bestMs) return abandon(one * 1e3, 3);
   int reps = std::clamp(int(p.budgetSec / one), p.minRepeat, p.maxRepeat);
   std::vector<double> ms;
   ms.reserve(reps);
@@ -184,6 +195,8 @@ int main(int argc, char** argv) {
   app.add_option("--min-repeat", p.minRepeat, "Minimum timed runs (default 5)");
   app.add_option("--max-repeat", p.maxRepeat, "Maximum timed runs (default 50)");
   app.add_option("--json", jsonPath, "Write the JSON here instead of stdout");
+  bool prune = false;
+  app.add_flag("--prune", prune, "TorchScript: past the first thread count, time only the fastest variant so far");
   CLI11_PARSE(app, argc, argv);
 
   at::set_num_interop_threads(1);
@@ -197,6 +210,18 @@ int main(int argc, char** argv) {
   }
 
   json result;
+  // Written after every finished setting (with --json), so that a run stopped by a timeout
+  // still leaves the settings it finished.
+  auto emit = [&]() {
+    if (jsonPath.empty()) return true;
+    std::string tmp = jsonPath + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    if (!f) return false;
+    std::string text = result.dump(1);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    return std::rename(tmp.c_str(), jsonPath.c_str()) == 0;
+  };
   result["profiling_mode"] = torch::jit::getProfilingMode().load();
   result["torch_version"] = TORCH_VERSION;
   {
@@ -228,13 +253,17 @@ int main(int argc, char** argv) {
         };
         setThreads(threads.front());
         sys["check"] = checkOutputs(once(), *expected, rtol);
+        double best = 0;
         if (sys["check"]["ok"].get<bool>())
           for (int n : threads) {
             setThreads(n);
-            json m = measure([&] { once(); }, p);
+            json m = measure([&] { once(); }, p, best);
+            if (m.contains("median_ms")) best = best > 0 ? std::min(best, m["median_ms"].get<double>()) : m["median_ms"].get<double>();
             m["threads"] = n;
             m["variant"] = "cpu-executor";
             sys["runs"].push_back(m);
+            result["systems"][system] = sys;
+            emit();
           }
       } else if (system == "torchscript") {
         torch::NoGradGuard noGrad;
@@ -245,6 +274,9 @@ int main(int argc, char** argv) {
         for (const auto& v : *inputs) args.push_back(runtime::toIValue(v));
         json checks = json::object();
         bool anyOk = false;
+        double best = 0;
+        // Load and check every variant first; then time thread count by thread count.
+        std::vector<std::pair<std::string, torch::jit::Module>> modules;
         for (const std::string& variant : tsVariants) {
           torch::jit::Module module = torch::jit::load(modelPath);
           module.eval();
@@ -254,7 +286,6 @@ int main(int argc, char** argv) {
           } else if (variant != "loaded") {
             throw std::runtime_error("unknown TorchScript variant " + variant);
           }
-          auto once = [&]() { return module.forward(args); };
           setThreads(threads.front());
           // A fresh copy of the inputs for the checked run.
           std::vector<c10::IValue> fresh;
@@ -268,12 +299,26 @@ int main(int argc, char** argv) {
           checks[variant] = check;
           if (!check["ok"].get<bool>()) continue;
           anyOk = true;
-          for (int n : threads) {
+          modules.emplace_back(variant, module);
+        }
+        std::string bestVariant;
+        for (int n : threads) {
+          for (auto& [variant, module] : modules) {
+            // --prune: past the first thread count, only the variant that was fastest so far.
+            if (prune && !bestVariant.empty() && variant != bestVariant) continue;
             setThreads(n);
-            json m = measure([&] { once(); }, p);
+            json m = measure([&, &module = module] { module.forward(args); }, p, best);
+            if (m.contains("median_ms") && (best == 0 || m["median_ms"].get<double>() < best)) {
+              best = m["median_ms"].get<double>();
+              bestVariant = variant;
+            }
             m["threads"] = n;
             m["variant"] = variant;
             sys["runs"].push_back(m);
+            sys["variant_checks"] = checks;
+            sys["check"] = checks[variant];
+            result["systems"][system] = sys;
+            emit();
           }
         }
         sys["variant_checks"] = checks;
@@ -293,17 +338,11 @@ int main(int argc, char** argv) {
     result["systems"][system] = sys;
   }
 
-  std::string text = result.dump(1);
   if (jsonPath.empty()) {
-    fmt::print("{}\n", text);
-  } else {
-    FILE* f = std::fopen(jsonPath.c_str(), "w");
-    if (!f) {
-      fmt::print(stderr, "cocktail-bench: cannot write {}\n", jsonPath);
-      return 2;
-    }
-    std::fputs(text.c_str(), f);
-    std::fclose(f);
+    fmt::print("{}\n", result.dump(1));
+  } else if (!emit()) {
+    fmt::print(stderr, "cocktail-bench: cannot write {}\n", jsonPath);
+    return 2;
   }
   return 0;
 }

@@ -140,6 +140,7 @@ const char* binaryName(BinaryOp op) {
     case BinaryOp::LogicalXor: return "logical_xor";
     case BinaryOp::BitwiseAnd: return "bitwise_and";
     case BinaryOp::BitwiseOr: return "bitwise_or";
+    case BinaryOp::BitwiseXor: return "bitwise_xor";
   }
   return "binary";
 }
@@ -221,6 +222,8 @@ Tensor arithmetic(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& sh
       case BinaryOp::Minimum:
       case BinaryOp::BitwiseAnd:
         return binaryMap<bool, bool>(a, b, shape, [](bool x, bool y) { return x && y; });
+      case BinaryOp::BitwiseXor:
+        return binaryMap<bool, bool>(a, b, shape, [](bool x, bool y) { return x != y; });
       default: throwUnsupported(name, DType::I1);
     }
   } else {
@@ -274,9 +277,12 @@ Tensor arithmetic(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& sh
         }
       case BinaryOp::BitwiseAnd:
       case BinaryOp::BitwiseOr:
+      case BinaryOp::BitwiseXor:
         if constexpr (std::is_integral_v<T>) {
           if (op == BinaryOp::BitwiseAnd)
             return binaryMap<T, T>(a, b, shape, [](T x, T y) { return T(x & y); });
+          if (op == BinaryOp::BitwiseXor)
+            return binaryMap<T, T>(a, b, shape, [](T x, T y) { return T(x ^ y); });
           return binaryMap<T, T>(a, b, shape, [](T x, T y) { return T(x | y); });
         } else {
           throwUnsupported(name, dtypeOf<T>());

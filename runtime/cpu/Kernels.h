@@ -49,7 +49,7 @@ enum class BinaryOp {
   Add, Sub, Mul, Div, Pow, Maximum, Minimum, Remainder, FloorDivide,
   Eq, Ne, Lt, Le, Gt, Ge,
   LogicalAnd, LogicalOr, LogicalXor,
-  BitwiseAnd, BitwiseOr,
+  BitwiseAnd, BitwiseOr, BitwiseXor,
 };
 
 /// Broadcasting binary op. Arithmetic ops compute in resultType(a, b); Div is

@@ -23,7 +23,7 @@ import copy
 import os
 import subprocess
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import pytest
 import torch

@@ -9,13 +9,20 @@ Cases whose name starts with `loop_` or `if_` use ops inside a `for` loop
 that carries a value, or inside the branches of an `if`; their variants drive
 different trip counts (zero included) and branch outcomes.
 
+Cases with `xfail` demonstrate a known bug or gap of the compiler (the
+reason says which); test_ops.py marks them `xfail(strict=True)`, so a fix
+makes them XPASS and fail until the mark is removed. Cases with
+`strict=False` compile without --strict (unlowered ops run as islands).
+
 `FROZEN_AWAY` lists the ops of the frontend's table that `torch.jit.freeze`
-(or the compiler's RemoveTensorMutation) always removes or rewrites, so that
-no model can put them in front of the compiler; `test_every_lowered_op_is_covered`
-checks that every other op of `loweringTable()` appears in some case.
+(or the compiler's RemoveTensorMutation) always removes or rewrites, or that
+torch.jit.script code does not produce, so that no model can put them in
+front of the compiler; `test_every_lowered_op_is_covered` checks that every
+other op of `loweringTable()` appears in some case.
 """
+import warnings
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -385,6 +392,13 @@ class Creation(nn.Module):
                 torch.full_like(x, k))
 
 
+# A constant with 0 elements (folded by freeze into a weight with no data) once failed to load.
+@case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)])
+class EmptyConstant(nn.Module):
+    def forward(self, x: Tensor):
+        return (torch.cat([torch.zeros(0, 4), x], 0),)
+
+
 @case("arange", ["n:i64", "a:i64", "s:f64", "x:f32[N<=8]"],
       ["arange1", "arange2", "arange3", "arange3_neg", "arange_float", "arange_dtype", "arange_size",
        "arange_float_step", "arange_plus_x"],
@@ -549,6 +563,60 @@ class ListsTuples(nn.Module):
         return (t[1], lst[1], p, q, a + b + c, self.maybe(x, None), self.maybe(x, y), (u, (v * k,)), w, s0, s1)
 
 
+@case("edge_overloads", ["x:f32[3,4]", "a:i64[3,4]", "m:i1[3,4]"],
+      ["where_int_float", "repeat_more_dims", "permute_neg", "transpose_neg", "ellipsis", "none_index",
+       "none_index_mid", "gather_neg", "stack_neg", "tril_3d", "pow_scalar_base", "int_add_bool", "bool_mul_float",
+       "int_mul_float", "adaptive_upsample", "amax_nan", "relu_nan", "argmax_ties", "min_dim_ties", "sum_empty",
+       "matmul_1d_1d", "linear_1d", "int_of_negative", "select_neg_dim", "narrow_neg", "slice_neg_start_step",
+       "mean_all_dims", "cat_empty"],
+      lambda g: [randn(g, 3, 4), randint(g, -5, 5, 3, 4), mask(g, 3, 4)])
+class EdgeOverloads(nn.Module):
+    def forward(self, x: Tensor, a: Tensor, m: Tensor):
+        nan = torch.where(m, x, x / 0.0 * 0.0)
+        ties = (x * 0.0).round() + torch.tensor([1.0, 3.0, 3.0, 0.0])
+        return (torch.where(m, a, 0.5), x.repeat(2, 1, 1), x.unsqueeze(0).permute(-1, 0, 1),
+                x.unsqueeze(0).transpose(-1, -2), x.unsqueeze(0)[..., 0], x[None], x[:, None],
+                torch.gather(x, -1, a.abs() % 4), torch.stack([x, x * 2.0], -1),
+                torch.tril(x.unsqueeze(0).expand(2, 3, 4)), torch.pow(2.0, x), a + m, m * 1.5, a * 1.5,
+                torch._C._nn.adaptive_avg_pool2d(x.view(1, 1, 3, 4), [5, 6]), nan.amax(1), torch.relu(nan),
+                ties.argmax(1), torch.zeros_like(x).min(1)[1], x[:0].sum(0), torch.matmul(x[0], x[1]),
+                F.linear(x[0], x), int(x.sum() * 0.0 - 2.7), x.select(-1, -1), x.narrow(-1, 1, 2), x[:, -3::2],
+                x.mean([0, 1]), torch.cat([x[:0], x], 0))
+
+
+@case("inplace_control_flow", ["x:f32[3,4]", "n:i64"],
+      ["view_before_inplace", "x_after", "loop_written_input", "if_written", "fresh_inplace_in_loop", "hist",
+       "view_written_in_loop", "triangular"],
+      {"n2": lambda g: [randn(g, 3, 4), 2], "n0": lambda g: [randn(g, 3, 4), 0], "n5": lambda g: [randn(g, 3, 4), 5]})
+class InplaceControlFlow(nn.Module):
+    def forward(self, x: Tensor, n: int):
+        v = x[0]                      # a view taken before the writes sees them
+        x.add_(1.0)
+        y = x.clone()
+        for t in range(n % 4):
+            y[t % 3].mul_(float(t + 2))
+        z = x.clone()
+        if n > 1:
+            z.sub_(0.25)
+            z[1].relu_()
+        h = torch.zeros(4)
+        hist = torch.zeros(4)
+        for t in range(n):
+            h.add_(x[t % 3])
+            h.mul_(0.5)
+            i = (x[t % 3] > 1.0).long() * 2
+            hist.index_put_((i,), torch.ones(4), accumulate=True)
+        w = x.clone()
+        flat = w.view(-1)
+        for t in range(n):
+            flat[t] = x[2, 3] * float(t)
+        tri = torch.zeros(3, 4)
+        for i in range(3):
+            for j in range(i + 1):
+                tri[i, j] = x[i, j] + float(j)
+        return (v, x, y, z, h, hist, w, tri)
+
+
 # ============================================================================================
 # control flow: ops inside a for loop that carries values, and inside if branches
 # ============================================================================================
@@ -605,7 +673,7 @@ class LoopReduceLinalg(nn.Module):
 class LoopViewsWrites(nn.Module):
     def forward(self, xs: Tensor):
         out = torch.zeros(xs.size(0), 2, 4)
-        cat_seq = xs[:0, 0]                       # [0, 4] (a constant one: see case empty_constant)
+        cat_seq = torch.zeros(0, 4)
         h = torch.zeros(2, 4)
         flip_acc = torch.zeros(4, 2)
         for t in range(xs.size(0)):
@@ -748,46 +816,45 @@ class WhileBreak(nn.Module):
 
 
 # ============================================================================================
-# known bugs and gaps of the compiler (strict xfail: they pass once fixed, and then the mark must go)
+# bugs and gaps found by this suite: the fixed ones stay as regression tests; the
+# open ones are strict xfails (they pass once fixed, and then the mark must go)
 # ============================================================================================
 
 
 @case("logical_on_float", ["x:f32[3,4]", "y:f32[3,4]"], ["logical_not", "logical_and", "logical_or", "logical_xor"],
       lambda g: [torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4)),
-                 torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4))],
-      xfail="runtime: logical_not/logical_and of float tensors fail: "
-            "'bitwise_not: not implemented for f32', 'bitwise_and: not implemented for f32'")
+                 torch.where(mask(g, 3, 4), randn(g, 3, 4), torch.zeros(3, 4))])
 class LogicalOnFloat(nn.Module):
     def forward(self, x: Tensor, y: Tensor):
         return (torch.logical_not(x), torch.logical_and(x, y), torch.logical_or(x, y), torch.logical_xor(x, y))
 
 
 @case("xor_int", ["a:i64[3,4]", "c:i64[3,4]"], ["xor_int"],
-      lambda g: [randint(g, 0, 16, 3, 4), randint(g, 0, 16, 3, 4)],
-      xfail="runtime/frontend: a ^ c of int64 tensors gives a bool tensor (a logical xor), expected int64 a ^ c")
+      lambda g: [randint(g, 0, 16, 3, 4), randint(g, 0, 16, 3, 4)])
 class XorInt(nn.Module):
     def forward(self, a: Tensor, c: Tensor):
         return (a ^ c,)
 
 
-@case("zeros_of_size", ["x:f32[N<=8,3]"], ["zeros_of_size", "ones_of_size"], lambda g: [randn(g, 4, 3)],
-      xfail="frontend: torch.zeros(x.size()) is rejected: 'aten::zeros: its list argument is not a list the "
-            "compiler can see' (a size list is not accepted where an int[] is)")
+@case("mean_dtype", ["a:i64[3,4]"], ["mean_dtype_f32", "mean_dim_dtype_f64"], lambda g: [randint(g, -9, 9, 3, 4)])
+class MeanDtype(nn.Module):
+    def forward(self, a: Tensor):
+        return (a.mean(dtype=torch.float32), a.mean(1, dtype=torch.float64))
+
+
+@case("clamp_int_float_bounds", ["a:i64[3,4]"], ["clamp_int_float_bounds"], lambda g: [randint(g, -5, 5, 3, 4)])
+class ClampIntFloatBounds(nn.Module):
+    def forward(self, a: Tensor):
+        return (torch.clamp(a, 0.5, 2.5),)
+
+
+@case("zeros_of_size", ["x:f32[N<=8,3]"], ["zeros_of_size", "ones_of_size"], lambda g: [randn(g, 4, 3)])
 class ZerosOfSize(nn.Module):
     def forward(self, x: Tensor):
         return (torch.zeros(x.size()), torch.ones(x.size()) + x)
 
 
-@case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)],
-      xfail="artifact: a constant tensor with 0 elements (torch.zeros(0, 4), folded by freeze into a weight) "
-            "is written without data; cocktail-run: \"weight 'c' has no data\"")
-class EmptyConstant(nn.Module):
-    def forward(self, x: Tensor):
-        return (torch.cat([torch.zeros(0, 4), x], 0),)
-
-
-@case("to_device_string", ["x:f32[3,4]"], ["to_cpu"], lambda g: [randn(g, 3, 4)],
-      xfail="frontend: x.to('cpu') is aten::to.prim_Device, an overload lowerTo does not handle")
+@case("to_device_string", ["x:f32[3,4]"], ["to_cpu"], lambda g: [randn(g, 3, 4)])
 class ToDeviceString(nn.Module):
     def forward(self, x: Tensor):
         return (x.to("cpu") * 2.0,)
@@ -808,12 +875,8 @@ SETITEM_SPECS = ["x:f32[5,4]", "m:i1[5]", "i:i64"]
 SETITEM_OUTPUTS = ["setitem_select", "setitem_slice", "setitem_mask"]
 SETITEM_INPUTS = lambda g: [randn(g, 5, 4), mask(g, 5), 2]  # noqa: E731
 
-case("setitem_scalar", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS,
-     xfail="frontend: x[i] = 0.5 fails under --strict: TorchScript builds the value with "
-           "aten::tensor(0.5, prim::dtype(x), prim::device(x)) and prim::dtype is not lowered")(SetitemScalarModule)
-case("setitem_scalar_island", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS, strict=False,
-     xfail="frontend: without --strict too: 'prim::device is not supported and cannot run as a TorchScript "
-           "island either: it returns a Device'")(SetitemScalarModule)
+case("setitem_scalar", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS)(SetitemScalarModule)
+case("setitem_scalar_island", SETITEM_SPECS, SETITEM_OUTPUTS, SETITEM_INPUTS, strict=False)(SetitemScalarModule)
 
 
 class RaiseInUntakenBranchModule(nn.Module):
@@ -834,16 +897,11 @@ RAISE_SPECS = ["x:f32[2,3,5,6]"]
 RAISE_OUTPUTS = ["nn_batchnorm2d", "adaptive_avg_pool2d_fn", "nn_adaptive_avg_pool2d"]
 RAISE_INPUTS = lambda g: [randn(g, 2, 3, 5, 6)]  # noqa: E731
 
-case("raise_in_untaken_branch", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS,
-     xfail="frontend: prim::RaiseException (and aten::format building its message) are not lowered, so "
-           "nn.BatchNorm2d and F.adaptive_avg_pool2d fail under --strict")(RaiseInUntakenBranchModule)
-case("raise_in_untaken_branch_island", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS, strict=False,
-     xfail="frontend: without --strict too: 'aten::format is not supported and cannot run as a TorchScript "
-           "island either: it returns a str'")(RaiseInUntakenBranchModule)
+case("raise_in_untaken_branch", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS)(RaiseInUntakenBranchModule)
+case("raise_in_untaken_branch_island", RAISE_SPECS, RAISE_OUTPUTS, RAISE_INPUTS, strict=False)(RaiseInUntakenBranchModule)
 
 
-@case("tensor_of_float", ["f:f64"], ["tensor_float"], lambda g: [2.75],
-      xfail="frontend: torch.tensor(f) of a float gives f64[], TorchScript gives the default dtype f32[]")
+@case("tensor_of_float", ["f:f64"], ["tensor_float"], lambda g: [2.75])
 class TensorOfFloat(nn.Module):
     def forward(self, f: float):
         return (torch.tensor(f),)
@@ -856,18 +914,14 @@ class ArangeOfTensor(nn.Module):
         return (torch.arange(t),)
 
 
-@case("scalar_tensor_default_dtype", ["n:i64"], ["scalar_tensor"], lambda g: [3],
-      xfail="frontend: torch.scalar_tensor(n) of an int gives i64[], TorchScript gives the default dtype f32[]")
+@case("scalar_tensor_default_dtype", ["n:i64"], ["scalar_tensor"], lambda g: [3])
 class ScalarTensorDefault(nn.Module):
     def forward(self, n: int):
         return (torch.scalar_tensor(n),)
 
 
 @case("tuple_constant", ["xs:f32[T<=8,2,4]"], ["state.0", "state.1"],
-      {"T3": lambda g: [randn(g, 3, 2, 4)], "T0": lambda g: [randn(g, 0, 2, 4)]},
-      xfail="frontend: a loop-carried tuple whose initial value is constant (freeze folds "
-            "(torch.ones(2, 4), torch.zeros(2, 4)) into one prim::Constant) is rejected: "
-            "'prim::Constant: constants of type Tuple[Tensor, Tensor] are not supported'")
+      {"T3": lambda g: [randn(g, 3, 2, 4)], "T0": lambda g: [randn(g, 0, 2, 4)]})
 class TupleConstant(nn.Module):
     def forward(self, xs: Tensor):
         state = (torch.ones(2, 4), torch.zeros(2, 4))
@@ -905,7 +959,16 @@ FROZEN_AWAY = {
     "aten::feature_dropout": "freeze removes dropout of an eval module (and training=False)",
     "aten::detach": "freeze removes detach",
     "aten::rsub": "freeze decomposes rsub into neg/add or sub",
-    "aten::alias": "not emitted by the TorchScript compiler for user code",
+    "aten::alias": "not produced by torch.jit.script code (torch 1.13)",
     "prim::ConstantChunk": "produced only by the graph fuser, which freeze does not run",
-    "prim::NumToTensor": "produced by tracing, not by torch.jit.script",
+    "prim::NumToTensor": "produced by tracing, not by torch.jit.script code (torch 1.13)",
 }
+
+
+@case("warn_in_branch", ["x:f32[3]"], ["after_warn"], {"warns": lambda g: [-torch.ones(3)], "quiet": lambda g: [torch.ones(3)]})
+class WarnInBranch(nn.Module):
+    def forward(self, x: Tensor):
+        # warnings.warn is aten::warn: the compiled model drops the warning, keeps the math.
+        if bool(x.sum() < 0):
+            warnings.warn("negative input")
+        return (x * 2.0,)

@@ -13,7 +13,6 @@ loweringTable() (and the in-place variants) in front of the compiler.
     /usr/bin/python3 -m pytest -q tests/e2e/test_ops.py [-k conv2d]
 """
 import re
-from pathlib import Path
 
 import pytest
 import torch

@@ -15,8 +15,8 @@
 # CHECK-NEXT:   [[START:%[0-9]+]] = gt([[T]], [[ZERO]]) : i1
 # CHECK-NEXT:   [[HOUT:%[^ ,]+]], {{%[^ ]+}} = loop([[MAX]], [[START]], {{%[^ ,]+}}, [[ZERO]]) : f32[4], i64 {
 # CHECK-NEXT:   ^({{%[^:]+}}: i64, [[H:%[^:]+]]: f32[4], [[I:%[^:]+]]: i64):
-# CHECK-NEXT:     [[X:%[0-9]+]] = select(%xs, [[I]]) {dim = 0} : tensor
-# CHECK-NEXT:     [[HN:%[^ ]+]] = add([[H]], [[X]]) : tensor
+# CHECK-NEXT:     [[X:%[0-9]+]] = select(%xs, [[I]]) {dim = 0}
+# CHECK-NEXT:     [[HN:%[^ ]+]] = add([[H]], [[X]])
 # CHECK:          [[P:%[0-9]+]] = to_scalar({{%[0-9]+}}) : i1
 # CHECK-NEXT:     [[GO:%[0-9]+]] = if([[P]]) : i1 {
 # CHECK-NEXT:       yield([[FALSE]])

@@ -17,9 +17,9 @@
 # CHECK:        [[TRIP:%[0-9]+]] = size(%xs, [[ZERO]]) : i64
 # CHECK-NEXT:   [[HOUT:%[^ ,]+]], [[SOUT:%[^ ,]+]] = loop([[TRIP]], [[TRUE]], [[H0]], [[ZERO]]) : f32[2,8], i64 {
 # CHECK-NEXT:   ^([[T:%[^:]+]]: i64, [[H:%[^:]+]]: f32[2,8], [[S:%[^:]+]]: i64):
-# CHECK-NEXT:     [[X:%[^ ]+]] = select(%xs, [[T]]) {dim = 0} : tensor
-# CHECK-NEXT:     [[SUM:%[^ ]+]] = add([[H]], [[X]]) : tensor
-# CHECK-NEXT:     [[HN:%[^ ]+]] = tanh([[SUM]]) : tensor
+# CHECK-NEXT:     [[X:%[^ ]+]] = select(%xs, [[T]]) {dim = 0}
+# CHECK-NEXT:     [[SUM:%[^ ]+]] = add([[H]], [[X]])
+# CHECK-NEXT:     [[HN:%[^ ]+]] = tanh([[SUM]])
 # CHECK-NEXT:     [[SN:%[^ ]+]] = add([[S]], [[ONE]]) : i64
 # CHECK-NEXT:     yield([[TRUE]], [[HN]], [[SN]])
 # CHECK-NEXT:   }
@@ -27,7 +27,7 @@
 # CHECK-NEXT: }
 #
 # Locations point into this file:
-# LOC: tanh({{.*}}) : tensor loc("{{.*}}for_loop.py":[[@LINE+12]])
+# LOC: tanh({{.*}}) : {{.*}} loc("{{.*}}for_loop.py":[[@LINE+12]])
 import sys
 
 import torch

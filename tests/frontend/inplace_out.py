@@ -6,15 +6,15 @@
 # RUN: %python %s %t.pt
 # RUN: cocktail-compile %t.pt -q --input 'xs:f32[T<=16,2,8]' --emit ir --no-locations | FileCheck %s
 #
-# CHECK:      func @forward(%xs: f32[T,2,8]) -> (tensor) {
+# CHECK:      func @forward(%xs: f32[T,2,8]) -> ({{.*}}) {
 # CHECK:        [[T:%[0-9]+]] = size(%xs, {{%[0-9]+}}) : i64
-# CHECK:        [[OUT0:%[^ ]+]] = full({{%[0-9]+}}, [[T]], {{%[0-9]+}}, {{%[0-9]+}}) {dtype = f32} : tensor
-# CHECK-NEXT:   {{%[^ ,]+}}, [[OUTN:%[^ ,]+]] = loop([[T]], {{%[0-9]+}}, {{%[^ ,]+}}, [[OUT0]]) : f32[2,8], tensor {
-# CHECK-NEXT:   ^([[I:%[^:]+]]: i64, {{%[^:]+}}: f32[2,8], [[OUT:%[^:]+]]: tensor):
-# CHECK:          [[H:%[^ ]+]] = tanh({{%[0-9]+}}) : tensor
-# CHECK-NEXT:     [[VIEW:%[0-9]+]] = select([[OUT]], [[I]]) {dim = 0} : tensor
-# CHECK-NEXT:     [[W:%[0-9]+]] = copy_into([[VIEW]], [[H]]) : tensor
-# CHECK-NEXT:     [[NEW:%[0-9]+]] = select_scatter([[OUT]], [[W]], [[I]]) {dim = 0} : tensor
+# CHECK:        [[OUT0:%[^ ]+]] = full({{%[0-9]+}}, [[T]], {{%[0-9]+}}, {{%[0-9]+}}) {dtype = f32}
+# CHECK-NEXT:   {{%[^ ,]+}}, [[OUTN:%[^ ,]+]] = loop([[T]], {{%[0-9]+}}, {{%[^ ,]+}}, [[OUT0]]) : f32[2,8], {{.*}} {
+# CHECK-NEXT:   ^([[I:%[^:]+]]: i64, {{%[^:]+}}: f32[2,8], [[OUT:%[^:]+]]: {{.*}}):
+# CHECK:          [[H:%[^ ]+]] = tanh({{%[0-9]+}})
+# CHECK-NEXT:     [[VIEW:%[0-9]+]] = select([[OUT]], [[I]]) {dim = 0}
+# CHECK-NEXT:     [[W:%[0-9]+]] = copy_into([[VIEW]], [[H]])
+# CHECK-NEXT:     [[NEW:%[0-9]+]] = select_scatter([[OUT]], [[W]], [[I]]) {dim = 0}
 # CHECK-NEXT:     yield({{%[0-9]+}}, [[H]], [[NEW]])
 # CHECK-NEXT:   }
 # CHECK-NEXT:   return([[OUTN]])

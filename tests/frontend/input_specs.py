@@ -11,11 +11,11 @@
 # RUN: not cocktail-compile %t.pt -q --emit ir --input 'xs:f32[4' --input steps:i64 2>&1 | FileCheck %s --check-prefix=SYNTAX
 # RUN: cocktail-compile %t.pt -q --emit ir --input 'xs:f32[N<=8]' --input steps:i64 | FileCheck %s --check-prefix=OK
 #
-# MISSING:           error: missing --input for argument 'steps' of forward(xs: Tensor, steps: int); for example --input steps:i64
-# UNKNOWN:           error: --input bogus:i64: forward(xs: Tensor, steps: int) has no argument named 'bogus'
-# TENSOR-FOR-INT:    error: --input steps:f32[2]: argument 'steps' of forward(xs: Tensor, steps: int) is a{{n?}} int, the spec says f32[2]
-# SCALAR-FOR-TENSOR: error: --input xs:i64: argument 'xs' of forward(xs: Tensor, steps: int) is a Tensor, the spec says i64
-# SYNTAX:            error: invalid input spec 'xs:f32[4': missing ']'
+# MISSING:           error: missing --input for argument 'steps' of forward(xs: Tensor, steps: int){{.*}}--input steps:i64
+# UNKNOWN:           error: --input bogus:i64: {{.*}}forward(xs: Tensor, steps: int){{.*}}no argument named 'bogus'
+# TENSOR-FOR-INT:    error: --input steps:f32[2]: argument 'steps' of forward(xs: Tensor, steps: int) {{.*}}int{{.*}}f32[2]
+# SCALAR-FOR-TENSOR: error: --input xs:i64: argument 'xs' of forward(xs: Tensor, steps: int) {{.*}}Tensor{{.*}}i64
+# SYNTAX:            error: invalid input spec 'xs:f32[4'
 # OK:                func @forward(%xs: f32[N], %steps: i64)
 import sys
 

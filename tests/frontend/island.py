@@ -12,9 +12,9 @@
 # RUN: cocktail-compile %t.pt -q --input 'xs:f32[T<=8,4]' --emit ir 2>/dev/null > %t.ir && cocktail-opt %t.ir | diff %t.ir -
 #
 # CHECK:      loop(
-# CHECK:        [[X:%[0-9]+]] = select(%xs, {{%[^)]+}}) {dim = 0} : tensor
-# CHECK-NEXT:   [[I:%[0-9]+]] = island([[X]]) {graph = "graph(%0 : Tensor):{{.*}}aten::cumsum(%0, {{.*}})\n  return ({{.*}})\n", op = "aten::cumsum"} : tensor
-# CHECK-NEXT:   add({{%[^,]+}}, [[I]]) : tensor
+# CHECK:        [[X:%[0-9]+]] = select(%xs, {{%[^)]+}}) {dim = 0}
+# CHECK-NEXT:   [[I:%[0-9]+]] = island([[X]]) {graph = "graph(%0 : Tensor):{{.*}}aten::cumsum(%0, {{.*}})\n  return ({{.*}})\n", op = "aten::cumsum"}
+# CHECK-NEXT:   add({{%[^,]+}}, [[I]])
 #
 # STRICT-NOT: warning
 # STRICT-NOT: wrote

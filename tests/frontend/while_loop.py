@@ -8,15 +8,15 @@
 # CHECK:      func @forward(%x: f32[4], %limit: f64) -> (f32[4], i64) {
 # CHECK-DAG:    [[MAX:%[0-9]+]] = constant 9223372036854775807 : i64
 # CHECK-DAG:    [[ZERO:%[0-9]+]] = constant 0 : i64
-# CHECK:        [[SQ:%[0-9]+]] = mul(%x, %x) : tensor
-# CHECK-NEXT:   [[RED:%[0-9]+]] = sum([[SQ]]) {dims = [], keepdim = false} : tensor
+# CHECK:        [[SQ:%[0-9]+]] = mul(%x, %x)
+# CHECK-NEXT:   [[RED:%[0-9]+]] = sum([[SQ]]) {dims = [], keepdim = false}
 # CHECK-NEXT:   [[F:%[0-9]+]] = to_scalar([[RED]]) : f64
 # CHECK-NEXT:   [[C0:%[0-9]+]] = gt([[F]], %limit) : i1
 # CHECK-NEXT:   [[XOUT:%[^ ,]+]], [[NOUT:%[^ ,]+]] = loop([[MAX]], [[C0]], %x, [[ZERO]]) : f32[4], i64 {
 # CHECK-NEXT:   ^({{%[^:]+}}: i64, [[X:%[^:]+]]: f32[4], [[N:%[^:]+]]: i64):
-# CHECK-NEXT:     [[XN:%[^ ]+]] = mul([[X]], {{%[0-9]+}}) : tensor
+# CHECK-NEXT:     [[XN:%[^ ]+]] = mul([[X]], {{%[0-9]+}})
 # CHECK-NEXT:     [[NN:%[^ ]+]] = add([[N]], {{%[0-9]+}}) : i64
-# CHECK-NEXT:     [[SQ2:%[0-9]+]] = mul([[XN]], [[XN]]) : tensor
+# CHECK-NEXT:     [[SQ2:%[0-9]+]] = mul([[XN]], [[XN]])
 # CHECK-NEXT:     [[RED2:%[0-9]+]] = sum([[SQ2]])
 # CHECK-NEXT:     [[F2:%[0-9]+]] = to_scalar([[RED2]]) : f64
 # CHECK-NEXT:     [[C:%[0-9]+]] = gt([[F2]], %limit) : i1

@@ -40,6 +40,7 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   pmo.dump = options.dump;
   passes::PassManager pipeline(pmo);
   pipeline.add(passes::createPass("dce"));
+  pipeline.add(passes::createPass("shape-inference"));
   COCKTAIL_RETURN_IF_ERROR(pipeline.run(*translation->program));
 
   CompileResult result;

@@ -1,0 +1,164 @@
+//===- server/Model.h - One loaded model version and its executors -------------------===//
+//
+// A Model is one version of one model, ready to serve: its effective config,
+// the tensors it takes and returns as the protocol sees them, `count`
+// instances (each an Executor with its own thread) and one bounded queue
+// they all take work from. The gRPC threads only validate and enqueue; the
+// instance threads run, batch and answer. A Model is shared (shared_ptr) by
+// the repository and by every request that was accepted for it, so an
+// unload or a reload never drops an accepted request: `stop` refuses new
+// work, lets the instances finish the queue, and joins them.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ir/Program.h"
+#include "ir/Type.h"
+#include "model_config.pb.h"
+#include "runtime/Executor.h"
+#include "runtime/RuntimeValue.h"
+#include "server/Metrics.h"
+#include "server/Status.h"
+
+namespace inference {
+class ModelStatistics;
+}
+
+namespace cocktail::server {
+
+using Clock = std::chrono::steady_clock;
+
+/// An input or output as the protocol sees it.
+struct TensorInfo {
+  std::string name;   // forward's argument name, or OUTPUT__<i>
+  std::string alias;  // INPUT__<i> for inputs (Triton's PyTorch backend's other spelling)
+  ir::DType dtype = ir::DType::F32;
+  bool scalar = false;             // a TorchScript int/float/bool: shape [1] (or []) on the wire
+  std::vector<ir::Dim> dims;       // inputs: every dim, batch included; outputs: empty
+  std::vector<int64_t> bounds;     // inputs: the largest each dim may be
+  std::vector<int64_t> shape;      // metadata shape: -1 where a dim varies, batch included
+};
+
+/// One inference on its way through a model. The frontend fills the inputs
+/// (InferRequest.cpp) and enqueues it; an instance runs it and calls `done`
+/// exactly once from its thread. Owned by the gRPC call that accepted it and
+/// recycled with that call.
+struct InferJob {
+  std::vector<runtime::RuntimeValue> inputs;  // in forward's argument order
+  std::vector<int> outputs;                   // which outputs to return, in order
+  int64_t batchSize = 1;                      // dim 0 of the inputs when the model batches
+  Clock::time_point accepted;
+  Clock::time_point deadline = Clock::time_point::max();
+
+  std::vector<runtime::RuntimeValue> results;
+  Status status;
+  void (*done)(InferJob*) = nullptr;
+  void* owner = nullptr;
+
+  void reset();
+};
+
+/// What a Model is built from (see Repository.cpp).
+struct ModelSpec {
+  std::string name;
+  int64_t version = 1;
+  inference::ModelConfig config;  // as read; completed by Model::create
+  std::shared_ptr<const ir::Program> program;
+  std::vector<std::string> fallbackOps;  // ops that run as TorchScript islands
+  uint32_t defaultMaxQueueSize = 1024;
+};
+
+class Model {
+ public:
+  /// Builds the executors, checks the config against the compiled signature,
+  /// completes the config (inputs, outputs, dtypes, dims) and starts the
+  /// instance threads. `metrics` may be null.
+  static StatusOr<std::shared_ptr<Model>> create(ModelSpec spec, Metrics* metrics);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const std::string& name() const { return name_; }
+  int64_t version() const { return version_; }
+  const std::string& versionString() const { return versionString_; }
+  /// The effective config: what config.pbtxt said, completed from the model.
+  const inference::ModelConfig& config() const { return config_; }
+  const std::vector<TensorInfo>& inputs() const { return inputs_; }
+  const std::vector<TensorInfo>& outputs() const { return outputs_; }
+  /// > 0 when dim 0 of every input and output is the batch.
+  int64_t maxBatchSize() const { return maxBatchSize_; }
+  /// The timeout for requests that give none (0: none).
+  std::chrono::microseconds defaultTimeout() const { return defaultTimeout_; }
+
+  /// Hands `job` to the instances. Refused with RESOURCE_EXHAUSTED when the
+  /// queue is full and UNAVAILABLE once stopping; on refusal `done` is not called.
+  Status enqueue(InferJob* job);
+
+  /// Refuses new work, runs what is queued, joins the instances. Idempotent.
+  void stop();
+  bool stopping() const;
+
+  /// A request for this model that failed before it was queued (validation).
+  void recordRejected(Clock::time_point received);
+  void statistics(inference::ModelStatistics* out) const;
+  /// Requests queued or running.
+  int64_t pending() const;
+
+ private:
+  Model() = default;
+  void instanceLoop(size_t instance);
+  void gatherBatch(std::unique_lock<std::mutex>& lock, std::vector<InferJob*>& batch);
+  void execute(size_t instance, std::vector<InferJob*>& batch);
+  bool runBatched(size_t instance, std::vector<InferJob*>& batch);
+  void runOne(size_t instance, InferJob* job);
+  Status probeOutputs(std::vector<runtime::RuntimeValue>& results);
+
+  std::string name_;
+  int64_t version_ = 1;
+  std::string versionString_;
+  inference::ModelConfig config_;
+  std::vector<TensorInfo> inputs_;
+  std::vector<TensorInfo> outputs_;
+  int64_t maxBatchSize_ = 0;
+  bool dynamicBatching_ = false;
+  std::chrono::microseconds maxQueueDelay_{0};
+  std::chrono::microseconds defaultTimeout_{0};
+  size_t maxQueueSize_ = 1024;
+
+  std::vector<std::unique_ptr<runtime::Executor>> executors_;
+  std::vector<std::thread> threads_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<InferJob*> queue_;
+  bool stopping_ = false;
+  int64_t running_ = 0;
+  std::mutex stopMu_;  // serialises stop()
+
+  // Statistics, under statsMu_.
+  struct Duration {
+    uint64_t count = 0;
+    uint64_t ns = 0;
+    void add(uint64_t n) { ++count, ns += n; }
+  };
+  struct BatchStats {
+    Duration input, infer, output;
+  };
+  mutable std::mutex statsMu_;
+  Duration success_, fail_, queue_ns_, computeInput_, computeInfer_, computeOutput_;
+  uint64_t inferenceCount_ = 0, executionCount_ = 0, lastInferenceMs_ = 0;
+  std::vector<BatchStats> batchStats_;  // index: batch size
+  std::unique_ptr<ModelMetrics> metrics_;
+};
+
+}  // namespace cocktail::server

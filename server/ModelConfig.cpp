@@ -1,0 +1,127 @@
+//===- server/ModelConfig.cpp -------------------------------------------------------===//
+#include "server/ModelConfig.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/text_format.h>
+
+#include "ir/DType.h"
+#include "server/DataType.h"
+
+namespace cocktail::server {
+namespace {
+
+/// Collects the text parser's errors so that they reach the client and the log.
+class ErrorCollector : public google::protobuf::io::ErrorCollector {
+ public:
+  void AddError(int line, int column, const std::string& message) override {
+    if (text.empty()) text = fmt::format("line {}:{}: {}", line + 1, column + 1, message);
+  }
+  std::string text;
+};
+
+}  // namespace
+
+int tensorIndexSuffix(const std::string& name) {
+  size_t pos = name.rfind("__");
+  if (pos == std::string::npos || pos + 2 >= name.size()) return -1;
+  int v = 0;
+  for (size_t i = pos + 2; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || v > 100000) return -1;
+    v = v * 10 + (name[i] - '0');
+  }
+  return v;
+}
+
+StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name) {
+  inference::ModelConfig config;
+  std::filesystem::path file = modelDir / "config.pbtxt";
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec)) {
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    if (!in) return invalidArgument(fmt::format("{}: cannot read the file", file.string()));
+    std::string text = buffer.str();
+    // Triton scheduling modes cocktail-serve has no equivalent for.
+    for (const char* field : {"sequence_batching", "ensemble_scheduling"})
+      if (text.find(field) != std::string::npos)
+        return invalidArgument(fmt::format("{}: {} is not supported by cocktail-serve", file.string(), field));
+    google::protobuf::TextFormat::Parser parser;
+    ErrorCollector errors;
+    parser.RecordErrorsTo(&errors);
+    parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, warmup, ...)
+    if (!parser.ParseFromString(text, &config))
+      return invalidArgument(fmt::format("{}: {}", file.string(), errors.text.empty() ? "not a ModelConfig" : errors.text));
+  }
+  if (config.name().empty()) config.set_name(name);
+  if (config.name() != name)
+    return invalidArgument(fmt::format("{}: name \"{}\" does not match the folder name \"{}\"", file.string(),
+                                       config.name(), name));
+  const std::string& platform = config.platform();
+  const std::string& backend = config.backend();
+  if (!platform.empty() && platform != "pytorch_libtorch" && platform != "cocktail")
+    return invalidArgument(fmt::format("{}: platform \"{}\" is not served by cocktail-serve (use pytorch_libtorch)",
+                                       file.string(), platform));
+  if (!backend.empty() && backend != "pytorch" && backend != "cocktail")
+    return invalidArgument(
+        fmt::format("{}: backend \"{}\" is not served by cocktail-serve (use pytorch)", file.string(), backend));
+  if (config.max_batch_size() < 0)
+    return invalidArgument(fmt::format("{}: max_batch_size must be >= 0, got {}", file.string(), config.max_batch_size()));
+  for (const auto& group : config.instance_group())
+    if (group.count() < 0 || group.count() > 256)
+      return invalidArgument(fmt::format("{}: instance_group count must be 0..256, got {}", file.string(), group.count()));
+  return config;
+}
+
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config) {
+  std::vector<std::string> specs;
+  auto it = config.parameters().find(kInputsParameter);
+  if (it != config.parameters().end()) {
+    std::istringstream words(it->second.string_value());
+    for (std::string w; words >> w;) specs.push_back(w);
+    if (specs.empty())
+      return invalidArgument(fmt::format("model '{}': parameter {} is empty", config.name(), kInputsParameter));
+    return specs;
+  }
+  // No spec strings: every input needs a dtype and fixed dims in the config.
+  if (config.input().empty())
+    return invalidArgument(fmt::format(
+        "model '{}': a TorchScript model needs its inputs: add parameters {{ key: \"{}\" value {{ string_value: "
+        "\"xs:f32[T<=128,4] steps:i64\" }} }} to config.pbtxt",
+        config.name(), kInputsParameter));
+  std::vector<const inference::ModelInput*> ordered;
+  for (const auto& in : config.input()) ordered.push_back(&in);
+  // INPUT__<n> names give the argument order; otherwise the config's order is forward's.
+  bool indexed = true;
+  for (const auto* in : ordered) indexed &= tensorIndexSuffix(in->name()) >= 0;
+  if (indexed)
+    std::stable_sort(ordered.begin(), ordered.end(), [](auto* a, auto* b) {
+      return tensorIndexSuffix(a->name()) < tensorIndexSuffix(b->name());
+    });
+  for (const auto* in : ordered) {
+    auto dtype = dtypeFromConfig(in->data_type());
+    if (!dtype)
+      return invalidArgument(fmt::format("model '{}': input '{}' has data_type {}, which cocktail-serve does not serve",
+                                         config.name(), in->name(), inference::DataType_Name(in->data_type())));
+    std::string argName = in->name();
+    for (char& c : argName)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+    std::string dims;
+    if (config.max_batch_size() > 0) dims = fmt::format("B<={}", config.max_batch_size());
+    for (int64_t d : in->dims()) {
+      if (d < 0)
+        return invalidArgument(fmt::format(
+            "model '{}': input '{}' has a variable dim (-1); give its bound in parameters {} (e.g. \"{}:{}[T<=128,...]\")",
+            config.name(), in->name(), kInputsParameter, argName, ir::dtypeName(*dtype)));
+      dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    }
+    specs.push_back(fmt::format("{}:{}[{}]", argName, ir::dtypeName(*dtype), dims));
+  }
+  return specs;
+}
+
+}  // namespace cocktail::server

@@ -1,0 +1,35 @@
+//===- server/ModelConfig.h - config.pbtxt ----------------------------------------===//
+//
+// Reading a model's config.pbtxt (Triton's ModelConfig in protobuf text
+// format) and the input specs a TorchScript model is compiled with: either
+// the `cocktail.inputs` parameter ("xs:f32[T<=128,4,64] steps:i64", the
+// same strings as cocktail-compile's --input) or, when the config gives
+// every input a dtype and fixed dims, the config's inputs themselves.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "model_config.pb.h"
+#include "server/Status.h"
+
+namespace cocktail::server {
+
+/// The parameter that holds the input specs.
+inline constexpr char kInputsParameter[] = "cocktail.inputs";
+
+/// Reads `<modelDir>/config.pbtxt`; a missing file is an empty config. The
+/// name, when given, must be the folder's. Triton fields cocktail-serve does
+/// not act on are skipped; sequence batching and ensembles are refused.
+StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name);
+
+/// The input specs to compile a TorchScript model with, in forward's order.
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config);
+
+/// The index in "OUTPUT__3" / "INPUT__3" (-1 when the name has no such suffix).
+int tensorIndexSuffix(const std::string& name);
+
+}  // namespace cocktail::server

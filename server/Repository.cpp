@@ -1,0 +1,401 @@
+//===- server/Repository.cpp ------------------------------------------------------===//
+#include "server/Repository.h"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "frontend/Frontend.h"
+#include "runtime/Artifact.h"
+#include "server/ModelConfig.h"
+#include "tools/driver/Compile.h"
+
+namespace cocktail::server {
+namespace fs = std::filesystem;
+
+namespace {
+
+/// The versions under a model folder: the numbered sub-folders.
+std::vector<int64_t> versionFolders(const fs::path& dir) {
+  std::vector<int64_t> versions;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_directory(ec)) continue;
+    const std::string n = e.path().filename().string();
+    if (n.empty() || n.size() > 18 || !std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    versions.push_back(std::stoll(n));
+  }
+  std::sort(versions.begin(), versions.end());
+  return versions;
+}
+
+/// The versions the config's version_policy selects (default: the newest).
+std::vector<int64_t> selectVersions(const inference::ModelConfig& config, std::vector<int64_t> available) {
+  const auto& policy = config.version_policy();
+  if (policy.has_all()) return available;
+  if (policy.has_specific()) {
+    std::vector<int64_t> out;
+    for (int64_t v : policy.specific().versions())
+      if (std::find(available.begin(), available.end(), v) != available.end()) out.push_back(v);
+    return out;
+  }
+  size_t n = policy.has_latest() && policy.latest().num_versions() > 0 ? policy.latest().num_versions() : 1;
+  if (available.size() > n) available.erase(available.begin(), available.end() - static_cast<std::ptrdiff_t>(n));
+  return available;
+}
+
+/// FNV-1a over bytes: the cache key of a model.pt (with its specs and the compiler version).
+uint64_t fnv1a(std::string_view bytes, uint64_t h = 1469598103934665603ull) {
+  for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+StatusOr<std::string> readFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return unavailable(fmt::format("cannot read {}", path.string()));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+/// forward's argument names, from "forward(xs: Tensor, steps: int)".
+StatusOr<std::vector<std::string>> argumentNames(const fs::path& model) {
+  auto sig = frontend::describeSignature(model.string());
+  if (!sig) return Status::fromIr(sig.status(), Status::Code::Unavailable);
+  const std::string& s = *sig;
+  std::vector<std::string> names;
+  size_t open = s.find('(');
+  int depth = 0;
+  std::string current;
+  bool inName = true;
+  for (size_t i = open + 1; open != std::string::npos && i < s.size(); ++i) {
+    char c = s[i];
+    if (depth == 0 && (c == ',' || c == ')')) {
+      if (!current.empty()) names.push_back(current);
+      current.clear();
+      inName = true;
+      if (c == ')') break;
+      continue;
+    }
+    if (c == '[' || c == '(') ++depth;
+    if (c == ']' || c == ')') --depth;
+    if (c == ':') inName = false;
+    if (inName && c != ' ') current += c;
+  }
+  return names;
+}
+
+}  // namespace
+
+bool isValidModelName(const std::string& name) {
+  return !name.empty() && name.size() <= 255 && name[0] != '.' && name.find('/') == std::string::npos &&
+         name.find('\\') == std::string::npos && name.find('\0') == std::string::npos;
+}
+
+Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {}
+
+Repository::~Repository() { unloadAll(); }
+
+std::vector<std::string> Repository::scan() const {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(options_.root, ec)) {
+    std::string n = e.path().filename().string();
+    if (e.is_directory(ec) && isValidModelName(n)) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status Repository::loadStartupModels() {
+  std::error_code ec;
+  if (!fs::is_directory(options_.root, ec))
+    return invalidArgument(fmt::format("--model-repository {}: not a folder", options_.root.string()));
+  std::vector<std::string> names;
+  if (options_.mode == ControlMode::Explicit) {
+    for (const std::string& n : options_.startupModels) {
+      if (n == "*") names = scan();
+      else names.push_back(n);
+    }
+  } else {
+    names = scan();
+  }
+  for (const std::string& n : names) {
+    Status s = load(n);
+    if (!s.ok()) spdlog::error("model '{}' is UNAVAILABLE: {}", n, s.message());
+  }
+  return Status::success();
+}
+
+void Repository::setState(const std::string& name, std::string state, std::string reason) {
+  std::unique_lock lock(mu_);
+  Entry& e = entries_[name];
+  e.state = std::move(state);
+  e.reason = std::move(reason);
+}
+
+Status Repository::load(const std::string& name) {
+  if (!isValidModelName(name)) return invalidArgument(fmt::format("'{}' is not a model name", name));
+  std::lock_guard<std::mutex> serial(loadMu_);
+  std::error_code ec;
+  if (!fs::is_directory(options_.root / name, ec))
+    return notFound(fmt::format("no model '{}' in the repository {}", name, options_.root.string()));
+  bool serving = false;
+  {
+    std::shared_lock lock(mu_);
+    auto it = entries_.find(name);
+    serving = it != entries_.end() && !it->second.versions.empty();
+  }
+  if (!serving) setState(name, "LOADING", "");
+  spdlog::info("loading model '{}'", name);
+  std::string print = fingerprint(name);
+  auto built = build(name);
+  if (!built) {
+    std::unique_lock lock(mu_);
+    Entry& e = entries_[name];
+    e.fingerprint = print;
+    e.reason = built.status().message();
+    if (e.versions.empty()) e.state = "UNAVAILABLE";
+    else spdlog::warn("model '{}': reload failed, the loaded versions keep serving", name);
+    return built.status();
+  }
+  std::map<int64_t, std::shared_ptr<Model>> old;
+  {
+    std::unique_lock lock(mu_);
+    Entry& e = entries_[name];
+    old.swap(e.versions);
+    e.versions = std::move(*built);
+    e.state = "READY";
+    e.reason.clear();
+    e.fingerprint = print;
+  }
+  for (auto& [v, m] : old) m->stop();  // answer what they accepted
+  std::string versions;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [v, m] : entries_[name].versions) versions += (versions.empty() ? "" : ", ") + std::to_string(v);
+  }
+  spdlog::info("model '{}' is READY (version {})", name, versions);
+  return Status::success();
+}
+
+Status Repository::unload(const std::string& name) {
+  std::lock_guard<std::mutex> serial(loadMu_);
+  std::map<int64_t, std::shared_ptr<Model>> old;
+  {
+    std::unique_lock lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.versions.empty()) {
+      std::error_code ec;
+      if (it == entries_.end() && !(isValidModelName(name) && fs::is_directory(options_.root / name, ec)))
+        return notFound(fmt::format("unknown model '{}'", name));
+      return Status::success();  // already unloaded
+    }
+    it->second.state = "UNLOADING";
+    old.swap(it->second.versions);
+  }
+  for (auto& [v, m] : old) m->stop();
+  old.clear();
+  setState(name, "UNAVAILABLE", "unloaded");
+  spdlog::info("model '{}' unloaded", name);
+  return Status::success();
+}
+
+void Repository::unloadAll() {
+  std::vector<std::string> names;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [n, e] : entries_)
+      if (!e.versions.empty()) names.push_back(n);
+  }
+  for (const std::string& n : names) (void)unload(n);
+}
+
+std::string Repository::fingerprint(const std::string& name) const {
+  std::string print;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(options_.root / name, ec); !ec && it != fs::recursive_directory_iterator();
+       it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    auto time = fs::last_write_time(it->path(), ec).time_since_epoch().count();
+    print += fmt::format("{}:{}:{};", it->path().string(), it->file_size(ec), time);
+  }
+  return print;
+}
+
+void Repository::poll() {
+  std::vector<std::string> present = scan();
+  std::vector<std::string> known;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [n, e] : entries_) known.push_back(n);
+  }
+  for (const std::string& n : known)
+    if (!std::binary_search(present.begin(), present.end(), n)) {
+      (void)unload(n);
+      std::unique_lock lock(mu_);
+      entries_.erase(n);
+    }
+  for (const std::string& n : present) {
+    std::string print = fingerprint(n);
+    bool changed = true;
+    {
+      std::shared_lock lock(mu_);
+      auto it = entries_.find(n);
+      changed = it == entries_.end() || it->second.fingerprint != print;
+    }
+    if (!changed) continue;
+    Status s = load(n);
+    if (!s.ok()) spdlog::error("model '{}': {}", n, s.message());
+  }
+}
+
+StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std::string& name) {
+  const fs::path dir = options_.root / name;
+  auto config = readModelConfig(dir, name);
+  if (!config) return config.status();
+  std::vector<int64_t> available = versionFolders(dir);
+  std::vector<int64_t> versions = selectVersions(*config, available);
+  if (versions.empty())
+    return unavailable(fmt::format("model '{}' has no version folder to serve ({}/<number>/model.pt)", name, dir.string()));
+  std::map<int64_t, std::shared_ptr<Model>> built;
+  for (int64_t v : versions) {
+    auto program = obtainProgram(name, v, dir / std::to_string(v), *config);
+    if (!program) return program.status();
+    ModelSpec spec;
+    spec.name = name;
+    spec.version = v;
+    spec.config = *config;
+    spec.program = *program;
+    spec.defaultMaxQueueSize = options_.maxQueueSize;
+    auto model = Model::create(std::move(spec), metrics_);
+    if (!model) return model.status();
+    built.emplace(v, std::move(*model));
+  }
+  return built;
+}
+
+StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std::string& name, int64_t version,
+                                                                       const fs::path& versionDir,
+                                                                       const inference::ModelConfig& config) {
+  std::error_code ec;
+  fs::path file;
+  if (!config.default_model_filename().empty()) file = versionDir / config.default_model_filename();
+  else if (fs::exists(versionDir / "model.cocktail", ec)) file = versionDir / "model.cocktail";
+  else file = versionDir / "model.pt";
+  if (!fs::is_regular_file(file, ec))
+    return unavailable(fmt::format("model '{}' version {}: no {} (expected model.pt or model.cocktail)", name, version,
+                                   file.string()));
+  if (file.extension() == ".cocktail") {
+    auto artifact = runtime::loadArtifact(file.string());
+    if (!artifact) return Status::fromIr(artifact.status(), Status::Code::Unavailable);
+    return std::shared_ptr<const ir::Program>(artifact->program);
+  }
+
+  // A TorchScript file: compile it, or take the compiled artifact from the cache.
+  auto specs = inputSpecsFromConfig(config);
+  if (!specs) return specs.status();
+  bool indexed = false;
+  for (const std::string& s : *specs) indexed |= s.rfind("INPUT__", 0) == 0;
+  if (indexed) {  // INPUT__<n> names: the n-th argument of forward
+    auto args = argumentNames(file);
+    if (!args) return args.status();
+    for (std::string& s : *specs) {
+      int n = tensorIndexSuffix(s.substr(0, s.find(':')));
+      if (s.rfind("INPUT__", 0) == 0 && n >= 0 && n < static_cast<int>(args->size())) s = (*args)[n] + s.substr(s.find(':'));
+    }
+  }
+  auto bytes = readFile(file);
+  if (!bytes) return bytes.status();
+  uint64_t key = fnv1a(*bytes);
+  for (const std::string& s : *specs) key = fnv1a(s + "\n", key);
+  key = fnv1a(runtime::compilerVersion(), key);
+  fs::path cached;
+  if (!options_.cacheDir.empty()) {
+    cached = options_.cacheDir / fmt::format("{}-{:016x}.cocktail", name, key);
+    if (fs::exists(cached, ec)) {
+      auto artifact = runtime::loadArtifact(cached.string());
+      if (artifact) {
+        spdlog::info("model '{}' version {}: compiled artifact from the cache ({})", name, version, cached.string());
+        return std::shared_ptr<const ir::Program>(artifact->program);
+      }
+      spdlog::warn("model '{}': ignoring a bad cache entry: {}", name, artifact.status().str());
+    }
+  }
+  driver::CompileOptions options;
+  options.inputSpecs = *specs;
+  options.target = "cpu";
+  auto compiled = driver::compileTorchScript(file.string(), options);
+  if (!compiled)
+    return Status::fromIr(compiled.status(), Status::Code::Unavailable);
+  for (const auto& f : compiled->fallbacks) spdlog::warn("model '{}': {}", name, driver::describeFallback(f, file.string()));
+  if (!cached.empty()) {
+    fs::create_directories(options_.cacheDir, ec);
+    fs::path tmp = cached;
+    tmp += fmt::format(".tmp{}", static_cast<const void*>(&cached));
+    ir::Status saved = runtime::saveArtifact(compiled->artifact, tmp.string());
+    if (saved.ok()) fs::rename(tmp, cached, ec);
+    if (!saved.ok() || ec) spdlog::warn("model '{}': could not cache the compiled artifact in {}", name, cached.string());
+  }
+  return std::shared_ptr<const ir::Program>(compiled->artifact.program);
+}
+
+StatusOr<std::shared_ptr<Model>> Repository::find(const std::string& name, const std::string& version) const {
+  std::shared_lock lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || it->second.versions.empty()) {
+    std::error_code ec;
+    if (it == entries_.end() && !(isValidModelName(name) && fs::is_directory(options_.root / name, ec)))
+      return notFound(fmt::format("unknown model '{}'", name));
+    std::string why = it == entries_.end() ? "not loaded" : it->second.state == "LOADING" ? "loading" : it->second.reason;
+    return unavailable(fmt::format("model '{}' is not ready: {}", name, why.empty() ? "unavailable" : why));
+  }
+  const auto& versions = it->second.versions;
+  if (version.empty()) return versions.rbegin()->second;
+  int64_t v = -1;
+  if (version.size() <= 18 && std::all_of(version.begin(), version.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    v = std::stoll(version);
+  else
+    return invalidArgument(fmt::format("model_version '{}' is not a version number", version));
+  auto vit = versions.find(v);
+  if (vit == versions.end()) {
+    std::string loaded;
+    for (const auto& [n, m] : versions) loaded += (loaded.empty() ? "" : ", ") + std::to_string(n);
+    return notFound(fmt::format("model '{}' has no version {} loaded (loaded: {})", name, version, loaded));
+  }
+  return vit->second;
+}
+
+std::vector<std::shared_ptr<Model>> Repository::loaded(const std::string& name) const {
+  std::vector<std::shared_ptr<Model>> out;
+  std::shared_lock lock(mu_);
+  for (const auto& [n, e] : entries_)
+    if (name.empty() || n == name)
+      for (const auto& [v, m] : e.versions) out.push_back(m);
+  return out;
+}
+
+std::vector<IndexEntry> Repository::index(bool readyOnly) const {
+  std::vector<IndexEntry> out;
+  std::vector<std::string> present = scan();
+  std::shared_lock lock(mu_);
+  for (const auto& [n, e] : entries_) {
+    if (!e.versions.empty()) {
+      for (const auto& [v, m] : e.versions) out.push_back({n, std::to_string(v), e.state, ""});
+    } else if (!readyOnly) {
+      out.push_back({n, "", e.state, e.reason});
+    }
+  }
+  if (!readyOnly)
+    for (const std::string& n : present)
+      if (!entries_.count(n)) out.push_back({n, "", "UNAVAILABLE", "unloaded"});
+  std::sort(out.begin(), out.end(), [](const IndexEntry& a, const IndexEntry& b) {
+    return std::tie(a.name, a.version) < std::tie(b.name, b.version);
+  });
+  return out;
+}
+
+}  // namespace cocktail::server

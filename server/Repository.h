@@ -1,0 +1,108 @@
+//===- server/Repository.h - A Triton-style model repository ---------------------------===//
+//
+//   <repository>/<model>/config.pbtxt
+//   <repository>/<model>/<version>/model.pt        compiled on load, cached
+//   <repository>/<model>/<version>/model.cocktail  loaded as is
+//
+// The repository owns the loaded Models, answers which version serves a
+// request, and keeps for the index every model's state and, when it could not
+// be loaded, the reason. A model that fails to load or compile never stops
+// the others. Loads and unloads are serialised; a reload builds the new
+// versions first and swaps them in, then drains the old ones, so requests
+// that were accepted are all answered.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "server/Metrics.h"
+#include "server/Model.h"
+#include "server/Status.h"
+
+namespace cocktail::server {
+
+enum class ControlMode { None, Explicit, Poll };
+
+struct RepositoryOptions {
+  std::filesystem::path root;
+  ControlMode mode = ControlMode::None;
+  /// Explicit mode: what to load at startup ("*": everything).
+  std::vector<std::string> startupModels;
+  /// Where compiled model.pt files are kept, by content hash and compiler
+  /// version; empty: compile on every load.
+  std::filesystem::path cacheDir;
+  /// Queue bound for models whose config gives none.
+  uint32_t maxQueueSize = 1024;
+};
+
+struct IndexEntry {
+  std::string name;
+  std::string version;  // empty when the model failed before any version
+  std::string state;    // READY, UNAVAILABLE, LOADING, UNLOADING
+  std::string reason;
+};
+
+class Repository {
+ public:
+  Repository(RepositoryOptions options, Metrics* metrics);
+  ~Repository();
+
+  const RepositoryOptions& options() const { return options_; }
+
+  /// Loads what the mode says to load at startup. Models that fail are
+  /// recorded as UNAVAILABLE; the returned status is only for a repository
+  /// that cannot be read at all.
+  Status loadStartupModels();
+
+  /// Loads, or reloads, a model: the new versions serve as soon as they are
+  /// ready and the old ones drain. On failure a previously loaded version
+  /// keeps serving and the index shows the reason.
+  Status load(const std::string& name);
+  /// Stops serving a model; waits until its accepted requests are answered.
+  Status unload(const std::string& name);
+  /// Poll mode: loads new and changed models, unloads removed ones.
+  void poll();
+  /// Unloads everything (at shutdown).
+  void unloadAll();
+
+  /// The model version a request names ("" = the newest loaded version).
+  StatusOr<std::shared_ptr<Model>> find(const std::string& name, const std::string& version) const;
+  /// Every loaded version of every model (for statistics), or of one.
+  std::vector<std::shared_ptr<Model>> loaded(const std::string& name = "") const;
+  /// Every model in the repository folder and every model known, with its state.
+  std::vector<IndexEntry> index(bool readyOnly) const;
+
+ private:
+  struct Entry {
+    std::map<int64_t, std::shared_ptr<Model>> versions;  // serving
+    std::string state;
+    std::string reason;
+    std::string fingerprint;  // poll: what the files looked like when loaded
+  };
+
+  StatusOr<std::map<int64_t, std::shared_ptr<Model>>> build(const std::string& name);
+  StatusOr<std::shared_ptr<const ir::Program>> obtainProgram(const std::string& name, int64_t version,
+                                                             const std::filesystem::path& versionDir,
+                                                             const inference::ModelConfig& config);
+  std::vector<std::string> scan() const;
+  std::string fingerprint(const std::string& name) const;
+  void setState(const std::string& name, std::string state, std::string reason);
+
+  RepositoryOptions options_;
+  Metrics* metrics_;
+  mutable std::shared_mutex mu_;  // entries_
+  std::map<std::string, Entry> entries_;
+  std::mutex loadMu_;  // one load or unload at a time
+};
+
+/// A name that can only be a folder directly under the repository.
+bool isValidModelName(const std::string& name);
+
+}  // namespace cocktail::server

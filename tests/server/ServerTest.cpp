@@ -1,0 +1,678 @@
+//===- tests/server/ServerTest.cpp - cocktail-serve over a real loopback socket -------===//
+//
+// Starts the cocktail-serve binary on a repository written by
+// make_repository.py (free ports: --grpc-port 0 --metrics-port 0), talks to it
+// with a C++ gRPC client, and checks health, metadata, inference (raw and
+// typed contents, streaming), every kind of bad request, back-pressure,
+// timeouts, statistics, metrics, load/unload/reload under traffic,
+// concurrent load, poll mode, and the SIGTERM drain.
+//
+//===----------------------------------------------------------------------===//
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "grpc_service.grpc.pb.h"
+#include "health.grpc.pb.h"
+
+namespace fs = std::filesystem;
+using inference::GRPCInferenceService;
+using inference::ModelInferRequest;
+using inference::ModelInferResponse;
+
+namespace {
+
+/// A cocktail-serve process; the ports come from its "listening:" line.
+class ServerProcess {
+ public:
+  ServerProcess(const fs::path& repo, std::vector<std::string> extra) {
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      std::vector<std::string> args = {COCKTAIL_SERVE_BINARY, "--model-repository", repo.string(), "--grpc-port", "0",
+                                       "--metrics-port", "0", "--grpc-address", "127.0.0.1", "--metrics-address", "127.0.0.1"};
+      args.insert(args.end(), extra.begin(), extra.end());
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    // Read lines until the listening line (model loads come first).
+    std::string text;
+    char c;
+    while (read(out[0], &c, 1) == 1) {
+      text += c;
+      if (c == '\n' && text.find("listening:") != std::string::npos) break;
+    }
+    stdout_ = out[0];
+    auto g = text.find("grpc 127.0.0.1:");
+    auto m = text.find("metrics 127.0.0.1:");
+    if (g != std::string::npos) grpcPort = std::atoi(text.c_str() + g + 15);
+    if (m != std::string::npos) metricsPort = std::atoi(text.c_str() + m + 18);
+  }
+  ~ServerProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (stdout_ >= 0) close(stdout_);
+  }
+  /// SIGTERM, then the exit status.
+  int terminate() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  std::unique_ptr<GRPCInferenceService::Stub> stub() const {
+    grpc::ChannelArguments args;
+    args.SetMaxReceiveMessageSize(-1);
+    return GRPCInferenceService::NewStub(
+        grpc::CreateCustomChannel(fmt("127.0.0.1:" + std::to_string(grpcPort)), grpc::InsecureChannelCredentials(), args));
+  }
+  static std::string fmt(std::string s) { return s; }
+  int grpcPort = 0, metricsPort = 0;
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_ = -1;
+};
+
+/// One `loop` case from expected.txt.
+struct LoopCase {
+  int64_t t = 0, steps = 0;
+  std::vector<float> xs, out;
+};
+
+fs::path gRepo;
+std::unique_ptr<ServerProcess> gServer;
+std::vector<LoopCase> gCases;
+
+void addRaw(ModelInferRequest& r, const std::string& name, const std::string& dtype, std::vector<int64_t> shape,
+            const void* data, size_t bytes) {
+  auto* in = r.add_inputs();
+  in->set_name(name);
+  in->set_datatype(dtype);
+  for (int64_t d : shape) in->add_shape(d);
+  r.add_raw_input_contents()->assign(static_cast<const char*>(data), bytes);
+}
+
+ModelInferRequest loopRequest(const LoopCase& c, const std::string& model = "loop") {
+  ModelInferRequest r;
+  r.set_model_name(model);
+  r.set_id("case");
+  addRaw(r, "xs", "FP32", {c.t, 4}, c.xs.data(), c.xs.size() * 4);
+  addRaw(r, "steps", "INT64", {1}, &c.steps, 8);
+  return r;
+}
+
+ModelInferRequest addmulRequest(int64_t b, float x, float y) {
+  ModelInferRequest r;
+  r.set_model_name("addmul");
+  std::vector<float> xs(b * 4, x), ys(b * 4, y);
+  addRaw(r, "x", "FP32", {b, 4}, xs.data(), xs.size() * 4);
+  addRaw(r, "INPUT__1", "FP32", {b, 4}, ys.data(), ys.size() * 4);
+  return r;
+}
+
+std::vector<float> floats(const std::string& bytes) {
+  std::vector<float> v(bytes.size() / 4);
+  std::memcpy(v.data(), bytes.data(), v.size() * 4);
+  return v;
+}
+
+void expectClose(const std::vector<float>& a, const std::vector<float>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5 * (1 + std::fabs(b[i]))) << "element " << i;
+}
+
+grpc::Status infer(GRPCInferenceService::Stub& stub, const ModelInferRequest& req, ModelInferResponse* resp,
+                   int timeoutMs = 30000) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeoutMs));
+  return stub.ModelInfer(&ctx, req, resp);
+}
+
+std::string httpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return "";
+  std::string req = "GET " + path + " HTTP/1.0\r\n\r\n";
+  (void)!write(fd, req.data(), req.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, n);
+  close(fd);
+  return out;
+}
+
+/// The value of one Prometheus series, or -1.
+double metric(const std::string& text, const std::string& series) {
+  auto pos = text.find(series + " ");
+  return pos == std::string::npos ? -1 : std::atof(text.c_str() + pos + series.size() + 1);
+}
+
+/// The repository and the expected outputs, once per test process.
+class RepositoryEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    gRepo = fs::temp_directory_path() / ("cocktail-server-test-" + std::to_string(getpid()));
+    fs::remove_all(gRepo);
+    std::string cmd = std::string(COCKTAIL_PYTHON_BINARY) + " " + COCKTAIL_SERVER_TEST_DIR + "/make_repository.py " +
+                      (gRepo / "repo").string();
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ifstream in(gRepo / "repo" / "expected.txt");
+    for (LoopCase c; in >> c.t >> c.steps;) {
+      c.xs.resize(c.t * 4);
+      c.out.resize(4);
+      for (float& v : c.xs) in >> v;
+      for (float& v : c.out) in >> v;
+      gCases.push_back(c);
+    }
+    ASSERT_EQ(gCases.size(), 4u);
+  }
+  void TearDown() override { fs::remove_all(gRepo); }
+};
+
+const auto* const gEnvironment = ::testing::AddGlobalTestEnvironment(new RepositoryEnvironment);
+
+/// Compiled models are cached across test processes.
+std::string cacheDir() { return COCKTAIL_SERVER_TEST_CACHE; }
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    gServer = std::make_unique<ServerProcess>(gRepo / "repo", std::vector<std::string>{
+        "--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir()});
+  }
+  static void TearDownTestSuite() { gServer.reset(); }
+  void SetUp() override {
+    ASSERT_TRUE(gServer && gServer->grpcPort > 0) << "the server did not start";
+    stub_ = gServer->stub();
+  }
+  /// Sends `req` and expects `code` with `message` in the error.
+  void expectError(const ModelInferRequest& req, grpc::StatusCode code, const std::string& message) {
+    ModelInferResponse resp;
+    grpc::Status s = infer(*stub_, req, &resp);
+    EXPECT_EQ(s.error_code(), code) << s.error_message();
+    EXPECT_NE(s.error_message().find(message), std::string::npos) << "message: " << s.error_message();
+  }
+  /// The server still answers a good request correctly.
+  void expectStillServes() {
+    ModelInferResponse resp;
+    ASSERT_TRUE(infer(*stub_, loopRequest(gCases[0]), &resp).ok());
+    expectClose(floats(resp.raw_output_contents(0)), gCases[0].out);
+  }
+  std::unique_ptr<GRPCInferenceService::Stub> stub_;
+};
+
+TEST_F(ServerTest, HealthLivenessReadinessMetadata) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(gServer->grpcPort), grpc::InsecureChannelCredentials());
+  auto health = grpc::health::v1::Health::NewStub(channel);
+  grpc::ClientContext hctx;
+  grpc::health::v1::HealthCheckRequest hreq;
+  grpc::health::v1::HealthCheckResponse hresp;
+  ASSERT_TRUE(health->Check(&hctx, hreq, &hresp).ok());
+  EXPECT_EQ(hresp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  grpc::ClientContext c1, c2, c3, c4;
+  inference::ServerLiveResponse live;
+  ASSERT_TRUE(stub_->ServerLive(&c1, {}, &live).ok());
+  EXPECT_TRUE(live.live());
+  inference::ServerReadyResponse ready;
+  ASSERT_TRUE(stub_->ServerReady(&c2, {}, &ready).ok());
+  EXPECT_TRUE(ready.ready());
+  inference::ServerMetadataResponse meta;
+  ASSERT_TRUE(stub_->ServerMetadata(&c3, {}, &meta).ok());
+  EXPECT_EQ(meta.name(), "cocktail");
+  std::vector<std::string> ext(meta.extensions().begin(), meta.extensions().end());
+  EXPECT_NE(std::find(ext.begin(), ext.end(), "model_repository"), ext.end());
+  EXPECT_NE(std::find(ext.begin(), ext.end(), "statistics"), ext.end());
+
+  inference::ModelMetadataRequest mreq;
+  mreq.set_name("loop");
+  inference::ModelMetadataResponse mm;
+  ASSERT_TRUE(stub_->ModelMetadata(&c4, mreq, &mm).ok());
+  ASSERT_EQ(mm.inputs_size(), 2);
+  EXPECT_EQ(mm.inputs(0).name(), "xs");
+  EXPECT_EQ(mm.inputs(0).datatype(), "FP32");
+  EXPECT_EQ(std::vector<int64_t>(mm.inputs(0).shape().begin(), mm.inputs(0).shape().end()), (std::vector<int64_t>{-1, 4}));
+  EXPECT_EQ(mm.inputs(1).name(), "steps");
+  EXPECT_EQ(mm.inputs(1).datatype(), "INT64");
+  ASSERT_EQ(mm.outputs_size(), 1);
+  EXPECT_EQ(mm.outputs(0).name(), "OUTPUT__0");
+  EXPECT_EQ(mm.outputs(0).datatype(), "FP32");
+  EXPECT_EQ(mm.versions(0), "1");
+
+  for (const char* model : {"loop", "addmul", "broken", "nope"}) {
+    grpc::ClientContext c;
+    inference::ModelReadyRequest r;
+    r.set_name(model);
+    inference::ModelReadyResponse rr;
+    ASSERT_TRUE(stub_->ModelReady(&c, r, &rr).ok());
+    EXPECT_EQ(rr.ready(), std::string(model) == "loop" || std::string(model) == "addmul") << model;
+  }
+}
+
+TEST_F(ServerTest, ConfigAndIndex) {
+  grpc::ClientContext c1, c2;
+  inference::ModelConfigRequest creq;
+  creq.set_name("addmul");
+  inference::ModelConfigResponse conf;
+  ASSERT_TRUE(stub_->ModelConfig(&c1, creq, &conf).ok());
+  EXPECT_EQ(conf.config().name(), "addmul");
+  EXPECT_EQ(conf.config().max_batch_size(), 8);
+  ASSERT_EQ(conf.config().input_size(), 2);
+  EXPECT_EQ(conf.config().input(0).data_type(), inference::TYPE_FP32);
+  EXPECT_EQ(conf.config().input(0).dims_size(), 1);  // the batch dim is left out
+  EXPECT_EQ(conf.config().output_size(), 2);
+  EXPECT_TRUE(conf.config().has_dynamic_batching());
+
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub_->RepositoryIndex(&c2, {}, &index).ok());
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  for (const auto& m : index.models()) byName[m.name()] = m;
+  EXPECT_EQ(byName["loop"].state(), "READY");
+  EXPECT_EQ(byName["slow"].state(), "READY");
+  EXPECT_EQ(byName["broken"].state(), "UNAVAILABLE");
+  EXPECT_NE(byName["broken"].reason().find("not a TorchScript file"), std::string::npos) << byName["broken"].reason();
+}
+
+TEST_F(ServerTest, InferRawMatchesTorchScript) {
+  for (const LoopCase& c : gCases) {
+    ModelInferResponse resp;
+    grpc::Status s = infer(*stub_, loopRequest(c), &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(resp.model_name(), "loop");
+    EXPECT_EQ(resp.model_version(), "1");
+    EXPECT_EQ(resp.id(), "case");
+    ASSERT_EQ(resp.outputs_size(), 1);
+    EXPECT_EQ(resp.outputs(0).datatype(), "FP32");
+    EXPECT_EQ(resp.outputs(0).shape_size(), 1);
+    expectClose(floats(resp.raw_output_contents(0)), c.out);
+  }
+  // Requested outputs by name, in the INPUT__n spelling too.
+  ModelInferResponse resp;
+  ModelInferRequest r = addmulRequest(3, 2.0f, 5.0f);
+  r.add_outputs()->set_name("OUTPUT__1");
+  ASSERT_TRUE(infer(*stub_, r, &resp).ok());
+  ASSERT_EQ(resp.outputs_size(), 1);
+  EXPECT_EQ(resp.outputs(0).name(), "OUTPUT__1");
+  expectClose(floats(resp.raw_output_contents(0)), std::vector<float>(12, 10.0f));
+}
+
+TEST_F(ServerTest, InferTypedContents) {
+  const LoopCase& c = gCases[3];
+  ModelInferRequest r;
+  r.set_model_name("loop");
+  auto* xs = r.add_inputs();
+  xs->set_name("INPUT__0");
+  xs->set_datatype("FP32");
+  xs->add_shape(c.t);
+  xs->add_shape(4);
+  for (float v : c.xs) xs->mutable_contents()->add_fp32_contents(v);
+  auto* steps = r.add_inputs();
+  steps->set_name("steps");
+  steps->set_datatype("INT64");
+  steps->add_shape(1);
+  steps->mutable_contents()->add_int64_contents(c.steps);
+  ModelInferResponse resp;
+  grpc::Status s = infer(*stub_, r, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.raw_output_contents_size(), 1);  // outputs are always raw
+  expectClose(floats(resp.raw_output_contents(0)), c.out);
+}
+
+TEST_F(ServerTest, EveryBadRequestIsRefusedAndTheServerStillServes) {
+  using Code = grpc::StatusCode;
+  const LoopCase& c = gCases[0];
+  struct Bad {
+    const char* what;
+    std::function<void(ModelInferRequest&)> edit;
+    Code code;
+    const char* message;
+  };
+  const std::vector<Bad> bad = {
+      {"unknown model", [](auto& r) { r.set_model_name("nope"); }, Code::NOT_FOUND, "unknown model 'nope'"},
+      {"model not ready", [](auto& r) { r.set_model_name("broken"); }, Code::UNAVAILABLE, "not ready"},
+      {"unknown version", [](auto& r) { r.set_model_version("7"); }, Code::NOT_FOUND, "no version 7"},
+      {"bad version", [](auto& r) { r.set_model_version("v1"); }, Code::INVALID_ARGUMENT, "model_version 'v1'"},
+      {"missing input", [](auto& r) { r.mutable_inputs()->RemoveLast(); r.mutable_raw_input_contents()->RemoveLast(); },
+       Code::INVALID_ARGUMENT, "missing input 'steps'"},
+      {"unknown input", [](auto& r) { r.mutable_inputs(1)->set_name("stepz"); }, Code::INVALID_ARGUMENT,
+       "inputs[1]: unknown input 'stepz'"},
+      {"input twice", [](auto& r) { r.mutable_inputs(1)->set_name("xs"); r.mutable_inputs(1)->set_datatype("FP32"); },
+       Code::INVALID_ARGUMENT, "given twice"},
+      {"wrong datatype", [](auto& r) { r.mutable_inputs(1)->set_datatype("INT32"); }, Code::INVALID_ARGUMENT,
+       "inputs[1] ('steps'): datatype 'INT32' does not match the model's INT64"},
+      {"unknown datatype", [](auto& r) { r.mutable_inputs(0)->set_datatype("FLOAT"); }, Code::INVALID_ARGUMENT,
+       "datatype 'FLOAT'"},
+      {"wrong rank", [](auto& r) { r.mutable_inputs(0)->add_shape(1); }, Code::INVALID_ARGUMENT, "has rank 3"},
+      {"wrong fixed dim", [](auto& r) { r.mutable_inputs(0)->set_shape(1, 6); }, Code::INVALID_ARGUMENT,
+       "dim 1 is 6, but the model takes 4"},
+      {"above the bound", [](auto& r) { r.mutable_inputs(0)->set_shape(0, 17); }, Code::INVALID_ARGUMENT,
+       "above the bound T<=16"},
+      {"negative dim", [](auto& r) { r.mutable_inputs(0)->set_shape(0, -2); }, Code::INVALID_ARGUMENT, "negative"},
+      {"byte size", [](auto& r) { r.mutable_raw_input_contents(0)->resize(20); }, Code::INVALID_ARGUMENT,
+       "raw_input_contents[0] has 20 bytes, but shape [3, 4] of FP32 needs 48"},
+      {"raw count", [](auto& r) { r.mutable_raw_input_contents()->RemoveLast(); }, Code::INVALID_ARGUMENT,
+       "raw_input_contents has 1 entries but the request has 2 inputs"},
+      {"raw and typed mixed", [](auto& r) { r.mutable_inputs(1)->mutable_contents()->add_int64_contents(3); },
+       Code::INVALID_ARGUMENT, "use one or the other"},
+      {"scalar shape", [](auto& r) { r.mutable_inputs(1)->set_shape(0, 2); r.mutable_raw_input_contents(1)->resize(16); },
+       Code::INVALID_ARGUMENT, "(a scalar)"},
+      {"unknown output", [](auto& r) { r.add_outputs()->set_name("OUTPUT__9"); }, Code::INVALID_ARGUMENT,
+       "outputs[0]: unknown output 'OUTPUT__9'"},
+      {"bad timeout", [](auto& r) { (*r.mutable_parameters())["timeout"].set_string_param("soon"); }, Code::INVALID_ARGUMENT,
+       "parameters['timeout']"},
+  };
+  for (const Bad& b : bad) {
+    SCOPED_TRACE(b.what);
+    ModelInferRequest r = loopRequest(c);
+    b.edit(r);
+    expectError(r, b.code, b.message);
+  }
+  // Typed contents: wrong field, wrong count, no contents at all.
+  ModelInferRequest typed;
+  typed.set_model_name("loop");
+  auto* xs = typed.add_inputs();
+  xs->set_name("xs");
+  xs->set_datatype("FP32");
+  xs->add_shape(1);
+  xs->add_shape(4);
+  for (int i = 0; i < 4; ++i) xs->mutable_contents()->add_fp64_contents(1.0);
+  auto* steps = typed.add_inputs();
+  steps->set_name("steps");
+  steps->set_datatype("INT64");
+  steps->add_shape(1);
+  steps->mutable_contents()->add_int64_contents(1);
+  expectError(typed, Code::INVALID_ARGUMENT, "FP32 data belongs in contents.fp32_contents, not contents.fp64_contents");
+  xs->mutable_contents()->clear_fp64_contents();
+  xs->mutable_contents()->add_fp32_contents(1.0f);
+  expectError(typed, Code::INVALID_ARGUMENT, "contents.fp32_contents has 1 elements, but shape [1, 4] needs 4");
+  xs->mutable_contents()->Clear();
+  expectError(typed, Code::INVALID_ARGUMENT, "has 0 elements");
+  // Symbols must agree across inputs; the batch within max_batch_size.
+  ModelInferRequest mismatch = addmulRequest(2, 1, 1);
+  mismatch.mutable_inputs(1)->set_shape(0, 3);
+  mismatch.mutable_raw_input_contents(1)->resize(48);
+  expectError(mismatch, Code::INVALID_ARGUMENT, "sets B to 2");
+  expectError(addmulRequest(9, 1, 1), Code::INVALID_ARGUMENT, "above the bound B<=8");
+  expectStillServes();
+}
+
+TEST_F(ServerTest, UnimplementedExtensions) {
+  grpc::ClientContext ctx;
+  inference::SystemSharedMemoryStatusResponse resp;
+  grpc::Status s = stub_->SystemSharedMemoryStatus(&ctx, {}, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNIMPLEMENTED);
+  grpc::ClientContext ctx2;
+  inference::TraceSettingResponse trace;
+  EXPECT_EQ(stub_->TraceSetting(&ctx2, {}, &trace).error_code(), grpc::StatusCode::UNIMPLEMENTED);
+}
+
+TEST_F(ServerTest, StreamInferAnswersEveryRequestErrorsInline) {
+  grpc::ClientContext ctx;
+  auto stream = stub_->ModelStreamInfer(&ctx);
+  for (int i = 0; i < 3; ++i) {
+    ModelInferRequest r = loopRequest(gCases[i]);
+    r.set_id("req" + std::to_string(i));
+    ASSERT_TRUE(stream->Write(r));
+  }
+  ModelInferRequest bad = loopRequest(gCases[0]);
+  bad.set_id("bad");
+  bad.mutable_inputs(0)->set_datatype("FP64");
+  ASSERT_TRUE(stream->Write(bad));
+  stream->WritesDone();
+  std::map<std::string, inference::ModelStreamInferResponse> byId;
+  for (inference::ModelStreamInferResponse resp; stream->Read(&resp);) byId[resp.infer_response().id()] = resp;
+  ASSERT_TRUE(stream->Finish().ok());
+  ASSERT_EQ(byId.size(), 4u);
+  for (int i = 0; i < 3; ++i) {
+    const auto& resp = byId["req" + std::to_string(i)];
+    EXPECT_EQ(resp.error_message(), "");
+    expectClose(floats(resp.infer_response().raw_output_contents(0)), gCases[i].out);
+  }
+  EXPECT_NE(byId["bad"].error_message().find("datatype 'FP64'"), std::string::npos);
+}
+
+TEST_F(ServerTest, StatisticsAndMetrics) {
+  ModelInferResponse resp;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(infer(*stub_, loopRequest(gCases[0]), &resp).ok());
+  grpc::ClientContext ctx;
+  inference::ModelStatisticsRequest req;
+  req.set_name("loop");
+  inference::ModelStatisticsResponse stats;
+  ASSERT_TRUE(stub_->ModelStatistics(&ctx, req, &stats).ok());
+  ASSERT_EQ(stats.model_stats_size(), 1);
+  const auto& s = stats.model_stats(0);
+  EXPECT_EQ(s.name(), "loop");
+  EXPECT_GE(s.inference_stats().success().count(), 3u);
+  EXPECT_GT(s.inference_stats().compute_infer().ns(), 0u);
+  EXPECT_GE(s.inference_count(), 3u);
+  EXPECT_GT(s.last_inference(), 0u);
+
+  std::string text = httpGet(gServer->metricsPort, "/metrics");
+  EXPECT_NE(text.find("200 OK"), std::string::npos);
+  EXPECT_GE(metric(text, "nv_inference_request_success{model=\"loop\",version=\"1\"}"), 3);
+  EXPECT_GE(metric(text, "nv_inference_count{model=\"loop\",version=\"1\"}"), 3);
+  EXPECT_GE(metric(text, "nv_inference_exec_count{model=\"loop\",version=\"1\"}"), 3);
+  for (const char* name : {"nv_inference_request_failure", "nv_inference_request_duration_us", "nv_inference_queue_duration_us",
+                           "nv_inference_compute_infer_duration_us", "nv_inference_pending_request_count"})
+    EXPECT_GE(metric(text, std::string(name) + "{model=\"loop\",version=\"1\"}"), 0) << name;
+}
+
+/// `slow` has one instance and a queue of one: a burst must see RESOURCE_EXHAUSTED,
+/// and every request it accepted must be answered correctly.
+TEST_F(ServerTest, BackPressureAndTimeouts) {
+  LoopCase slow = gCases[1];  // T = 16
+  slow.steps = 4000;
+  std::atomic<int> ok{0}, exhausted{0}, other{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&] {
+      auto stub = gServer->stub();
+      ModelInferResponse resp;
+      grpc::Status s = infer(*stub, loopRequest(slow, "slow"), &resp);
+      if (s.ok()) ++ok;
+      else if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) ++exhausted;
+      else ++other;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_GE(ok.load(), 1);
+  EXPECT_GE(exhausted.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+
+  // A request that waits in the queue past its timeout is answered DEADLINE_EXCEEDED.
+  std::thread busy([&] {
+    auto stub = gServer->stub();
+    ModelInferResponse resp;
+    EXPECT_TRUE(infer(*stub, loopRequest(slow, "slow"), &resp).ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ModelInferRequest timed = loopRequest(gCases[0], "slow");
+  (*timed.mutable_parameters())["timeout"].set_int64_param(1000);  // 1 ms
+  ModelInferResponse resp;
+  grpc::Status s = infer(*stub_, timed, &resp);
+  busy.join();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+}
+
+TEST_F(ServerTest, DynamicBatchingGivesEveryRequestItsOwnRows) {
+  std::vector<std::thread> clients;
+  std::atomic<int> wrong{0};
+  for (int i = 0; i < 12; ++i)
+    clients.emplace_back([&, i] {
+      auto stub = gServer->stub();
+      ModelInferResponse resp;
+      int64_t b = 1 + i % 3;
+      grpc::Status s = infer(*stub, addmulRequest(b, float(i), 2.0f), &resp);
+      if (!s.ok() || resp.outputs(0).shape(0) != b || floats(resp.raw_output_contents(0)) != std::vector<float>(b * 4, i + 2.0f) ||
+          floats(resp.raw_output_contents(1)) != std::vector<float>(b * 4, i * 2.0f))
+        ++wrong;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+/// Many clients, a bounded count and time: every response is correct.
+TEST_F(ServerTest, ConcurrentLoad) {
+  const int kClients = 16, kEach = 40;
+  std::atomic<int> bad{0};
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&, i] {
+      auto stub = gServer->stub();
+      for (int k = 0; k < kEach; ++k) {
+        const LoopCase& c = gCases[(i + k) % gCases.size()];
+        ModelInferResponse resp;
+        grpc::Status s = infer(*stub, loopRequest(c), &resp);
+        if (!s.ok()) { ++bad; continue; }
+        auto out = floats(resp.raw_output_contents(0));
+        for (size_t j = 0; j < 4; ++j)
+          if (std::fabs(out[j] - c.out[j]) > 1e-5 * (1 + std::fabs(c.out[j]))) { ++bad; break; }
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(120));
+}
+
+TEST_F(ServerTest, LoadUnloadAndReloadUnderTraffic) {
+  auto control = [&](bool load, const std::string& name) {
+    grpc::ClientContext ctx;
+    if (load) {
+      inference::RepositoryModelLoadRequest r;
+      r.set_model_name(name);
+      inference::RepositoryModelLoadResponse resp;
+      return stub_->RepositoryModelLoad(&ctx, r, &resp);
+    }
+    inference::RepositoryModelUnloadRequest r;
+    r.set_model_name(name);
+    inference::RepositoryModelUnloadResponse resp;
+    return stub_->RepositoryModelUnload(&ctx, r, &resp);
+  };
+  EXPECT_EQ(control(true, "nope").error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(control(true, "../loop").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_FALSE(control(true, "broken").ok());
+
+  // Traffic on `loop` while it is reloaded: no request may fail.
+  std::atomic<bool> stop{false};
+  std::atomic<int> ok{0}, failed{0};
+  std::string lastError;
+  std::mutex errMu;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&] {
+      auto stub = gServer->stub();
+      while (!stop.load()) {
+        ModelInferResponse resp;
+        grpc::Status s = infer(*stub, loopRequest(gCases[2]), &resp);
+        if (s.ok() && floats(resp.raw_output_contents(0)) == gCases[2].out) ++ok;
+        else if (s.ok()) ++failed;
+        else {
+          ++failed;
+          std::lock_guard<std::mutex> lock(errMu);
+          lastError = s.error_message();
+        }
+      }
+    });
+  for (int i = 0; i < 3; ++i) {
+    grpc::Status s = control(true, "loop");
+    EXPECT_TRUE(s.ok()) << s.error_message();
+  }
+  stop = true;
+  for (auto& t : clients) t.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_EQ(failed.load(), 0) << lastError;
+
+  // Unload: accepted requests are answered; later ones get UNAVAILABLE; load brings it back.
+  ASSERT_TRUE(control(false, "addmul").ok());
+  ModelInferResponse resp;
+  grpc::Status s = infer(*stub_, addmulRequest(1, 1, 1), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  s = control(true, "addmul");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_TRUE(infer(*stub_, addmulRequest(1, 1, 1), &resp).ok());
+}
+
+TEST(ServerModes, NoneModeRefusesLoadsAndPollModeSeesNewModels) {
+  fs::path repo = gRepo / "poll";
+  fs::create_directories(repo);
+  fs::copy(gRepo / "repo" / "addmul", repo / "addmul", fs::copy_options::recursive);
+  ServerProcess server(repo, {"--model-control-mode", "poll", "--repository-poll-secs", "1", "--cache-dir",
+                              cacheDir()});
+  ASSERT_GT(server.grpcPort, 0);
+  auto stub = server.stub();
+  {
+    grpc::ClientContext ctx;
+    inference::RepositoryModelLoadRequest r;
+    r.set_model_name("addmul");
+    inference::RepositoryModelLoadResponse resp;
+    EXPECT_EQ(stub->RepositoryModelLoad(&ctx, r, &resp).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  auto ready = [&](const std::string& name) {
+    grpc::ClientContext ctx;
+    inference::ModelReadyRequest r;
+    r.set_name(name);
+    inference::ModelReadyResponse resp;
+    return stub->ModelReady(&ctx, r, &resp).ok() && resp.ready();
+  };
+  auto waitFor = [&](const std::string& name, bool want) {
+    for (int i = 0; i < 100 && ready(name) != want; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    return ready(name) == want;
+  };
+  EXPECT_TRUE(ready("addmul"));
+  fs::copy(gRepo / "repo" / "loop", repo / "loop", fs::copy_options::recursive);
+  EXPECT_TRUE(waitFor("loop", true));
+  fs::remove_all(repo / "addmul");
+  EXPECT_TRUE(waitFor("addmul", false));
+}
+
+TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
+  ServerProcess server(gRepo / "repo", {"--cache-dir", cacheDir()});
+  ASSERT_GT(server.grpcPort, 0);
+  LoopCase slow = gCases[1];
+  slow.steps = 1500;
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 4; ++i)
+    clients.emplace_back([&] {
+      auto stub = server.stub();
+      ModelInferResponse resp;
+      if (infer(*stub, loopRequest(slow), &resp).ok()) ++ok;
+      else ++failed;
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(server.terminate(), 0);
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(ok.load(), 4);
+  EXPECT_EQ(failed.load(), 0);
+}
+
+}  // namespace

@@ -1,0 +1,99 @@
+"""Writes the model repository the server tests serve.
+
+    /usr/bin/python3 make_repository.py OUT_DIR
+
+Small scripted models with loops and branches, each with a Triton-style
+config.pbtxt; one model is deliberately broken (it must show as UNAVAILABLE
+in the index while the others serve).
+"""
+import os
+import sys
+
+import torch
+
+
+class Loop(torch.nn.Module):
+    """forward(xs: f32[T,4], steps: int): a recurrence run `steps` times."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.w = torch.nn.Parameter(torch.randn(4, 4) * 0.1)
+
+    def forward(self, xs: torch.Tensor, steps: int):
+        h = torch.zeros(4)
+        for _ in range(steps):
+            for t in range(xs.size(0)):
+                h = torch.tanh(xs[t] + torch.matmul(self.w, h))
+        return h * 2.0
+
+
+class AddMul(torch.nn.Module):
+    """forward(x: f32[B,4], y: f32[B,4]) -> (x + y, x * y), with a branch."""
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor):
+        s = x + y
+        if bool(s.sum() > 1e9):
+            s = s * 0.0
+        return s, x * y
+
+
+def write(repo, name, module, config, version="1"):
+    d = os.path.join(repo, name, version)
+    os.makedirs(d, exist_ok=True)
+    if module is not None:
+        torch.jit.save(torch.jit.script(module.eval()), os.path.join(d, "model.pt"))
+    with open(os.path.join(repo, name, "config.pbtxt"), "w") as f:
+        f.write(config)
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    write(out, "loop", Loop(), """
+name: "loop"
+backend: "pytorch"
+max_batch_size: 0
+input [
+  { name: "xs" data_type: TYPE_FP32 dims: [ -1, 4 ] },
+  { name: "steps" data_type: TYPE_INT64 dims: [ 1 ] }
+]
+output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+instance_group [ { count: 2 kind: KIND_CPU } ]
+parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps:i64" } }
+""")
+    # Batchable: the first dim is the batch; names in the INPUT__n style; dims,
+    # dtypes and outputs come from the spec strings and the compiled signature.
+    write(out, "addmul", AddMul(), """
+platform: "pytorch_libtorch"
+max_batch_size: 8
+dynamic_batching { max_queue_delay_microseconds: 2000 }
+parameters { key: "cocktail.inputs" value { string_value: "x:f32[B<=8,4] y:f32[B,4]" } }
+""")
+    # One instance and a queue of one: the back-pressure test fills it.
+    write(out, "slow", Loop(), """
+backend: "pytorch"
+instance_group [ { count: 1 } ]
+dynamic_batching { default_queue_policy { max_queue_size: 1 } }
+parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps:i64" } }
+""")
+    # Not TorchScript: must be UNAVAILABLE with a reason, not stop the server.
+    write(out, "broken", None, 'backend: "pytorch"\nparameters { key: "cocktail.inputs" value { string_value: "x:f32[4]" } }\n')
+    with open(os.path.join(out, "broken", "1", "model.pt"), "wb") as f:
+        f.write(b"this is not a TorchScript archive")
+    write_expected(out)
+
+
+def write_expected(out):
+    """expected.txt: cases for `loop`, one per three lines: "T steps", xs (T*4 floats), the output (4 floats)."""
+    loop = torch.jit.script(Loop().eval())
+    with open(os.path.join(out, "expected.txt"), "w") as f:
+        for t, steps in [(3, 2), (16, 1), (1, 0), (5, 7)]:
+            xs = torch.arange(t * 4, dtype=torch.float32).reshape(t, 4) / 10.0 - 0.5
+            y = loop(xs, steps)
+            f.write(f"{t} {steps}\n")
+            f.write(" ".join(repr(float(v)) for v in xs.flatten()) + "\n")
+            f.write(" ".join(repr(float(v)) for v in y.flatten()) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

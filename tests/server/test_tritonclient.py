@@ -1,0 +1,181 @@
+"""Conformance: an unchanged tritonclient[grpc] against cocktail-serve.
+
+Run by run_tritonclient_test.sh (CTest server/tritonclient) with the binary in
+$COCKTAIL_SERVE; the repository comes from make_repository.py.
+"""
+import os
+import queue
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+import tritonclient.grpc as grpcclient
+from tritonclient.utils import InferenceServerException
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+@pytest.fixture(scope="module")
+def repo():
+    with tempfile.TemporaryDirectory(prefix="cocktail-tritonclient-") as d:
+        subprocess.run([sys.executable, os.path.join(HERE, "make_repository.py"), os.path.join(d, "repo")], check=True)
+        cases = []
+        with open(os.path.join(d, "repo", "expected.txt")) as f:
+            lines = f.read().splitlines()
+        for i in range(0, len(lines), 3):
+            t, steps = map(int, lines[i].split())
+            xs = np.array([float(v) for v in lines[i + 1].split()], np.float32).reshape(t, 4)
+            out = np.array([float(v) for v in lines[i + 2].split()], np.float32)
+            cases.append((xs, steps, out))
+        yield d, cases
+
+
+@pytest.fixture(scope="module")
+def server(repo):
+    d, _ = repo
+    binary = os.environ.get("COCKTAIL_SERVE", "cocktail-serve")
+    proc = subprocess.Popen(
+        [binary, "--model-repository", os.path.join(d, "repo"), "--grpc-port", "0", "--metrics-port", "0",
+         "--grpc-address", "127.0.0.1", "--metrics-address", "127.0.0.1", "--model-control-mode", "explicit",
+         "--load-model", "*", "--cache-dir", os.path.join(d, "cache")],
+        stdout=subprocess.PIPE, text=True)
+    line = ""
+    while "listening:" not in line:
+        line = proc.stdout.readline()
+        assert line, "cocktail-serve exited before listening"
+    port = int(re.search(r"grpc 127.0.0.1:(\d+)", line).group(1))
+    yield proc, f"127.0.0.1:{port}"
+    proc.terminate()
+    assert proc.wait(timeout=60) == 0
+
+
+@pytest.fixture
+def client(server):
+    return grpcclient.InferenceServerClient(server[1])
+
+
+def loop_inputs(xs, steps, steps_name="steps"):
+    a = grpcclient.InferInput("xs", list(xs.shape), "FP32")
+    a.set_data_from_numpy(xs)
+    b = grpcclient.InferInput(steps_name, [1], "INT64")
+    b.set_data_from_numpy(np.array([steps], np.int64))
+    return [a, b]
+
+
+def test_health_and_metadata(client):
+    assert client.is_server_live()
+    assert client.is_server_ready()
+    meta = client.get_server_metadata()
+    assert meta.name == "cocktail"
+    assert "model_repository" in meta.extensions
+    assert client.is_model_ready("loop")
+    assert not client.is_model_ready("broken")
+    md = client.get_model_metadata("loop", as_json=True)
+    assert [i["name"] for i in md["inputs"]] == ["xs", "steps"]
+    assert md["inputs"][0]["datatype"] == "FP32" and md["inputs"][0]["shape"] == ["-1", "4"]
+    assert md["outputs"][0]["name"] == "OUTPUT__0"
+
+
+def test_config_and_index(client):
+    config = client.get_model_config("addmul", as_json=True)["config"]
+    assert config["max_batch_size"] == 8
+    assert [i["name"] for i in config["input"]] == ["x", "y"]
+    assert config["instance_group"][0]["count"] == 1
+    index = {m["name"]: m for m in client.get_model_repository_index(as_json=True)["models"]}
+    assert index["loop"]["state"] == "READY"
+    assert index["broken"]["state"] == "UNAVAILABLE"
+    assert "not a TorchScript file" in index["broken"]["reason"]
+
+
+def test_infer_raw(client, repo):
+    for xs, steps, out in repo[1]:
+        result = client.infer("loop", loop_inputs(xs, steps), request_id="r1")
+        np.testing.assert_allclose(result.as_numpy("OUTPUT__0"), out, rtol=1e-5, atol=1e-6)
+        assert result.get_response().id == "r1"
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    a = grpcclient.InferInput("INPUT__0", [2, 4], "FP32")
+    a.set_data_from_numpy(x)
+    b = grpcclient.InferInput("y", [2, 4], "FP32")
+    b.set_data_from_numpy(x)
+    result = client.infer("addmul", [a, b], outputs=[grpcclient.InferRequestedOutput("OUTPUT__1")])
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT__1"), x * x)
+    assert result.as_numpy("OUTPUT__0") is None
+
+
+def test_stream_infer(client, repo):
+    responses = queue.Queue()
+    client.start_stream(callback=lambda result, error: responses.put((result, error)))
+    for i, (xs, steps, _) in enumerate(repo[1]):
+        client.async_stream_infer("loop", loop_inputs(xs, steps), request_id=str(i))
+    client.async_stream_infer("loop", loop_inputs(repo[1][0][0], 1, steps_name="nope"), request_id="bad")
+    got = {}
+    for _ in range(len(repo[1]) + 1):
+        result, error = responses.get(timeout=30)
+        if error is not None:
+            got["bad"] = error
+        else:
+            got[result.get_response().id] = result
+    client.stop_stream()
+    for i, (_, _, out) in enumerate(repo[1]):
+        np.testing.assert_allclose(got[str(i)].as_numpy("OUTPUT__0"), out, rtol=1e-5, atol=1e-6)
+    assert "unknown input 'nope'" in str(got["bad"])
+
+
+def test_statistics(client, repo):
+    xs, steps, _ = repo[1][0]
+    client.infer("loop", loop_inputs(xs, steps))
+    stats = client.get_inference_statistics("loop", as_json=True)["model_stats"][0]
+    assert stats["name"] == "loop"
+    assert int(stats["inference_count"]) >= 1
+    assert int(stats["inference_stats"]["success"]["count"]) >= 1
+
+
+def test_load_unload(client, repo):
+    client.unload_model("addmul")
+    assert not client.is_model_ready("addmul")
+    client.load_model("addmul")
+    assert client.is_model_ready("addmul")
+    with pytest.raises(InferenceServerException, match="no model 'nope'"):
+        client.load_model("nope")
+
+
+def bad(client, model, inputs, message, **kw):
+    with pytest.raises(InferenceServerException) as e:
+        client.infer(model, inputs, **kw)
+    assert message in str(e.value), str(e.value)
+
+
+def test_bad_requests(client, repo):
+    xs, steps, out = repo[1][0]
+    bad(client, "nope", loop_inputs(xs, steps), "unknown model 'nope'")
+    bad(client, "broken", loop_inputs(xs, steps), "not ready")
+    bad(client, "loop", loop_inputs(xs, steps), "no version 9", model_version="9")
+    bad(client, "loop", loop_inputs(xs, steps)[:1], "missing input 'steps'")
+    bad(client, "loop", loop_inputs(xs, steps, steps_name="stepz"), "unknown input 'stepz'")
+    twice = loop_inputs(xs, steps)
+    bad(client, "loop", [twice[0], twice[0], twice[1]], "given twice")
+    wrong = loop_inputs(xs, steps)
+    wrong[1] = grpcclient.InferInput("steps", [1], "INT32")
+    wrong[1].set_data_from_numpy(np.array([1], np.int32))
+    bad(client, "loop", wrong, "datatype 'INT32' does not match the model's INT64")
+    big = np.zeros((17, 4), np.float32)
+    bad(client, "loop", loop_inputs(big, 1), "above the bound T<=16")
+    rank = loop_inputs(xs.reshape(1, *xs.shape), 1)
+    bad(client, "loop", rank, "has rank 3")
+    fixed = loop_inputs(np.zeros((2, 6), np.float32), 1)
+    bad(client, "loop", fixed, "dim 1 is 6")
+    short = loop_inputs(xs, steps)
+    short[0].set_shape([xs.shape[0] + 1, 4])  # the bytes are for the old shape
+    bad(client, "loop", short, "bytes, but shape")
+    bad(client, "loop", loop_inputs(xs, steps), "unknown output 'OUT'", outputs=[grpcclient.InferRequestedOutput("OUT")])
+    # ... and it still serves.
+    result = client.infer("loop", loop_inputs(xs, steps))
+    np.testing.assert_allclose(result.as_numpy("OUTPUT__0"), out, rtol=1e-5, atol=1e-6)
+
+
+def test_unimplemented(client):
+    with pytest.raises(InferenceServerException, match="does not implement"):
+        client.get_system_shared_memory_status()

@@ -1,0 +1,182 @@
+//===- tools/cocktail-serve.cpp - The KServe v2 / Triton gRPC inference server ---------===//
+//
+//   cocktail-serve --model-repository DIR [--grpc-port 8001] [--metrics-port 8002]
+//                  [--model-control-mode none|explicit|poll] [--load-model NAME]...
+//
+// Flags have Triton's names where Triton has the flag. SIGTERM (or SIGINT)
+// stops taking requests, answers the accepted ones, and exits 0.
+//
+//===----------------------------------------------------------------------===//
+#include <atomic>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <mutex>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "runtime/Artifact.h"
+#include "server/GrpcServer.h"
+#include "server/Metrics.h"
+#include "server/Repository.h"
+
+using namespace cocktail;
+
+namespace {
+
+std::string defaultCacheDir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/cocktail-serve";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/cocktail-serve";
+  return "";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Serve TorchScript models, compiled by Cocktail, over the KServe v2 / Triton gRPC protocol.\n"
+      "Existing tritonclient and perf_analyzer clients work unchanged.\n\n"
+      "A model repository is Triton's layout:\n"
+      "  models/loop/config.pbtxt      name, max_batch_size, input, output, instance_group,\n"
+      "                                dynamic_batching, parameters (protobuf text format)\n"
+      "  models/loop/1/model.pt        TorchScript; compiled on load (and cached), or\n"
+      "  models/loop/1/model.cocktail  an artifact written by cocktail-compile\n"
+      "Input specs for compiling model.pt go in config.pbtxt, as cocktail-compile's --input:\n"
+      "  parameters { key: \"cocktail.inputs\" value { string_value: \"xs:f32[T<=128,4] steps:i64\" } }\n\n"
+      "Example:\n"
+      "  cocktail-serve --model-repository models --grpc-port 8001 --metrics-port 8002\n"
+      "  python3 -c \"import tritonclient.grpc as g; print(g.InferenceServerClient('localhost:8001').is_server_ready())\"",
+      "cocktail-serve"};
+  app.set_version_flag("--version", runtime::compilerVersion());
+  std::string repository, controlMode = "none", grpcAddress = "0.0.0.0", metricsAddress = "0.0.0.0";
+  std::string cacheDir = defaultCacheDir();
+  std::vector<std::string> loadModels;
+  int grpcPort = 8001, metricsPort = 8002, pollSecs = 15, exitTimeoutSecs = 30, grpcThreads = 2;
+  int64_t maxMessage = INT32_MAX;
+  uint32_t maxQueue = 1024;
+  bool allowMetrics = true, verbose = false;
+  app.add_option("--model-repository", repository,
+                 "The model repository folder: one folder per model, e.g. --model-repository models")
+      ->required();
+  app.add_option("--grpc-port", grpcPort, "Port of the gRPC service (default 8001; 0 picks a free one), e.g. --grpc-port 9001")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--grpc-address", grpcAddress, "Address the gRPC service binds (default 0.0.0.0), e.g. --grpc-address 127.0.0.1");
+  app.add_option("--metrics-port", metricsPort,
+                 "Port of the Prometheus metrics, served at /metrics (default 8002; 0 picks a free one), e.g. --metrics-port 9002")
+      ->check(CLI::Range(0, 65535));
+  app.add_option("--metrics-address", metricsAddress, "Address the metrics endpoint binds (default 0.0.0.0)");
+  app.add_option("--allow-metrics", allowMetrics, "Serve Prometheus metrics (default true), e.g. --allow-metrics false");
+  app.add_option("--model-control-mode", controlMode,
+                 "none: load every model at start, no loads or unloads (default);\n"
+                 "explicit: load the --load-model ones at start, then RepositoryModelLoad/Unload;\n"
+                 "poll: load every model, then rescan every --repository-poll-secs for new, changed and removed ones;\n"
+                 "e.g. --model-control-mode explicit --load-model loop")
+      ->check(CLI::IsMember({"none", "explicit", "poll"}));
+  app.add_option("--repository-poll-secs", pollSecs, "Poll mode: seconds between rescans (default 15), e.g. --repository-poll-secs 5")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--load-model", loadModels,
+                 "Explicit mode: a model to load at start; repeat for more, '*' for all, e.g. --load-model loop --load-model addmul");
+  app.add_option("--exit-timeout-secs", exitTimeoutSecs,
+                 "On SIGTERM, how long to wait for accepted requests to be answered (default 30), e.g. --exit-timeout-secs 10")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--grpc-max-message-size", maxMessage,
+                 "Largest request or response in bytes (default 2147483647), e.g. --grpc-max-message-size 67108864")
+      ->check(CLI::Range(int64_t{1024}, int64_t{INT32_MAX}));
+  app.add_option("--grpc-threads", grpcThreads, "Completion-queue threads that parse and validate requests (default 2)")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--max-queue-size", maxQueue,
+                 "Requests a model may hold waiting before RESOURCE_EXHAUSTED, when its config.pbtxt gives no\n"
+                 "dynamic_batching.default_queue_policy.max_queue_size (default 1024), e.g. --max-queue-size 64")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--cache-dir", cacheDir,
+                 "Where compiled model.pt files are cached by content hash and compiler version\n"
+                 "(default $XDG_CACHE_HOME/cocktail-serve or ~/.cache/cocktail-serve; '' disables), e.g. --cache-dir /var/cache/cocktail");
+  app.add_flag("--log-verbose", verbose, "Log every load step and request failure");
+  CLI11_PARSE(app, argc, argv);
+  spdlog::set_pattern("cocktail-serve: %L %v");
+  spdlog::set_level(verbose ? spdlog::level::debug : spdlog::level::info);
+
+  // SIGTERM and SIGINT are taken by sigwait below, not by any thread.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  server::Metrics metrics;
+  if (allowMetrics) {
+    server::Status s = metrics.serve(fmt::format("{}:{}", metricsAddress, metricsPort));
+    if (!s.ok()) {
+      fmt::print(stderr, "cocktail-serve: {}\n", s.message());
+      return 1;
+    }
+  }
+  server::RepositoryOptions ro;
+  ro.root = repository;
+  ro.mode = controlMode == "explicit" ? server::ControlMode::Explicit
+            : controlMode == "poll"   ? server::ControlMode::Poll
+                                      : server::ControlMode::None;
+  ro.startupModels = loadModels;
+  ro.cacheDir = cacheDir;
+  ro.maxQueueSize = maxQueue;
+  if (!loadModels.empty() && ro.mode != server::ControlMode::Explicit) {
+    fmt::print(stderr, "cocktail-serve: --load-model needs --model-control-mode explicit\n");
+    return 1;
+  }
+  server::Repository repo(ro, allowMetrics ? &metrics : nullptr);
+  if (server::Status s = repo.loadStartupModels(); !s.ok()) {
+    fmt::print(stderr, "cocktail-serve: {}\n", s.message());
+    return 1;
+  }
+
+  server::GrpcServerOptions go;
+  go.address = fmt::format("{}:{}", grpcAddress, grpcPort);
+  go.maxMessageBytes = static_cast<int>(maxMessage);
+  go.completionQueueThreads = grpcThreads;
+  server::GrpcServer grpcServer(repo, allowMetrics ? &metrics : nullptr, go);
+  if (server::Status s = grpcServer.start(); !s.ok()) {
+    fmt::print(stderr, "cocktail-serve: {}\n", s.message());
+    return 1;
+  }
+  // Tests and scripts read the ports from this line.
+  fmt::print("cocktail-serve: listening: grpc {}:{}", grpcAddress, grpcServer.port());
+  if (allowMetrics) fmt::print(" metrics {}:{}/metrics", metricsAddress, metrics.port());
+  fmt::print("\n");
+  std::fflush(stdout);
+
+  // Poll mode: rescan the repository on a thread of its own.
+  std::mutex pollMu;
+  std::condition_variable pollCv;
+  bool stopPolling = false;
+  std::thread poller;
+  if (ro.mode == server::ControlMode::Poll)
+    poller = std::thread([&] {
+      std::unique_lock<std::mutex> lock(pollMu);
+      while (!pollCv.wait_for(lock, std::chrono::seconds(pollSecs), [&] { return stopPolling; })) {
+        lock.unlock();
+        repo.poll();
+        lock.lock();
+      }
+    });
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("{}: draining (up to {} s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", exitTimeoutSecs);
+  int64_t left = grpcServer.drainAndShutdown(std::chrono::seconds(exitTimeoutSecs));
+  {
+    std::lock_guard<std::mutex> lock(pollMu);
+    stopPolling = true;
+  }
+  pollCv.notify_all();
+  if (poller.joinable()) poller.join();
+  repo.unloadAll();
+  if (left > 0) {
+    spdlog::error("{} requests were still running after --exit-timeout-secs {}", left, exitTimeoutSecs);
+    return 1;
+  }
+  spdlog::info("stopped");
+  return 0;
+}
