@@ -20,6 +20,7 @@ PACKAGES=(
   libtorch-dev python3-torch python3-pytest python3-numpy
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev libopenblas-dev
+  libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev python3-venv
   llvm-14-tools
 )
 
