@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
         for (int n : threads) {
           for (auto& [variant, module] : modules) {
             // --prune: past the first thread count, only the variant that was fastest so far.
-            if (prune && !bestVariant.empty() && variant != bestVariant) continue;
+            if (prune && n != threads.front() && !bestVariant.empty() && variant != bestVariant) continue;
             setThreads(n);
             json m = measure([&, &module = module] { module.forward(args); }, p, best);
             if (m.contains("median_ms") && (best == 0 || m["median_ms"].get<double>() < best)) {
