@@ -78,7 +78,8 @@ BEST = {"ms": ARGS.best_ms}  # best median of this system's settings so far
 
 def measure(once, args):
     """As cocktail-bench's measure(): a setting whose warm-up run takes over 5x the best median so
-    far, or whose last untimed run over 3x, is abandoned (not timed further)."""
+    far (the first run: over 20x, or over 5x and over a second), or whose last untimed run over 3x,
+    is abandoned (not timed further)."""
     best = BEST["ms"]
 
     def abandon(ms, factor):
@@ -94,8 +95,13 @@ def measure(once, args):
         if warm == 0:
             first = dt
         warm += 1
-        if best > 0 and dt * 1e3 > 5 * best:
-            return abandon(dt * 1e3, 5)
+        ms = dt * 1e3
+        # The first run may carry one-time costs (thread pools, XLA/ORT start-up): it alone must be
+        # over 20x, or over 5x and longer than a second.
+        if best > 0 and warm == 1 and (ms > 20 * best or (ms > 5 * best and ms > 1000)):
+            return abandon(ms, 5)
+        if best > 0 and warm > 1 and ms > 5 * best:
+            return abandon(ms, 5)
     t0 = time.perf_counter()
     once()
     one = max(time.perf_counter() - t0, 1e-6)
