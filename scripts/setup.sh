@@ -11,6 +11,8 @@
 # packages by name; nothing prebuilt is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 
 DEPS_ONLY=0
 [[ "${1:-}" == "--deps-only" ]] && DEPS_ONLY=1
