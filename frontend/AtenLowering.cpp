@@ -29,19 +29,6 @@ struct NotLowered {
   std::string reason;
 };
 
-std::optional<DType> dtypeFromScalarType(int64_t st) {
-  switch (static_cast<c10::ScalarType>(st)) {
-    case c10::ScalarType::Float: return DType::F32;
-    case c10::ScalarType::Double: return DType::F64;
-    case c10::ScalarType::Long: return DType::I64;
-    case c10::ScalarType::Int: return DType::I32;
-    case c10::ScalarType::Bool: return DType::I1;
-    case c10::ScalarType::Half: return DType::F16;
-    case c10::ScalarType::BFloat16: return DType::BF16;
-    default: return std::nullopt;
-  }
-}
-
 /// The state of lowering one node, with the helpers every lowering needs.
 class Lowering {
  public:
@@ -84,7 +71,7 @@ class Lowering {
     if (isNone(i)) return std::nullopt;
     auto st = t_.constInt(n_->input(i));
     if (!st) throw NotLowered{"its dtype must be a constant"};
-    auto d = dtypeFromScalarType(*st);
+    auto d = dtypeOf(static_cast<c10::ScalarType>(*st));
     if (!d) throw NotLowered{fmt::format("dtype {} is not supported", c10::toString(static_cast<c10::ScalarType>(*st)))};
     return d;
   }
@@ -980,6 +967,19 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
 }
 
 }  // namespace
+
+std::optional<DType> dtypeOf(c10::ScalarType t) {
+  switch (t) {
+    case c10::ScalarType::Float: return DType::F32;
+    case c10::ScalarType::Double: return DType::F64;
+    case c10::ScalarType::Long: return DType::I64;
+    case c10::ScalarType::Int: return DType::I32;
+    case c10::ScalarType::Bool: return DType::I1;
+    case c10::ScalarType::Half: return DType::F16;
+    case c10::ScalarType::BFloat16: return DType::BF16;
+    default: return std::nullopt;
+  }
+}
 
 bool GraphTranslator::lowerOp(jit::Node* n, std::string& whyNot) {
   std::string name = n->kind().toQualString();

@@ -360,17 +360,7 @@ Slot GraphTranslator::constantSlot(const c10::IValue& iv, const jit::Value* out,
   }
   if (iv.isTensor()) {
     at::Tensor t = iv.toTensor().contiguous();
-    std::optional<DType> dtype;
-    switch (t.scalar_type()) {
-      case at::kFloat: dtype = DType::F32; break;
-      case at::kDouble: dtype = DType::F64; break;
-      case at::kLong: dtype = DType::I64; break;
-      case at::kInt: dtype = DType::I32; break;
-      case at::kBool: dtype = DType::I1; break;
-      case at::kHalf: dtype = DType::F16; break;
-      case at::kBFloat16: dtype = DType::BF16; break;
-      default: break;
-    }
+    std::optional<DType> dtype = dtypeOf(t.scalar_type());
     if (!dtype) fail(n, fmt::format("constant tensors of dtype {} are not supported", c10::toString(t.scalar_type())));
     std::vector<ir::Dim> dims;
     for (int64_t d : t.sizes()) dims.push_back(ir::Dim::constant(d));

@@ -134,6 +134,9 @@ class GraphTranslator {
   std::vector<Fallback> fallbacks_;
 };
 
+/// The IR dtype of a LibTorch scalar type; nullopt for one the IR lacks.
+std::optional<ir::DType> dtypeOf(c10::ScalarType t);
+
 /// True for the aten ops whose result aliases their first input (views).
 bool isViewOp(const jit::Node* n);
 /// True for ops that write into their first input (`copy_`, `add_`, ...).

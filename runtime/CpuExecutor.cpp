@@ -385,7 +385,9 @@ class CpuExecutor final : public Executor {
     auto in = [&](size_t i) -> const RuntimeValue& { return f[static_cast<size_t>(ins.in[i])]; };
     auto T = [&](size_t i) { return asTensor(in(i)); };
     auto set = [&](RuntimeValue v, size_t i = 0) { f[static_cast<size_t>(ins.out[i])] = std::move(v); };
-    const ir::Type& resultType = op.numResults() ? op.result()->type() : op.operand(0)->type();
+    // Ops without results (raise) have no result type.
+    static const ir::Type kNoResult = ir::Type::scalar(DType::I1);
+    const ir::Type& resultType = op.numResults() ? op.result()->type() : kNoResult;
     const ir::Attributes& a = op.attrs();
 
     switch (op.kind()) {

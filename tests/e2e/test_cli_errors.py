@@ -467,3 +467,24 @@ def test_run_integer_floordiv_overflow_does_not_crash(floordiv_artifact, tmp_pat
     p = save_inputs(tmp_path / "min.pt", [-2 ** 63, -1])
     proc = run_tool("cocktail-run", floordiv_artifact, "--inputs", p)
     assert proc.returncode in (0, 1) and "terminate called" not in proc.stderr, describe(proc)
+
+
+class RaisesOnNegativeSum(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if bool(x.sum() < 0):
+            raise ValueError("the input sums to a negative number")
+        return x * 2.0
+
+
+def test_run_model_raise_reports_its_message(tmp_path):
+    # TorchScript's `raise` becomes the IR's raise op: a taken one fails the
+    # run with the model's message and the line it is on; an untaken one is free.
+    pt = tmp_path / "raises.pt"
+    torch.jit.save(torch.jit.script(RaisesOnNegativeSum()), str(pt))
+    art = tmp_path / "raises.cocktail"
+    proc = run_tool("cocktail-compile", pt, "-o", art, "--input", "x:f32[3]", "--strict")
+    assert proc.returncode == 0, describe(proc)
+    ok = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "pos.pt", [torch.ones(3)]))
+    assert ok.returncode == 0, describe(ok)
+    proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "neg.pt", [-torch.ones(3)]))
+    expect_clean_failure(proc, "negative number", "test_cli_errors.py:")
