@@ -77,6 +77,20 @@ Tensor Tensor::reshaped(Shape shape) const {
   return t;
 }
 
+Tensor Tensor::aliasRange(Shape shape, int64_t elementOffset) const {
+  const int64_t n = numElements(shape);
+  if (elementOffset < 0 || elementOffset + n > numel_)
+    throw std::out_of_range(fmt::format("a view of {} elements at offset {} exceeds a tensor of {} elements", n,
+                                        elementOffset, numel_));
+  Tensor t;
+  t.dtype_ = dtype_;
+  t.numel_ = n;
+  t.shape_ = std::move(shape);
+  // The aliasing constructor: shares ownership of the whole buffer, points inside it.
+  t.buffer_ = std::shared_ptr<std::byte[]>(buffer_, buffer_.get() + elementOffset * ir::dtypeSize(dtype_));
+  return t;
+}
+
 Tensor Tensor::clone() const {
   if (!defined()) return {};
   return fromBytes(dtype_, shape_, rawData());

@@ -1,12 +1,17 @@
 //===- runtime/Tensor.h - Dense tensors at the runtime boundary ---------===//
 //
 // The runtime's own tensor: a dtype, a shape and a contiguous row-major
-// buffer. It deliberately has no strides: views are materialised by the
-// kernels, which keeps every kernel a simple loop nest and makes the CPU
-// executor independent of LibTorch (LibTorch appears only where tensors
-// cross into or out of the runtime, see runtime/TorchInterop.h).
+// buffer. It deliberately has no strides: a view that is not contiguous is
+// materialised by the kernels, which keeps every kernel a simple loop nest and
+// makes the CPU executor independent of LibTorch (LibTorch appears only where
+// tensors cross into or out of the runtime, see runtime/TorchInterop.h). A
+// view that is a contiguous range (`x[t]`, a chunk of a row) aliases the
+// buffer instead, so selecting a layer's weights copies nothing.
 //
 // Copies share the buffer (like at::Tensor); `clone()` makes a deep copy.
+// Kernels never write into their inputs, except the explicit in-place writes
+// that check `uniquelyOwned()` first (the executor hands them a buffer nothing
+// else can observe).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -75,6 +80,12 @@ class Tensor {
 
   /// Same buffer, new shape with the same number of elements.
   Tensor reshaped(Shape shape) const;
+  /// A contiguous range of this tensor's elements, starting `elementOffset`
+  /// elements in, viewed with `shape`; shares (and keeps alive) the buffer.
+  Tensor aliasRange(Shape shape, int64_t elementOffset) const;
+  /// True when no other tensor (copy or view) shares this buffer, so writing
+  /// into it cannot be observed elsewhere.
+  bool uniquelyOwned() const { return buffer_ && buffer_.use_count() == 1; }
   /// Deep copy.
   Tensor clone() const;
 

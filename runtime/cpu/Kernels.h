@@ -165,14 +165,17 @@ Tensor triu(const Tensor& x, int64_t diagonal = 0);
 
 // ---- functional writes: the new base after an in-place write into a view ---------------
 // `src`/`values` broadcast to the written region and are cast to base's dtype.
+// `base` is taken by value: when the caller moves in a tensor whose buffer
+// nothing else shares (Tensor::uniquelyOwned), the write happens in that
+// buffer and no copy of the base is made; otherwise the base is cloned first.
 
 /// torch.slice_scatter.
-Tensor sliceScatter(const Tensor& base, const Tensor& src, int64_t dim,
-                    std::optional<int64_t> start, std::optional<int64_t> end, int64_t step = 1);
+Tensor sliceScatter(Tensor base, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+                    std::optional<int64_t> end, int64_t step = 1);
 /// torch.select_scatter.
-Tensor selectScatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t index);
+Tensor selectScatter(Tensor base, const Tensor& src, int64_t dim, int64_t index);
 /// base.index_put(indices, values, accumulate), indices as in index().
-Tensor indexPut(const Tensor& base, const std::vector<std::optional<Tensor>>& indices,
+Tensor indexPut(Tensor base, const std::vector<std::optional<Tensor>>& indices,
                 const Tensor& values, bool accumulate = false);
 /// dst.copy_(src): dst's shape and dtype, src broadcast and cast into it.
 Tensor copyInto(const Tensor& dst, const Tensor& src);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include <cblas.h>
 
+#include "runtime/cpu/Gemv.h"
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
 
@@ -30,6 +31,27 @@ void gemm(bool transA, bool transB, int64_t n, int64_t m, int64_t k, T alpha, co
     if (k == 0) return;
   }
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
+    // One row of output is a matrix-vector product: GEMV streams the matrix
+    // once, where a GEMM with n == 1 still packs it (OpenBLAS 0.3.21 does not
+    // forward that case itself). Row-major C = a @ op(B) is op(B)^T @ a.
+    if constexpr (std::is_same_v<T, float>) {
+      if (n == 1 && !transA) {
+        if (transB) gemvRowsF32(B, ldb, A, k, alpha, beta, C, 0, m);
+        else gemvColsF32(B, ldb, A, k, alpha, beta, C, 0, m);
+        return;
+      }
+    }
+    if (n == 1 && !transA) {
+      const auto i = [](int64_t v) { return static_cast<int>(std::max<int64_t>(v, 1)); };
+      // op(B) is [k, m]: stored [k, m] (ldb) untransposed or [m, k] transposed.
+      const auto tb = transB ? CblasNoTrans : CblasTrans;
+      const int rows = static_cast<int>(transB ? m : k), cols = static_cast<int>(transB ? k : m);
+      if constexpr (std::is_same_v<T, float>)
+        cblas_sgemv(CblasRowMajor, tb, rows, cols, alpha, B, i(ldb), A, 1, beta, C, 1);
+      else
+        cblas_dgemv(CblasRowMajor, tb, rows, cols, alpha, B, i(ldb), A, 1, beta, C, 1);
+      return;
+    }
     const auto ta = transA ? CblasTrans : CblasNoTrans;
     const auto tb = transB ? CblasTrans : CblasNoTrans;
     const auto i = [](int64_t v) { return static_cast<int>(std::max<int64_t>(v, 1)); };

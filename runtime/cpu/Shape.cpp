@@ -29,9 +29,27 @@ struct View {
 
 View identityView(const Tensor& x) { return {x.shape(), contiguousStrides(x.shape()), 0}; }
 
+/// True when the view walks its elements in buffer order with no gaps.
+bool isContiguous(const View& v) {
+  int64_t expected = 1;
+  for (size_t d = v.shape.size(); d-- > 0;) {
+    if (v.shape[d] == 1) continue;  // a size-1 dim's stride is never used
+    if (v.strides[d] != expected) return false;
+    expected *= v.shape[d];
+  }
+  return true;
+}
+
+/// The view as a tensor: an alias of x's buffer when it is a contiguous
+/// range (select of a leading dim, a chunk of a row), else a copy.
 Tensor materialize(const Tensor& x, const View& v) {
+  if (numElements(v.shape) > 0 && isContiguous(v)) return x.aliasRange(v.shape, v.offset);
   return stridedCopy(x, v.shape, v.strides, v.offset);
 }
+
+/// The buffer a functional write may write into: base itself when nothing
+/// else can see it, else a copy.
+Tensor writable(Tensor base) { return base.uniquelyOwned() ? std::move(base) : base.clone(); }
 
 /// Writes contiguous `src` (of v.shape, same dtype) through view v of `dst`.
 void writeView(Tensor& dst, const View& v, const Tensor& src) {
@@ -652,11 +670,11 @@ Tensor index(const Tensor& x, const std::vector<std::optional<Tensor>>& indices)
   return out;
 }
 
-Tensor indexPut(const Tensor& base, const std::vector<std::optional<Tensor>>& indices,
+Tensor indexPut(Tensor base, const std::vector<std::optional<Tensor>>& indices,
                 const Tensor& values, bool accumulate) {
   const IndexPlan plan = planIndex("index_put", base, indices);
   const Tensor v = toDType(broadcastTo("index_put", values, plan.shape), base.dtype());
-  Tensor out = base.clone();
+  Tensor out = writable(std::move(base));
   dispatch("index_put", base.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* d = out.data<T>();
@@ -677,21 +695,23 @@ Tensor indexPut(const Tensor& base, const std::vector<std::optional<Tensor>>& in
 // ---- functional writes ------------------------------------------------------------------
 
 namespace {
-Tensor scatterView(const char* op, const Tensor& base, const View& v, const Tensor& src) {
+Tensor scatterView(const char* op, Tensor base, const View& v, const Tensor& src) {
   const Tensor s = toDType(broadcastTo(op, src, v.shape), base.dtype());
-  Tensor out = base.clone();
+  Tensor out = writable(std::move(base));
   writeView(out, v, s);
   return out;
 }
 }  // namespace
 
-Tensor sliceScatter(const Tensor& base, const Tensor& src, int64_t dim,
-                    std::optional<int64_t> start, std::optional<int64_t> end, int64_t step) {
-  return scatterView("slice_scatter", base, sliceView("slice_scatter", base, dim, start, end, step), src);
+Tensor sliceScatter(Tensor base, const Tensor& src, int64_t dim, std::optional<int64_t> start,
+                    std::optional<int64_t> end, int64_t step) {
+  const View v = sliceView("slice_scatter", base, dim, start, end, step);
+  return scatterView("slice_scatter", std::move(base), v, src);
 }
 
-Tensor selectScatter(const Tensor& base, const Tensor& src, int64_t dim, int64_t index) {
-  return scatterView("select_scatter", base, selectView("select_scatter", base, dim, index), src);
+Tensor selectScatter(Tensor base, const Tensor& src, int64_t dim, int64_t index) {
+  const View v = selectView("select_scatter", base, dim, index);
+  return scatterView("select_scatter", std::move(base), v, src);
 }
 
 Tensor copyInto(const Tensor& dst, const Tensor& src) {

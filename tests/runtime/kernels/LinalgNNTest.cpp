@@ -64,6 +64,27 @@ TEST(Linalg, MmBmmLinearAddmm) {
                      at::addmm(full, a, b, 0.0, 1.0), 1e-5, 1e-5));
 }
 
+// One row of output takes the GEMV kernels: every remainder path (k not a
+// multiple of the vector width, rows not a multiple of four, columns not a
+// multiple of 64) against ATen.
+TEST(Linalg, MatrixVectorProductsAtOddSizes) {
+  at::manual_seed(52);
+  for (int64_t k : {1, 15, 16, 17, 64, 100, 256})
+    for (int64_t m : {1, 3, 4, 5, 63, 64, 65, 130}) {
+      const at::Tensor x = randomAten({1, k}, DType::F32), w = randomAten({m, k}, DType::F32);
+      const at::Tensor b = randomAten({k, m}, DType::F32), bias = randomAten({m}, DType::F32);
+      const Tensor bt = fromAten(bias);
+      EXPECT_TRUE(sameAs(linear(fromAten(x), fromAten(w), &bt), at::linear(x, w, bias), 1e-5, 1e-5))
+          << "linear k=" << k << " m=" << m;
+      EXPECT_TRUE(sameAs(matmul(fromAten(x), fromAten(b)), at::matmul(x, b), 1e-5, 1e-5))
+          << "matmul k=" << k << " m=" << m;
+      // A batch of matrices broadcast against one row (NASRNN's x @ W[8, k, m]).
+      const at::Tensor bb = randomAten({3, k, m}, DType::F32);
+      EXPECT_TRUE(sameAs(matmul(fromAten(x), fromAten(bb)), at::matmul(x, bb), 1e-5, 1e-5))
+          << "batched matmul k=" << k << " m=" << m;
+    }
+}
+
 // ---- neural-network ops ------------------------------------------------------------
 
 TEST(NN, Embedding) {

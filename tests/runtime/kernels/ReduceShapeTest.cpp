@@ -339,6 +339,42 @@ TEST(Writes, SliceSelectScatterCopy) {
   EXPECT_THROW_MSG(copyInto(x, fromAten(col)), std::invalid_argument, "copy_");
 }
 
+// Contiguous views alias their base; a functional write into a base nothing
+// else shares happens in place, and one into a shared base never changes
+// what the other holders see.
+TEST(Writes, ViewsAliasAndWritesCopyOnlyWhenShared) {
+  at::manual_seed(41);
+  const at::Tensor a = randomAten({4, 3}, DType::F32);
+  Tensor base = fromAten(a);
+  const Tensor row = select(base, 0, 2);
+  EXPECT_EQ(row.data<float>(), base.data<float>() + 6) << "select of a leading dim copies nothing";
+  EXPECT_FALSE(base.uniquelyOwned());
+  EXPECT_NE(select(base, 1, 0).data<float>(), base.data<float>() + 0) << "a strided column is a copy";
+  const Tensor flat = fromAten(a.reshape({1, 12}));
+  EXPECT_EQ(chunk(flat, 4, 1)[1].data<float>(), flat.data<float>() + 3) << "a chunk of a single row is a range";
+
+  // Shared (row is a view of it): the write goes to a copy; base and row keep their values.
+  const at::Tensor src = randomAten({3}, DType::F32);
+  const Tensor shared = selectScatter(base, fromAten(src), 0, 2);
+  EXPECT_NE(shared.data<float>(), base.data<float>());
+  EXPECT_TRUE(sameAs(base, a));
+  EXPECT_TRUE(sameAs(row, a.select(0, 2)));
+  EXPECT_TRUE(sameAs(shared, at::select_scatter(a, src, 0, 2)));
+
+  // Unique: moved in, written in place, same buffer back.
+  Tensor owned = fromAten(a);
+  const float* buffer = owned.data<float>();
+  const Tensor written = selectScatter(std::move(owned), fromAten(src), 0, 1);
+  EXPECT_EQ(written.data<float>(), buffer);
+  EXPECT_TRUE(sameAs(written, at::select_scatter(a, src, 0, 1)));
+  Tensor owned2 = fromAten(a);
+  const float* buffer2 = owned2.data<float>();
+  const at::Tensor src2 = randomAten({4, 2}, DType::F32);
+  const Tensor sliced = sliceScatter(std::move(owned2), fromAten(src2), 1, 1, 3);
+  EXPECT_EQ(sliced.data<float>(), buffer2);
+  EXPECT_TRUE(sameAs(sliced, at::slice_scatter(a, src2, 1, 1, 3)));
+}
+
 TEST(Writes, Scatter) {
   at::manual_seed(41);
   const at::Tensor a = randomAten({4, 5}, DType::F32);
