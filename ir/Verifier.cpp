@@ -375,6 +375,9 @@ class Verifier {
         case OpKind::If:
           verifyIf(op);
           break;
+        case OpKind::Fused:
+          verifyFused(op);
+          break;
         case OpKind::Return:
           verifyReturn(op);
           break;
@@ -534,6 +537,35 @@ class Verifier {
                                op.region(i).numArguments()));
       checkYield(op, op.region(i), i, results, "one per result");
     }
+  }
+
+  void verifyFused(const Op& op) {
+    const Region& body = op.region(0);
+    if (body.numArguments() != op.numOperands()) {
+      emitOp(op, fmt::format("expects the body to have {} arguments (one per input), got {}", op.numOperands(),
+                             body.numArguments()));
+    } else {
+      for (size_t i = 0; i < op.numOperands(); ++i)
+        if (op.operand(i) && !compatible(body.argument(i)->type(), op.operand(i)->type()))
+          emitOp(op, fmt::format("body argument #{} has type {}, but input #{} has type {}", i,
+                                 body.argument(i)->type().str(), i, op.operand(i)->type().str()));
+    }
+    // A fused body is a closed unit of work: it may read only its arguments
+    // and its own values, so that an executor can run it tile by tile.
+    std::unordered_set<const Value*> local;
+    for (const auto& a : body.arguments()) local.insert(a.get());
+    for (const auto& inner : body.ops()) {
+      for (const Value* v : inner->operands())
+        if (v && !local.count(v))
+          emitOp(*inner, fmt::format("inside 'fused' reads {}, which is defined outside the fused body",
+                                     v->name().empty() ? std::string("a value") : "%" + v->name()));
+      if (inner->numRegions())
+        emitOp(*inner, "cannot be inside 'fused': a fused body holds elementwise ops only");
+      for (const auto& r : inner->results()) local.insert(r.get());
+    }
+    std::vector<Type> results;
+    for (const auto& r : op.results()) results.push_back(r->type());
+    checkYield(op, body, 0, results, "one per result");
   }
 
   void verifyReturn(const Op& op) {

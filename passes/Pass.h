@@ -38,6 +38,11 @@ std::unique_ptr<Pass> createPass(std::string_view name);
 /// Every registered pass: (name, description).
 std::vector<std::pair<std::string, std::string>> registeredPasses();
 
+/// The compiler's pipelines, as PassManager::addPipeline takes them: lowering
+/// runs at every optimization level, scheduling at -O2.
+inline constexpr std::string_view kLoweringPipeline = "dce,shape-inference";
+inline constexpr std::string_view kSchedulingPipeline = "fuse-elementwise";
+
 struct PassManagerOptions {
   bool verifyEachPass =
 #ifdef NDEBUG

@@ -6,6 +6,7 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/DeadCodeElimination.h"
+#include "passes/ElementwiseFusion.h"
 #include "passes/Pass.h"
 #include "passes/ShapeInference.h"
 
@@ -28,6 +29,7 @@ const std::vector<Registration>& registry() {
     };
     add(createDeadCodeEliminationPass);
     add(createShapeInferencePass);
+    add(createElementwiseFusionPass);
     return r;
   }();
   return passes;

@@ -242,6 +242,16 @@ class ShapeInference final : public Pass {
       if (auto t = joinReaching({a->operand(i), b->operand(i)})) op.result(i)->setType(*t);
   }
 
+  /// A fused body sees its inputs' types; its results are what it yields.
+  void inferFused(Op& op) {
+    ir::Region& body = op.region(0);
+    for (size_t i = 0; i < op.numOperands() && i < body.numArguments(); ++i)
+      setType(body.argument(i), op.operand(i)->type());
+    inferRegion(body);
+    if (Op* y = body.terminator())
+      for (size_t i = 0; i < op.numResults() && i < y->numOperands(); ++i) setType(op.result(i), y->operand(i)->type());
+  }
+
   void inferOp(Op& op) {
     const ir::Attributes& attrs = op.attrs();
     auto operandType = [&](size_t i) -> const Type& { return op.operand(i)->type(); };
@@ -250,6 +260,7 @@ class ShapeInference final : public Pass {
     switch (op.kind()) {
       case OpKind::Loop: return inferLoop(op);
       case OpKind::If: return inferIf(op);
+      case OpKind::Fused: return inferFused(op);
       case OpKind::Constant:
         if (auto v = attrs.getInt("value")) known_.insert_or_assign(op.result(), Dim::constant(*v));
         return;

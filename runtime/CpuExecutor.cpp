@@ -1,6 +1,7 @@
 //===- runtime/CpuExecutor.cpp - Interpreting the uProgram with the CPU kernels -------===//
 #include "runtime/CpuExecutor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -8,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/FusedElementwise.h"
 #include "runtime/cpu/Kernels.h"
 
 namespace cocktail::runtime {
@@ -31,14 +33,77 @@ struct Instr {
   std::vector<int> out;
   std::vector<Block> regions;
   std::unique_ptr<IslandRunner> island;
+  std::unique_ptr<FusedElementwise> fused;
   Tensor weight;
+  /// Slots whose value is dead after this op: cleared, so that their buffers
+  /// are freed (or, being the last reference, written in place by a later op).
+  std::vector<int> release;
+  /// Operand i is read here for the last time and nowhere else by this op:
+  /// its value may be moved out of the frame instead of copied.
+  std::vector<char> lastUse;
 };
 
 struct Block {
   std::vector<int> args;
   std::vector<Instr> instrs;
   std::vector<int> yields;  // operands of the terminator
+  /// yields[i] is defined in this block and yielded once: move, do not copy.
+  std::vector<char> yieldMoves;
 };
+
+/// Every slot an instruction reads, including inside its regions.
+void collectUses(const Instr& ins, std::vector<int>& uses) {
+  uses.insert(uses.end(), ins.in.begin(), ins.in.end());
+  for (const Block& b : ins.regions) {
+    for (const Instr& inner : b.instrs) collectUses(inner, uses);
+    uses.insert(uses.end(), b.yields.begin(), b.yields.end());
+  }
+}
+
+/// Liveness within one block: a value defined here (an argument or a result)
+/// is released after the op that reads it last; yielded values are moved out.
+/// Values from enclosing blocks are never released here, since a loop body
+/// reads them again on the next iteration.
+void planLiveness(Block& block) {
+  std::unordered_map<int, int> defined;  // slot -> index of the defining op (-1: argument)
+  for (int a : block.args) defined[a] = -1;
+  for (size_t i = 0; i < block.instrs.size(); ++i)
+    for (int o : block.instrs[i].out) defined[o] = static_cast<int>(i);
+  std::unordered_map<int, int> lastUse;
+  std::unordered_map<int, int> usesAt;  // slot -> reads by the op that reads it last
+  for (size_t i = 0; i < block.instrs.size(); ++i) {
+    std::vector<int> uses;
+    collectUses(block.instrs[i], uses);
+    for (int u : uses) {
+      if (lastUse.count(u) && lastUse[u] == static_cast<int>(i)) {
+        ++usesAt[u];
+      } else {
+        lastUse[u] = static_cast<int>(i);
+        usesAt[u] = 1;
+      }
+    }
+  }
+  const int end = static_cast<int>(block.instrs.size());
+  std::unordered_map<int, int> yieldCount;
+  for (int y : block.yields) ++yieldCount[y];
+  for (int y : block.yields) lastUse[y] = end;
+  for (const auto& [slot, def] : defined) {
+    auto it = lastUse.find(slot);
+    int at = it == lastUse.end() ? def : it->second;  // never read: free right after its definition
+    if (at < 0 || at >= end) continue;
+    Instr& ins = block.instrs[static_cast<size_t>(at)];
+    ins.release.push_back(slot);
+  }
+  for (Instr& ins : block.instrs) {
+    ins.lastUse.assign(ins.in.size(), 0);
+    for (size_t k = 0; k < ins.in.size(); ++k) {
+      const int s = ins.in[k];
+      bool released = std::find(ins.release.begin(), ins.release.end(), s) != ins.release.end();
+      ins.lastUse[k] = released && usesAt[s] == 1;
+    }
+  }
+  for (int y : block.yields) block.yieldMoves.push_back(defined.count(y) && yieldCount[y] == 1);
+}
 
 // ---- conversions ------------------------------------------------------------------
 
@@ -355,7 +420,14 @@ class CpuExecutor final : public Executor {
       ins.op = &op;
       for (const ir::Value* v : op.operands()) ins.in.push_back(slotOf(v));
       for (const auto& r : op.results()) ins.out.push_back(slotOf(r.get()));
-      for (const auto& r : op.regions()) ins.regions.push_back(compileRegion(*r));
+      if (op.kind() == OpKind::Fused) {
+        // The body runs as one kernel, not op by op.
+        auto kernel = FusedElementwise::compile(op);
+        if (!kernel) throw OpError(kernel.status().str());
+        ins.fused = std::make_unique<FusedElementwise>(std::move(*kernel));
+      } else {
+        for (const auto& r : op.regions()) ins.regions.push_back(compileRegion(*r));
+      }
       if (op.kind() == OpKind::Weight) {
         auto name = op.attrs().getString("name").value_or("");
         auto it = weights_.find(name);
@@ -370,6 +442,7 @@ class CpuExecutor final : public Executor {
       }
       block.instrs.push_back(std::move(ins));
     }
+    planLiveness(block);
     return block;
   }
 
@@ -377,13 +450,27 @@ class CpuExecutor final : public Executor {
     for (const Instr& ins : block.instrs) {
       current = &ins;
       exec(ins, frame, current);
+      for (int s : ins.release) frame[static_cast<size_t>(s)] = std::monostate{};
     }
+  }
+
+  /// The value of yields[k] of `block`, moved out of the frame where that is safe.
+  static RuntimeValue takeYield(const Block& block, size_t k, std::vector<RuntimeValue>& f) {
+    RuntimeValue& v = f[static_cast<size_t>(block.yields[k])];
+    return block.yieldMoves[k] ? std::move(v) : v;
   }
 
   void exec(const Instr& ins, std::vector<RuntimeValue>& f, const Instr*& current) {
     const ir::Op& op = *ins.op;
     auto in = [&](size_t i) -> const RuntimeValue& { return f[static_cast<size_t>(ins.in[i])]; };
     auto T = [&](size_t i) { return asTensor(in(i)); };
+    // Operand i as a tensor, moved out of the frame when this is its last use,
+    // so that a functional write can reuse its buffer.
+    auto takeT = [&](size_t i) -> Tensor {
+      RuntimeValue& v = f[static_cast<size_t>(ins.in[i])];
+      if (ins.lastUse[i] && std::holds_alternative<Tensor>(v)) return std::get<Tensor>(std::move(v));
+      return asTensor(v);
+    };
     auto set = [&](RuntimeValue v, size_t i = 0) { f[static_cast<size_t>(ins.out[i])] = std::move(v); };
     // Ops without results (raise) have no result type.
     static const ir::Type kNoResult = ir::Type::scalar(DType::I1);
@@ -405,14 +492,15 @@ class CpuExecutor final : public Executor {
         bool cond = asBool(in(1));
         const Block& body = ins.regions[0];
         std::vector<RuntimeValue> carried;
-        for (size_t i = 2; i < ins.in.size(); ++i) carried.push_back(in(i));
+        for (size_t i = 2; i < ins.in.size(); ++i)
+          carried.push_back(ins.lastUse[i] ? std::move(f[static_cast<size_t>(ins.in[i])]) : in(i));
         for (int64_t iter = 0; iter < maxTrip && cond; ++iter) {
           f[static_cast<size_t>(body.args[0])] = iter;
           for (size_t k = 0; k < carried.size(); ++k) f[static_cast<size_t>(body.args[k + 1])] = std::move(carried[k]);
           execBlock(body, f, current);
           current = &ins;
           cond = asBool(f[static_cast<size_t>(body.yields[0])]);
-          for (size_t k = 0; k < carried.size(); ++k) carried[k] = f[static_cast<size_t>(body.yields[k + 1])];
+          for (size_t k = 0; k < carried.size(); ++k) carried[k] = takeYield(body, k + 1, f);
         }
         for (size_t k = 0; k < carried.size(); ++k) set(std::move(carried[k]), k);
         return;
@@ -421,7 +509,15 @@ class CpuExecutor final : public Executor {
         const Block& branch = ins.regions[asBool(in(0)) ? 0 : 1];
         execBlock(branch, f, current);
         current = &ins;
-        for (size_t k = 0; k < branch.yields.size(); ++k) set(f[static_cast<size_t>(branch.yields[k])], k);
+        for (size_t k = 0; k < branch.yields.size(); ++k) set(takeYield(branch, k, f), k);
+        return;
+      }
+      case OpKind::Fused: {
+        std::vector<const RuntimeValue*> args;
+        args.reserve(ins.in.size());
+        for (size_t i = 0; i < ins.in.size(); ++i) args.push_back(&in(i));
+        std::vector<Tensor> outs = ins.fused->run(args);
+        for (size_t k = 0; k < outs.size(); ++k) set(std::move(outs[k]), k);
         return;
       }
       case OpKind::Island: {
@@ -535,7 +631,7 @@ class CpuExecutor final : public Executor {
           while (indices.size() < static_cast<size_t>(dims[k])) indices.push_back(std::nullopt);
           indices.push_back(T(first + k));
         }
-        if (put) return set(cpu::indexPut(T(0), indices, T(1), a.getBool("accumulate").value_or(false)));
+        if (put) return set(cpu::indexPut(takeT(0), indices, T(1), a.getBool("accumulate").value_or(false)));
         return set(cpu::index(T(0), indices));
       }
       case OpKind::Gather: return set(cpu::gather(T(0), intAttr(op, "dim"), T(1)));
@@ -560,8 +656,8 @@ class CpuExecutor final : public Executor {
       case OpKind::Tril: return set(cpu::tril(T(0), intAttr(op, "diagonal")));
       case OpKind::Triu: return set(cpu::triu(T(0), intAttr(op, "diagonal")));
       case OpKind::SliceScatter:
-        return set(cpu::sliceScatter(T(0), T(1), intAttr(op, "dim"), asInt(in(2)), asInt(in(3)), intAttr(op, "step")));
-      case OpKind::SelectScatter: return set(cpu::selectScatter(T(0), T(1), intAttr(op, "dim"), asInt(in(2))));
+        return set(cpu::sliceScatter(takeT(0), T(1), intAttr(op, "dim"), asInt(in(2)), asInt(in(3)), intAttr(op, "step")));
+      case OpKind::SelectScatter: return set(cpu::selectScatter(takeT(0), T(1), intAttr(op, "dim"), asInt(in(2))));
       case OpKind::CopyInto: return set(cpu::copyInto(T(0), T(1)));
       case OpKind::Scatter: return set(cpu::scatter(T(0), intAttr(op, "dim"), T(1), T(2)));
       case OpKind::Full: {

@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   bool printAfterAll = false;
   bool timing = false;
   std::string method = "forward";
+  int optLevel = 2;
   app.add_option("model", model, "TorchScript file (torch.jit.save of a scripted module)")->required();
   app.add_option("-o,--output", output, "Where to write the artifact, e.g. -o lstm.cocktail");
   app.add_option("--input", inputs,
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ir", "scheduled", "cuda"}));
   app.add_flag("--strict", strict,
                "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
+  app.add_option("-O,--opt-level", optLevel,
+                 "0: translate and lower only (dce, shape-inference); 2 (default): also the scheduling passes\n"
+                 "(elementwise fusion, ...). -O0 is the reference the differential tests compare -O2 against")
+      ->check(CLI::IsMember({0, 2}));
   app.add_option("--method", method, "The method of the module to compile (default: forward)");
   app.add_flag("--no-locations", noLocations, "Leave source locations out of --emit output");
   app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
@@ -76,10 +81,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
-  if (emit == "scheduled" || emit == "cuda")
-    return fail(fmt::format("--emit {}: the scheduling passes and the CUDA code generator are not part of this build yet; "
-                            "--emit ir shows the translated program",
-                            emit));
+  if (emit == "cuda")
+    return fail("--emit cuda: the CUDA code generator is not part of this build yet; --emit scheduled shows the "
+                "schedule it will consume");
+  if (emit == "scheduled" && optLevel == 0)
+    return fail("--emit scheduled needs the scheduling passes, which -O0 leaves out; use -O2 (the default)");
 
   if (inputs.empty()) {
     auto signature = frontend::describeSignature(model, method);
@@ -96,6 +102,10 @@ int main(int argc, char** argv) {
   options.strict = strict;
   options.method = method;
   options.printAfterAll = printAfterAll;
+  options.optLevel = optLevel;
+  ir::PrintOptions po;
+  po.locations = !noLocations;
+  if (emit == "ir") options.onLowered = [&](const ir::Program& p) { fmt::print("{}", ir::printProgram(p, po)); };
   options.timing = timing;
   options.dump = &std::cerr;
   if (!quiet) fmt::print(stderr, "cocktail-compile: translating {} ...\n", model);
@@ -104,11 +114,7 @@ int main(int argc, char** argv) {
   runtime::Artifact& artifact = compiled->artifact;
   for (const frontend::Fallback& f : compiled->fallbacks) fmt::print(stderr, "{}\n", driver::describeFallback(f, model));
 
-  if (emit == "ir") {
-    ir::PrintOptions po;
-    po.locations = !noLocations;
-    fmt::print("{}", ir::printProgram(*artifact.program, po));
-  }
+  if (emit == "scheduled") fmt::print("{}", ir::printProgram(*artifact.program, po));
   if (output.empty()) return 0;
   if (ir::Status saved = runtime::saveArtifact(artifact, output); !saved.ok()) return failStatus(saved);
 

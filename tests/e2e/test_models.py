@@ -59,8 +59,8 @@ def corpus_dir(tmp_path_factory):
     return out
 
 
-def compile_model(model, specs, artifact, strict):
-    cmd = [COMPILE, str(model), "-o", str(artifact), "-q"] + [a for s in specs for a in ("--input", s)]
+def compile_model(model, specs, artifact, strict, opt=2):
+    cmd = [COMPILE, str(model), "-o", str(artifact), "-q", f"-O{opt}"] + [a for s in specs for a in ("--input", s)]
     if strict:
         cmd.append("--strict")
     return subprocess.run(cmd, capture_output=True, text=True)
@@ -84,12 +84,15 @@ def run_and_compare(artifact, model, inputs, expected, outputs):
             assert torch.equal(g, w), f"output {i}: {(g != w).sum().item()} elements differ"
 
 
+# -O0 (translation and lowering only) is the reference the scheduling passes
+# of -O2 must not change the results of.
+@pytest.mark.parametrize("opt", [0, 2], ids=["O0", "O2"])
 @pytest.mark.parametrize("name,batch", SUITE_CASES, ids=[f"{m}-b{b}" for m, b in SUITE_CASES])
-def test_suite_model_matches_torchscript(suite_dir, tmp_path, name, batch):
+def test_suite_model_matches_torchscript(suite_dir, tmp_path, name, batch, opt):
     model = suite_dir / f"{name}.pt"
     specs = (suite_dir / f"{name}.b{batch}.spec").read_text().split()
     artifact = tmp_path / f"{name}.cocktail"
-    res = compile_model(model, specs, artifact, strict=True)
+    res = compile_model(model, specs, artifact, strict=True, opt=opt)
     assert res.returncode == 0, f"--strict compile failed:\n{res.stderr}"
     assert "warning" not in res.stderr
     run_and_compare(artifact, model, suite_dir / f"{name}.b{batch}.inputs.pt",

@@ -32,16 +32,23 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
     return bug;
   }
 
-  // The lowering pipeline, in the order the passes must run. Later passes
-  // (scheduling, partition, placement) are appended here.
+  if (options.optLevel != 0 && options.optLevel != 2)
+    return ir::Status::error(fmt::format("unknown optimization level {} (use 0 or 2)", options.optLevel));
   passes::PassManagerOptions pmo;
   pmo.printAfterAll = options.printAfterAll;
   pmo.timing = options.timing;
   pmo.dump = options.dump;
-  passes::PassManager pipeline(pmo);
-  pipeline.add(passes::createPass("dce"));
-  pipeline.add(passes::createPass("shape-inference"));
-  COCKTAIL_RETURN_IF_ERROR(pipeline.run(*translation->program));
+  // Lowering: what every level runs, and what `--emit ir` shows.
+  passes::PassManager lowering(pmo);
+  COCKTAIL_RETURN_IF_ERROR(lowering.addPipeline(passes::kLoweringPipeline));
+  COCKTAIL_RETURN_IF_ERROR(lowering.run(*translation->program));
+  if (options.onLowered) options.onLowered(*translation->program);
+  // Scheduling: the Cocktailer passes, in the order they must run.
+  if (options.optLevel >= 2) {
+    passes::PassManager scheduling(pmo);
+    COCKTAIL_RETURN_IF_ERROR(scheduling.addPipeline(passes::kSchedulingPipeline));
+    COCKTAIL_RETURN_IF_ERROR(scheduling.run(*translation->program));
+  }
 
   CompileResult result;
   runtime::Artifact& a = result.artifact;

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -22,6 +23,12 @@ struct CompileOptions {
   std::string target = "auto";          // cpu | cuda | auto
   bool strict = false;
   std::string method = "forward";
+  /// 0: translation and the lowering passes only (dce, shape-inference);
+  /// 2: the scheduling passes too (fusion, placement, partition, memory plan).
+  int optLevel = 2;
+  /// Called with the program after the lowering passes, before scheduling
+  /// (what `--emit ir` shows).
+  std::function<void(const ir::Program&)> onLowered;
   bool printAfterAll = false;
   bool timing = false;
   std::ostream* dump = nullptr;         // where --print-after-all / --timing write

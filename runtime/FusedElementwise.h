@@ -1,0 +1,49 @@
+//===- runtime/FusedElementwise.h - A fused op on the CPU --------------------------===//
+//
+// A `fused` op's body compiled once into a short list of vector steps over
+// register blocks, then run block by block: each block of every input is
+// read once, every intermediate lives in a small register block that stays
+// in L1, and only the body's results are written to memory. This is the
+// CPU's uTask for a fused uOperator: a block is a tile.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/Op.h"
+#include "ir/Status.h"
+#include "runtime/RuntimeValue.h"
+
+namespace cocktail::runtime {
+
+class FusedElementwise {
+ public:
+  /// Compiles a verified `fused` op; an error names the body op it cannot run.
+  static ir::Expected<FusedElementwise> compile(const ir::Op& op);
+
+  /// Runs the body on `inputs` (one per operand of the op: f32 tensors of one
+  /// shape, 0-d f32 tensors, or numbers) and returns one tensor per result.
+  /// Throws std::invalid_argument when the inputs do not fit.
+  std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs) const;
+
+  size_t numSteps() const { return steps_.size(); }
+
+ private:
+  enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
+                            Reciprocal, Silu };
+  /// dst = fn(a[, b]); operands index the block table: inputs first, then
+  /// one register per body value.
+  struct Step {
+    Fn fn;
+    int a = -1, b = -1, dst = -1;
+  };
+  int numInputs_ = 0;
+  int numRegisters_ = 0;
+  std::vector<Step> steps_;
+  std::vector<int> results_;  // block index of each yielded value
+};
+
+}  // namespace cocktail::runtime
