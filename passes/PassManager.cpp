@@ -6,9 +6,11 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/DeadCodeElimination.h"
+#include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
 #include "passes/Pass.h"
 #include "passes/ShapeInference.h"
+#include "passes/TaskPartition.h"
 
 namespace cocktail::passes {
 
@@ -30,6 +32,8 @@ const std::vector<Registration>& registry() {
     add(createDeadCodeEliminationPass);
     add(createShapeInferencePass);
     add(createElementwiseFusionPass);
+    add([] { return createControlFlowPlacementPass(); });
+    add([] { return createTaskPartitionPass(); });
     return r;
   }();
   return passes;

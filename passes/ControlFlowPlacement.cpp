@@ -1,0 +1,147 @@
+//===- passes/ControlFlowPlacement.cpp ----------------------------------------------===//
+#include "passes/ControlFlowPlacement.h"
+
+#include <map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "passes/CostModel.h"
+
+namespace cocktail::passes {
+
+using ir::Op;
+using ir::OpKind;
+
+namespace {
+
+std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1 << 20)); }
+
+/// The island ops (by their TorchScript op name) anywhere inside `region`.
+std::string firstIsland(const ir::Region& region) {
+  for (const auto& op : region.ops()) {
+    if (op->kind() == OpKind::Island) return op->attrs().getString("op").value_or("an island");
+    for (const auto& r : op->regions())
+      if (auto s = firstIsland(*r); !s.empty()) return s;
+  }
+  return {};
+}
+
+/// Weights read inside `region` through a value defined outside it.
+void weightsReadIn(const ir::Region& region, const ir::Region& loopBody, std::map<std::string, const Op*>& out) {
+  for (const auto& op : region.ops()) {
+    for (const ir::Value* v : op->operands()) {
+      const Op* def = v->definingOp();
+      if (def && def->kind() == OpKind::Weight) out.emplace(def->attrs().getString("name").value_or("?"), def);
+    }
+    for (const auto& r : op->regions()) weightsReadIn(*r, loopBody, out);
+  }
+}
+
+class ControlFlowPlacement final : public Pass {
+ public:
+  explicit ControlFlowPlacement(TargetModel target) : t_(std::move(target)) {}
+  std::string_view name() const override { return "place-control-flow"; }
+  std::string_view description() const override {
+    return "decide per loop and branch: a persistent region on the device, or per step from the host";
+  }
+  ir::Status run(ir::Program& program) override {
+    program_ = &program;
+    placeIn(program.body(), /*insidePersistent=*/false);
+    return ir::Status::success();
+  }
+
+ private:
+  void placeIn(ir::Region& region, bool insidePersistent) {
+    for (const auto& opPtr : region.ops()) {
+      Op& op = *opPtr;
+      if (op.kind() == OpKind::Loop) {
+        bool persistent = placeLoop(op, insidePersistent);
+        placeIn(op.region(0), persistent);
+      } else if (op.kind() == OpKind::If) {
+        placeIf(op, insidePersistent);
+        bool device = op.attrs().getString("placement") == "device";
+        placeIn(op.region(0), insidePersistent && device);
+        placeIn(op.region(1), insidePersistent && device);
+      }
+    }
+  }
+
+  bool placeLoop(Op& op, bool insidePersistent) {
+    const ir::Region& body = op.region(0);
+    auto decide = [&](bool persistent, std::string reason) {
+      op.attrs().set("placement", std::string(persistent ? "persistent" : "host"));
+      op.attrs().set("reason", std::move(reason));
+      return persistent;
+    };
+    if (std::string island = firstIsland(body); !island.empty())
+      return decide(false, fmt::format("its body runs {} as a TorchScript island, which needs the host", island));
+    const int ops = countUOperators(body);
+    const double work = regionWork(body, *program_).micros(t_);
+    if (insidePersistent) {
+      decide(true, fmt::format("inside a persistent loop: {} uOperators per iteration, barriers only", ops));
+      return true;
+    }
+    // A host-driven loop launches every uOperator each iteration and reads
+    // the condition back; a persistent one pays a barrier per uOperator.
+    const double host = ops * t_.launchUs + t_.launchUs;
+    const double device = ops * t_.barrierUs;
+    if (host - device > 0.05 * work) {
+      decide(true, fmt::format("{} uOperators per iteration: launching them from the host costs {:.1f} us per "
+                               "iteration against {:.1f} us of barriers, next to ~{:.1f} us of work",
+                               ops, host, device, work));
+      placeResidency(op);
+      return true;
+    }
+    return decide(false, fmt::format("~{:.1f} us of work per iteration dwarfs the {:.1f} us of launching its {} "
+                                     "uOperators from the host", work, host, ops));
+  }
+
+  void placeResidency(Op& loop) {
+    std::map<std::string, const Op*> weights;
+    weightsReadIn(loop.region(0), loop.region(0), weights);
+    double total = 0;
+    std::string names;
+    for (const auto& [name, def] : weights) {
+      total += static_cast<double>(boundElements(*def->result(), *program_) *
+                                   (def->result()->type().hasDType() ? ir::dtypeSize(def->result()->type().dtype()) : 4));
+      names += (names.empty() ? "@" : ", @") + name;
+    }
+    if (weights.empty()) return;
+    if (total <= static_cast<double>(t_.onChipBytes)) {
+      loop.attrs().set("resident", names);
+      loop.attrs().set("residency", fmt::format("{} of weights fit the {} on-chip budget of {}", mib(total),
+                                                mib(static_cast<double>(t_.onChipBytes)), t_.name));
+    } else {
+      loop.attrs().set("resident", std::string());
+      loop.attrs().set("residency",
+                       fmt::format("{} of weights ({}) exceed the {} on-chip budget of {}: streamed each iteration",
+                                   mib(total), names, mib(static_cast<double>(t_.onChipBytes)), t_.name));
+    }
+  }
+
+  void placeIf(Op& op, bool insidePersistent) {
+    auto decide = [&](bool device, std::string reason) {
+      op.attrs().set("placement", std::string(device ? "device" : "host"));
+      op.attrs().set("reason", std::move(reason));
+    };
+    for (int i = 0; i < 2; ++i)
+      if (std::string island = firstIsland(op.region(i)); !island.empty())
+        return decide(false, fmt::format("a branch runs {} as a TorchScript island, which needs the host", island));
+    if (insidePersistent)
+      return decide(true, "the predicate is evaluated inside the persistent loop, where its data is");
+    return decide(true, "the predicate is read where it was computed; the branch taken starts without a round trip "
+                        "to the host");
+  }
+
+  TargetModel t_;
+  const ir::Program* program_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> createControlFlowPlacementPass(TargetModel target) {
+  return std::make_unique<ControlFlowPlacement>(std::move(target));
+}
+
+}  // namespace cocktail::passes

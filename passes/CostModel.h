@@ -1,0 +1,50 @@
+//===- passes/CostModel.h - Static work estimates of ops and regions ----------------===//
+//
+// Bytes moved and flops of each op, from its static types: a symbolic dim
+// counts at its bound (the worst case the schedule must fit), a `?` dim as 1.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "ir/Program.h"
+#include "passes/TargetModel.h"
+
+namespace cocktail::passes {
+
+struct Work {
+  double bytes = 0;
+  double flops = 0;
+  Work& operator+=(const Work& o) {
+    bytes += o.bytes;
+    flops += o.flops;
+    return *this;
+  }
+  /// Microseconds on `t`: bound by memory or by arithmetic.
+  double micros(const TargetModel& t) const;
+};
+
+/// Elements of a value at its bounds (1 for a scalar).
+int64_t boundElements(const ir::Value& v, const ir::Program& program);
+
+/// True for an op that is a uOperator: it does tensor work a kernel runs
+/// (not a constant, a scalar op, a view-like size query or a terminator).
+bool isUOperator(const ir::Op& op);
+
+/// Work of one op (not of its regions).
+Work opWork(const ir::Op& op, const ir::Program& program);
+
+/// The trip count of a loop when the types fix it (a constant, or the size
+/// of a static dim); nullopt when it depends on run-time values.
+std::optional<int64_t> staticTripCount(const ir::Op& loop);
+
+/// Work of one pass over a region's ops, nested loops counted at their trip
+/// bound where it is static (else once), ifs at their costlier branch.
+Work regionWork(const ir::Region& region, const ir::Program& program);
+
+/// Number of uOperators one pass over the region starts.
+int countUOperators(const ir::Region& region);
+
+}  // namespace cocktail::passes

@@ -1,0 +1,48 @@
+//===- passes/TargetModel.h - What the scheduling passes know of a target -----------===//
+//
+// A handful of numbers per target, enough for the decisions the scheduling
+// passes make (where a loop runs, how an op is split, what stays on chip).
+// They are round figures for the class of machine, not measurements: the
+// passes need the ratios between launch, barrier and work, not exact times.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace cocktail::passes {
+
+struct TargetModel {
+  std::string name;
+  /// Workers that run uTasks side by side: CPU threads, GPU thread blocks.
+  int workers = 1;
+  /// Host cost of starting one uOperator from the host (a kernel launch, a
+  /// wake-up of the worker pool), in microseconds.
+  double launchUs = 0;
+  /// Cost of a grid-wide barrier inside a persistent region, in microseconds.
+  double barrierUs = 0;
+  /// Memory bandwidth and arithmetic throughput for the work estimates.
+  double bytesPerUs = 0;
+  double flopsPerUs = 0;
+  /// Bytes that can stay on chip across loop iterations (caches the workers
+  /// own, or registers and shared memory).
+  int64_t onChipBytes = 0;
+  /// Smallest uTask worth a worker: fewer elements are not split further.
+  int64_t minTileElements = 0;
+
+  /// Two CPU workers (this project's reference machine), private L2 caches.
+  static TargetModel cpu();
+  /// One large GPU (an H100/H200 class part: 132 SMs).
+  static TargetModel cuda();
+};
+
+inline TargetModel TargetModel::cpu() {
+  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 8192};
+}
+
+inline TargetModel TargetModel::cuda() {
+  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (256 << 10), 1024};
+}
+
+}  // namespace cocktail::passes

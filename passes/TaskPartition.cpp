@@ -1,0 +1,76 @@
+//===- passes/TaskPartition.cpp -----------------------------------------------------===//
+#include "passes/TaskPartition.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "passes/CostModel.h"
+
+namespace cocktail::passes {
+
+using ir::Op;
+using ir::OpClass;
+using ir::OpKind;
+
+namespace {
+
+bool isTileLocal(const Op& op) {
+  const OpClass c = op.info().opClass;
+  return op.kind() == OpKind::Fused || c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
+}
+
+class TaskPartition final : public Pass {
+ public:
+  explicit TaskPartition(TargetModel target) : t_(std::move(target)) {}
+  std::string_view name() const override { return "partition"; }
+  std::string_view description() const override {
+    return "split each uOperator into uTasks for the target; per-tile counters or barriers between them";
+  }
+  ir::Status run(ir::Program& program) override {
+    program_ = &program;
+    partitionIn(program.body());
+    return ir::Status::success();
+  }
+
+ private:
+  void partitionIn(ir::Region& region) {
+    for (const auto& opPtr : region.ops()) {
+      Op& op = *opPtr;
+      if (op.kind() != OpKind::Fused)
+        for (const auto& r : op.regions()) partitionIn(*r);
+      if (!isUOperator(op)) continue;
+      const int64_t elems = std::max<int64_t>(boundElements(*op.result(), *program_), 1);
+      const double flops = opWork(op, *program_).flops;
+      // A tile does at least minTileElements elements' worth of simple work.
+      const double minFlops = static_cast<double>(t_.minTileElements) * 16;
+      int64_t tiles = static_cast<int64_t>(std::ceil(flops / minFlops));
+      tiles = std::clamp<int64_t>(tiles, 1, std::min<int64_t>(t_.workers, elems));
+      op.attrs().set("tiles", tiles);
+      op.attrs().set("tile_elems", (elems + tiles - 1) / tiles);
+      op.attrs().set("sync", std::string(syncOf(op, region, tiles)));
+    }
+  }
+
+  const char* syncOf(const Op& op, const ir::Region& region, int64_t tiles) const {
+    bool anyProducer = false;
+    for (const ir::Value* v : op.operands()) {
+      const Op* p = v->definingOp();
+      if (!p || p->parentRegion() != &region || !isUOperator(*p)) continue;
+      anyProducer = true;
+      const bool sameTiling = p->attrs().getInt("tiles") == tiles && p->result()->type() == op.result()->type();
+      if (!isTileLocal(op) || !isTileLocal(*p) || !sameTiling) return "barrier";
+    }
+    return anyProducer ? "counter" : "none";
+  }
+
+  TargetModel t_;
+  const ir::Program* program_ = nullptr;
+};
+
+}  // namespace
+
+std::unique_ptr<Pass> createTaskPartitionPass(TargetModel target) {
+  return std::make_unique<TaskPartition>(std::move(target));
+}
+
+}  // namespace cocktail::passes
