@@ -125,3 +125,21 @@ def test_strict_rejects_fallback_with_op_and_line(corpus_dir, tmp_path, name):
     assert f"{name}.py:" in res.stderr and "error:" in res.stderr and "aten::" in res.stderr, res.stderr
     assert "is not supported by the compiler" in res.stderr
     assert not (tmp_path / "x.cocktail").exists()
+
+
+@pytest.mark.parametrize("name", sorted({m for m, _ in SUITE_CASES}))
+def test_emit_scheduled_shows_placement_and_partition(suite_dir, name):
+    """Every loop and branch of a suite model has its placement and reason,
+    every uOperator its tiles and sync, in `--emit scheduled`."""
+    specs = (suite_dir / f"{name}.b1.spec").read_text().split()
+    cmd = [COMPILE, str(suite_dir / f"{name}.pt"), "--emit", "scheduled", "--no-locations", "-q"]
+    res = subprocess.run(cmd + [a for s in specs for a in ("--input", s)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    control = [l for l in lines if " = loop(" in l or " = if(" in l]
+    assert control, "every suite model has a loop or a branch"
+    for l in control:
+        assert 'placement = "' in l and 'reason = "' in l, l
+    for l in lines:
+        if any(f" = {op}(" in l for op in ("linear", "matmul", "conv2d", "fused")):
+            assert "tiles = " in l and 'sync = "' in l, l
