@@ -9,9 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "grpc_service.pb.h"
-#include "runtime/CpuExecutor.h"
 #include "runtime/Signature.h"
-#include "runtime/TorchInterop.h"
 #include "server/DataType.h"
 #include "server/ModelConfig.h"
 
@@ -93,8 +91,10 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   int count = 0;
   for (const auto& g : config.instance_group()) count += g.count() > 0 ? g.count() : 1;
   if (count == 0) count = 1;
+  m->backend_ = spec.backend;
+  if (!spec.createExecutor) return internalError(fmt::format("{}: no executor factory", where));
   for (int i = 0; i < count; ++i) {
-    auto executor = runtime::createCpuExecutor(spec.program, runtime::torchScriptIslands());
+    auto executor = spec.createExecutor();
     if (!executor) return Status::fromIr(executor.status(), Status::Code::Unavailable);
     m->executors_.push_back(executor.take());
   }
@@ -170,6 +170,12 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   size_t numOutputs = sig.outputNames.size();
   std::vector<runtime::RuntimeValue> probe;
   Status probed = m->probeOutputs(probe);
+  // Warm-up: the rest of the runs, on every instance. A failure here is not
+  // the model's fault (zeros may be no sensible input); requests will tell.
+  for (size_t i = 0; i < m->executors_.size(); ++i)
+    for (int r = i == 0 ? 1 : 0; r < spec.warmupRuns; ++r)
+      if (auto out = m->executors_[i]->run(probeInputs(m->inputs_)); !out)
+        spdlog::debug("{}: warm-up run {} of instance {} failed: {}", where, r, i, out.status().str());
   std::vector<const inference::ModelOutput*> declared(numOutputs, nullptr);
   for (int i = 0; i < config.output_size(); ++i) {
     const auto& co = config.output(i);
@@ -224,6 +230,7 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   // ---- scheduling ----
   if (config.platform().empty()) config.set_platform("pytorch_libtorch");
   if (config.backend().empty()) config.set_backend("pytorch");
+  (*config.mutable_parameters())[kBackendParameter].set_string_value(m->backend_);  // what serves it, default or not
   m->maxQueueSize_ = spec.defaultMaxQueueSize;
   if (config.has_dynamic_batching()) {
     const auto& db = config.dynamic_batching();

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -68,13 +69,22 @@ struct InferJob {
   void reset();
 };
 
+/// Builds the executor of one instance; called once per instance.
+using ExecutorFactory = std::function<ir::Expected<std::unique_ptr<runtime::Executor>>()>;
+
 /// What a Model is built from (see Repository.cpp).
 struct ModelSpec {
   std::string name;
   int64_t version = 1;
   inference::ModelConfig config;  // as read; completed by Model::create
-  std::shared_ptr<const ir::Program> program;
-  std::vector<std::string> fallbackOps;  // ops that run as TorchScript islands
+  /// What runs it, as the `cocktail.backend` parameter spells it: "cocktail"
+  /// (the compiled program on the CPU executor) or "torchscript" (the interpreter).
+  std::string backend = "cocktail";
+  ExecutorFactory createExecutor;
+  /// Runs of every instance on zeros of the smallest shapes before the model
+  /// serves. The probe that learns the outputs always runs on instance 0 and
+  /// counts as its first.
+  int warmupRuns = 0;
   uint32_t defaultMaxQueueSize = 1024;
 };
 
@@ -91,6 +101,8 @@ class Model {
   const std::string& name() const { return name_; }
   int64_t version() const { return version_; }
   const std::string& versionString() const { return versionString_; }
+  /// "cocktail" or "torchscript" (ModelSpec::backend).
+  const std::string& backend() const { return backend_; }
   /// The effective config: what config.pbtxt said, completed from the model.
   const inference::ModelConfig& config() const { return config_; }
   const std::vector<TensorInfo>& inputs() const { return inputs_; }
@@ -126,6 +138,7 @@ class Model {
   std::string name_;
   int64_t version_ = 1;
   std::string versionString_;
+  std::string backend_;
   inference::ModelConfig config_;
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;

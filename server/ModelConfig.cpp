@@ -77,6 +77,22 @@ StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& mo
   return config;
 }
 
+const char* backendName(ModelBackend backend) {
+  return backend == ModelBackend::TorchScript ? "torchscript" : "cocktail";
+}
+
+StatusOr<ModelBackend> backendFromConfig(const inference::ModelConfig& config) {
+  auto it = config.parameters().find(kBackendParameter);
+  if (it == config.parameters().end()) return ModelBackend::Cocktail;
+  const std::string& value = it->second.string_value();
+  for (ModelBackend b : {ModelBackend::Cocktail, ModelBackend::TorchScript})
+    if (value == backendName(b)) return b;
+  return invalidArgument(fmt::format(
+      "model '{}': parameter {} is \"{}\"; it must be \"cocktail\" (compile the model.pt, the default) or "
+      "\"torchscript\" (run it with the TorchScript interpreter)",
+      config.name(), kBackendParameter, value));
+}
+
 StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config) {
   std::vector<std::string> specs;
   auto it = config.parameters().find(kInputsParameter);

@@ -4,7 +4,8 @@
 // format) and the input specs a TorchScript model is compiled with: either
 // the `cocktail.inputs` parameter ("xs:f32[T<=128,4,64] steps:i64", the
 // same strings as cocktail-compile's --input) or, when the config gives
-// every input a dtype and fixed dims, the config's inputs themselves.
+// every input a dtype and fixed dims, the config's inputs themselves; and
+// which executor serves the model (`cocktail.backend`).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -20,6 +21,20 @@ namespace cocktail::server {
 
 /// The parameter that holds the input specs.
 inline constexpr char kInputsParameter[] = "cocktail.inputs";
+
+/// The parameter that chooses the executor: "cocktail" (the default) compiles
+/// the model.pt, "torchscript" runs it with the TorchScript interpreter, as
+/// Triton's PyTorch backend would.
+inline constexpr char kBackendParameter[] = "cocktail.backend";
+
+enum class ModelBackend { Cocktail, TorchScript };
+
+/// The backend the config asks for; any value but the two is an error that
+/// names the parameter and the accepted values.
+StatusOr<ModelBackend> backendFromConfig(const inference::ModelConfig& config);
+
+/// "cocktail", "torchscript": the parameter's spelling.
+const char* backendName(ModelBackend backend);
 
 /// Reads `<modelDir>/config.pbtxt`; a missing file is an empty config. The
 /// name, when given, must be the folder's. Triton fields cocktail-serve does

@@ -9,7 +9,11 @@
 #include <spdlog/spdlog.h>
 
 #include "frontend/Frontend.h"
+#include "ir/InputSpec.h"
 #include "runtime/Artifact.h"
+#include "runtime/CpuExecutor.h"
+#include "runtime/TorchInterop.h"
+#include "runtime/TorchScriptExecutor.h"
 #include "server/ModelConfig.h"
 #include "tools/driver/Compile.h"
 
@@ -86,6 +90,24 @@ StatusOr<std::vector<std::string>> argumentNames(const fs::path& model) {
     if (inName && c != ' ') current += c;
   }
   return names;
+}
+
+/// The specs `file` is compiled or run with: the config's, with INPUT__<n>
+/// names replaced by forward's n-th argument name.
+StatusOr<std::vector<std::string>> resolvedInputSpecs(const fs::path& file, const inference::ModelConfig& config) {
+  auto specs = inputSpecsFromConfig(config);
+  if (!specs) return specs.status();
+  bool indexed = false;
+  for (const std::string& s : *specs) indexed |= s.rfind("INPUT__", 0) == 0;
+  if (indexed) {  // INPUT__<n> names: the n-th argument of forward
+    auto args = argumentNames(file);
+    if (!args) return args.status();
+    for (std::string& s : *specs) {
+      int n = tensorIndexSuffix(s.substr(0, s.find(':')));
+      if (s.rfind("INPUT__", 0) == 0 && n >= 0 && n < static_cast<int>(args->size())) s = (*args)[n] + s.substr(s.find(':'));
+    }
+  }
+  return specs;
 }
 
 }  // namespace
@@ -173,12 +195,15 @@ Status Repository::load(const std::string& name) {
     e.fingerprint = print;
   }
   for (auto& [v, m] : old) m->stop();  // answer what they accepted
-  std::string versions;
+  std::string versions, backend;
   {
     std::shared_lock lock(mu_);
-    for (const auto& [v, m] : entries_[name].versions) versions += (versions.empty() ? "" : ", ") + std::to_string(v);
+    for (const auto& [v, m] : entries_[name].versions) {
+      versions += (versions.empty() ? "" : ", ") + std::to_string(v);
+      backend = m->backend();
+    }
   }
-  spdlog::info("model '{}' is READY (version {})", name, versions);
+  spdlog::info("model '{}' is READY (version {}, backend {})", name, versions, backend);
   return Status::success();
 }
 
@@ -261,16 +286,30 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
   std::vector<int64_t> versions = selectVersions(*config, available);
   if (versions.empty())
     return unavailable(fmt::format("model '{}' has no version folder to serve ({}/<number>/model.pt)", name, dir.string()));
+  auto backend = backendFromConfig(*config);
+  if (!backend) return backend.status();
   std::map<int64_t, std::shared_ptr<Model>> built;
   for (int64_t v : versions) {
-    auto program = obtainProgram(name, v, dir / std::to_string(v), *config);
-    if (!program) return program.status();
     ModelSpec spec;
     spec.name = name;
     spec.version = v;
     spec.config = *config;
-    spec.program = *program;
+    spec.backend = backendName(*backend);
     spec.defaultMaxQueueSize = options_.maxQueueSize;
+    if (*backend == ModelBackend::TorchScript) {
+      auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config);
+      if (!factory) return factory.status();
+      spec.createExecutor = std::move(*factory);
+      // The profiling executor profiles on the first call and optimizes on
+      // the second; neither should land on a request.
+      spec.warmupRuns = 2;
+    } else {
+      auto program = obtainProgram(name, v, dir / std::to_string(v), *config);
+      if (!program) return program.status();
+      spec.createExecutor = [program = *program] {
+        return runtime::createCpuExecutor(program, runtime::torchScriptIslands());
+      };
+    }
     auto model = Model::create(std::move(spec), metrics_);
     if (!model) return model.status();
     built.emplace(v, std::move(*model));
@@ -296,18 +335,8 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
   }
 
   // A TorchScript file: compile it, or take the compiled artifact from the cache.
-  auto specs = inputSpecsFromConfig(config);
+  auto specs = resolvedInputSpecs(file, config);
   if (!specs) return specs.status();
-  bool indexed = false;
-  for (const std::string& s : *specs) indexed |= s.rfind("INPUT__", 0) == 0;
-  if (indexed) {  // INPUT__<n> names: the n-th argument of forward
-    auto args = argumentNames(file);
-    if (!args) return args.status();
-    for (std::string& s : *specs) {
-      int n = tensorIndexSuffix(s.substr(0, s.find(':')));
-      if (s.rfind("INPUT__", 0) == 0 && n >= 0 && n < static_cast<int>(args->size())) s = (*args)[n] + s.substr(s.find(':'));
-    }
-  }
   auto bytes = readFile(file);
   if (!bytes) return bytes.status();
   uint64_t key = fnv1a(*bytes);
@@ -341,6 +370,29 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
     if (!saved.ok() || ec) spdlog::warn("model '{}': could not cache the compiled artifact in {}", name, cached.string());
   }
   return std::shared_ptr<const ir::Program>(compiled->artifact.program);
+}
+
+StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& name, int64_t version,
+                                                           const fs::path& versionDir,
+                                                           const inference::ModelConfig& config) {
+  const fs::path file = versionDir / (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
+  std::error_code ec;
+  if (file.extension() == ".cocktail")
+    return invalidArgument(fmt::format("model '{}' version {}: parameter {} \"torchscript\" runs a TorchScript model.pt, "
+                                       "but default_model_filename is {}",
+                                       name, version, kBackendParameter, file.filename().string()));
+  if (!fs::is_regular_file(file, ec))
+    return unavailable(fmt::format("model '{}' version {}: no {} (parameter {} \"torchscript\" runs a model.pt)", name,
+                                   version, file.string(), kBackendParameter));
+  auto texts = resolvedInputSpecs(file, config);
+  if (!texts) return texts.status();
+  std::vector<ir::Symbol> symbols;
+  auto specs = ir::parseInputSpecs(*texts, &symbols);
+  if (!specs) return Status::fromIr(specs.status(), Status::Code::InvalidArgument);
+  // Each instance loads its own module, as Triton's instances do.
+  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols] {
+    return runtime::createTorchScriptExecutor(path, specs, symbols);
+  });
 }
 
 StatusOr<std::shared_ptr<Model>> Repository::find(const std::string& name, const std::string& version) const {

@@ -4,6 +4,9 @@
 //   <repository>/<model>/<version>/model.pt        compiled on load, cached
 //   <repository>/<model>/<version>/model.cocktail  loaded as is
 //
+// or, with the config parameter `cocktail.backend: torchscript`, the model.pt
+// runs on the TorchScript interpreter instead of being compiled.
+//
 // The repository owns the loaded Models, answers which version serves a
 // request, and keeps for the index every model's state and, when it could not
 // be loaded, the reason. A model that fails to load or compile never stops
@@ -91,6 +94,11 @@ class Repository {
   StatusOr<std::shared_ptr<const ir::Program>> obtainProgram(const std::string& name, int64_t version,
                                                              const std::filesystem::path& versionDir,
                                                              const inference::ModelConfig& config);
+  /// The executors of a model served by the TorchScript interpreter
+  /// (`cocktail.backend: torchscript`): its model.pt, never compiled.
+  StatusOr<ExecutorFactory> torchScriptExecutors(const std::string& name, int64_t version,
+                                                 const std::filesystem::path& versionDir,
+                                                 const inference::ModelConfig& config);
   std::vector<std::string> scan() const;
   std::string fingerprint(const std::string& name) const;
   void setState(const std::string& name, std::string state, std::string reason);

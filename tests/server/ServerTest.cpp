@@ -5,7 +5,9 @@
 // with a C++ gRPC client, and checks health, metadata, inference (raw and
 // typed contents, streaming), every kind of bad request, back-pressure,
 // timeouts, statistics, metrics, load/unload/reload under traffic,
-// concurrent load, poll mode, and the SIGTERM drain.
+// concurrent load, poll mode, the SIGTERM drain, and the two backends
+// (compiled, and the TorchScript interpreter with `cocktail.backend`)
+// against the TorchScript reference.
 //
 //===----------------------------------------------------------------------===//
 #include <arpa/inet.h>
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -29,11 +32,14 @@
 
 #include "grpc_service.grpc.pb.h"
 #include "health.grpc.pb.h"
+#include "runtime/TorchInterop.h"
 
 namespace fs = std::filesystem;
 using inference::GRPCInferenceService;
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
+namespace ir = cocktail::ir;
+namespace runtime = cocktail::runtime;
 
 namespace {
 
@@ -619,6 +625,152 @@ TEST_F(ServerTest, LoadUnloadAndReloadUnderTraffic) {
   s = control(true, "addmul");
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(infer(*stub_, addmulRequest(1, 1, 1), &resp).ok());
+}
+
+// ---- backends: compiled and the TorchScript interpreter (cocktail.backend) ----
+
+/// A tensor of uniform values in [-1, 1).
+runtime::Tensor randomTensor(std::mt19937& rng, runtime::Shape shape) {
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  runtime::Tensor t = runtime::Tensor::empty(ir::DType::F32, std::move(shape));
+  for (float& v : t.span<float>()) v = value(rng);
+  return t;
+}
+
+void addTensor(ModelInferRequest& r, const std::string& name, const runtime::Tensor& t) {
+  addRaw(r, name, "FP32", t.shape(), t.rawData(), static_cast<size_t>(t.nbytes()));
+}
+
+/// Output `k` of `resp` against the reference's: same shape, max |a - e| <= 1e-5 * max |e|.
+void expectMatchesReference(const ModelInferResponse& resp, int k, const runtime::RuntimeValue& expected) {
+  const auto& e = std::get<runtime::Tensor>(expected);
+  ASSERT_EQ(std::vector<int64_t>(resp.outputs(k).shape().begin(), resp.outputs(k).shape().end()), e.shape());
+  std::vector<float> got = floats(resp.raw_output_contents(k));
+  auto want = e.span<const float>();
+  ASSERT_EQ(got.size(), want.size());
+  double scale = 0, err = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    scale = std::max(scale, std::fabs(double(want[i])));
+    err = std::max(err, std::fabs(double(got[i]) - want[i]));
+  }
+  EXPECT_LE(err, 1e-5 * std::max(scale, 1e-12)) << "max abs error " << err << ", max |reference| " << scale;
+}
+
+/// `loop` and `addmul` are served compiled, `loop_ts` and `addmul_ts` (the same
+/// model.pt) by the TorchScript interpreter; on random inputs every one of them
+/// answers what the TorchScript reference computes in this process.
+TEST_F(ServerTest, BothBackendsMatchTheTorchScriptReferenceOnRandomInputs) {
+  std::mt19937 rng(20261124);
+  const fs::path repo = gRepo / "repo";
+  for (int k = 0; k < 6; ++k) {
+    const int64_t t = 1 + static_cast<int64_t>(rng() % 16), steps = static_cast<int64_t>(rng() % 6);
+    runtime::Tensor xs = randomTensor(rng, {t, 4});
+    auto expected = runtime::runTorchScript((repo / "loop" / "1" / "model.pt").string(), {xs, steps});
+    ASSERT_TRUE(expected.ok()) << expected.status().str();
+    for (const char* model : {"loop", "loop_ts"}) {
+      SCOPED_TRACE(std::string(model) + " T=" + std::to_string(t) + " steps=" + std::to_string(steps));
+      ModelInferRequest r;
+      r.set_model_name(model);
+      addTensor(r, "xs", xs);
+      addRaw(r, "steps", "INT64", {1}, &steps, 8);
+      ModelInferResponse resp;
+      grpc::Status s = infer(*stub_, r, &resp);
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      ASSERT_EQ(resp.outputs_size(), 1);
+      expectMatchesReference(resp, 0, expected->front());
+    }
+  }
+  // Two outputs, a batch dim, dynamic batching: concurrent requests of 1 to 3 rows.
+  std::vector<std::thread> clients;
+  std::mutex mu;
+  std::vector<std::string> failures;
+  for (int i = 0; i < 8; ++i) {
+    const int64_t b = 1 + i % 3;
+    runtime::Tensor x = randomTensor(rng, {b, 4}), y = randomTensor(rng, {b, 4});
+    clients.emplace_back([&, i, x, y] {
+      auto expected = runtime::runTorchScript((repo / "addmul" / "1" / "model.pt").string(), {x, y});
+      auto stub = gServer->stub();
+      for (const char* model : {"addmul", "addmul_ts"}) {
+        ModelInferRequest r;
+        r.set_model_name(model);
+        addTensor(r, "x", x);
+        addTensor(r, "INPUT__1", y);
+        ModelInferResponse resp;
+        grpc::Status s = infer(*stub, r, &resp);
+        std::lock_guard<std::mutex> lock(mu);
+        if (!expected.ok()) failures.push_back(expected.status().str());
+        else if (!s.ok()) failures.push_back(std::string(model) + ": " + s.error_message());
+        else if (resp.outputs_size() != 2) failures.push_back(std::string(model) + ": not 2 outputs");
+        else {
+          SCOPED_TRACE(std::string(model) + " request " + std::to_string(i));
+          expectMatchesReference(resp, 0, (*expected)[0]);
+          expectMatchesReference(resp, 1, (*expected)[1]);
+        }
+      }
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_TRUE(failures.empty()) << failures.front();
+
+  // The interpreter's requests are validated against the same signature...
+  ModelInferRequest big = loopRequest(gCases[0], "loop_ts");
+  big.mutable_inputs(0)->set_shape(0, 17);
+  expectError(big, grpc::StatusCode::INVALID_ARGUMENT, "above the bound T<=16");
+  // ... and counted in the same statistics and metrics.
+  grpc::ClientContext ctx;
+  inference::ModelStatisticsRequest req;
+  req.set_name("loop_ts");
+  inference::ModelStatisticsResponse stats;
+  ASSERT_TRUE(stub_->ModelStatistics(&ctx, req, &stats).ok());
+  ASSERT_EQ(stats.model_stats_size(), 1);
+  EXPECT_GE(stats.model_stats(0).inference_stats().success().count(), 6u);
+  EXPECT_GE(stats.model_stats(0).inference_stats().fail().count(), 1u);
+  EXPECT_GT(stats.model_stats(0).inference_stats().compute_infer().ns(), 0u);
+  std::string text = httpGet(gServer->metricsPort, "/metrics");
+  EXPECT_GE(metric(text, "nv_inference_request_success{model=\"loop_ts\",version=\"1\"}"), 6);
+  EXPECT_GE(metric(text, "nv_inference_request_success{model=\"addmul_ts\",version=\"1\"}"), 8);
+}
+
+TEST_F(ServerTest, ConfigAndMetadataSayWhichBackendServes) {
+  for (auto [model, backend] : std::vector<std::pair<std::string, std::string>>{
+           {"loop", "cocktail"}, {"addmul", "cocktail"}, {"loop_ts", "torchscript"}, {"addmul_ts", "torchscript"}}) {
+    SCOPED_TRACE(model);
+    grpc::ClientContext c1, c2;
+    inference::ModelConfigRequest creq;
+    creq.set_name(model);
+    inference::ModelConfigResponse conf;
+    ASSERT_TRUE(stub_->ModelConfig(&c1, creq, &conf).ok());
+    ASSERT_EQ(conf.config().parameters().count("cocktail.backend"), 1u);
+    EXPECT_EQ(conf.config().parameters().at("cocktail.backend").string_value(), backend);
+    EXPECT_EQ(conf.config().platform(), "pytorch_libtorch");
+    EXPECT_EQ(conf.config().input_size(), 2);
+    EXPECT_EQ(conf.config().output_size(), model.rfind("addmul", 0) == 0 ? 2 : 1);
+    inference::ModelMetadataRequest mreq;
+    mreq.set_name(model);
+    inference::ModelMetadataResponse mm;
+    ASSERT_TRUE(stub_->ModelMetadata(&c2, mreq, &mm).ok());
+    EXPECT_EQ(mm.platform(), "pytorch_libtorch");
+    ASSERT_EQ(mm.inputs_size(), 2);
+    EXPECT_EQ(mm.inputs(0).datatype(), "FP32");
+  }
+}
+
+TEST_F(ServerTest, AnUnknownBackendIsUnavailableWithTheReasonAndTheOthersServe) {
+  grpc::ClientContext ctx;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub_->RepositoryIndex(&ctx, {}, &index).ok());
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  for (const auto& m : index.models()) byName[m.name()] = m;
+  EXPECT_EQ(byName["badbackend"].state(), "UNAVAILABLE");
+  const std::string& reason = byName["badbackend"].reason();
+  for (const char* part : {"cocktail.backend", "\"tvm\"", "\"cocktail\"", "\"torchscript\""})
+    EXPECT_NE(reason.find(part), std::string::npos) << "reason: " << reason;
+  EXPECT_EQ(byName["loop_ts"].state(), "READY");
+  expectError(loopRequest(gCases[0], "badbackend"), grpc::StatusCode::UNAVAILABLE, "cocktail.backend");
+  expectStillServes();
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub_, loopRequest(gCases[3], "loop_ts"), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), gCases[3].out);
 }
 
 TEST(ServerModes, NoneModeRefusesLoadsAndPollModeSeesNewModels) {

@@ -3,8 +3,10 @@
     /usr/bin/python3 make_repository.py OUT_DIR
 
 Small scripted models with loops and branches, each with a Triton-style
-config.pbtxt; one model is deliberately broken (it must show as UNAVAILABLE
-in the index while the others serve).
+config.pbtxt; `loop_ts` and `addmul_ts` are `loop` and `addmul` served by the
+TorchScript interpreter (cocktail.backend "torchscript") instead of compiled.
+Two models are deliberately broken (they must show as UNAVAILABLE in the
+index, with their reasons, while the others serve).
 """
 import os
 import sys
@@ -47,28 +49,42 @@ def write(repo, name, module, config, version="1"):
         f.write(config)
 
 
-def main(out):
-    os.makedirs(out, exist_ok=True)
-    write(out, "loop", Loop(), """
-name: "loop"
+LOOP_CONFIG = """
+name: "{name}"
 backend: "pytorch"
 max_batch_size: 0
 input [
-  { name: "xs" data_type: TYPE_FP32 dims: [ -1, 4 ] },
-  { name: "steps" data_type: TYPE_INT64 dims: [ 1 ] }
+  {{ name: "xs" data_type: TYPE_FP32 dims: [ -1, 4 ] }},
+  {{ name: "steps" data_type: TYPE_INT64 dims: [ 1 ] }}
 ]
-output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
-instance_group [ { count: 2 kind: KIND_CPU } ]
-parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps:i64" } }
-""")
-    # Batchable: the first dim is the batch; names in the INPUT__n style; dims,
-    # dtypes and outputs come from the spec strings and the compiled signature.
-    write(out, "addmul", AddMul(), """
+output [ {{ name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] }} ]
+instance_group [ {{ count: 2 kind: KIND_CPU }} ]
+parameters {{ key: "cocktail.inputs" value {{ string_value: "xs:f32[T<=16,4] steps:i64" }} }}
+"""
+
+# Batchable: the first dim is the batch; names in the INPUT__n style; dims,
+# dtypes and outputs come from the spec strings and the model's signature.
+ADDMUL_CONFIG = """
 platform: "pytorch_libtorch"
 max_batch_size: 8
 dynamic_batching { max_queue_delay_microseconds: 2000 }
 parameters { key: "cocktail.inputs" value { string_value: "x:f32[B<=8,4] y:f32[B,4]" } }
-""")
+"""
+
+
+def backend(value):
+    return f'parameters {{ key: "cocktail.backend" value {{ string_value: "{value}" }} }}\n'
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    write(out, "loop", Loop(), LOOP_CONFIG.format(name="loop"))
+    write(out, "addmul", AddMul(), ADDMUL_CONFIG)
+    # The same two on the TorchScript interpreter.
+    write(out, "loop_ts", Loop(), LOOP_CONFIG.format(name="loop_ts") + backend("torchscript"))
+    write(out, "addmul_ts", AddMul(), ADDMUL_CONFIG + backend("torchscript"))
+    # A backend that does not exist: UNAVAILABLE, with a reason naming the parameter.
+    write(out, "badbackend", Loop(), LOOP_CONFIG.format(name="badbackend") + backend("tvm"))
     # One instance and a queue of one: the back-pressure test fills it.
     write(out, "slow", Loop(), """
 backend: "pytorch"

@@ -176,6 +176,32 @@ def test_bad_requests(client, repo):
     np.testing.assert_allclose(result.as_numpy("OUTPUT__0"), out, rtol=1e-5, atol=1e-6)
 
 
+def test_torchscript_backend(client, repo):
+    """loop_ts is loop's model.pt on the TorchScript interpreter (cocktail.backend): same answers, honest config."""
+    import torch
+
+    for model, backend in [("loop", "cocktail"), ("loop_ts", "torchscript")]:
+        config = client.get_model_config(model, as_json=True)["config"]
+        assert config["parameters"]["cocktail.backend"]["string_value"] == backend
+        assert client.get_model_metadata(model, as_json=True)["platform"] == "pytorch_libtorch"
+    reference = torch.jit.load(os.path.join(repo[0], "repo", "loop", "1", "model.pt"))
+    rng = np.random.default_rng(7)
+    for _ in range(4):
+        xs = rng.uniform(-1, 1, (int(rng.integers(1, 17)), 4)).astype(np.float32)
+        steps = int(rng.integers(0, 6))
+        with torch.no_grad():
+            want = reference(torch.from_numpy(xs), steps).numpy()
+        for model in ("loop", "loop_ts"):
+            got = client.infer(model, loop_inputs(xs, steps)).as_numpy("OUTPUT__0")
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=model)
+    bad(client, "loop_ts", loop_inputs(np.zeros((17, 4), np.float32), 1), "above the bound T<=16")
+    index = {m["name"]: m for m in client.get_model_repository_index(as_json=True)["models"]}
+    assert index["loop_ts"]["state"] == "READY"
+    assert index["badbackend"]["state"] == "UNAVAILABLE"
+    assert 'cocktail.backend is "tvm"' in index["badbackend"]["reason"]
+    bad(client, "badbackend", loop_inputs(*repo[1][0][:2]), "not ready")
+
+
 def test_unimplemented(client):
     with pytest.raises(InferenceServerException, match="does not implement"):
         client.get_system_shared_memory_status()
