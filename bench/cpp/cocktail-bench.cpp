@@ -9,7 +9,8 @@
 // setting asked for. Thread settings are applied in-process: OpenBLAS
 // (openblas_set_num_threads: the Cocktail CPU kernels' GEMM, and LibTorch's
 // "generic" BLAS, which is OpenBLAS through Debian's libblas.so.3
-// alternative) and at::set_num_threads (LibTorch's OpenMP pool, oneDNN).
+// alternative), Cocktail's worker pool (runtime/cpu/WorkerPool.h) and
+// at::set_num_threads (LibTorch's OpenMP pool, oneDNN).
 //
 // TorchScript runs the way Triton's PyTorch backend runs it: torch::jit::load,
 // eval, torch::NoGradGuard, the profiling graph executor (the default) warmed
@@ -43,6 +44,7 @@
 #include "runtime/AtenTensor.h"
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
+#include "runtime/cpu/WorkerPool.h"
 
 extern "C" void openblas_set_num_threads(int);
 extern "C" int openblas_get_num_threads(void);
@@ -134,6 +136,7 @@ std::vector<int> parseInts(const std::string& s) {
 
 void setThreads(int n) {
   openblas_set_num_threads(n);
+  runtime::cpu::setNumWorkers(n);
   at::set_num_threads(n);
 }
 

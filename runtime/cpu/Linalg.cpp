@@ -10,6 +10,7 @@
 #include <cblas.h>
 
 #include "runtime/cpu/Gemv.h"
+#include "runtime/cpu/WorkerPool.h"
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
 
@@ -36,8 +37,12 @@ void gemm(bool transA, bool transB, int64_t n, int64_t m, int64_t k, T alpha, co
     // forward that case itself). Row-major C = a @ op(B) is op(B)^T @ a.
     if constexpr (std::is_same_v<T, float>) {
       if (n == 1 && !transA) {
-        if (transB) gemvRowsF32(B, ldb, A, k, alpha, beta, C, 0, m);
-        else gemvColsF32(B, ldb, A, k, alpha, beta, C, 0, m);
+        // Split the outputs over the workers when each gets >= 64 KiB of the matrix.
+        const int64_t minOut = std::max<int64_t>(64, (int64_t{16} << 10) / std::max<int64_t>(k, 1));
+        parallelFor(m, minOut, [&](int64_t j0, int64_t j1) {
+          if (transB) gemvRowsF32(B, ldb, A, k, alpha, beta, C, j0, j1);
+          else gemvColsF32(B, ldb, A, k, alpha, beta, C, j0, j1);
+        });
         return;
       }
     }

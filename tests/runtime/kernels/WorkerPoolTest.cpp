@@ -1,0 +1,46 @@
+//===- tests/runtime/kernels/WorkerPoolTest.cpp - The CPU's worker pool ---------------===//
+#include <atomic>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/cpu/WorkerPool.h"
+
+using namespace cocktail::runtime::cpu;
+
+namespace {
+
+/// Every index of [0, n) is visited exactly once, in chunks of at least minChunk.
+void expectCoversOnce(int64_t n, int64_t minChunk) {
+  std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+  std::atomic<int> chunks{0};
+  parallelFor(n, minChunk, [&](int64_t b, int64_t e) {
+    ++chunks;
+    EXPECT_LT(b, e);
+    for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
+  });
+  for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << "index " << i << " of " << n;
+  EXPECT_LE(chunks.load(), numWorkers());
+}
+
+}  // namespace
+
+TEST(WorkerPool, SplitsCoverEveryIndexOnceAcrossResizes) {
+  for (int workers : {1, 2, 3, 2}) {
+    setNumWorkers(workers);
+    EXPECT_EQ(numWorkers(), workers);
+    for (int64_t n : {1, 2, 7, 64, 1000})
+      for (int64_t minChunk : {1, 5, 64}) expectCoversOnce(n, minChunk);
+  }
+}
+
+TEST(WorkerPool, ManyBackToBackRegionsAndNestedCallsRunInline) {
+  setNumWorkers(2);
+  std::atomic<int64_t> sum{0};
+  for (int r = 0; r < 2000; ++r)
+    parallelFor(100, 10, [&](int64_t b, int64_t e) {
+      // A nested split inside a worker runs inline (one chunk), never deadlocks.
+      parallelFor(e - b, 1, [&](int64_t nb, int64_t ne) { sum += ne - nb; });
+    });
+  EXPECT_EQ(sum.load(), 2000 * 100);
+}
