@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include <cblas.h>
 
+#include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Gemv.h"
 #include "runtime/cpu/WorkerPool.h"
 #include "runtime/cpu/KernelUtil.h"
@@ -43,6 +44,13 @@ void gemm(bool transA, bool transB, int64_t n, int64_t m, int64_t k, T alpha, co
           if (transB) gemvRowsF32(B, ldb, A, k, alpha, beta, C, j0, j1);
           else gemvColsF32(B, ldb, A, k, alpha, beta, C, j0, j1);
         });
+        return;
+      }
+    }
+    if constexpr (std::is_same_v<T, float>) {
+      if (!transA && !transB && alpha == 1.0f) {
+        // Columns split over the workers, at least 64 each (two panels).
+        parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, lda, B, ldb, beta, C, ldc, j0, j1); });
         return;
       }
     }

@@ -14,7 +14,9 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/KernelUtil.h"
+#include "runtime/cpu/WorkerPool.h"
 #include "runtime/cpu/Kernels.h"
 
 namespace cocktail::runtime::cpu {
@@ -70,7 +72,8 @@ Tensor unbatchLike(const Tensor& out, const Tensor& x) {
 template <typename T>
 void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, T beta, T* C) {
   if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0f, A, k, B, m, beta, C, m);
+    // Output pixels split over the workers (see Gemm.h for why not OpenBLAS).
+    parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, k, B, m, beta, C, m, j0, j1); });
   else
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0, A, k, B, m, beta, C, m);
 }

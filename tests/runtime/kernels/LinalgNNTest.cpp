@@ -85,6 +85,23 @@ TEST(Linalg, MatrixVectorProductsAtOddSizes) {
     }
 }
 
+// The f32 GEMM micro-kernel's remainders: rows not a multiple of four,
+// columns not a multiple of 32 or 16, k of one; and beta accumulation.
+TEST(Linalg, MatrixProductsAtOddSizes) {
+  at::manual_seed(53);
+  for (int64_t n : {2, 4, 5, 9})
+    for (int64_t k : {1, 3, 40})
+      for (int64_t m : {1, 15, 16, 17, 32, 33, 50, 97}) {
+        const at::Tensor a = randomAten({n, k}, DType::F32), b = randomAten({k, m}, DType::F32);
+        EXPECT_TRUE(sameAs(mm(fromAten(a), fromAten(b)), at::mm(a, b), 1e-5, 1e-5))
+            << "n=" << n << " k=" << k << " m=" << m;
+        const at::Tensor c = randomAten({n, m}, DType::F32);
+        EXPECT_TRUE(sameAs(addmm(fromAten(c), fromAten(a), fromAten(b), 0.5, 1.0), at::addmm(c, a, b, 0.5, 1.0),
+                           1e-5, 1e-5))
+            << "addmm n=" << n << " k=" << k << " m=" << m;
+      }
+}
+
 // ---- neural-network ops ------------------------------------------------------------
 
 TEST(NN, Embedding) {
