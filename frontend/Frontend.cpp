@@ -12,6 +12,7 @@
 #include <torch/csrc/jit/serialization/import.h>
 
 #include "frontend/GraphTranslator.h"
+#include "runtime/TorchSchema.h"
 
 namespace cocktail::frontend {
 
@@ -34,28 +35,6 @@ ir::Expected<torch::jit::Module> loadModule(const std::string& path) {
   }
 }
 
-std::string describeArgs(const c10::FunctionSchema& schema) {
-  std::string s = schema.name() + "(";
-  bool first = true;
-  for (const auto& a : schema.arguments()) {
-    if (a.name() == "self") continue;
-    if (!first) s += ", ";
-    first = false;
-    s += a.name() + ": " + a.type()->repr_str();
-  }
-  return s + ")";
-}
-
-bool specMatchesType(const ir::InputSpec& spec, const c10::TypePtr& t) {
-  switch (t->kind()) {
-    case c10::TypeKind::TensorType: return spec.type.isTensor();
-    case c10::TypeKind::IntType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I64;
-    case c10::TypeKind::FloatType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::F64;
-    case c10::TypeKind::BoolType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I1;
-    default: return false;
-  }
-}
-
 std::string specHint(const std::string& name, const c10::TypePtr& t) {
   switch (t->kind()) {
     case c10::TypeKind::IntType: return name + ":i64";
@@ -72,7 +51,7 @@ ir::Expected<std::string> describeSignature(const std::string& modelPath, const 
   if (!m) return m.status();
   auto fn = m->find_method(method);
   if (!fn) return ir::Status::error(fmt::format("model '{}' has no method '{}'", modelPath, method));
-  return describeArgs(fn->function().getSchema());
+  return runtime::describeArguments(fn->function().getSchema());
 }
 
 ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
@@ -87,26 +66,16 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
   const c10::FunctionSchema schema = module.get_method(options.method).function().getSchema();
 
   // Match the input specs with the method's arguments by name.
+  auto ordered = runtime::matchSpecsToArguments(schema, inputs, "--input", [](const c10::Argument& arg) {
+    return "; for example --input " + specHint(arg.name(), arg.type());
+  });
+  if (!ordered) return ordered.status();
   std::vector<ir::Type> argTypes;
   std::vector<std::string> argNames;
-  for (const auto& arg : schema.arguments()) {
-    if (arg.name() == "self") continue;
-    argNames.push_back(arg.name());
-    const ir::InputSpec* spec = nullptr;
-    for (const auto& s : inputs)
-      if (s.name == arg.name()) spec = &s;
-    if (!spec)
-      return ir::Status::error(fmt::format("missing --input for argument '{}' of {}; for example --input {}",
-                                           arg.name(), describeArgs(schema), specHint(arg.name(), arg.type())));
-    if (!specMatchesType(*spec, arg.type()))
-      return ir::Status::error(fmt::format("--input {}: argument '{}' of {} has type {}, but the spec says {}", spec->str(),
-                                           arg.name(), describeArgs(schema), arg.type()->repr_str(),
-                                           spec->type.str()));
-    argTypes.push_back(spec->type);
+  for (const ir::InputSpec& spec : *ordered) {
+    argNames.push_back(spec.name);
+    argTypes.push_back(spec.type);
   }
-  for (const auto& s : inputs)
-    if (std::find(argNames.begin(), argNames.end(), s.name) == argNames.end())
-      return ir::Status::error(fmt::format("--input {}: {} has no argument named '{}'", s.str(), describeArgs(schema), s.name));
 
   auto program = std::make_unique<ir::Program>();
   program->funcName() = options.method;

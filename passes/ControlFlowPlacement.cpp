@@ -17,7 +17,7 @@ namespace {
 
 std::string mib(double bytes) { return fmt::format("{:.1f} MiB", bytes / (1 << 20)); }
 
-/// The island ops (by their TorchScript op name) anywhere inside `region`.
+/// The TorchScript op name of the first island inside `region`, or "".
 std::string firstIsland(const ir::Region& region) {
   for (const auto& op : region.ops()) {
     if (op->kind() == OpKind::Island) return op->attrs().getString("op").value_or("an island");
@@ -27,14 +27,14 @@ std::string firstIsland(const ir::Region& region) {
   return {};
 }
 
-/// Weights read inside `region` through a value defined outside it.
-void weightsReadIn(const ir::Region& region, const ir::Region& loopBody, std::map<std::string, const Op*>& out) {
+/// The weights that ops inside `region` read, by name.
+void weightsReadIn(const ir::Region& region, std::map<std::string, const Op*>& out) {
   for (const auto& op : region.ops()) {
     for (const ir::Value* v : op->operands()) {
       const Op* def = v->definingOp();
       if (def && def->kind() == OpKind::Weight) out.emplace(def->attrs().getString("name").value_or("?"), def);
     }
-    for (const auto& r : op->regions()) weightsReadIn(*r, loopBody, out);
+    for (const auto& r : op->regions()) weightsReadIn(*r, out);
   }
 }
 
@@ -99,7 +99,7 @@ class ControlFlowPlacement final : public Pass {
 
   void placeResidency(Op& loop) {
     std::map<std::string, const Op*> weights;
-    weightsReadIn(loop.region(0), loop.region(0), weights);
+    weightsReadIn(loop.region(0), weights);
     double total = 0;
     std::string names;
     for (const auto& [name, def] : weights) {

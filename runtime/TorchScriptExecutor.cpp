@@ -11,31 +11,10 @@
 #include <torch/script.h>
 
 #include "runtime/AtenTensor.h"
+#include "runtime/TorchSchema.h"
 
 namespace cocktail::runtime {
 namespace {
-
-/// "forward(xs: Tensor, steps: int)"
-std::string describeArgs(const c10::FunctionSchema& schema) {
-  std::string s = schema.name() + "(";
-  bool first = true;
-  for (const auto& a : schema.arguments()) {
-    if (a.name() == "self") continue;
-    s += (first ? "" : ", ") + a.name() + ": " + a.type()->repr_str();
-    first = false;
-  }
-  return s + ")";
-}
-
-bool specFits(const ir::InputSpec& spec, const c10::TypePtr& t) {
-  switch (t->kind()) {
-    case c10::TypeKind::TensorType: return spec.type.isTensor();
-    case c10::TypeKind::IntType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I64;
-    case c10::TypeKind::FloatType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::F64;
-    case c10::TypeKind::BoolType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I1;
-    default: return false;
-  }
-}
 
 /// How many values a result of type `t` flattens to; nullopt for a type the
 /// server cannot return (lists, dicts, optionals, strings, ...).
@@ -168,30 +147,11 @@ ir::Expected<std::unique_ptr<Executor>> createTorchScriptExecutor(const std::str
   const c10::FunctionSchema& schema = method->function().getSchema();
 
   // The signature: the specs in the method's argument order.
+  auto ordered = matchSpecsToArguments(schema, inputs, "input spec");
+  if (!ordered) return ordered.status();
   Signature sig;
   sig.symbols = symbols;
-  for (const c10::Argument& arg : schema.arguments()) {
-    if (arg.name() == "self") continue;
-    const ir::InputSpec* spec = nullptr;
-    for (const ir::InputSpec& s : inputs)
-      if (s.name == arg.name()) spec = &s;
-    if (!spec)
-      return ir::Status::error(
-          fmt::format("no input spec for argument '{}' of {}", arg.name(), describeArgs(schema)));
-    if (!specFits(*spec, arg.type()))
-      return ir::Status::error(fmt::format("input spec {}: argument '{}' of {} has type {}, but the spec says {}",
-                                           spec->str(), arg.name(), describeArgs(schema), arg.type()->repr_str(),
-                                           spec->type.str()));
-    sig.inputs.push_back(*spec);
-  }
-  if (sig.inputs.size() != inputs.size())
-    for (const ir::InputSpec& s : inputs) {
-      bool used = false;
-      for (const ir::InputSpec& u : sig.inputs) used |= u.name == s.name;
-      if (!used)
-        return ir::Status::error(
-            fmt::format("input spec {}: {} has no argument named '{}'", s.str(), describeArgs(schema), s.name));
-    }
+  sig.inputs = std::move(*ordered);
 
   if (schema.returns().size() != 1)
     return ir::Status::error(fmt::format("{} of '{}' must return one value, it returns {}", options.method, modelPath,

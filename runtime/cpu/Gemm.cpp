@@ -9,38 +9,24 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/Gemm.h"
 
-#include <cstring>
-
-#define COCKTAIL_MULTIVERSION __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#include "runtime/cpu/Vec16.h"
 
 namespace cocktail::runtime::cpu {
 
 namespace {
 
-// Inlined into each clone, so no vector crosses a call (what -Wpsabi warns of).
-#pragma GCC diagnostic ignored "-Wpsabi"
-#define INLINE [[gnu::always_inline]] inline
-
-using V16 = float __attribute__((vector_size(64)));
-
-INLINE V16 load(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-INLINE void store(float* p, V16 v) { std::memcpy(p, &v, sizeof v); }
+using namespace vec;
 
 /// C[R, 16 * CV] (+)= A[R, k] @ B[k, 16 * CV].
 template <int R, int CV>
-INLINE void block(int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+[[gnu::always_inline]] inline void block(int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
                   int64_t ldc) {
   V16 acc[R][CV] = {};
   for (int64_t p = 0; p < k; ++p) {
     V16 b[CV];
     for (int c = 0; c < CV; ++c) b[c] = load(B + p * ldb + 16 * c);
     for (int r = 0; r < R; ++r) {
-      const V16 a = V16{} + A[r * lda + p];
+      const V16 a = splat(A[r * lda + p]);
       for (int c = 0; c < CV; ++c) acc[r][c] += a * b[c];
     }
   }
@@ -52,7 +38,7 @@ INLINE void block(int64_t k, const float* A, int64_t lda, const float* B, int64_
 }
 
 template <int CV>
-INLINE void rows(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
+[[gnu::always_inline]] inline void rows(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
                  float* C, int64_t ldc) {
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) block<4, CV>(k, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);

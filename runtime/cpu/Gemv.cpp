@@ -1,46 +1,17 @@
 //===- runtime/cpu/Gemv.cpp ---------------------------------------------------------===//
 //
-// Written with GCC vector types: a 16-float vector is one zmm register under
-// AVX-512, two ymm under AVX2 and four xmm on the baseline, so one source
-// serves every clone. Products accumulate in vector lanes and are summed at
-// the end (the order differs from a scalar loop in the last bits, as any
+// Written with the 16-float vector of Vec16.h, one source for every clone.
+// Products accumulate in vector lanes and are summed at the end (the order differs from a scalar loop in the last bits, as any
 // BLAS does).
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/Gemv.h"
 
-#include <cstring>
-
-#define COCKTAIL_MULTIVERSION __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#include "runtime/cpu/Vec16.h"
 
 namespace cocktail::runtime::cpu {
 
-namespace {
-
-// The helpers are always inlined into each clone, so the vector ABI of a
-// non-inlined call (what -Wpsabi warns about) never arises.
-#pragma GCC diagnostic ignored "-Wpsabi"
-#define INLINE [[gnu::always_inline]] inline
-
-using V16 = float __attribute__((vector_size(64)));
-
-INLINE V16 load(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof v);  // an unaligned vector load
-  return v;
-}
-
-INLINE void store(float* p, V16 v) { std::memcpy(p, &v, sizeof v); }
-
-INLINE float sum(V16 v) {
-  float s = 0;
-  for (int i = 0; i < 16; ++i) s += v[i];
-  return s;
-}
-
-INLINE V16 splat(float x) { return V16{} + x; }
-
-}  // namespace
+using namespace vec;
 
 COCKTAIL_MULTIVERSION
 void gemvRowsF32(const float* W, int64_t ldw, const float* x, int64_t k, float alpha, float beta, float* y,

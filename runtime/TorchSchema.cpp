@@ -1,0 +1,59 @@
+//===- runtime/TorchSchema.cpp ------------------------------------------------------===//
+#include "runtime/TorchSchema.h"
+
+#include <fmt/format.h>
+
+namespace cocktail::runtime {
+
+namespace {
+bool specFits(const ir::InputSpec& spec, const c10::TypePtr& t) {
+  switch (t->kind()) {
+    case c10::TypeKind::TensorType: return spec.type.isTensor();
+    case c10::TypeKind::IntType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I64;
+    case c10::TypeKind::FloatType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::F64;
+    case c10::TypeKind::BoolType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I1;
+    default: return false;
+  }
+}
+}  // namespace
+
+std::string describeArguments(const c10::FunctionSchema& schema) {
+  std::string s = schema.name() + "(";
+  bool first = true;
+  for (const auto& a : schema.arguments()) {
+    if (a.name() == "self") continue;
+    s += (first ? "" : ", ") + a.name() + ": " + a.type()->repr_str();
+    first = false;
+  }
+  return s + ")";
+}
+
+ir::Expected<std::vector<ir::InputSpec>> matchSpecsToArguments(
+    const c10::FunctionSchema& schema, const std::vector<ir::InputSpec>& specs, std::string_view what,
+    const std::function<std::string(const c10::Argument&)>& missingHint) {
+  std::vector<ir::InputSpec> ordered;
+  for (const c10::Argument& arg : schema.arguments()) {
+    if (arg.name() == "self") continue;
+    const ir::InputSpec* spec = nullptr;
+    for (const ir::InputSpec& s : specs)
+      if (s.name == arg.name()) spec = &s;
+    if (!spec)
+      return ir::Status::error(fmt::format("missing {} for argument '{}' of {}{}", what, arg.name(),
+                                           describeArguments(schema), missingHint ? missingHint(arg) : ""));
+    if (!specFits(*spec, arg.type()))
+      return ir::Status::error(fmt::format("{} {}: argument '{}' of {} has type {}, but the spec says {}", what,
+                                           spec->str(), arg.name(), describeArguments(schema),
+                                           arg.type()->repr_str(), spec->type.str()));
+    ordered.push_back(*spec);
+  }
+  for (const ir::InputSpec& s : specs) {
+    bool used = false;
+    for (const ir::InputSpec& u : ordered) used |= u.name == s.name;
+    if (!used)
+      return ir::Status::error(
+          fmt::format("{} {}: {} has no argument named '{}'", what, s.str(), describeArguments(schema), s.name));
+  }
+  return ordered;
+}
+
+}  // namespace cocktail::runtime
