@@ -671,6 +671,11 @@ class Parser {
       return false;
     if (!is(Tok::RParen) && !parseTypeList(program_->resultTypes())) return false;
     if (!consume(Tok::RParen, "',' or ')'")) return false;
+    if (isWord("attributes")) {
+      advance();
+      if (!is(Tok::LBrace)) return expected("'{' after 'attributes'");
+      if (!parseAttrDict(program_->attrs())) return false;
+    }
     if (!parseRegion(program_->body(), /*allowArgs=*/false)) return false;
     if (!is(Tok::Eof)) return expected("end of input");
     return true;

@@ -191,7 +191,12 @@ class Printer {
       if (i) out_ += ", ";
       out_ += p.resultTypes()[i].str();
     }
-    out_ += ") {\n";
+    out_ += ")";
+    if (!p.attrs().empty()) {
+      out_ += " attributes";
+      printAttributeDict(p.attrs());
+    }
+    out_ += " {\n";
     printRegionBody(p.body(), 0, /*printArgs=*/false);
     out_ += "}\n";
   }
@@ -207,14 +212,19 @@ class Printer {
     if (value != all.end()) out_ += " " + attrValueToString(value->second);
     size_t rest = all.size() - (value != all.end() ? 1 : 0);
     if (!rest) return;
+    printAttributeDict(op.attrs(), value == all.end() ? nullptr : "value");
+  }
+
+  /// ` {a = 1, b = "x"}`, leaving out `skip`.
+  void printAttributeDict(const Attributes& attrs, const char* skip = nullptr) {
     out_ += " {";
     bool first = true;
-    for (auto it = all.begin(); it != all.end(); ++it) {
-      if (it == value) continue;
+    for (const auto& [name, v] : attrs.all()) {
+      if (skip && name == skip) continue;
       if (!first) out_ += ", ";
       first = false;
-      out_ += isBareAttrName(it->first) ? it->first : attrValueToString(it->first);
-      out_ += " = " + attrValueToString(it->second);
+      out_ += isBareAttrName(name) ? name : attrValueToString(name);
+      out_ += " = " + attrValueToString(v);
     }
     out_ += '}';
   }

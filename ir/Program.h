@@ -58,6 +58,11 @@ class Program {
   std::vector<Type>& resultTypes() { return resultTypes_; }
   const std::vector<Type>& resultTypes() const { return resultTypes_; }
 
+  /// Facts about the whole function that passes attach (e.g. the memory
+  /// plan's arena size), printed as `func @f(...) -> (...) attributes {...}`.
+  Attributes& attrs() { return attrs_; }
+  const Attributes& attrs() const { return attrs_; }
+
   Region& body() { return *body_; }
   const Region& body() const { return *body_; }
 
@@ -66,6 +71,7 @@ class Program {
   std::vector<Symbol> symbols_;
   std::vector<WeightDecl> weights_;
   std::vector<Type> resultTypes_;
+  Attributes attrs_;
   std::unique_ptr<Region> body_;
 };
 

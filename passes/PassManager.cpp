@@ -8,6 +8,7 @@
 #include "passes/DeadCodeElimination.h"
 #include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
+#include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
 #include "passes/ShapeInference.h"
 #include "passes/TaskPartition.h"
@@ -34,6 +35,7 @@ const std::vector<Registration>& registry() {
     add(createElementwiseFusionPass);
     add([] { return createControlFlowPlacementPass(); });
     add([] { return createTaskPartitionPass(); });
+    add([] { return createMemoryPlanningPass(); });
     return r;
   }();
   return passes;

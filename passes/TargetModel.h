@@ -30,6 +30,9 @@ struct TargetModel {
   int64_t onChipBytes = 0;
   /// Smallest uTask worth a worker: fewer elements are not split further.
   int64_t minTileElements = 0;
+  /// Alignment of every planned buffer: a cache line for the vector kernels,
+  /// a 256-byte segment for coalesced GPU loads.
+  int64_t memoryAlignment = 64;
 
   /// Two CPU workers (this project's reference machine), private L2 caches.
   static TargetModel cpu();
@@ -38,11 +41,11 @@ struct TargetModel {
 };
 
 inline TargetModel TargetModel::cpu() {
-  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 8192};
+  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 8192, 64};
 }
 
 inline TargetModel TargetModel::cuda() {
-  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (256 << 10), 1024};
+  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (256 << 10), 1024, 256};
 }
 
 }  // namespace cocktail::passes

@@ -9,6 +9,7 @@ the outputs file, read back with torch.load, with Python's outputs.
 """
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 
@@ -130,7 +131,8 @@ def test_strict_rejects_fallback_with_op_and_line(corpus_dir, tmp_path, name):
 @pytest.mark.parametrize("name", sorted({m for m, _ in SUITE_CASES}))
 def test_emit_scheduled_shows_placement_and_partition(suite_dir, name):
     """Every loop and branch of a suite model has its placement and reason,
-    every uOperator its tiles and sync, in `--emit scheduled`."""
+    every uOperator its tiles, sync and place in the memory plan, in
+    `--emit scheduled`."""
     specs = (suite_dir / f"{name}.b1.spec").read_text().split()
     cmd = [COMPILE, str(suite_dir / f"{name}.pt"), "--emit", "scheduled", "--no-locations", "-q"]
     res = subprocess.run(cmd + [a for s in specs for a in ("--input", s)], capture_output=True, text=True)
@@ -140,6 +142,12 @@ def test_emit_scheduled_shows_placement_and_partition(suite_dir, name):
     assert control, "every suite model has a loop or a branch"
     for l in control:
         assert 'placement = "' in l and 'reason = "' in l, l
+    func = next(l for l in lines if l.startswith("func "))
+    assert re.search(r"attributes \{arena_align = \d+, arena_bytes = [1-9]\d*\}", func), func
     for l in lines:
         if any(f" = {op}(" in l for op in ("linear", "matmul", "conv2d", "fused")):
             assert "tiles = " in l and 'sync = "' in l, l
+            # The suite's dims are all bounded: every result has an arena offset.
+            assert re.search(r"mem = \[\d+(, \d+)*\]", l), l
+        if " = loop(" in l and re.search(r"\) : .*f32\[", l):
+            assert "copy_back = [" in l and "mem = [" in l, l
