@@ -1,13 +1,19 @@
 //===- runtime/cpu/Gemm.cpp ---------------------------------------------------------===//
 //
-// Loop order: a panel of 32 columns of B (k x 32) is reused by every group of
-// four rows of A while it sits in L2; each micro-kernel keeps its 4 x 32
-// block of C in eight 16-float vector accumulators for all of k, so C is
-// read and written once. Remainders take the same kernel with fewer rows or
-// one vector of columns, then a scalar loop for the last < 16 columns.
+// Loop order: for each panel of 32 columns of B, a slice of at most kKc rows
+// of it is copied into a dense buffer (32 KiB: it stays in L1), and every
+// group of R rows of A runs over that slice. In place, consecutive rows of a
+// panel are a whole row of B apart (12 KiB for a 56x56 image): every step of
+// k would touch another page. Each micro-kernel keeps its R x 32 block of C
+// in vector registers over the slice; later slices add to it. A last panel
+// narrower than 32 columns is padded with zeros in the buffer and its block
+// goes through a small tile, so every column takes the vector kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/Gemm.h"
+
+#include <algorithm>
+#include <cstring>
 
 #include "runtime/cpu/Vec16.h"
 
@@ -17,48 +23,96 @@ namespace {
 
 using namespace vec;
 
-/// C[R, 16 * CV] (+)= A[R, k] @ B[k, 16 * CV].
-template <int R, int CV>
-[[gnu::always_inline]] inline void block(int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-                  int64_t ldc) {
-  V16 acc[R][CV] = {};
+/// Rows of a B panel copied at a time: 256 x 32 floats, 32 KiB.
+constexpr int64_t kKc = 256;
+
+/// C[R, 32] = A[R, k] @ P[k, 32] + beta * C (+ bias[r] on row r), P a dense
+/// panel (beta == 0: C is not read; bias null: none).
+template <int R>
+[[gnu::always_inline]] inline void block(int64_t k, const float* A, int64_t lda, const float* P, float beta,
+                                         const float* bias, float* C, int64_t ldc) {
+  V16 acc[R][2] = {};
+  if (bias)
+    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = splat(bias[r]);
   for (int64_t p = 0; p < k; ++p) {
-    V16 b[CV];
-    for (int c = 0; c < CV; ++c) b[c] = load(B + p * ldb + 16 * c);
+    const V16 b0 = load(P + p * 32), b1 = load(P + p * 32 + 16);
     for (int r = 0; r < R; ++r) {
-      const V16 a = splat(A[r * lda + p]);
-      for (int c = 0; c < CV; ++c) acc[r][c] += a * b[c];
+      const float a = A[r * lda + p];  // scalar times vector: a broadcast load (see splat)
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
     }
   }
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < CV; ++c) {
+    for (int c = 0; c < 2; ++c) {
       float* out = C + r * ldc + 16 * c;
       store(out, beta == 0.0f ? acc[r][c] : acc[r][c] + load(out) * beta);
     }
 }
 
-template <int CV>
-[[gnu::always_inline]] inline void rows(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta,
-                 float* C, int64_t ldc) {
+/// The R rows of C from `i`, `width` (<= 32) columns of it.
+template <int R>
+[[gnu::always_inline]] inline void rowBlock(int64_t width, int64_t k, const float* A, int64_t lda, const float* P,
+                                            float beta, const float* bias, float* C, int64_t ldc) {
+  if (width == 32) return block<R>(k, A, lda, P, beta, bias, C, ldc);
+  alignas(64) float tile[R * 32];
+  for (int r = 0; r < R; ++r) {
+    std::fill(tile + r * 32, tile + (r + 1) * 32, 0.0f);
+    if (beta != 0.0f) std::copy(C + r * ldc, C + r * ldc + width, tile + r * 32);
+  }
+  block<R>(k, A, lda, P, beta, bias, tile, 32);
+  for (int r = 0; r < R; ++r) std::copy(tile + r * 32, tile + r * 32 + width, C + r * ldc);
+}
+
+template <int R>
+[[gnu::always_inline]] inline void rows(int64_t n, int64_t width, int64_t k, const float* A, int64_t lda,
+                                        const float* P, float beta, const float* bias, float* C, int64_t ldc) {
+  auto at = [&](int64_t i) { return bias ? bias + i : nullptr; };
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) block<4, CV>(k, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);
-  for (; i < n; ++i) block<1, CV>(k, A + i * lda, lda, B, ldb, beta, C + i * ldc, ldc);
+  if constexpr (R > 4)
+    for (; i + R <= n; i += R) rowBlock<R>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
+  for (; i + 4 <= n; i += 4) rowBlock<4>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
+  for (; i < n; ++i) rowBlock<1>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
 }
 
 }  // namespace
 
 COCKTAIL_MULTIVERSION
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-             int64_t ldc, int64_t j0, int64_t j1) {
-  int64_t j = j0;
-  for (; j + 32 <= j1; j += 32) rows<2>(n, k, A, lda, B + j, ldb, beta, C + j, ldc);
-  for (; j + 16 <= j1; j += 16) rows<1>(n, k, A, lda, B + j, ldb, beta, C + j, ldc);
-  for (; j < j1; ++j)
-    for (int64_t i = 0; i < n; ++i) {
-      float d = 0;
-      for (int64_t p = 0; p < k; ++p) d += A[i * lda + p] * B[p * ldb + j];
-      C[i * ldc + j] = d + (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]);
+             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias) {
+  // 32 vector registers (AVX-512) hold an 8 x 32 block of C, 16 (AVX2) only 4 x 32.
+  static const bool wide = __builtin_cpu_supports("avx512f");
+  if (k == 0) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = j0; j < j1; ++j)
+        C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (rowBias ? rowBias[i] : 0.0f);
+    return;
+  }
+  alignas(64) float panel[kKc * 32];
+  for (int64_t j = j0; j < j1; j += 32) {
+    const int64_t width = std::min<int64_t>(32, j1 - j);
+    for (int64_t p0 = 0; p0 < k; p0 += kKc) {
+      const int64_t kc = std::min(kKc, k - p0);
+      if (width == 32) {
+        for (int64_t p = 0; p < kc; ++p) {  // two vector moves: a memcpy here becomes `rep movs`
+          const float* row = B + (p0 + p) * ldb + j;
+          store(panel + p * 32, load(row));
+          store(panel + p * 32 + 16, load(row + 16));
+        }
+      } else {
+        for (int64_t p = 0; p < kc; ++p) {
+          std::memcpy(panel + p * 32, B + (p0 + p) * ldb + j, static_cast<size_t>(width) * sizeof(float));
+          std::fill(panel + p * 32 + width, panel + (p + 1) * 32, 0.0f);
+        }
+      }
+      // The first slice brings beta and the bias; later ones add to C.
+      const float b = p0 == 0 ? beta : 1.0f;
+      const float* bias = p0 == 0 ? rowBias : nullptr;
+      if (wide)
+        rows<8>(n, width, kc, A + p0, lda, panel, b, bias, C + j, ldc);
+      else
+        rows<4>(n, width, kc, A + p0, lda, panel, b, bias, C + j, ldc);
     }
+  }
 }
 
 }  // namespace cocktail::runtime::cpu

@@ -3,7 +3,8 @@
 // C = A @ B (+ beta * C) for row-major f32 matrices, with B not transposed:
 // the shape of a convolution after im2col (weights [O, K] times columns
 // [K, P]) and of `x @ W`. A register-blocked micro-kernel (4 rows x 32
-// columns of C held in vector registers over all of k) compiled for
+// columns of C, 8 x 32 under AVX-512, held in vector registers over a
+// slice of k from a packed panel of B) compiled for
 // AVX-512, AVX2+FMA and the baseline, picked at load time as in Gemv.h;
 // Debian's OpenBLAS falls back to SSE3 kernels on CPUs it does not know.
 //
@@ -14,9 +15,11 @@
 
 namespace cocktail::runtime::cpu {
 
-/// Columns [j0, j1) of C[n, *] = A[n, k] @ B[k, *] + beta * C (beta == 0:
-/// C is not read). Leading dims in elements.
+/// Columns [j0, j1) of C[n, *] = A[n, k] @ B[k, *] + beta * C + rowBias
+/// (beta == 0: C is not read; rowBias[i], when given, is added to row i:
+/// a convolution's bias, without a pass over C of its own). Leading dims in
+/// elements.
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-             int64_t ldc, int64_t j0, int64_t j1);
+             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias = nullptr);
 
 }  // namespace cocktail::runtime::cpu

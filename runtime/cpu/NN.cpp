@@ -69,13 +69,30 @@ Tensor unbatchLike(const Tensor& out, const Tensor& x) {
   return out.reshaped({out.shape()[1], out.shape()[2], out.shape()[3]});
 }
 
+/// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null).
 template <typename T>
-void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, T beta, T* C) {
-  if constexpr (std::is_same_v<T, float>)
+void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bias, T* C) {
+  if constexpr (std::is_same_v<T, float>) {
     // Output pixels split over the workers (see Gemm.h for why not OpenBLAS).
-    parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, k, B, m, beta, C, m, j0, j1); });
-  else
+    parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias); });
+  } else {
+    T beta = 0;
+    if (bias) {
+      for (int64_t i = 0; i < n; ++i) std::fill_n(C + i * m, m, bias[i]);
+      beta = 1;
+    }
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, m, k, 1.0, A, k, B, m, beta, C, m);
+  }
+}
+
+/// Scratch for im2col that outlives the call: a convolution's columns are
+/// megabytes, and a fresh zeroed vector per call costs page faults and a
+/// memset of all of it. One buffer per thread, grown as needed.
+template <typename T>
+T* im2colScratch(size_t elems) {
+  thread_local std::vector<T> buffer;
+  if (buffer.size() < elems) buffer.resize(elems);
+  return buffer.data();
 }
 
 /// Unfolds one image's channels [C, H, W] into cols [C*kh*kw, Ho*Wo].
@@ -154,31 +171,27 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
     const int64_t Og = O / groups, K = Cg * kh * kw, P = Ho * Wo;
     const bool direct = kh == 1 && kw == 1 && stride[0] == 1 && stride[1] == 1 &&
                         padding[0] == 0 && padding[1] == 0;
-    std::vector<T> cols(direct ? 0 : static_cast<size_t>(K * P));
+    T* cols = direct ? nullptr : im2colScratch<T>(static_cast<size_t>(K * P));
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
+    const T* pb = bias && bias->defined() ? bias->data<T>() : nullptr;
     T* po = out.data<T>();
-    T beta = 0;
     for (int64_t n = 0; n < N; ++n) {
-      if (bias && bias->defined()) {
-        const T* pb = bias->data<T>();
-        for (int64_t o = 0; o < O; ++o) std::fill_n(po + (n * O + o) * P, P, pb[o]);
-        beta = 1;
-      }
       for (int64_t g = 0; g < groups; ++g) {
         const T* img = px + (n * C + g * Cg) * H * W;
         const T* colPtr = img;
         if (!direct) {
           im2col(img, Cg, H, W, kh, kw, stride[0], stride[1], padding[0], padding[1], dilation[0],
-                 dilation[1], Ho, Wo, cols.data());
-          colPtr = cols.data();
+                 dilation[1], Ho, Wo, cols);
+          colPtr = cols;
         }
         T* dst = po + (n * O + g * Og) * P;
+        const T* groupBias = pb ? pb + g * Og : nullptr;
         if (K == 0) {
-          if (beta == T(0)) std::fill_n(dst, Og * P, T(0));
+          for (int64_t o = 0; o < Og; ++o) std::fill_n(dst + o * P, P, groupBias ? groupBias[o] : T(0));
           continue;
         }
-        gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, beta, dst);
+        gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, groupBias, dst);
       }
     }
   });

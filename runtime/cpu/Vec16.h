@@ -9,8 +9,6 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include <cstring>
-
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 /// Compile a kernel for AVX-512, AVX2+FMA and the baseline; pick at load time.
@@ -19,16 +17,18 @@
 namespace cocktail::runtime::cpu::vec {
 
 using V16 = float __attribute__((vector_size(64)));
+/// The same vector at any float's alignment, for loads and stores in place
+/// (a memory operand of the FMA, where a memcpy left a copy on the stack).
+using V16Unaligned = float __attribute__((vector_size(64), aligned(4), may_alias));
 
 /// An unaligned vector load / store.
-[[gnu::always_inline]] inline V16 load(const float* p) {
-  V16 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
+[[gnu::always_inline]] inline V16 load(const float* p) { return *reinterpret_cast<const V16Unaligned*>(p); }
 
-[[gnu::always_inline]] inline void store(float* p, V16 v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline void store(float* p, V16 v) { *reinterpret_cast<V16Unaligned*>(p) = v; }
 
+/// x in every lane. In a hot loop write `x * v` instead, which GCC turns into
+/// one broadcast from memory: here `0 + x` must really add (0 + -0.0 is
+/// +0.0), and other spellings become 16 masked broadcasts.
 [[gnu::always_inline]] inline V16 splat(float x) { return V16{} + x; }
 
 [[gnu::always_inline]] inline float sum(V16 v) {

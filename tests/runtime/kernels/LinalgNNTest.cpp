@@ -85,19 +85,22 @@ TEST(Linalg, MatrixVectorProductsAtOddSizes) {
     }
 }
 
-// The f32 GEMM micro-kernel's remainders: rows not a multiple of four,
-// columns not a multiple of 32 or 16, k of one; and beta accumulation.
+// The f32 GEMM micro-kernel's remainders: rows not a multiple of eight or
+// four, columns not a multiple of 32, k of one and k over one packed slice
+// (256); and beta accumulation.
 TEST(Linalg, MatrixProductsAtOddSizes) {
   at::manual_seed(53);
-  for (int64_t n : {2, 4, 5, 9})
-    for (int64_t k : {1, 3, 40})
+  for (int64_t n : {2, 4, 5, 9, 17})
+    for (int64_t k : {1, 3, 40, 300})
       for (int64_t m : {1, 15, 16, 17, 32, 33, 50, 97}) {
+        // Sums of 300 products in another order differ by more than 1e-5.
+        const double tol = k > 100 ? 1e-4 : 1e-5;
         const at::Tensor a = randomAten({n, k}, DType::F32), b = randomAten({k, m}, DType::F32);
-        EXPECT_TRUE(sameAs(mm(fromAten(a), fromAten(b)), at::mm(a, b), 1e-5, 1e-5))
+        EXPECT_TRUE(sameAs(mm(fromAten(a), fromAten(b)), at::mm(a, b), tol, tol))
             << "n=" << n << " k=" << k << " m=" << m;
         const at::Tensor c = randomAten({n, m}, DType::F32);
         EXPECT_TRUE(sameAs(addmm(fromAten(c), fromAten(a), fromAten(b), 0.5, 1.0), at::addmm(c, a, b, 0.5, 1.0),
-                           1e-5, 1e-5))
+                           tol, tol))
             << "addmm n=" << n << " k=" << k << " m=" << m;
       }
 }
@@ -134,6 +137,8 @@ TEST(NN, Conv2d) {
       {{2, 16, 5, 5}, {8, 16, 1, 1}, {1, 1}, {0, 0}, {1, 1}, 1, true},  // 1x1 fast path
       {{1, 16, 7, 7}, {8, 16, 1, 1}, {2, 2}, {0, 0}, {1, 1}, 1, false},  // strided 1x1
       {{1, 3, 17, 17}, {8, 3, 7, 7}, {2, 2}, {3, 3}, {1, 1}, 1, false},  // ResNet stem
+      {{1, 40, 9, 11}, {12, 40, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 1, true},  // k = 360: two slices, the bias once
+      {{1, 8, 6, 6}, {6, 4, 3, 3}, {1, 1}, {1, 1}, {1, 1}, 2, true},    // a bias per group
       {{3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},      // unbatched (channels 3?)
       {{3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {2, 2}, {1, 1}, 1, true},
       {{0, 3, 5, 5}, {2, 3, 3, 3}, {1, 1}, {0, 0}, {1, 1}, 1, true},
