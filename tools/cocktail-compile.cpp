@@ -81,9 +81,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
-  if (emit == "cuda")
-    return fail("--emit cuda: the CUDA code generator is not part of this build yet; --emit scheduled shows the "
-                "schedule it will consume");
+  if (emit == "cuda") {
+    if (target == "cpu") return fail("--emit cuda shows the code of target cuda; drop --target cpu");
+    target = "cuda";
+  }
+  if (target == "cuda" && !output.empty())
+    return fail("--target cuda -o: CUDA artifacts (NVRTC-compiled kernels) are not written by this build yet; "
+                "--emit cuda shows the generated CUDA, --target cpu writes an artifact");
   if (emit == "scheduled" && optLevel == 0)
     return fail("--emit scheduled needs the scheduling passes, which -O0 leaves out; use -O2 (the default)");
 
@@ -105,6 +109,7 @@ int main(int argc, char** argv) {
   options.optLevel = optLevel;
   ir::PrintOptions po;
   po.locations = !noLocations;
+  if (emit == "cuda") options.onCudaSource = [](const std::string& source) { fmt::print("{}", source); };
   if (emit == "ir") options.onLowered = [&](const ir::Program& p) { fmt::print("{}", ir::printProgram(p, po)); };
   options.timing = timing;
   options.dump = &std::cerr;

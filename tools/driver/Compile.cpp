@@ -4,16 +4,45 @@
 #include <fmt/format.h>
 
 #include "ir/Verifier.h"
+#include "passes/ControlFlowPlacement.h"
 #include "passes/Pass.h"
+#include "passes/TaskPartition.h"
+#if COCKTAIL_HAVE_CUDA
+#include "runtime/cuda/CudaCodegen.h"
+#endif
 
 namespace cocktail::driver {
+
+namespace {
+
+/// The scheduling pipeline, with the passes that weigh the target made for it.
+ir::Status addSchedulingPipeline(passes::PassManager& pm, const std::string& target) {
+  if (target != "cuda") return pm.addPipeline(passes::kSchedulingPipeline);
+  std::string_view names = passes::kSchedulingPipeline;
+  while (!names.empty()) {
+    const size_t comma = names.find(',');
+    const std::string_view name = names.substr(0, comma);
+    if (name == "place-control-flow")
+      pm.add(passes::createControlFlowPlacementPass(passes::TargetModel::cuda()));
+    else if (name == "partition")
+      pm.add(passes::createTaskPartitionPass(passes::TargetModel::cuda()));
+    else
+      COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(name));
+    names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
+  }
+  return ir::Status::success();
+}
+
+}  // namespace
 
 ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, const CompileOptions& options) {
   std::string target = options.target;
   if (target != "cpu" && target != "cuda" && target != "auto")
     return ir::Status::error(fmt::format("unknown target '{}' (one of cpu, cuda, auto)", target));
+#if !COCKTAIL_HAVE_CUDA
   if (target == "cuda")
-    return ir::Status::error("target cuda: the CUDA backend is not part of this build yet; use target cpu");
+    return ir::Status::error("target cuda: this build has no CUDA backend (configure with COCKTAIL_ENABLE_CUDA=ON); use target cpu");
+#endif
   if (target == "auto") target = "cpu";
 
   std::vector<ir::Symbol> symbols;
@@ -46,12 +75,20 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   // Scheduling: the Cocktailer passes, in the order they must run.
   if (options.optLevel >= 2) {
     passes::PassManager scheduling(pmo);
-    COCKTAIL_RETURN_IF_ERROR(scheduling.addPipeline(passes::kSchedulingPipeline));
+    COCKTAIL_RETURN_IF_ERROR(addSchedulingPipeline(scheduling, target));
     COCKTAIL_RETURN_IF_ERROR(scheduling.run(*translation->program));
   }
 
   CompileResult result;
   runtime::Artifact& a = result.artifact;
+#if COCKTAIL_HAVE_CUDA
+  if (target == "cuda") {
+    if (options.optLevel < 2) return ir::Status::error("target cuda needs the scheduling passes, which -O0 leaves out");
+    auto module = runtime::cuda::generateCuda(*translation->program);
+    if (!module) return module.status();
+    if (options.onCudaSource) options.onCudaSource(module->source);
+  }
+#endif
   a.compilerVersion = runtime::compilerVersion();
   a.sourceModel = modelPath;
   a.target = target;

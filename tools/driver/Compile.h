@@ -21,6 +21,8 @@ namespace cocktail::driver {
 struct CompileOptions {
   std::vector<std::string> inputSpecs;  // "xs:f32[T<=128,4,64]", one per forward argument
   std::string target = "auto";          // cpu | cuda | auto
+  /// target cuda: the GPU architectures to compile for ("sm_80"); PTX is kept once.
+  std::vector<std::string> cudaArchs = {"sm_80", "sm_90"};
   bool strict = false;
   std::string method = "forward";
   /// 0: translation and the lowering passes only (dce, shape-inference);
@@ -29,6 +31,8 @@ struct CompileOptions {
   /// Called with the program after the lowering passes, before scheduling
   /// (what `--emit ir` shows).
   std::function<void(const ir::Program&)> onLowered;
+  /// target cuda: called with the generated CUDA C++ (what `--emit cuda` shows).
+  std::function<void(const std::string&)> onCudaSource;
   bool printAfterAll = false;
   bool timing = false;
   std::ostream* dump = nullptr;         // where --print-after-all / --timing write

@@ -21,6 +21,9 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
+#if COCKTAIL_HAVE_CUDA
+#include "runtime/cuda/CudaCodegen.h"
+#endif
 
 using namespace cocktail::ir;
 
@@ -34,6 +37,7 @@ struct Options {
   std::string passes;
   bool printAfterAll = false;
   bool timing = false;
+  bool emitCuda = false;
 };
 
 /// A piece of the input and the line it starts on (1-based).
@@ -111,6 +115,16 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
     COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(opts.passes));
     COCKTAIL_RETURN_IF_ERROR(pm.run(**parsed));
   }
+#if COCKTAIL_HAVE_CUDA
+  if (opts.emitCuda) {
+    cocktail::runtime::cuda::CudaCodegenOptions copts;
+    copts.locations = !opts.noLocations;
+    auto module = cocktail::runtime::cuda::generateCuda(**parsed, copts);
+    if (!module) return module.status();
+    printed = module->source;
+    return Status::success();
+  }
+#endif
   PrintOptions popts;
   popts.locations = !opts.noLocations;
   printed = printProgram(**parsed, popts);
@@ -185,6 +199,11 @@ int main(int argc, char** argv) {
                  "  example: cocktail-opt model.ir --passes=dce");
   app.add_flag("--print-after-all", opts.printAfterAll, "Print the program to stderr after every pass.");
   app.add_flag("--timing", opts.timing, "Print each pass's time to stderr.");
+#if COCKTAIL_HAVE_CUDA
+  app.add_flag("--emit-cuda", opts.emitCuda,
+               "Print the CUDA C++ generated from the (scheduled) program instead of the IR.\n"
+               "  example: cocktail-opt model.ir --passes=partition --emit-cuda");
+#endif
   bool listPasses = false;
   app.add_flag("--list-passes", listPasses, "List the registered passes and exit.");
   app.footer(

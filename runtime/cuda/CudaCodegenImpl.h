@@ -1,0 +1,211 @@
+//===- runtime/cuda/CudaCodegenImpl.h - The generator's state (private) --------------===//
+//
+// Shared by CudaCodegen.cpp (regions, kernels, scalars, syncs) and
+// CudaOps.cpp (the body of each op). Not part of the public interface.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ir/Program.h"
+#include "ir/Status.h"
+#include "runtime/cuda/CudaCodegen.h"
+#include "runtime/cuda/CudaExpr.h"
+
+namespace cocktail::runtime::cuda {
+
+/// A user error inside the generator, turned into a Status at its entry point.
+struct CodegenError {
+  ir::Status status;
+};
+
+/// "float", "i64", ...; empty for a dtype the generator does not render.
+std::string ctypeOf(ir::DType t);
+std::vector<Expr> contiguousStrides(const std::vector<Expr>& dims);
+
+/// A tensor as the generated code sees it: a strided view of one region of
+/// the arena. Views (select, slice, transpose, ...) only make new TensorRefs.
+struct TensorRef {
+  int region = -1;
+  ir::DType dtype = ir::DType::F32;
+  Expr offset;  // in elements
+  std::vector<Expr> dims, strides;
+  std::vector<int64_t> bounds;  // upper bound of each dim
+  /// Scalars that offset, dims or strides mention: a kernel that uses the
+  /// view must have them.
+  std::vector<const ir::Value*> deps;
+
+  Expr numel() const;
+  int64_t boundElements() const;
+  bool contiguous() const;
+  int rank() const { return static_cast<int>(dims.size()); }
+};
+
+/// How the kernel being generated reaches a scalar.
+struct ScalarRef {
+  enum class Kind {
+    Literal,    // expr is the literal
+    Pending,    // a host region's scalar op no kernel has computed yet
+    Local,      // a variable of `kernel`
+    Slot,       // lives in its slot only (an input, a host loop's carried value)
+    LoopIndex,  // a host loop's index: f.idx[slot]
+  };
+  Kind kind = Kind::Literal;
+  std::string expr;
+  ir::DType dtype = ir::DType::I64;
+  int kernel = -1;
+  const ir::Op* pendingOp = nullptr;
+  int slot = -1;
+  int64_t literalValue = 0;  // Literal: the value, for the host plan
+};
+
+/// What the first generation pass learns for the second.
+struct ExportState {
+  std::set<const ir::Value*> exported;  // scalars read outside the kernel that computes them
+  std::map<const ir::Value*, int> slots;
+  std::map<size_t, int> outputSlots;  // output i: its scalar, or its first dim
+  int nextSlot = 0;
+  /// Slots for output i (n of them), the same in both passes.
+  int outputSlot(size_t i, int n) {
+    auto [it, inserted] = outputSlots.emplace(i, nextSlot);
+    if (inserted) nextSlot += n;
+    return it->second;
+  }
+};
+
+struct KernelText {
+  std::string name;
+  bool cooperative = false;
+  std::string comment;
+  std::vector<std::string> prologue;
+  std::string body;
+  std::set<int> declaredRegions;
+  std::set<const ir::Value*> imported;
+};
+
+class Generator {
+ public:
+  Generator(const ir::Program& program, const CudaCodegenOptions& options, ExportState& exports);
+  CudaModule run();
+
+ private:
+  // ---- errors and text
+  CodegenError error(const ir::Op& op, const std::string& message) const;
+  std::string describe(const ir::Op& op) const;
+  std::string origin(const ir::Op& op) const;
+  std::string render() const;
+  static std::string joinDims(const std::vector<Expr>& dims);
+
+  // ---- kernels
+  int openKernel(const std::string& what, KernelInfo::Kind kind, int64_t tiles, const ir::Op* from, std::string comment);
+  void closeKernel();
+  KernelText& kernel() { return kernels_.at(static_cast<size_t>(current_)); }
+  void line(const std::string& text);
+  void open(const std::string& text);
+  void close(const std::string& suffix = "");
+  std::string bufferPointer(const TensorRef& ref);
+  void requireDeps(const TensorRef& ref);
+
+  // ---- scalars
+  int slotOf(const ir::Value* v);
+  int valueId(const ir::Value* v) const;
+  std::string scalarName(const ir::Value* v) const;
+  std::string loadSlot(const ir::Value* v, ir::DType t) const;
+  std::string storeSlot(const ir::Value* v, const std::string& expr, ir::DType t);
+  /// The expression for a scalar in the current kernel (importing or computing it first).
+  std::string scalar(const ir::Value* v);
+  std::string importScalar(const ir::Value* v, ScalarRef& s);
+  std::string materializeHostScalar(const ir::Value* v);
+  void defineLocalScalar(const ir::Value* v, const std::string& expr, const std::string& comment);
+  HostScalar hostScalar(const ir::Value* v);
+  void ensureStored(const ir::Value* v);
+  /// C++ for a scalar op (size, add on scalars, to_scalar, ...), in CudaOps.cpp.
+  std::string scalarOpExpr(const ir::Op& op);
+
+  // ---- tensors
+  TensorRef freshRef(const std::string& name, ir::DType dtype, std::vector<Expr> dims, std::vector<int64_t> bounds);
+  std::vector<Expr> dimsOfType(const ir::Type& type, const ir::Op* op) const;
+  std::vector<int64_t> boundsOfType(const ir::Type& type) const;
+  const TensorRef& tensor(const ir::Value* v, const ir::Op& user);
+  bool isView(const ir::Op& op) const;
+  TensorRef carriedRef(const ir::Op& loop, const TensorRef& init, const ir::Value* arg);
+  std::vector<TensorRef> ifResults(const ir::Op& op);
+  void bindResult(const ir::Value* result, const ir::Value* carried);
+
+  // ---- regions
+  bool declareCommon(const ir::Op& op);
+  void hostRegion(const ir::Region& region, std::vector<HostStep>& steps);
+  void operatorKernel(const ir::Op& op, std::vector<HostStep>& steps);
+  void deviceRegionKernel(const ir::Op& op, std::vector<HostStep>& steps);
+  void hostLoop(const ir::Op& op, std::vector<HostStep>& steps);
+  void hostIf(const ir::Op& op, std::vector<HostStep>& steps);
+  void returnKernel(const ir::Op& ret, std::vector<HostStep>& steps);
+  void deviceRegion(const ir::Region& region);
+  void deviceLoop(const ir::Op& op);
+  void deviceIf(const ir::Op& op);
+  void yieldInto(const ir::Op& yield, size_t first, const std::function<const ir::Value*(size_t)>& carriedArg, bool host);
+  void yieldIfResults(const ir::Op& op, const ir::Op& yield, const std::vector<TensorRef>& results, bool host);
+
+  // ---- syncs
+  void gridSync(const std::string& why);
+  void syncBeforeRead(const std::vector<ir::Value*>& operands, const std::string& why);
+  void syncForOperator(const ir::Op& op);
+  static bool isTileLocal(const ir::Op& op);
+  void markWritten(const TensorRef& ref, const ir::Op& op);
+
+  // ---- op bodies (CudaOps.cpp)
+  void viewOp(const ir::Op& op);
+  void computeOp(const ir::Op& op);
+  void copyTensor(const TensorRef& dst, const TensorRef& src, const std::string& what);
+  /// Emits the loops over this block's elements of an op's result: the
+  /// uTask loop (task = blockIdx.x; task < tiles; ...) when the op is tiled,
+  /// a grid-stride loop otherwise; `e` is the flat element index inside.
+  void openElementLoop(const Expr& n, int64_t tiles, int64_t tileElems, bool perWarp);
+  void closeElementLoop();
+  /// Coordinates of element `e` of a tensor of `dims`: names c0, c1, ...
+  std::vector<std::string> emitCoords(const std::vector<Expr>& dims, const std::string& flat, const std::string& prefix);
+  /// The element expression `b3[offset + c0 * s0 + ...]` of `ref` at
+  /// coordinates of a result of rank coords.size() (numpy broadcasting).
+  std::string at(const TensorRef& ref, const std::vector<std::string>& coords);
+  std::string operandValue(const ir::Op& op, size_t i, const std::vector<std::string>& coords, ir::DType as);
+  std::string elementwiseExpr(const ir::Op& op, const std::vector<std::string>& args, ir::DType computeType);
+  std::vector<Expr> resultDims(const ir::Op& op, size_t result, std::vector<int64_t>& bounds,
+                               std::vector<const ir::Value*>& deps);
+  void emitElementwise(const ir::Op& op, const std::vector<TensorRef>& out);
+  void emitFused(const ir::Op& op, const std::vector<TensorRef>& out);
+  void emitLinear(const ir::Op& op, const TensorRef& out);
+  void emitMatmul(const ir::Op& op, const TensorRef& out);
+  void emitReduction(const ir::Op& op, const TensorRef& out);
+  void emitSoftmax(const ir::Op& op, const TensorRef& out);
+  void emitConv2d(const ir::Op& op, const TensorRef& out);
+  void emitPool2d(const ir::Op& op, const TensorRef& out);
+  void emitEmbedding(const ir::Op& op, const TensorRef& out);
+  void emitCat(const ir::Op& op, const TensorRef& out);
+  void emitScatter(const ir::Op& op, const TensorRef& out);
+  void emitMaterialize(const ir::Op& op, const TensorRef& out);
+
+  const ir::Program& program_;
+  CudaCodegenOptions options_;
+  ExportState& exports_;
+  CudaModule module_;
+  std::vector<KernelText> kernels_;
+  int current_ = -1;
+  int indent_ = 1;
+  std::map<const ir::Value*, TensorRef> tensors_;
+  std::map<const ir::Value*, ScalarRef> scalars_;
+  std::map<std::string, TensorRef> weights_;
+  mutable std::unordered_map<const ir::Value*, int> ids_;
+  /// Regions written since the last grid barrier, and which op wrote each.
+  std::set<int> pending_;
+  std::map<int, const ir::Op*> writer_;
+  /// Braces each open openElementLoop opened (it closes them all).
+  std::vector<int> openedBlocks_;
+};
+
+}  // namespace cocktail::runtime::cuda

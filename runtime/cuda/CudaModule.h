@@ -1,0 +1,97 @@
+//===- runtime/cuda/CudaModule.h - What the CUDA code generator produces --------------===//
+//
+// The generated source, the kernels in it, the arena layout, and the host
+// plan: the part of the schedule that stays on the host (loops and branches
+// placed there), as the sequence of launches and decisions a driver makes.
+// The plan is plain data so that the CUDA runtime and the CPU emulation
+// harness drive the same kernels the same way.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/DType.h"
+#include "runtime/cuda/BufferLayout.h"
+
+namespace cocktail::runtime::cuda {
+
+/// Threads per block of every kernel the generator emits (its
+/// __launch_bounds__); the code reads blockDim, so a harness may use fewer
+/// as long as they are whole warps.
+inline constexpr int kBlockThreads = 256;
+
+struct KernelInfo {
+  enum class Kind {
+    Operator,    // one uOperator of a host region: grid = its tiles
+    Persistent,  // a device region (a persistent loop, a device if): cooperative, one block per SM or fewer
+    Copy,        // a host loop's or branch's carried values, a program's outputs: grid-stride copies
+  };
+  std::string name;
+  Kind kind = Kind::Operator;
+  /// Blocks that have work: tiles of an operator; 0 means "as many as fit" (persistent, copies).
+  int64_t tiles = 0;
+  /// The IR the kernel comes from, for messages: "loop at lstm.py:44".
+  std::string origin;
+};
+
+/// A scalar the host needs (a trip count, a condition, a predicate, an
+/// output): a literal, a slot of the arena, or a host loop's index.
+struct HostScalar {
+  enum class Kind { Constant, Slot, LoopIndex };
+  Kind kind = Kind::Constant;
+  int64_t value = 0;  // the literal, the slot number or the loop-index number
+  ir::DType dtype = ir::DType::I64;
+};
+
+/// One step of the host plan.
+struct HostStep {
+  enum class Kind { Launch, Loop, If };
+  Kind kind = Kind::Launch;
+  int kernel = -1;  // Launch: index into CudaModule::kernels
+
+  // Loop: `for (i = 0; i < trip && cond; ++i) { body; launch yieldKernel; cond = yieldCond }`,
+  // after `launch initKernel` has copied the initial carried values.
+  HostScalar trip, cond, yieldCond;
+  int loopIndex = -1;  // which CocktailFrame::idx entry holds i
+  int initKernel = -1, yieldKernel = -1;
+
+  // If: `if (cond) thenSteps else elseSteps` (each branch ends with its copy kernel).
+  std::vector<HostStep> body, elseBody;
+};
+
+/// Where an input or output lives in the arena.
+struct BoundaryValue {
+  std::string name;
+  ir::DType dtype = ir::DType::F32;
+  bool isScalar = false;
+  int region = -1;  // tensors: BufferLayout region (contiguous, at the runtime shape)
+  int slot = -1;    // scalars: slot; outputs: first slot of the runtime dims (rank of them)
+  int rank = 0;
+};
+
+struct CudaModule {
+  std::string source;
+  std::vector<KernelInfo> kernels;
+  std::vector<HostStep> plan;
+  BufferLayout layout;
+  /// Regions of the weights, in Program::weights() order; the driver copies them once.
+  std::vector<int> weightRegions;
+  std::vector<BoundaryValue> inputs, outputs;
+  /// Byte offset of the scalar slots (8 bytes each) and of the grid barrier in the arena.
+  int64_t slotsOffset = 0, numSlots = 0, barrierOffset = 0;
+  /// Program symbols in CocktailFrame::sym order, and host loop indices (CocktailFrame::idx).
+  std::vector<std::string> symbols;
+  int numLoopIndices = 0;
+  /// sizeof(CocktailFrame): arena pointer, then sym[], then idx[] (each at least one entry).
+  int64_t frameBytes() const;
+};
+
+inline int64_t CudaModule::frameBytes() const {
+  auto atLeastOne = [](size_t n) { return static_cast<int64_t>(n == 0 ? 1 : n); };
+  return 8 + 8 * atLeastOne(symbols.size()) + 8 * atLeastOne(static_cast<size_t>(numLoopIndices));
+}
+
+}  // namespace cocktail::runtime::cuda

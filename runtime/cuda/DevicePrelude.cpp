@@ -1,0 +1,75 @@
+//===- runtime/cuda/DevicePrelude.cpp ------------------------------------------------===//
+#include "runtime/cuda/DevicePrelude.h"
+
+namespace cocktail::runtime::cuda {
+
+std::string_view devicePrelude() {
+  return R"cuda(// ---- Cocktail device prelude -------------------------------------------------
+typedef long long i64;
+
+#ifndef COCKTAIL_SPIN_WAIT
+// A waiting block backs off so that the blocks it waits for get the issue slots.
+#define COCKTAIL_SPIN_WAIT() __nanosleep(32)
+#endif
+
+__device__ __forceinline__ i64 cocktail_min(i64 a, i64 b) { return a < b ? a : b; }
+__device__ __forceinline__ i64 cocktail_max(i64 a, i64 b) { return a > b ? a : b; }
+// One thread of the whole grid: the one that stores scalars for the host and later kernels.
+__device__ __forceinline__ bool cocktail_leader() { return blockIdx.x == 0 && threadIdx.x == 0; }
+
+// TorchScript's integer // and % round toward negative infinity.
+__device__ __forceinline__ i64 cocktail_floordiv(i64 a, i64 b) {
+  i64 q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+__device__ __forceinline__ i64 cocktail_mod(i64 a, i64 b) {
+  i64 r = a % b;
+  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+
+// Slice bounds as PyTorch clamps them; a negative index counts from the end.
+__device__ __forceinline__ i64 cocktail_slice_start(i64 s, i64 size) {
+  if (s < 0) s += size;
+  return s < 0 ? 0 : (s > size ? size : s);
+}
+__device__ __forceinline__ i64 cocktail_slice_end(i64 e, i64 start, i64 size) {
+  if (e < 0) e += size;
+  return e < start ? start : (e > size ? size : e);
+}
+__device__ __forceinline__ i64 cocktail_slice_len(i64 start, i64 end, i64 step) { return (end - start + step - 1) / step; }
+__device__ __forceinline__ i64 cocktail_index(i64 i, i64 size) { return i < 0 ? i + size : i; }
+
+__device__ __forceinline__ float cocktail_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+__device__ __forceinline__ double cocktail_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+
+// Sum over the 32 lanes of a warp; lane 0 holds the result.
+__device__ __forceinline__ float cocktail_warp_sum(float v) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Grid-wide barrier of a cooperative launch (every block resident): a
+// counter of arrived blocks and a generation that the last arrival bumps.
+// barrier[0] is back to 0 after every use; barrier[1] only grows.
+__device__ void cocktail_grid_sync(unsigned int* barrier) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    volatile unsigned int* generation = barrier + 1;
+    const unsigned int seen = *generation;
+    __threadfence();  // this block's writes before its arrival
+    if (atomicAdd(barrier, 1u) == gridDim.x - 1) {
+      atomicExch(barrier, 0u);
+      __threadfence();
+      atomicAdd(barrier + 1, 1u);
+    } else {
+      while (*generation == seen) COCKTAIL_SPIN_WAIT();
+    }
+    __threadfence();  // the other blocks' writes before this block's reads
+  }
+  __syncthreads();
+}
+// ---- end of prelude ---------------------------------------------------------------
+)cuda";
+}
+
+}  // namespace cocktail::runtime::cuda

@@ -1,0 +1,19 @@
+//===- runtime/cuda/DevicePrelude.h - The helpers every generated module starts with -===//
+//
+// Plain CUDA C++ (no headers, so NVRTC needs no include path): integer
+// helpers with TorchScript's semantics, the grid barrier, warp reductions.
+// Everything a kernel uses beyond the CUDA built-ins is defined here, which
+// is what lets the CPU emulation harness (tests/cuda_emu) compile the same
+// text: it supplies the built-ins and `COCKTAIL_SPIN_WAIT`, nothing else.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <string_view>
+
+namespace cocktail::runtime::cuda {
+
+/// The prelude text, emitted verbatim at the top of every module.
+std::string_view devicePrelude();
+
+}  // namespace cocktail::runtime::cuda
