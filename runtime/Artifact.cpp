@@ -59,6 +59,12 @@ std::string serializeArtifact(const Artifact& a) {
     pf->set_location(f.location);
     pf->set_reason(f.reason);
   }
+  for (const TargetCode& c : a.code) {
+    auto* pc = pb.add_code();
+    pc->set_target(c.target);
+    pc->set_source(c.source);
+    for (const auto& [key, bytes] : c.binaries) (*pc->mutable_binaries())[key] = bytes;
+  }
   std::string payload = pb.SerializeAsString();
   std::string out(kArtifactMagic, sizeof(kArtifactMagic));
   putLE<uint32_t>(out, kArtifactFormatVersion);
@@ -130,7 +136,21 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
   a.inputSpecs.assign(pb.input_specs().begin(), pb.input_specs().end());
   a.program = std::move(prog);
   for (const auto& f : pb.fallbacks()) a.fallbacks.push_back({f.op(), f.location(), f.reason()});
+  for (const auto& pc : pb.code()) {
+    TargetCode c{pc.target(), pc.source(), {}};
+    for (const auto& [key, bytes] : pc.binaries()) c.binaries[key] = bytes;
+    if (c.target.empty()) return fail("it has generated code without a target name");
+    a.code.push_back(std::move(c));
+  }
+  if (a.target != "cpu" && !a.codeFor(a.target))
+    return fail(fmt::format("its target is '{}' but it holds no code for it", a.target));
   return a;
+}
+
+const TargetCode* Artifact::codeFor(const std::string& target) const {
+  for (const TargetCode& c : code)
+    if (c.target == target) return &c;
+  return nullptr;
 }
 
 ir::Expected<Artifact> loadArtifact(const std::string& path) {

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +29,14 @@ struct FallbackInfo {
   std::string reason;
 };
 
+/// Code generated for one target: for CUDA, the source, a cubin per
+/// architecture ("sm_90") and PTX ("ptx") for the others.
+struct TargetCode {
+  std::string target;
+  std::string source;
+  std::map<std::string, std::string> binaries;
+};
+
 struct Artifact {
   std::string compilerVersion;
   std::string sourceModel;
@@ -36,6 +45,9 @@ struct Artifact {
   /// The program, with weight bytes.
   std::shared_ptr<ir::Program> program;
   std::vector<FallbackInfo> fallbacks;
+  std::vector<TargetCode> code;
+  /// The code generated for `target`, or null.
+  const TargetCode* codeFor(const std::string& target) const;
 };
 
 /// Serialises to bytes (header + payload).

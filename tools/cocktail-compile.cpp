@@ -1,7 +1,8 @@
 //===- tools/cocktail-compile.cpp - TorchScript file in, .cocktail artifact out -------===//
 //
 //   cocktail-compile MODEL.pt -o OUT.cocktail --input NAME:DTYPE[DIMS] ...
-//                    [--target cpu|cuda|auto] [--emit ir|scheduled|cuda] [--strict]
+//                    [--target cpu|cuda|auto] [--arch sm_80,sm_90] [--resource-report FILE]
+//                    [--emit ir|scheduled|cuda] [--strict]
 //
 //===----------------------------------------------------------------------===//
 #include <chrono>
@@ -55,14 +56,21 @@ int main(int argc, char** argv) {
   bool timing = false;
   std::string method = "forward";
   int optLevel = 2;
+  std::string archs = "sm_80,sm_90";
+  std::string resourceReport;
   app.add_option("model", model, "TorchScript file (torch.jit.save of a scripted module)")->required();
   app.add_option("-o,--output", output, "Where to write the artifact, e.g. -o lstm.cocktail");
   app.add_option("--input", inputs,
                  "One per argument of forward, NAME:DTYPE[DIMS]: dims are numbers or a symbol with an upper\n"
                  "bound, e.g. --input 'xs:f32[T<=128,4,64]'; a scalar is NAME:DTYPE, e.g. --input steps:i64.\n"
                  "DTYPE is one of f32 f64 f16 bf16 i64 i32 i1");
-  app.add_option("--target", target, "Where the model will run: cpu, cuda, or auto (default: what this build supports)")
+  app.add_option("--target", target, "Where the model will run: cpu, cuda, or auto (default: cuda when this build has the CUDA backend\nand this machine a GPU, else cpu)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
+  app.add_option("--arch", archs,
+                 "target cuda: GPU architectures to compile cubins for, comma-separated (default sm_80,sm_90);\n"
+                 "PTX for the lowest is kept too, for newer GPUs");
+  app.add_option("--resource-report", resourceReport,
+                 "target cuda: write ptxas's registers, shared memory and spills per kernel to this file");
   app.add_option("--emit", emit,
                  "Print a stage to stdout instead of (or besides, with -o) writing the artifact:\n"
                  "ir (the translated uProgram), scheduled (after the scheduling passes), cuda (generated CUDA)")
@@ -85,9 +93,6 @@ int main(int argc, char** argv) {
     if (target == "cpu") return fail("--emit cuda shows the code of target cuda; drop --target cpu");
     target = "cuda";
   }
-  if (target == "cuda" && !output.empty())
-    return fail("--target cuda -o: CUDA artifacts (NVRTC-compiled kernels) are not written by this build yet; "
-                "--emit cuda shows the generated CUDA, --target cpu writes an artifact");
   if (emit == "scheduled" && optLevel == 0)
     return fail("--emit scheduled needs the scheduling passes, which -O0 leaves out; use -O2 (the default)");
 
@@ -103,6 +108,12 @@ int main(int argc, char** argv) {
   driver::CompileOptions options;
   options.inputSpecs = inputs;
   options.target = target;
+  options.cudaArchs.clear();
+  for (size_t start = 0; start <= archs.size();) {
+    const size_t comma = std::min(archs.find(',', start), archs.size());
+    if (comma > start) options.cudaArchs.push_back(archs.substr(start, comma - start));
+    start = comma + 1;
+  }
   options.strict = strict;
   options.method = method;
   options.printAfterAll = printAfterAll;
@@ -119,6 +130,14 @@ int main(int argc, char** argv) {
   runtime::Artifact& artifact = compiled->artifact;
   for (const frontend::Fallback& f : compiled->fallbacks) fmt::print(stderr, "{}\n", driver::describeFallback(f, model));
 
+  for (const std::string& k : compiled->persistentSpills)
+    fmt::print(stderr, "cocktail-compile: warning: the persistent kernel {} spills registers (see --resource-report)\n", k);
+  if (!resourceReport.empty()) {
+    std::FILE* f = std::fopen(resourceReport.c_str(), "w");
+    if (!f) return fail(fmt::format("cannot write the resource report to '{}'", resourceReport));
+    fmt::print(f, "{}", compiled->cudaResources);
+    std::fclose(f);
+  }
   if (emit == "scheduled") fmt::print("{}", ir::printProgram(*artifact.program, po));
   if (output.empty()) return 0;
   if (ir::Status saved = runtime::saveArtifact(artifact, output); !saved.ok()) return failStatus(saved);

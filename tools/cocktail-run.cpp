@@ -14,6 +14,9 @@
 #include "runtime/Artifact.h"
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
+#if COCKTAIL_HAVE_CUDA
+#include "runtime/cuda/DeviceQuery.h"
+#endif
 
 namespace {
 
@@ -56,13 +59,26 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Do not print the outputs' shapes");
   CLI11_PARSE(app, argc, argv);
 
+#if COCKTAIL_HAVE_CUDA
+  const runtime::cuda::DeviceAvailability gpu = runtime::cuda::queryCudaDevice();
+#else
+  const struct {
+    bool available = false;
+    std::string description = "this build has no CUDA backend";
+  } gpu;
+#endif
   if (device == "cuda") {
-    fmt::print(stderr, "cocktail-run: --device cuda: this build has no CUDA executor yet; use --device cpu\n");
+    fmt::print(stderr, "cocktail-run: --device cuda: {}; use --device cpu\n",
+               gpu.available ? "the CUDA executor is not part of this build yet" : gpu.description);
     return 1;
   }
 
   auto artifact = runtime::loadArtifact(artifactPath);
   if (!artifact) return failStatus(artifact.status());
+  // A CUDA artifact carries its scheduled program too: without a GPU it runs on the CPU.
+  if (artifact->target == "cuda" && !quiet)
+    fmt::print(stderr, "cocktail-run: note: {} was compiled for CUDA; {}: running its scheduled program on the CPU\n",
+               artifactPath, gpu.available ? "the CUDA executor is not part of this build yet" : gpu.description);
   for (const auto& f : artifact->fallbacks)
     if (!quiet) fmt::print(stderr, "note: {} runs as a TorchScript island ({})\n", f.op, f.location);
 

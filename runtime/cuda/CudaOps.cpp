@@ -401,6 +401,7 @@ void Generator::computeOp(const Op& op) {
     std::vector<Expr> dims = resultDims(op, i, bounds, deps);
     TensorRef ref = freshRef(ir::printValueName(op.result(i), op), op.result(i)->type().dtype(), dims, bounds);
     ref.deps = deps;
+    requireDeps(ref);
     out.push_back(ref);
   }
   switch (op.kind()) {

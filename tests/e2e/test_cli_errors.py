@@ -215,11 +215,12 @@ def test_compile_scalar_spec_for_tensor_argument(models, tmp_path):
     expect_clean_failure(proc, "argument 'x'", "Tensor", "the spec says f64")
 
 
-def test_compile_target_cuda_not_available(models, tmp_path):
-    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--target", "cuda")
-    # Says that CUDA is not available and what to use instead.
-    expect_clean_failure(proc, "cuda", "cpu")
-    assert "CUDA" in proc.stderr or "not available" in proc.stderr, describe(proc)
+def test_compile_target_cuda_unknown_arch(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--target", "cuda",
+                    "--arch", "sm_80,volta")
+    # A build without the CUDA backend says so; one with it names the bad architecture.
+    expect_clean_failure(proc, "CUDA")
+    assert "'volta'" in proc.stderr or "no CUDA backend" in proc.stderr, describe(proc)
     assert not (tmp_path / "o.cocktail").exists()
 
 

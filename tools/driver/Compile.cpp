@@ -9,6 +9,8 @@
 #include "passes/TaskPartition.h"
 #if COCKTAIL_HAVE_CUDA
 #include "runtime/cuda/CudaCodegen.h"
+#include "runtime/cuda/DeviceQuery.h"
+#include "runtime/cuda/Nvrtc.h"
 #endif
 
 namespace cocktail::driver {
@@ -43,7 +45,12 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   if (target == "cuda")
     return ir::Status::error("target cuda: this build has no CUDA backend (configure with COCKTAIL_ENABLE_CUDA=ON); use target cpu");
 #endif
+  // auto: the GPU when this build can use one and the machine has one.
+#if COCKTAIL_HAVE_CUDA
+  if (target == "auto") target = runtime::cuda::queryCudaDevice().available ? "cuda" : "cpu";
+#else
   if (target == "auto") target = "cpu";
+#endif
 
   std::vector<ir::Symbol> symbols;
   auto specs = ir::parseInputSpecs(options.inputSpecs, &symbols);
@@ -87,6 +94,21 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
     auto module = runtime::cuda::generateCuda(*translation->program);
     if (!module) return module.status();
     if (options.onCudaSource) options.onCudaSource(module->source);
+    auto compiled = runtime::cuda::compileWithNvrtc(module->source, options.cudaArchs, modelPath + ".cu");
+    if (!compiled) return compiled.status();
+    runtime::TargetCode code{"cuda", module->source, {}};
+    for (auto& [arch, cubin] : compiled->cubins) code.binaries[arch] = std::move(cubin);
+    code.binaries["ptx"] = std::move(compiled->ptx);
+    a.code.push_back(std::move(code));
+    for (runtime::cuda::KernelResources& k : compiled->resources.kernels) {
+      for (const runtime::cuda::KernelInfo& info : module->kernels)
+        if (info.name == k.kernel)
+          k.kind = info.kind == runtime::cuda::KernelInfo::Kind::Persistent ? "persistent"
+                   : info.kind == runtime::cuda::KernelInfo::Kind::Copy     ? "copy"
+                                                                            : "operator";
+      if (k.kind == "persistent" && k.spills()) result.persistentSpills.push_back(fmt::format("{} ({})", k.kernel, k.arch));
+    }
+    result.cudaResources = compiled->resources.table();
   }
 #endif
   a.compilerVersion = runtime::compilerVersion();

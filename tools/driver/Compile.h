@@ -41,6 +41,10 @@ struct CompileOptions {
 struct CompileResult {
   runtime::Artifact artifact;
   std::vector<frontend::Fallback> fallbacks;
+  /// target cuda: ptxas's resources per kernel and arch, as a table.
+  std::string cudaResources;
+  /// target cuda: the persistent kernels that spill registers ("k3_loop (sm_80)").
+  std::vector<std::string> persistentSpills;
 };
 
 /// Compiles a TorchScript file. A user error (bad spec, unsupported op with

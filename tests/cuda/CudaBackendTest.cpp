@@ -1,0 +1,122 @@
+//===- tests/cuda/CudaBackendTest.cpp - The CUDA backend's pieces that need no GPU -----===//
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "ir/Parser.h"
+#include "runtime/Artifact.h"
+#include "runtime/cuda/BufferLayout.h"
+#include "runtime/cuda/CudaCodegen.h"
+#include "runtime/cuda/DeviceQuery.h"
+#include "runtime/cuda/Nvrtc.h"
+#include "runtime/cuda/ResourceReport.h"
+
+namespace cocktail::runtime::cuda {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(ResourceReport, ParsesPtxasVerboseOutput) {
+  const std::string log =
+      "ptxas info    : 1 bytes gmem\n"
+      "ptxas info    : Compiling entry function 'k3_loop' for 'sm_90'\n"
+      "ptxas info    : Function properties for k3_loop\n"
+      "ptxas         .     16 bytes stack frame, 8 bytes spill stores, 12 bytes spill loads\n"
+      "ptxas info    : Used 255 registers, used 1 barriers, 2048 bytes smem, 380 bytes cmem[0]\n"
+      "ptxas info    : Compiling entry function 'k0_full' for 'sm_90'\n"
+      "ptxas info    : Function properties for k0_full\n"
+      "ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads\n"
+      "ptxas info    : Used 10 registers, used 0 barriers\n";
+  auto kernels = parsePtxasLog(log, "sm_90");
+  ASSERT_EQ(kernels.size(), 2u);
+  EXPECT_EQ(kernels[0].kernel, "k3_loop");
+  EXPECT_EQ(kernels[0].registers, 255);
+  EXPECT_EQ(kernels[0].sharedBytes, 2048);
+  EXPECT_EQ(kernels[0].constantBytes, 380);
+  EXPECT_EQ(kernels[0].stackBytes, 16);
+  EXPECT_EQ(kernels[0].spillStoreBytes, 8);
+  EXPECT_EQ(kernels[0].spillLoadBytes, 12);
+  EXPECT_TRUE(kernels[0].spills());
+  EXPECT_EQ(kernels[1].registers, 10);
+  EXPECT_FALSE(kernels[1].spills());
+  ResourceReport report{kernels};
+  EXPECT_THAT(report.table(), HasSubstr("SPILLS"));
+}
+
+TEST(BufferLayout, AlignsEveryRegion) {
+  BufferLayout layout;
+  EXPECT_EQ(layout.place("a", 4), 0);
+  EXPECT_EQ(layout.place("b", 300), 1);
+  EXPECT_EQ(layout.place("empty", 0), 2);
+  EXPECT_EQ(layout.region(1).offset, 256);
+  EXPECT_EQ(layout.region(2).offset, 768);
+  EXPECT_EQ(layout.size(), 1024);
+}
+
+TEST(Nvrtc, CompilesAKernelForEachArchAndPtxOnce) {
+  const std::string source = R"(extern "C" __global__ void scale(float* x, int n) {
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) x[i] *= 2.0f;
+  })";
+  auto compiled = compileWithNvrtc(source, {"sm_90", "sm_80"});
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  EXPECT_EQ(compiled->cubins.size(), 2u);
+  EXPECT_FALSE(compiled->cubins.at("sm_80").empty());
+  EXPECT_EQ(compiled->ptxArch, "compute_80");
+  EXPECT_THAT(compiled->ptx, HasSubstr(".entry scale"));
+  ASSERT_EQ(compiled->resources.kernels.size(), 2u);
+  EXPECT_GT(compiled->resources.kernels[0].registers, 0);
+}
+
+TEST(Nvrtc, RejectsAnUnknownArchAndReportsCompileErrors) {
+  auto bad = compileWithNvrtc("__global__ void k() {}", {"sm90"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.status().str(), HasSubstr("unknown CUDA architecture 'sm90'"));
+  auto broken = compileWithNvrtc("__global__ void k() { undefined_thing(); }", {"sm_80"});
+  ASSERT_FALSE(broken.ok());
+  EXPECT_THAT(broken.status().str(), HasSubstr("undefined_thing"));
+}
+
+TEST(DeviceQuery, AnswersWithoutCrashing) {
+  // CI has no GPU: the answer must say why. A GPU machine names its device.
+  DeviceAvailability d = queryCudaDevice();
+  EXPECT_FALSE(d.description.empty());
+  if (!d.available) EXPECT_THAT(d.description, HasSubstr("no GPU"));
+}
+
+TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {
+  auto program = ir::parseProgram(R"(func @forward(%x: f32[4,64]) -> (f32[4,64]) {
+  %y = tanh(%x) {sync = "none", tile_elems = 128, tiles = 2} : f32[4,64]
+  return(%y)
+}
+)",
+                                  "test.ir");
+  ASSERT_TRUE(program.ok()) << program.status().str();
+  auto module = generateCuda(**program);
+  ASSERT_TRUE(module.ok()) << module.status().str();
+  ASSERT_EQ(module->kernels.size(), 2u);  // the tanh, the outputs
+  EXPECT_EQ(module->kernels[0].tiles, 2);
+  EXPECT_EQ(module->plan.size(), 2u);
+  ASSERT_EQ(module->outputs.size(), 1u);
+  EXPECT_EQ(module->outputs[0].rank, 2);
+  auto compiled = compileWithNvrtc(module->source, {"sm_80"});
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+
+  Artifact a;
+  a.target = "cuda";
+  a.program = std::shared_ptr<ir::Program>(std::move(*program));
+  a.code.push_back({"cuda", module->source, {{"sm_80", compiled->cubins.at("sm_80")}, {"ptx", compiled->ptx}}});
+  auto loaded = deserializeArtifact(serializeArtifact(a), "test.cocktail");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().str();
+  const TargetCode* code = loaded->codeFor("cuda");
+  ASSERT_NE(code, nullptr);
+  EXPECT_EQ(code->source, module->source);
+  EXPECT_EQ(code->binaries.at("sm_80"), compiled->cubins.at("sm_80"));
+
+  a.code.clear();  // a CUDA artifact without its code is refused
+  auto refused = deserializeArtifact(serializeArtifact(a), "test.cocktail");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.status().str(), HasSubstr("holds no code"));
+}
+
+}  // namespace
+}  // namespace cocktail::runtime::cuda
