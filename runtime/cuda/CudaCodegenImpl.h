@@ -166,7 +166,7 @@ class Generator {
   /// Emits the loops over this block's elements of an op's result: the
   /// uTask loop (task = blockIdx.x; task < tiles; ...) when the op is tiled,
   /// a grid-stride loop otherwise; `e` is the flat element index inside.
-  void openElementLoop(const Expr& n, int64_t tiles, int64_t tileElems, bool perWarp);
+  void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp);
   void closeElementLoop();
   /// Coordinates of element `e` of a tensor of `dims`: names c0, c1, ...
   std::vector<std::string> emitCoords(const std::vector<Expr>& dims, const std::string& flat, const std::string& prefix);

@@ -65,9 +65,17 @@ DType computeType(const Op& op) {
 
 // ---- loops and addressing -----------------------------------------------------------------
 
-void Generator::openElementLoop(const Expr& n, int64_t tiles, int64_t tileElems, bool perWarp) {
+void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp) {
   open("");
-  line(fmt::format("const i64 n = {};", n.str()));
+  line(fmt::format("const i64 n = {};", out.numel().str()));
+  if (tiles > 0 && tiles * tileElems < out.boundElements()) {
+    // The tiles must cover the result at its bounds (a `?` dim counted as 1
+    // by the cost model would leave elements to nobody).
+    const int64_t covering = (out.boundElements() + tiles - 1) / tiles;
+    line(fmt::format("// tile_elems {} does not cover the {} elements of the bound: {} per tile", tileElems,
+                     out.boundElements(), covering));
+    tileElems = covering;
+  }
   const std::string first = perWarp ? "(threadIdx.x >> 5)" : "threadIdx.x";
   const std::string step = perWarp ? "(blockDim.x >> 5)" : "blockDim.x";
   if (tiles > 0) {
@@ -522,7 +530,7 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
 void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out) {
   const TensorRef& o = out[0];
   const DType t = computeType(op);
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   const std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> args;
   switch (op.kind()) {
@@ -562,7 +570,7 @@ void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
   const TensorRef& o = out[0];
   for (const TensorRef& r : out)
     if (!(r.dims == o.dims)) throw error(op, "a fused op whose results differ in shape is not supported yet");
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   const std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::map<const Value*, std::string> local;
   int next = 0;
@@ -605,7 +613,7 @@ void Generator::emitLinear(const Op& op, const TensorRef& o) {
   const TensorRef& w = tensor(op.operand(1), op);
   if (w.rank() != 2 || x.rank() < 1) throw error(op, "expects x[..., K] and w[N, K]");
   const DType t = o.dtype;
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), true);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), true);
   line("const int lane = threadIdx.x & 31;");
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   const std::string col = c.back();
@@ -627,7 +635,7 @@ void Generator::emitMatmul(const Op& op, const TensorRef& o) {
   const TensorRef& a = tensor(op.operand(0), op);
   const TensorRef& b = tensor(op.operand(1), op);
   if (a.rank() < 1 || b.rank() < 1) throw error(op, "matmul of a 0-d tensor");
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   // Output coords: batch..., [m if a is a matrix], [n if b is a matrix].
   const bool aMat = a.rank() >= 2, bMat = b.rank() >= 2;
@@ -665,7 +673,7 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
   // A whole-tensor arg-reduction indexes the flattened tensor.
   const bool flatArg = arg && !attrs.getInt("dim");
 
-  openElementLoop(o.numel(), attrs.getInt("tiles").value_or(0), attrs.getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, attrs.getInt("tiles").value_or(0), attrs.getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> xc;
   size_t next = 0;
@@ -713,7 +721,7 @@ void Generator::emitSoftmax(const Op& op, const TensorRef& o) {
   const TensorRef& x = tensor(op.operand(0), op);
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(-1), x.rank());
   const DType t = o.dtype;
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> rc = c;
   rc[static_cast<size_t>(d)] = "r";
@@ -744,7 +752,7 @@ void Generator::emitConv2d(const Op& op, const TensorRef& o) {
   };
   const auto stride = pair("stride", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
   const int64_t groups = op.attrs().getInt("groups").value_or(1);
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");  // n, o, oh, ow
   const Expr cinPerGroup = w.dims[1];
   line(fmt::format("{} acc = {};", ctypeOf(o.dtype), op.numOperands() > 2 ? at(tensor(op.operand(2), op), {c[1]}) : "0"));
@@ -777,7 +785,7 @@ void Generator::emitPool2d(const Op& op, const TensorRef& o) {
     if (stride[i] == 0) stride[i] = kernel[i];  // PyTorch: the stride defaults to the kernel
   const bool isMax = op.kind() == OpKind::MaxPool2d;
   const std::string H = x.dims[2].str(), W = x.dims[3].str();
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   if (isMax) {
     line(fmt::format("{} acc = 0; bool first = true;", ctypeOf(o.dtype)));
@@ -814,7 +822,7 @@ void Generator::emitPool2d(const Op& op, const TensorRef& o) {
 void Generator::emitEmbedding(const Op& op, const TensorRef& o) {
   const TensorRef& w = tensor(op.operand(0), op);
   const TensorRef& idx = tensor(op.operand(1), op);
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> ic(c.begin(), c.end() - 1);
   line(fmt::format("const i64 row = (i64){};", idx.rank() == 0 ? at(idx, {}) : at(idx, ic)));
@@ -824,7 +832,7 @@ void Generator::emitEmbedding(const Op& op, const TensorRef& o) {
 
 void Generator::emitCat(const Op& op, const TensorRef& o) {
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), o.rank());
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   Expr start = 0;
   for (size_t i = 0; i < op.numOperands(); ++i) {
@@ -848,7 +856,7 @@ void Generator::emitScatter(const Op& op, const TensorRef& o) {
   const TensorRef& src = tensor(op.operand(1), op);
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), base.rank());
   const std::string size = base.dims[static_cast<size_t>(d)].str();
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   const std::string cd = c[static_cast<size_t>(d)];
   std::vector<std::string> sc = c;
@@ -872,7 +880,7 @@ void Generator::emitScatter(const Op& op, const TensorRef& o) {
 void Generator::emitMaterialize(const Op& op, const TensorRef& o) {
   // A reshape of a non-contiguous view: copy in the input's logical order.
   const TensorRef& x = tensor(op.operand(0), op);
-  openElementLoop(o.numel(), op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
   std::vector<std::string> c = emitCoords(x.dims, "e", "c");
   line(fmt::format("{}[e] = {};", bufferPointer(o), at(x, c)));
   closeElementLoop();
@@ -882,7 +890,7 @@ void Generator::copyTensor(const TensorRef& dst, const TensorRef& src, const std
   requireDeps(dst);
   requireDeps(src);
   line(fmt::format("// copy: {}", what));
-  openElementLoop(dst.numel(), 0, 0, false);
+  openElementLoop(dst, 0, 0, false);
   std::vector<std::string> c = emitCoords(dst.dims, "e", "c");
   const std::string value = at(src, c);
   line(fmt::format("{} = {};", at(dst, c), src.dtype == dst.dtype ? value : castTo(dst.dtype, value)));

@@ -1,0 +1,167 @@
+//===- runtime/cuda/PlanRunner.cpp --------------------------------------------------------===//
+#include "runtime/cuda/PlanRunner.h"
+
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace cocktail::runtime::cuda {
+
+using ir::DType;
+
+PlanRunner::PlanRunner(const CudaModule& module, const ir::Program& program, KernelDevice& device)
+    : module_(module),
+      program_(program),
+      device_(device),
+      signature_(Signature::of(program)),
+      symbols_(module.symbols.size(), 0),
+      loopIndices_(static_cast<size_t>(module.numLoopIndices), 0) {}
+
+ir::Status PlanRunner::prepare() {
+  const auto& weights = program_.weights();
+  if (weights.size() != module_.weightRegions.size())
+    return ir::Status::error("internal error: the CUDA module does not match the program's weights");
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const BufferRegion& r = module_.layout.region(module_.weightRegions[i]);
+    if (static_cast<int64_t>(weights[i].data.size()) != r.bytes)
+      return ir::Status::error(fmt::format("weight @{} has {} bytes, its region {}", weights[i].name,
+                                           weights[i].data.size(), r.bytes));
+    COCKTAIL_RETURN_IF_ERROR(device_.write(r.offset, weights[i].data.data(), r.bytes));
+  }
+  const uint32_t zero[2] = {0, 0};
+  return device_.write(module_.barrierOffset, zero, sizeof zero);
+}
+
+std::vector<char> PlanRunner::frame() const {
+  std::vector<char> f(static_cast<size_t>(module_.frameBytes()), 0);
+  char* arena = device_.arena();
+  std::memcpy(f.data(), &arena, sizeof arena);
+  std::memcpy(f.data() + 8, symbols_.data(), 8 * symbols_.size());
+  const size_t idx = 8 + 8 * std::max<size_t>(symbols_.size(), 1);
+  std::memcpy(f.data() + idx, loopIndices_.data(), 8 * loopIndices_.size());
+  return f;
+}
+
+ir::Expected<int64_t> PlanRunner::readSlot(int64_t slot) {
+  int64_t bits = 0;
+  COCKTAIL_RETURN_IF_ERROR(device_.read(module_.slotsOffset + 8 * slot, &bits, 8));
+  return bits;
+}
+
+ir::Status PlanRunner::writeSlot(int64_t slot, int64_t bits) {
+  return device_.write(module_.slotsOffset + 8 * slot, &bits, 8);
+}
+
+ir::Expected<int64_t> PlanRunner::value(const HostScalar& s) {
+  switch (s.kind) {
+    case HostScalar::Kind::Constant: return s.value;
+    case HostScalar::Kind::LoopIndex: return loopIndices_.at(static_cast<size_t>(s.value));
+    case HostScalar::Kind::Slot: return readSlot(s.value);
+  }
+  return s.value;
+}
+
+ir::Status PlanRunner::launch(int kernel) {
+  const KernelInfo& k = module_.kernels.at(static_cast<size_t>(kernel));
+  const int64_t grid = k.kind == KernelInfo::Kind::Operator ? std::max<int64_t>(k.tiles, 1) : 0;
+  ir::Status st = device_.launch(k, grid, frame());
+  if (!st.ok()) {
+    ir::Status out = ir::Status::error(fmt::format("kernel {} ({}) failed", k.name, k.origin));
+    out.append(st);
+    return out;
+  }
+  return st;
+}
+
+ir::Status PlanRunner::runSteps(const std::vector<HostStep>& steps) {
+  for (const HostStep& step : steps) {
+    switch (step.kind) {
+      case HostStep::Kind::Launch:
+        COCKTAIL_RETURN_IF_ERROR(launch(step.kernel));
+        break;
+      case HostStep::Kind::Loop: {
+        COCKTAIL_RETURN_IF_ERROR(launch(step.initKernel));
+        auto trip = value(step.trip);
+        if (!trip) return trip.status();
+        auto cond = value(step.cond);
+        if (!cond) return cond.status();
+        bool go = *cond != 0;
+        for (int64_t i = 0; i < *trip && go; ++i) {
+          loopIndices_.at(static_cast<size_t>(step.loopIndex)) = i;
+          COCKTAIL_RETURN_IF_ERROR(runSteps(step.body));
+          COCKTAIL_RETURN_IF_ERROR(launch(step.yieldKernel));
+          auto next = value(step.yieldCond);
+          if (!next) return next.status();
+          go = *next != 0;
+        }
+        break;
+      }
+      case HostStep::Kind::If: {
+        auto cond = value(step.cond);
+        if (!cond) return cond.status();
+        COCKTAIL_RETURN_IF_ERROR(runSteps(*cond != 0 ? step.body : step.elseBody));
+        break;
+      }
+    }
+  }
+  return ir::Status::success();
+}
+
+ir::Expected<std::vector<RuntimeValue>> PlanRunner::run(const std::vector<RuntimeValue>& inputs) {
+  std::map<std::string, int64_t> symbolValues;
+  COCKTAIL_RETURN_IF_ERROR(signature_.check(inputs, &symbolValues));
+  for (size_t i = 0; i < module_.symbols.size(); ++i) {
+    auto it = symbolValues.find(module_.symbols[i]);
+    symbols_[i] = it == symbolValues.end() ? 0 : it->second;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const BoundaryValue& b = module_.inputs.at(i);
+    if (b.isScalar) {
+      // Slots hold i64 and i1 as integers, f64 as its bits.
+      int64_t bits = 0;
+      if (const int64_t* v = std::get_if<int64_t>(&inputs[i])) bits = *v;
+      if (const bool* v = std::get_if<bool>(&inputs[i])) bits = *v;
+      if (b.dtype == DType::F64) {
+        const double* v = std::get_if<double>(&inputs[i]);
+        const double d = v ? *v : static_cast<double>(bits);
+        std::memcpy(&bits, &d, 8);
+      }
+      COCKTAIL_RETURN_IF_ERROR(writeSlot(b.slot, bits));
+    } else {
+      const Tensor& t = std::get<Tensor>(inputs[i]);
+      COCKTAIL_RETURN_IF_ERROR(device_.write(module_.layout.region(b.region).offset, t.data<char>(), t.nbytes()));
+    }
+  }
+  COCKTAIL_RETURN_IF_ERROR(runSteps(module_.plan));
+
+  std::vector<RuntimeValue> outputs;
+  for (const BoundaryValue& b : module_.outputs) {
+    if (b.isScalar) {
+      auto bits = readSlot(b.slot);
+      if (!bits) return bits.status();
+      if (b.dtype == DType::F64) {
+        double d;
+        std::memcpy(&d, &*bits, 8);
+        outputs.emplace_back(d);
+      } else if (b.dtype == DType::I1) {
+        outputs.emplace_back(*bits != 0);
+      } else {
+        outputs.emplace_back(*bits);
+      }
+      continue;
+    }
+    Shape shape;
+    for (int d = 0; d < b.rank; ++d) {
+      auto dim = readSlot(b.slot + d);
+      if (!dim) return dim.status();
+      shape.push_back(*dim);
+    }
+    Tensor t = Tensor::empty(b.dtype, shape);
+    COCKTAIL_RETURN_IF_ERROR(device_.read(module_.layout.region(b.region).offset, t.data<char>(), t.nbytes()));
+    outputs.emplace_back(std::move(t));
+  }
+  return outputs;
+}
+
+}  // namespace cocktail::runtime::cuda

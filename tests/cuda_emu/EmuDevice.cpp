@@ -1,0 +1,91 @@
+//===- tests/cuda_emu/EmuDevice.cpp -------------------------------------------------------===//
+#include "tests/cuda_emu/EmuDevice.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace cocktail::cuda_emu {
+
+namespace fs = std::filesystem;
+
+ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::CudaModule& module,
+                                                            const EmuOptions& options) {
+  if (options.blockThreads == 0 || options.blockThreads % 32 != 0)
+    return ir::Status::error("the emulated block size must be a multiple of 32");
+  std::unique_ptr<EmuDevice> d(new EmuDevice());
+  d->options_ = options;
+  std::string dir = options.workDir;
+  if (dir.empty()) {
+    std::string tmpl = (fs::temp_directory_path() / "cocktail-emu-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) return ir::Status::error("cannot create a temporary folder for the emulated module");
+    dir = tmpl;
+  } else {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+  }
+  const std::string source = (fs::path(dir) / "module.cu").string();
+  const std::string library = (fs::path(dir) / "module.so").string();
+  std::ofstream(source) << module.source;
+  // The same text NVRTC compiles, as C++ with the emulation header in front.
+  const std::string command =
+      fmt::format("{} -std=c++17 -O1 -g0 -fPIC -shared -w -DCOCKTAIL_EMULATION -include {} -x c++ {} -o {} 2>&1",
+                  COCKTAIL_EMU_CXX, COCKTAIL_EMU_HEADER, source, library);
+  std::string log;
+  if (FILE* p = popen(command.c_str(), "r")) {
+    char buf[4096];
+    while (size_t n = fread(buf, 1, sizeof buf, p)) log.append(buf, n);
+    if (pclose(p) != 0)
+      return ir::Status::error(fmt::format("the emulated module does not compile:\n$ {}\n{}", command, log));
+  } else {
+    return ir::Status::error("cannot run the C++ compiler for the emulated module");
+  }
+  d->library_ = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!d->library_) return ir::Status::error(fmt::format("cannot load the emulated module: {}", dlerror()));
+  d->launch_ = reinterpret_cast<Launch>(dlsym(d->library_, "cocktail_emu_launch"));
+  if (!d->launch_) return ir::Status::error("the emulated module has no cocktail_emu_launch");
+  for (const runtime::cuda::KernelInfo& k : module.kernels) {
+    auto entry = reinterpret_cast<Entry>(dlsym(d->library_, ("cocktail_emu_" + k.name).c_str()));
+    if (!entry) return ir::Status::error(fmt::format("the emulated module has no entry for kernel {}", k.name));
+    d->entries_[k.name] = entry;
+  }
+  d->arenaBytes_ = module.layout.size();
+  d->arena_ = static_cast<char*>(std::aligned_alloc(runtime::cuda::BufferLayout::kAlignment,
+                                                    static_cast<size_t>(std::max<int64_t>(d->arenaBytes_, 256))));
+  // Poison, so that a kernel reading what nobody wrote shows up as NaNs.
+  std::memset(d->arena_, 0xff, static_cast<size_t>(d->arenaBytes_));
+  return d;
+}
+
+EmuDevice::~EmuDevice() {
+  std::free(arena_);
+  if (library_) dlclose(library_);
+}
+
+ir::Status EmuDevice::write(int64_t offset, const void* src, int64_t bytes) {
+  if (offset < 0 || offset + bytes > arenaBytes_) return ir::Status::error("write outside the arena");
+  std::memcpy(arena_ + offset, src, static_cast<size_t>(bytes));
+  return ir::Status::success();
+}
+
+ir::Status EmuDevice::read(int64_t offset, void* dst, int64_t bytes) {
+  if (offset < 0 || offset + bytes > arenaBytes_) return ir::Status::error("read outside the arena");
+  std::memcpy(dst, arena_ + offset, static_cast<size_t>(bytes));
+  return ir::Status::success();
+}
+
+ir::Status EmuDevice::launch(const runtime::cuda::KernelInfo& kernel, int64_t grid, const std::vector<char>& frame) {
+  const unsigned blocks = grid > 0 ? static_cast<unsigned>(grid) : options_.persistentBlocks;
+  ++launches_;
+  if (launch_(entries_.at(kernel.name), frame.data(), blocks, options_.blockThreads, options_.switchLimit) != 0)
+    return ir::Status::error(fmt::format("emulated kernel {} did not finish within {} fiber switches (a deadlock?)",
+                                         kernel.name, options_.switchLimit));
+  return ir::Status::success();
+}
+
+}  // namespace cocktail::cuda_emu
