@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -33,7 +35,7 @@ int failStatus(const ir::Status& status) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a CUDA artifact's generated kernels in the CPU emulation harness.", "cuda-emu-run"};
-  std::string artifactPath, inputsPath, outputsPath, reference, workDir;
+  std::string artifactPath, inputsPath, outputsPath, reference, sourcePath;
   double rtol = 1e-4;
   cuda_emu::EmuOptions options;
   app.add_option("artifact", artifactPath, "A .cocktail file written by cocktail-compile --target cuda")->required();
@@ -44,6 +46,9 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", options.persistentBlocks, "Blocks of a persistent launch (default 4)");
   app.add_option("--threads", options.blockThreads, "Threads per block, a multiple of 32 (default 64)");
   app.add_option("--work-dir", options.workDir, "Keep the emulated module's source and library here");
+  app.add_option("--source", sourcePath,
+                 "Run this CUDA source instead of the artifact's (same kernels and layout): for testing the\n"
+                 "harness itself, e.g. that it notices a missing barrier");
   CLI11_PARSE(app, argc, argv);
 
   auto artifact = runtime::loadArtifact(artifactPath);
@@ -57,6 +62,13 @@ int main(int argc, char** argv) {
   if (module->source != code->source)
     return failStatus(ir::Status::error("the artifact's CUDA source differs from what this build generates "
                                         "from its program; recompile it with this build"));
+  if (!sourcePath.empty()) {
+    std::ifstream in(sourcePath);
+    if (!in) return failStatus(ir::Status::error(fmt::format("cannot read '{}'", sourcePath)));
+    std::stringstream text;
+    text << in.rdbuf();
+    module->source = text.str();
+  }
   auto device = cuda_emu::EmuDevice::create(*module, options);
   if (!device) return failStatus(device.status());
   runtime::cuda::PlanRunner runner(*module, *artifact->program, **device);

@@ -205,11 +205,20 @@ extern "C" int cocktail_emu_launch(void (*kernel)(const void*), const void* fram
     f.context.uc_link = nullptr;
     makecontext(&f.context, entry, 0);
   }
-  for (size_t live = threads; live > 0 && !s.aborted;) {
+  // Blocks must not run in lockstep, or a missing barrier goes unseen: half
+  // of them run at half speed, which half changing every 64 rounds, and
+  // rounds alternate between ascending and descending order.
+  for (size_t live = threads, round = 0; live > 0 && !s.aborted; ++round) {
     live = 0;
-    for (size_t i = 0; i < threads && !s.aborted; ++i) {
+    for (size_t k = 0; k < threads && !s.aborted; ++k) {
+      const size_t i = round % 2 == 0 ? k : threads - 1 - k;
       Fiber& f = s.fibers[i];
       if (f.done) continue;
+      const bool slow = (f.block.x + round / 64) % 2 == 1;
+      if (slow && round % 2 == 1) {
+        ++live;
+        continue;
+      }
       resume(s, i);
       if (!f.done) ++live;
     }

@@ -50,12 +50,15 @@ CASES = [
     ("seq2seq", {"max_len": 0}),
     ("rae", {"n_leaves": 5}),
     ("rae", {"n_leaves": 1}),
+    ("blockdrop", {"policy": "random"}),
+    ("blockdrop", {"policy": "none"}),
+    ("skipnet", {}),
 ]
 
 
 def case_id(case):
     name, kwargs = case
-    return name + "-" + "-".join(f"{k}{v}" for k, v in kwargs.items())
+    return "-".join([name] + [f"{k}{v}" for k, v in kwargs.items()])
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +92,22 @@ def test_emulated_kernels_match_torchscript(artifacts, tmp_path, case):
     print(proc.stdout)
     assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
     assert "within" in proc.stdout
+
+
+def test_harness_notices_a_missing_grid_barrier(artifacts, tmp_path):
+    """The same kernels without their grid barriers must not match: blocks then
+    read what other blocks have not written yet (the arena starts as NaNs)."""
+    model, artifact = artifacts["lstm"]
+    work = tmp_path / "module"
+    inputs = tmp_path / "inputs.pt"
+    torch.save(suite.get("lstm").example_inputs(1, seed=1, steps=2), str(inputs))
+    cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--work-dir", str(work)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=900)
+    source = (work / "module.cu").read_text()
+    barriers = source.count("cocktail_grid_sync(barrier);  // sync = barrier")
+    assert barriers > 0, "the lstm kernel has no barrier of the schedule to remove"
+    broken = tmp_path / "broken.cu"
+    broken.write_text(source.replace("cocktail_grid_sync(barrier);  // sync = barrier", "/* barrier removed */"))
+    proc = subprocess.run(cmd + ["--source", str(broken)], capture_output=True, text=True, timeout=900)
+    assert proc.returncode != 0, f"the harness ran a kernel without its barriers and matched:\n{proc.stdout}"
+    assert "EXCEEDS" in proc.stdout or "differ" in proc.stderr, proc.stdout + proc.stderr
