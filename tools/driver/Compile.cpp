@@ -5,6 +5,7 @@
 
 #include "ir/Verifier.h"
 #include "passes/ControlFlowPlacement.h"
+#include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
 #include "passes/TaskPartition.h"
 #if COCKTAIL_HAVE_CUDA
@@ -28,6 +29,8 @@ ir::Status addSchedulingPipeline(passes::PassManager& pm, const std::string& tar
       pm.add(passes::createControlFlowPlacementPass(passes::TargetModel::cuda()));
     else if (name == "partition")
       pm.add(passes::createTaskPartitionPass(passes::TargetModel::cuda()));
+    else if (name == "plan-memory")
+      pm.add(passes::createMemoryPlanningPass(passes::TargetModel::cuda()));
     else
       COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(name));
     names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
