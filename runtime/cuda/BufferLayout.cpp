@@ -12,4 +12,9 @@ int BufferLayout::place(std::string name, int64_t bytes) {
   return static_cast<int>(regions_.size() - 1);
 }
 
+int BufferLayout::placeAt(std::string name, int64_t offset, int64_t bytes) {
+  regions_.push_back({std::move(name), offset, bytes});
+  return static_cast<int>(regions_.size() - 1);
+}
+
 }  // namespace cocktail::runtime::cuda

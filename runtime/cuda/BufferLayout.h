@@ -6,10 +6,12 @@
 // allocation serves every request the signature admits; scalars that cross
 // kernel boundaries get 8-byte slots; grid barriers get their counters.
 //
-// This is the one place that decides offsets. The first layout gives every
-// buffer its own region (simple, and safe with views that outlive their
-// base's last use); a memory plan that reuses regions between values whose
-// lifetimes do not overlap replaces `place` without touching the generator.
+// This is the one place that decides offsets. Values the `plan-memory` pass
+// placed keep its offsets inside one planned block (`placeAt`), where values
+// whose lifetimes do not overlap share bytes; everything else (weights,
+// inputs, outputs, values the plan left unplaced, staging copies, the slots
+// and the barrier) gets a region of its own (`place`). Regions may overlap
+// inside the planned block: the generator orders accesses by byte range.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -34,6 +36,9 @@ class BufferLayout {
 
   /// Places a region of `bytes` (at least one alignment unit) and returns its index.
   int place(std::string name, int64_t bytes);
+
+  /// A region at a fixed offset inside bytes already placed (a planned value).
+  int placeAt(std::string name, int64_t offset, int64_t bytes);
 
   const BufferRegion& region(int index) const { return regions_.at(static_cast<size_t>(index)); }
   const std::vector<BufferRegion>& regions() const { return regions_; }

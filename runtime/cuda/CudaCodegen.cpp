@@ -115,6 +115,9 @@ std::string Generator::origin(const Op& op) const {
 
 CudaModule Generator::run() {
   for (const ir::Symbol& s : program_.symbols()) module_.symbols.push_back(s.name);
+  // plan-memory's block first: its offsets are relative to it.
+  if (auto bytes = program_.attrs().getInt("arena_bytes"))
+    planBase_ = module_.layout.region(module_.layout.place("plan-memory: the values it placed", *bytes)).offset;
   // The arena: weights first (copied once), then inputs, then everything the program computes.
   for (const ir::WeightDecl& w : program_.weights()) {
     std::vector<int64_t> bounds;
@@ -186,6 +189,8 @@ std::string Generator::render() const {
     for (size_t i = 0; i < module_.symbols.size(); ++i)
       out += fmt::format("  const i64 sym_{} = f.sym[{}];\n", module_.symbols[i], i);
     for (const std::string& line : k.prologue) out += "  " + line + "\n";
+    if (k.syncAfterPrologue)
+      out += "  cocktail_grid_sync(barrier);  // every block has read the prologue's scalars before their bytes are reused\n";
     out += k.body;
     out += "}\n";
   }
@@ -212,11 +217,23 @@ int Generator::openKernel(const std::string& what, KernelInfo::Kind kind, int64_
   module_.kernels.push_back({kernels_.back().name, kind, tiles, from ? origin(*from) : what});
   current_ = id;
   indent_ = 1;
-  pending_.clear();
+  accesses_.clear();
   return id;
 }
 
-void Generator::closeKernel() { current_ = -1; }
+void Generator::closeKernel() {
+  KernelText& k = kernel();
+  for (const auto& [rb, re] : k.prologueReads)
+    for (const auto& [wb, we] : k.writes)
+      if (rb < we && wb < re) k.syncAfterPrologue = true;
+  if (k.syncAfterPrologue && !k.cooperative) {
+    // An operator kernel that needs the barrier is launched cooperatively;
+    // its uTask loop serves any grid.
+    k.cooperative = true;
+    module_.kernels[static_cast<size_t>(current_)].kind = KernelInfo::Kind::Persistent;
+  }
+  current_ = -1;
+}
 
 void Generator::line(const std::string& text) {
   kernel().body += std::string(static_cast<size_t>(2 * indent_), ' ') + text + "\n";
@@ -319,6 +336,8 @@ std::string Generator::materializeHostScalar(const Value* v) {
   const std::string expr = scalarOpExpr(op);
   const std::string name = scalarName(v);
   KernelText& k = kernel();
+  if (op.kind() == OpKind::ToScalar && op.operand(0)->type().isTensor())
+    k.prologueReads.push_back(bytesOf(tensor(op.operand(0), op)));
   k.prologue.push_back(fmt::format("const {} {} = {};  // {}", ctypeOf(s.dtype), name, expr, describe(op)));
   s.kind = ScalarRef::Kind::Local;
   s.kernel = current_;
@@ -364,6 +383,25 @@ TensorRef Generator::freshRef(const std::string& name, DType dtype, std::vector<
   int64_t elems = 1;
   for (int64_t b : bounds) elems *= b;
   ref.region = module_.layout.place(name, elems * ir::dtypeSize(dtype));
+  ref.strides = contiguousStrides(dims);
+  ref.dims = std::move(dims);
+  ref.bounds = std::move(bounds);
+  return ref;
+}
+
+TensorRef Generator::resultRef(const Op& op, size_t i, const std::string& name, DType dtype, std::vector<Expr> dims,
+                               std::vector<int64_t> bounds) {
+  auto mem = op.attrs().getInts("mem");
+  const auto planBytes = program_.attrs().getInt("arena_bytes");
+  if (planBase_ < 0 || !mem || i >= mem->size() || (*mem)[i] < 0) return freshRef(name, dtype, std::move(dims), std::move(bounds));
+  int64_t bytes = ir::dtypeSize(dtype);
+  for (int64_t b : bounds) bytes *= b;
+  if ((*mem)[i] + bytes > planBytes.value_or(0))
+    throw error(op, fmt::format("plan-memory put result {} at {} (+{} bytes) outside its {}-byte arena", i, (*mem)[i],
+                                bytes, planBytes.value_or(0)));
+  TensorRef ref;
+  ref.dtype = dtype;
+  ref.region = module_.layout.placeAt(name + " (planned)", planBase_ + (*mem)[i], bytes);
   ref.strides = contiguousStrides(dims);
   ref.dims = std::move(dims);
   ref.bounds = std::move(bounds);
@@ -682,7 +720,8 @@ TensorRef Generator::carriedRef(const Op& loop, const TensorRef& init, const Val
     if (t.dims()[d].isConstant()) dims[d] = t.dims()[d].value();
     if (t.dims()[d].isSymbol()) dims[d] = Expr::code("sym_" + t.dims()[d].symbolName());
   }
-  TensorRef ref = freshRef("%" + ir::printValueName(arg, loop).substr(1) + " (carried)", t.dtype(), dims, bounds);
+  TensorRef ref = resultRef(loop, static_cast<size_t>(arg->index() - 1), ir::printValueName(arg, loop) + " (carried)",
+                            t.dtype(), dims, bounds);
   ref.deps = init.deps;
   return ref;
 }
@@ -705,7 +744,7 @@ std::vector<TensorRef> Generator::ifResults(const Op& op) {
       dims.push_back(dim.isConstant() ? Expr(dim.value()) : Expr::code("sym_" + dim.symbolName()));
     }
     (void)thenYield;
-    TensorRef ref = freshRef(ir::printValueName(r, op) + " (if result)", r->type().dtype(), dims, bounds);
+    TensorRef ref = resultRef(op, i, ir::printValueName(r, op) + " (if result)", r->type().dtype(), dims, bounds);
     tensors_[r] = ref;
     results.push_back(ref);
   }
@@ -743,6 +782,8 @@ void Generator::deviceRegion(const ir::Region& region) {
     if (isScalarOp(op)) {
       if (op.kind() == OpKind::ToScalar) syncBeforeRead(op.operands(), "to_scalar reads a tensor element");
       defineLocalScalar(op.result(), scalarOpExpr(op), describe(op));
+      if (op.kind() == OpKind::ToScalar && op.operand(0)->type().isTensor())
+        recordAccess(&op, {tensor(op.operand(0), op)}, {});
       continue;
     }
     if (isView(op)) {
@@ -763,7 +804,7 @@ void Generator::deviceRegion(const ir::Region& region) {
 
 void Generator::gridSync(const std::string& why) {
   line(fmt::format("cocktail_grid_sync(barrier);  // {}", why));
-  pending_.clear();
+  accesses_.clear();
 }
 
 void Generator::deviceLoop(const Op& op) {
@@ -786,14 +827,13 @@ void Generator::deviceLoop(const Op& op) {
     } else {
       TensorRef carried = carriedRef(op, tensor(init, op), arg);
       copyTensor(carried, tensor(init, op), "initial carried value");
-      markWritten(carried, op);
       tensors_[arg] = carried;
     }
   }
   const std::string cond = fmt::format("cond{}", id);
   line(fmt::format("bool {} = {};", cond, scalar(op.operand(1))));
   line(fmt::format("const i64 trip{} = {};", id, scalar(op.operand(0))));
-  if (!pending_.empty()) gridSync("the carried values are in place");
+  if (!accesses_.empty()) gridSync("the carried values are in place");
   const std::string index = scalarName(body.argument(0));
   scalars_[body.argument(0)] = ScalarRef{ScalarRef::Kind::Local, index, DType::I64, current_, nullptr, -1};
   open(fmt::format("for (i64 {} = 0; {} < trip{} && {}; ++{})", index, index, id, cond, index));
@@ -812,7 +852,7 @@ void Generator::deviceLoop(const Op& op) {
   yieldInto(yield, 1, [&](size_t i) { return body.argument(i); }, false);
   for (const auto& [dst, src] : assignments) line(fmt::format("{} = {};", dst, src));
   line(fmt::format("{} = {};", cond, nextCond));
-  if (!pending_.empty()) gridSync("the next iteration reads the carried values");
+  if (!accesses_.empty()) gridSync("the next iteration reads the carried values");
   close();
   for (size_t i = 0; i < op.numResults(); ++i) {
     const Value* r = op.result(i);
@@ -836,19 +876,19 @@ void Generator::deviceIf(const Op& op) {
     scalars_[r] = ScalarRef{ScalarRef::Kind::Local, scalarName(r), r->type().dtype(), current_, nullptr, -1};
   }
   std::vector<TensorRef> results = ifResults(op);
-  const std::set<int> before = pending_;
+  const std::vector<Access> before = accesses_;
   open(fmt::format("if ({})", pred));
   deviceRegion(op.region(0));
   yieldIfResults(op, *op.region(0).terminator(), results, false);
-  std::set<int> afterThen = pending_;
+  const std::vector<Access> afterThen = accesses_;
   --indent_;
   line("} else {");
   ++indent_;
-  pending_ = before;
+  accesses_ = before;
   deviceRegion(op.region(1));
   yieldIfResults(op, *op.region(1).terminator(), results, false);
   close();
-  pending_.insert(afterThen.begin(), afterThen.end());
+  accesses_.insert(accesses_.end(), afterThen.begin(), afterThen.end());
   for (size_t i = 0; i < op.numResults(); ++i)
     if (op.result(i)->type().isScalar() && exports_.exported.count(op.result(i)))
       line(storeSlot(op.result(i), scalarName(op.result(i)), op.result(i)->type().dtype()));
@@ -857,8 +897,19 @@ void Generator::deviceIf(const Op& op) {
 void Generator::yieldInto(const Op& yield, size_t first, const std::function<const Value*(size_t)>& carriedArg,
                           bool host) {
   // Every block must be done reading the carried values before any block
-  // overwrites them, and the yielded values must be complete.
-  if (kernel().cooperative && !host) gridSync("the iteration's reads of the carried values are done");
+  // overwrites them, and the yielded values must be complete: the copies'
+  // access checks put the grid barrier where that is not already so.
+  (void)host;
+  auto overlapsCarried = [&](const TensorRef& src) {
+    const auto [b, e] = bytesOf(src);
+    for (size_t j = first; j < yield.numOperands(); ++j) {
+      const Value* arg = carriedArg(j);
+      if (arg->type().isScalar()) continue;
+      const auto [cb, ce] = bytesOf(tensors_.at(arg));
+      if (b < ce && cb < e) return true;
+    }
+    return false;
+  };
   std::vector<size_t> staged;
   for (size_t i = first; i < yield.numOperands(); ++i) {
     const Value* arg = carriedArg(i);
@@ -871,31 +922,28 @@ void Generator::yieldInto(const Op& yield, size_t first, const std::function<con
     }
     const TensorRef& src = tensor(yield.operand(i), yield);
     const TensorRef& dst = tensors_.at(arg);
-    if (src.region == dst.region && src.offset == dst.offset && src.strides == dst.strides) continue;  // unchanged
-    bool aliasesCarried = false;
-    for (size_t j = first; j < yield.numOperands(); ++j)
-      if (!carriedArg(j)->type().isScalar() && tensors_.at(carriedArg(j)).region == src.region) aliasesCarried = true;
-    if (aliasesCarried) {
-      staged.push_back(i);
-      continue;
-    }
+    if (bytesOf(src) == bytesOf(dst) && src.offset == dst.offset && src.strides == dst.strides)
+      continue;  // the body left the value in the carried buffer
     if (!(src.dims == dst.dims))
       throw error(yield, fmt::format("yields a value of shape [{}] into a carried value of shape [{}]; a carried value "
                                      "whose shape changes across iterations is not supported yet",
                                      joinDims(src.dims), joinDims(dst.dims)));
-    copyTensor(dst, src, "carried value");
+    // A yielded value in the bytes of a carried value goes through a staging
+    // copy: all carried values are read before any is written.
+    if (overlapsCarried(src))
+      staged.push_back(i);
+    else
+      copyTensor(dst, src, "carried value");
   }
   if (staged.empty()) return;
-  // A yielded value that views a carried value goes through a staging copy.
   std::vector<TensorRef> stages;
   for (size_t i : staged) {
     const TensorRef& src = tensor(yield.operand(i), yield);
     TensorRef stage = freshRef("staging for a carried value", src.dtype, src.dims, src.bounds);
     stage.deps = src.deps;
-    copyTensor(stage, src, "staging: the yielded value views a carried value");
+    copyTensor(stage, src, "staging: the yielded value lives in a carried value's bytes");
     stages.push_back(stage);
   }
-  gridSync("staging copies complete");
   for (size_t k = 0; k < staged.size(); ++k) copyTensor(tensors_.at(carriedArg(staged[k])), stages[k], "carried value");
 }
 
@@ -907,56 +955,84 @@ std::string Generator::joinDims(const std::vector<Expr>& dims) {
 
 // ---- syncs -------------------------------------------------------------------------------
 
+std::pair<int64_t, int64_t> Generator::bytesOf(const TensorRef& ref) const {
+  // The whole region: a view may touch any of it.
+  const BufferRegion& r = module_.layout.region(ref.region);
+  return {r.offset, r.offset + std::max<int64_t>(r.bytes, 1)};
+}
+
 void Generator::syncBeforeRead(const std::vector<Value*>& operands, const std::string& why) {
   if (!kernel().cooperative) return;
   for (const Value* v : operands) {
     auto it = tensors_.find(v);
-    if (it != tensors_.end() && pending_.count(it->second.region)) {
-      gridSync(why);
-      return;
-    }
+    if (it == tensors_.end()) continue;
+    const auto [b, e] = bytesOf(it->second);
+    for (const Access& a : accesses_)
+      if (a.write && b < a.end && a.begin < e) {
+        gridSync(why);
+        return;
+      }
   }
 }
 
-void Generator::syncForOperator(const Op& op) {
-  // The schedule's `sync` says what it planned; the generator checks each
-  // operand against what was written since the last grid barrier, so that
-  // a view or a copy the schedule did not see cannot cause a race.
+bool Generator::sameTileOfSameBlock(const Op* a, const Op* b) const {
+  // Tile i of both runs on block i mod gridDim.x, and a tile-local op touches
+  // only its tile's elements of a result of the same shape.
+  if (!a || !b || !isTileLocal(*a) || !isTileLocal(*b)) return false;
+  const auto tiles = a->attrs().getInt("tiles");
+  return tiles && *tiles > 0 && b->attrs().getInt("tiles") == tiles &&
+         a->attrs().getInt("tile_elems") == b->attrs().getInt("tile_elems") &&
+         a->result()->type() == b->result()->type();
+}
+
+void Generator::syncForAccess(const Op* op, const std::vector<TensorRef>& reads, const std::vector<TensorRef>& writes,
+                              const std::string& copy) {
+  // Kernels of one uOperator start after the previous kernel finished.
   if (!kernel().cooperative) return;
-  const std::string planned = op.attrs().getString("sync").value_or("none");
   bool needGrid = false, needBlock = false;
-  const int64_t tiles = op.attrs().getInt("tiles").value_or(0);
-  for (const Value* v : op.operands()) {
-    auto it = tensors_.find(v);
-    if (it == tensors_.end() || !pending_.count(it->second.region)) continue;
-    const Op* producer = writer_.count(it->second.region) ? writer_.at(it->second.region) : nullptr;
-    // Tile i of both is computed by the same block (task = blockIdx.x + k * gridDim.x),
-    // so a tile-local consumer of a tile-local producer on the same tiling only
-    // waits for its own block.
-    const bool sameTiling = producer && tiles > 0 && isTileLocal(op) && isTileLocal(*producer) &&
-                            producer->attrs().getInt("tiles") == tiles &&
-                            producer->attrs().getInt("tile_elems") == op.attrs().getInt("tile_elems") &&
-                            v->type() == op.result()->type() && it->second.contiguous();
-    if (sameTiling)
-      needBlock = true;
-    else
-      needGrid = true;
-  }
+  auto check = [&](const TensorRef& ref, bool write) {
+    const auto [b, e] = bytesOf(ref);
+    for (const Access& a : accesses_) {
+      if (!(b < a.end && a.begin < e) || (!write && !a.write)) continue;
+      if (a.op == op && op) continue;  // the op's own reads of its in-place operand
+      // The same tile of a same-tiling op's whole result: only the block waits.
+      const bool wholeResult = ref.offset.is(0) && ref.contiguous() && b == a.begin && e == a.end;
+      if (sameTileOfSameBlock(op, a.op) && wholeResult)
+        needBlock = true;
+      else
+        needGrid = true;
+    }
+  };
+  for (const TensorRef& r : reads) check(r, false);
+  for (const TensorRef& w : writes) check(w, true);
+  const std::string planned = op ? op->attrs().getString("sync").value_or("none") : "";
   if (needGrid) {
-    gridSync(planned == "barrier" ? "sync = barrier" : fmt::format("reads data of other blocks (schedule: {})", planned));
+    if (!copy.empty())
+      gridSync(fmt::format("copy ({}): other blocks may still use these bytes", copy));
+    else if (planned == "barrier")
+      gridSync("sync = barrier");
+    else
+      gridSync(fmt::format("other blocks wrote what it reads, or read what it writes (schedule: {})", planned));
   } else if (needBlock) {
     line(fmt::format("__syncthreads();  // sync = {}: the producer's tile is this block's", planned));
+  }
+}
+
+void Generator::recordAccess(const Op* op, const std::vector<TensorRef>& reads, const std::vector<TensorRef>& writes) {
+  for (const TensorRef& r : reads) {
+    const auto [b, e] = bytesOf(r);
+    accesses_.push_back({b, e, op, false});
+  }
+  for (const TensorRef& w : writes) {
+    const auto [b, e] = bytesOf(w);
+    accesses_.push_back({b, e, op, true});
+    kernel().writes.emplace_back(b, e);
   }
 }
 
 bool Generator::isTileLocal(const Op& op) {
   const OpClass c = op.info().opClass;
   return op.kind() == OpKind::Fused || c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
-}
-
-void Generator::markWritten(const TensorRef& ref, const Op& op) {
-  pending_.insert(ref.region);
-  writer_[ref.region] = &op;
 }
 
 // ---- entry point -------------------------------------------------------------------------

@@ -87,6 +87,11 @@ struct KernelText {
   std::string body;
   std::set<int> declaredRegions;
   std::set<const ir::Value*> imported;
+  /// Bytes the prologue reads (a host scalar's to_scalar) and bytes the body
+  /// writes: where they overlap, a block could overwrite what a block that
+  /// started later still has to read, so the body starts with a grid barrier.
+  std::vector<std::pair<int64_t, int64_t>> prologueReads, writes;
+  bool syncAfterPrologue = false;
 };
 
 class Generator {
@@ -153,16 +158,38 @@ class Generator {
   void yieldIfResults(const ir::Op& op, const ir::Op& yield, const std::vector<TensorRef>& results, bool host);
 
   // ---- syncs
+  /// An access to arena bytes since the last grid barrier; `op` null for a
+  /// grid-stride copy.
+  struct Access {
+    int64_t begin = 0, end = 0;
+    const ir::Op* op = nullptr;
+    bool write = false;
+  };
+  std::pair<int64_t, int64_t> bytesOf(const TensorRef& ref) const;
   void gridSync(const std::string& why);
   void syncBeforeRead(const std::vector<ir::Value*>& operands, const std::string& why);
-  void syncForOperator(const ir::Op& op);
+  /// Before `op` (null: a copy) reads `reads` and writes `writes`: a grid
+  /// barrier where another block may have written what it reads, or may
+  /// still read or write what it writes; a block barrier where the other
+  /// access was this block's own tile of the same tiling.
+  void syncForAccess(const ir::Op* op, const std::vector<TensorRef>& reads, const std::vector<TensorRef>& writes,
+                     const std::string& copy = {});
+  void recordAccess(const ir::Op* op, const std::vector<TensorRef>& reads, const std::vector<TensorRef>& writes);
+  bool sameTileOfSameBlock(const ir::Op* a, const ir::Op* b) const;
   static bool isTileLocal(const ir::Op& op);
-  void markWritten(const TensorRef& ref, const ir::Op& op);
+  /// The ref a result gets: the plan's offset when it placed the value, a region of its own otherwise.
+  TensorRef resultRef(const ir::Op& op, size_t i, const std::string& name, ir::DType dtype, std::vector<Expr> dims,
+                      std::vector<int64_t> bounds);
+  void emitInPlaceWrite(const ir::Op& op, const TensorRef& base);
 
   // ---- op bodies (CudaOps.cpp)
   void viewOp(const ir::Op& op);
   void computeOp(const ir::Op& op);
-  void copyTensor(const TensorRef& dst, const TensorRef& src, const std::string& what);
+  /// A grid-stride copy (with broadcasting and a cast); `op` is the op it
+  /// implements, if any, for the access record.
+  void copyTensor(const TensorRef& dst, const TensorRef& src, const std::string& what, const ir::Op* op = nullptr);
+  TensorRef selectView(const TensorRef& x, int64_t dim, const ir::Value* index);
+  TensorRef sliceView(const TensorRef& x, int64_t dim, const ir::Value* start, const ir::Value* end, int64_t step);
   /// Emits the loops over this block's elements of an op's result: the
   /// uTask loop (task = blockIdx.x; task < tiles; ...) when the op is tiled,
   /// a grid-stride loop otherwise; `e` is the flat element index inside.
@@ -201,9 +228,10 @@ class Generator {
   std::map<const ir::Value*, ScalarRef> scalars_;
   std::map<std::string, TensorRef> weights_;
   mutable std::unordered_map<const ir::Value*, int> ids_;
-  /// Regions written since the last grid barrier, and which op wrote each.
-  std::set<int> pending_;
-  std::map<int, const ir::Op*> writer_;
+  /// Arena accesses since the last grid barrier.
+  std::vector<Access> accesses_;
+  /// Where plan-memory's block starts in the arena (-1: the program is not planned).
+  int64_t planBase_ = -1;
   /// Braces each open openElementLoop opened (it closes them all).
   std::vector<int> openedBlocks_;
 };

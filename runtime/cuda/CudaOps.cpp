@@ -147,6 +147,51 @@ std::string Generator::operandValue(const Op& op, size_t i, const std::vector<st
   return ref.dtype == as ? load : castTo(as, load);
 }
 
+TensorRef Generator::selectView(const TensorRef& x, int64_t d, const Value* index) {
+  TensorRef v = x;
+  const ScalarRef& s = scalars_.at(index);
+  Expr idx;
+  if (s.kind == ScalarRef::Kind::Literal) {
+    idx = s.literalValue < 0 ? x.dims[d] + Expr(s.literalValue) : Expr(s.literalValue);
+  } else {
+    idx = Expr::code(fmt::format("cocktail_index({}, {})", scalarName(index), x.dims[d].str()));
+    v.deps.push_back(index);
+  }
+  v.offset = x.offset + idx * x.strides[d];
+  v.dims.erase(v.dims.begin() + d);
+  v.strides.erase(v.strides.begin() + d);
+  v.bounds.erase(v.bounds.begin() + d);
+  return v;
+}
+
+TensorRef Generator::sliceView(const TensorRef& x, int64_t d, const Value* startValue, const Value* endValue,
+                               int64_t step) {
+  TensorRef v = x;
+  const ScalarRef& s = scalars_.at(startValue);
+  const ScalarRef& e = scalars_.at(endValue);
+  const bool startLit = s.kind == ScalarRef::Kind::Literal, endLit = e.kind == ScalarRef::Kind::Literal;
+  Expr start, end;
+  if (startLit && s.literalValue >= 0 && (s.literalValue == 0 || x.dims[d].isConstant()))
+    start = std::min(s.literalValue, x.dims[d].constant().value_or(s.literalValue));
+  else
+    start = Expr::code(fmt::format("cocktail_slice_start({}, {})",
+                                   startLit ? std::to_string(s.literalValue) + "LL" : scalarName(startValue),
+                                   x.dims[d].str()));
+  if (endLit && e.literalValue >= x.bounds[d])
+    end = x.dims[d];  // past any size the dim can have: the end of it
+  else
+    end = Expr::code(fmt::format("cocktail_slice_end({}, {}, {})",
+                                 endLit ? std::to_string(e.literalValue) + "LL" : scalarName(endValue), start.str(),
+                                 x.dims[d].str()));
+  if (!startLit) v.deps.push_back(startValue);
+  if (!endLit) v.deps.push_back(endValue);
+  v.offset = x.offset + start * x.strides[d];
+  v.dims[d] = step == 1 ? end - start
+                        : Expr::code(fmt::format("cocktail_slice_len({}, {}, {})", start.str(), end.str(), step));
+  v.strides[d] = x.strides[d] * Expr(step);
+  return v;
+}
+
 // ---- views -----------------------------------------------------------------------------
 
 void Generator::viewOp(const Op& op) {
@@ -159,54 +204,15 @@ void Generator::viewOp(const Op& op) {
     if (!d) throw error(op, fmt::format("missing attribute '{}'", name));
     return normalizeDim(*d, rank);
   };
-  auto addDep = [&](const Value* s) {
-    if (scalars_.at(s).kind != ScalarRef::Kind::Literal) v.deps.push_back(s);
-  };
   switch (op.kind()) {
-    case OpKind::Select: {
-      const int64_t d = dimAttr("dim");
-      const Value* index = op.operand(1);
-      Expr idx;
-      const ScalarRef& s = scalars_.at(index);
-      if (s.kind == ScalarRef::Kind::Literal)
-        idx = s.literalValue < 0 ? x.dims[d] + Expr(s.literalValue) : Expr(s.literalValue);
-      else
-        idx = Expr::code(fmt::format("cocktail_index({}, {})", scalarName(index), x.dims[d].str()));
-      addDep(index);
-      v.offset = x.offset + idx * x.strides[d];
-      v.dims.erase(v.dims.begin() + d);
-      v.strides.erase(v.strides.begin() + d);
-      v.bounds.erase(v.bounds.begin() + d);
+    case OpKind::Select:
+      v = selectView(x, dimAttr("dim"), op.operand(1));
       break;
-    }
-    case OpKind::Slice: {
-      const int64_t d = dimAttr("dim");
-      const int64_t step = a.getInt("step").value_or(1);
-      const ScalarRef& s = scalars_.at(op.operand(1));
-      const ScalarRef& e = scalars_.at(op.operand(2));
-      const bool startLit = s.kind == ScalarRef::Kind::Literal, endLit = e.kind == ScalarRef::Kind::Literal;
-      Expr start, end;
-      if (startLit && s.literalValue >= 0 && (s.literalValue == 0 || x.dims[d].isConstant()))
-        start = std::min(s.literalValue, x.dims[d].constant().value_or(s.literalValue));
-      else
-        start = Expr::code(fmt::format("cocktail_slice_start({}, {})", startLit ? std::to_string(s.literalValue) + "LL"
-                                                                                : scalarName(op.operand(1)),
-                                       x.dims[d].str()));
-      if (endLit && e.literalValue >= x.bounds[d])
-        end = x.dims[d];  // past any size the dim can have: the end of it
-      else
-        end = Expr::code(fmt::format("cocktail_slice_end({}, {}, {})",
-                                     endLit ? std::to_string(e.literalValue) + "LL" : scalarName(op.operand(2)),
-                                     start.str(), x.dims[d].str()));
-      addDep(op.operand(1));
-      addDep(op.operand(2));
-      v.offset = x.offset + start * x.strides[d];
-      v.dims[d] = step == 1 ? end - start
-                            : Expr::code(fmt::format("cocktail_slice_len({}, {}, {})", start.str(), end.str(), step));
-      v.strides[d] = x.strides[d] * Expr(step);
-      if (op.result()->type().dims()[d].isConstant()) v.bounds[d] = op.result()->type().dims()[d].value();
+    case OpKind::Slice:
+      v = sliceView(x, dimAttr("dim"), op.operand(1), op.operand(2), a.getInt("step").value_or(1));
+      if (op.result()->type().dims()[static_cast<size_t>(dimAttr("dim"))].isConstant())
+        v.bounds[static_cast<size_t>(dimAttr("dim"))] = op.result()->type().dims()[static_cast<size_t>(dimAttr("dim"))].value();
       break;
-    }
     case OpKind::Chunk:
     case OpKind::Split: {
       const int64_t d = dimAttr("dim");
@@ -400,18 +406,27 @@ void Generator::computeOp(const Op& op) {
     if (ctypeOf(op.result(i)->type().dtype()).empty() || !op.result(i)->type().isTensor())
       throw error(op, fmt::format("results of type {} are not supported by the CUDA generator yet",
                                   op.result(i)->type().str()));
-  syncForOperator(op);
-  line(fmt::format("// {}", describe(op)));
+  std::vector<TensorRef> in;
+  for (const Value* v : op.operands())
+    if (v->type().isTensor()) in.push_back(tensor(v, op));
+  // plan-memory may have put a functional write into its base's bytes: then
+  // only the written part is written.
+  if (op.info().opClass == OpClass::Write && op.attrs().getInt("mem_alias") == 0) {
+    emitInPlaceWrite(op, tensor(op.operand(0), op));
+    return;
+  }
   std::vector<TensorRef> out;
   for (size_t i = 0; i < op.numResults(); ++i) {
     std::vector<int64_t> bounds;
     std::vector<const Value*> deps;
     std::vector<Expr> dims = resultDims(op, i, bounds, deps);
-    TensorRef ref = freshRef(ir::printValueName(op.result(i), op), op.result(i)->type().dtype(), dims, bounds);
+    TensorRef ref = resultRef(op, i, ir::printValueName(op.result(i), op), op.result(i)->type().dtype(), dims, bounds);
     ref.deps = deps;
     requireDeps(ref);
     out.push_back(ref);
   }
+  syncForAccess(&op, in, out);
+  line(fmt::format("// {}", describe(op)));
   switch (op.kind()) {
     case OpKind::Fused: emitFused(op, out); break;
     case OpKind::Linear: emitLinear(op, out[0]); break;
@@ -455,10 +470,23 @@ void Generator::computeOp(const Op& op) {
           throw error(op, "not supported by the CUDA generator yet");
       }
   }
-  for (size_t i = 0; i < op.numResults(); ++i) {
-    tensors_[op.result(i)] = out[i];
-    markWritten(out[i], op);
-  }
+  for (size_t i = 0; i < op.numResults(); ++i) tensors_[op.result(i)] = out[i];
+  recordAccess(&op, in, out);
+}
+
+void Generator::emitInPlaceWrite(const Op& op, const TensorRef& base) {
+  const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), base.rank());
+  TensorRef target = base;
+  if (op.kind() == OpKind::SelectScatter)
+    target = selectView(base, d, op.operand(2));
+  else if (op.kind() == OpKind::SliceScatter)
+    target = sliceView(base, d, op.operand(2), op.operand(3), op.attrs().getInt("step").value_or(1));
+  else if (op.kind() != OpKind::CopyInto)
+    throw error(op, "an in-place write of this kind is not supported by the CUDA generator yet");
+  line(fmt::format("// {}", describe(op)));
+  line("//   in place (plan-memory): only the written elements");
+  copyTensor(target, tensor(op.operand(1), op), std::string(op.name()) + " in place", &op);
+  tensors_[op.result()] = base;
 }
 
 std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::string>& x, DType t) {
@@ -886,17 +914,17 @@ void Generator::emitMaterialize(const Op& op, const TensorRef& o) {
   closeElementLoop();
 }
 
-void Generator::copyTensor(const TensorRef& dst, const TensorRef& src, const std::string& what) {
+void Generator::copyTensor(const TensorRef& dst, const TensorRef& src, const std::string& what, const Op* op) {
   requireDeps(dst);
   requireDeps(src);
+  syncForAccess(op, {src}, {dst}, what);
   line(fmt::format("// copy: {}", what));
   openElementLoop(dst, 0, 0, false);
   std::vector<std::string> c = emitCoords(dst.dims, "e", "c");
   const std::string value = at(src, c);
   line(fmt::format("{} = {};", at(dst, c), src.dtype == dst.dtype ? value : castTo(dst.dtype, value)));
   closeElementLoop();
-  pending_.insert(dst.region);
-  writer_.erase(dst.region);
+  recordAccess(op, {src}, {dst});
 }
 
 // ---- scalar ops ---------------------------------------------------------------------------

@@ -23,7 +23,7 @@ struct EmuOptions {
   unsigned persistentBlocks = 4;
   unsigned blockThreads = 64;
   /// Fiber switches a launch may take before it is called a deadlock.
-  unsigned long long switchLimit = 2'000'000'000ULL;
+  unsigned long long switchLimit = 1'000'000'000ULL;
   /// Where to keep the generated source and the library (default: a fresh temporary folder).
   std::string workDir;
 };
