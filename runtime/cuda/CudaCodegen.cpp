@@ -46,7 +46,7 @@ std::string ctypeOf(DType t) {
   }
 }
 
-std::string literal(const ir::AttrValue& v, DType t) {
+std::string literal(const ir::AttrValue& v) {
   if (const int64_t* i = std::get_if<int64_t>(&v)) {
     if (*i == std::numeric_limits<int64_t>::min()) return "(-9223372036854775807LL - 1)";
     return fmt::format("{}LL", *i);
@@ -533,7 +533,7 @@ bool Generator::declareCommon(const Op& op) {
       const Value* v = op.result();
       auto it = op.attrs().all().find("value");
       if (it == op.attrs().all().end()) throw error(op, "constant without a value");
-      ScalarRef s{ScalarRef::Kind::Literal, literal(it->second, v->type().dtype()), v->type().dtype(), -1, nullptr, -1};
+      ScalarRef s{ScalarRef::Kind::Literal, literal(it->second), v->type().dtype(), -1, nullptr, -1};
       if (const int64_t* i = std::get_if<int64_t>(&it->second)) s.literalValue = *i;
       if (const bool* b = std::get_if<bool>(&it->second)) s.literalValue = *b;
       scalars_[v] = s;
@@ -727,9 +727,9 @@ TensorRef Generator::carriedRef(const Op& loop, const TensorRef& init, const Val
 }
 
 std::vector<TensorRef> Generator::ifResults(const Op& op) {
-  // Results have the then-branch's shape; the else branch must agree (checked at its yield).
+  // Results take the dims of their type, which both branches' yields have
+  // (a `?` dim, which could differ between them, is refused).
   std::vector<TensorRef> results;
-  const Op* thenYield = op.region(0).terminator();
   for (size_t i = 0; i < op.numResults(); ++i) {
     const Value* r = op.result(i);
     if (r->type().isScalar()) {
@@ -743,7 +743,6 @@ std::vector<TensorRef> Generator::ifResults(const Op& op) {
       if (dim.isUnknown()) throw error(op, "an `if` result with a `?` dim is not supported yet");
       dims.push_back(dim.isConstant() ? Expr(dim.value()) : Expr::code("sym_" + dim.symbolName()));
     }
-    (void)thenYield;
     TensorRef ref = resultRef(op, i, ir::printValueName(r, op) + " (if result)", r->type().dtype(), dims, bounds);
     tensors_[r] = ref;
     results.push_back(ref);
@@ -898,8 +897,9 @@ void Generator::yieldInto(const Op& yield, size_t first, const std::function<con
                           bool host) {
   // Every block must be done reading the carried values before any block
   // overwrites them, and the yielded values must be complete: the copies'
-  // access checks put the grid barrier where that is not already so.
-  (void)host;
+  // access checks put the grid barrier where that is not already so. On the
+  // host (`host`), carried scalars live in slots; on the device the caller
+  // assigns its variables.
   auto overlapsCarried = [&](const TensorRef& src) {
     const auto [b, e] = bytesOf(src);
     for (size_t j = first; j < yield.numOperands(); ++j) {

@@ -6,7 +6,7 @@ cuda_emu.h: every CUDA thread a fiber, all blocks co-resident), drives it
 with the plan runner a GPU would use, on a small grid (4 blocks x 64
 threads), and compares with the TorchScript interpreter: rel. error < 1e-4.
 Inputs are small (few steps) so that every model runs in seconds; the
-signatures keep the suite's bounds, so the kernels are the suite's.
+signatures keep the suite's bounds and batches, so the kernels are the suite's.
 """
 import importlib.util
 import os
@@ -38,27 +38,30 @@ def load_suite():
 
 suite = load_suite()
 
-# (model, example_inputs keyword arguments): small runs of each model, and
-# the edge cases of its control flow (zero-trip loops, an early stop).
+# (model, batch, example_inputs keyword arguments): small runs of each model,
+# the edge cases of its control flow (zero-trip loops, an early stop, both
+# branch outcomes), and batch 64 where the kernels become GEMMs.
 CASES = [
-    ("lstm", {"steps": 3}),
-    ("lstm", {"steps": 0}),
-    ("nasrnn", {"steps": 4}),
-    ("attention", {"start": 60}),
-    ("attention", {"start": 64}),
-    ("seq2seq", {"max_len": 4}),
-    ("seq2seq", {"max_len": 0}),
-    ("rae", {"n_leaves": 5}),
-    ("rae", {"n_leaves": 1}),
-    ("blockdrop", {"policy": "random"}),
-    ("blockdrop", {"policy": "none"}),
-    ("skipnet", {}),
+    ("lstm", 1, {"steps": 3}),
+    ("lstm", 1, {"steps": 0}),
+    ("nasrnn", 1, {"steps": 4}),
+    ("nasrnn", 64, {"steps": 2}),
+    ("attention", 1, {"start": 60}),
+    ("attention", 1, {"start": 64}),
+    ("attention", 64, {"start": 63}),
+    ("seq2seq", 1, {"max_len": 4}),
+    ("seq2seq", 1, {"max_len": 0}),
+    ("rae", 1, {"n_leaves": 5}),
+    ("rae", 1, {"n_leaves": 1}),
+    ("blockdrop", 1, {"policy": "random"}),
+    ("blockdrop", 1, {"policy": "none"}),
+    ("skipnet", 1, {}),
 ]
 
 
 def case_id(case):
-    name, kwargs = case
-    return "-".join([name] + [f"{k}{v}" for k, v in kwargs.items()])
+    name, batch, kwargs = case
+    return "-".join([name, f"b{batch}"] + [f"{k}{v}" for k, v in kwargs.items()])
 
 
 @pytest.fixture(scope="module")
@@ -66,26 +69,27 @@ def artifacts(tmp_path_factory):
     """Each model compiled once for CUDA."""
     out = tmp_path_factory.mktemp("emu")
     compiled = {}
-    for name in sorted({n for n, _ in CASES}):
+    for name, batch in sorted({(n, b) for n, b, _ in CASES}):
         mod = suite.get(name)
         model = out / f"{name}.pt"
-        torch.jit.save(torch.jit.script(mod.build().eval()), str(model))
-        artifact = out / f"{name}.cocktail"
+        if not model.exists():
+            torch.jit.save(torch.jit.script(mod.build().eval()), str(model))
+        artifact = out / f"{name}.b{batch}.cocktail"
         cmd = [str(COMPILE), str(model), "-o", str(artifact), "-q", "--target", "cuda", "--arch", "sm_80"]
-        for s in mod.input_specs(1):
+        for s in mod.input_specs(batch):
             cmd += ["--input", s]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stderr}"
-        compiled[name] = (model, artifact)
+        compiled[(name, batch)] = (model, artifact)
     return compiled
 
 
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 def test_emulated_kernels_match_torchscript(artifacts, tmp_path, case):
-    name, kwargs = case
-    model, artifact = artifacts[name]
+    name, batch, kwargs = case
+    model, artifact = artifacts[(name, batch)]
     inputs = tmp_path / "inputs.pt"
-    torch.save(suite.get(name).example_inputs(1, seed=1, **kwargs), str(inputs))
+    torch.save(suite.get(name).example_inputs(batch, seed=1, **kwargs), str(inputs))
     cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--rtol", "1e-4",
            "--blocks", "4", "--threads", "64", "--work-dir", str(tmp_path / "module")]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
@@ -97,7 +101,7 @@ def test_emulated_kernels_match_torchscript(artifacts, tmp_path, case):
 def test_harness_notices_a_missing_grid_barrier(artifacts, tmp_path):
     """The same kernels without their grid barriers must not match: blocks then
     read what other blocks have not written yet (the arena starts as NaNs)."""
-    model, artifact = artifacts["lstm"]
+    model, artifact = artifacts[("lstm", 1)]
     work = tmp_path / "module"
     inputs = tmp_path / "inputs.pt"
     torch.save(suite.get("lstm").example_inputs(1, seed=1, steps=2), str(inputs))
