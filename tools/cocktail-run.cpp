@@ -15,6 +15,7 @@
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
 #if COCKTAIL_HAVE_CUDA
+#include "runtime/cuda/CudaExecutor.h"
 #include "runtime/cuda/DeviceQuery.h"
 #endif
 
@@ -67,22 +68,34 @@ int main(int argc, char** argv) {
     std::string description = "this build has no CUDA backend";
   } gpu;
 #endif
-  if (device == "cuda") {
-    fmt::print(stderr, "cocktail-run: --device cuda: {}; use --device cpu\n",
-               gpu.available ? "the CUDA executor is not part of this build yet" : gpu.description);
+  if (device == "cuda" && !gpu.available) {
+    fmt::print(stderr, "cocktail-run: --device cuda: {}; use --device cpu\n", gpu.description);
     return 1;
   }
 
   auto artifact = runtime::loadArtifact(artifactPath);
   if (!artifact) return failStatus(artifact.status());
-  // A CUDA artifact carries its scheduled program too: without a GPU it runs on the CPU.
-  if (artifact->target == "cuda" && !quiet)
-    fmt::print(stderr, "cocktail-run: note: {} was compiled for CUDA; {}: running its scheduled program on the CPU\n",
-               artifactPath, gpu.available ? "the CUDA executor is not part of this build yet" : gpu.description);
   for (const auto& f : artifact->fallbacks)
     if (!quiet) fmt::print(stderr, "note: {} runs as a TorchScript island ({})\n", f.op, f.location);
 
-  auto executor = runtime::createCpuExecutor(artifact->program, runtime::torchScriptIslands());
+  // The GPU where asked for (or where auto finds one and the artifact has
+  // CUDA code); otherwise the CPU, which a CUDA artifact supports too: it
+  // carries its scheduled program.
+  ir::Expected<std::unique_ptr<runtime::Executor>> executor = ir::Status::error("no executor");
+  const bool useCuda = device == "cuda" || (device == "auto" && gpu.available && artifact->target == "cuda");
+#if COCKTAIL_HAVE_CUDA
+  if (useCuda) executor = runtime::cuda::createCudaExecutor(*artifact);
+#endif
+  if (useCuda && !executor) {
+    fmt::print(stderr, "cocktail-run: cannot run {} on the GPU:\n", artifactPath);
+    return failStatus(executor.status());
+  }
+  if (!useCuda) {
+    if (artifact->target == "cuda" && !quiet)
+      fmt::print(stderr, "cocktail-run: note: {} was compiled for CUDA; {}: running its scheduled program on the CPU\n",
+                 artifactPath, gpu.description);
+    executor = runtime::createCpuExecutor(artifact->program, runtime::torchScriptIslands());
+  }
   if (!executor) return failStatus(executor.status());
   auto inputs = runtime::loadValuesFile(inputsPath);
   if (!inputs) return failStatus(inputs.status());

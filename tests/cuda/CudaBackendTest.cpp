@@ -1,4 +1,6 @@
 //===- tests/cuda/CudaBackendTest.cpp - The CUDA backend's pieces that need no GPU -----===//
+#include <cmath>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -6,6 +8,7 @@
 #include "runtime/Artifact.h"
 #include "runtime/cuda/BufferLayout.h"
 #include "runtime/cuda/CudaCodegen.h"
+#include "runtime/cuda/CudaExecutor.h"
 #include "runtime/cuda/DeviceQuery.h"
 #include "runtime/cuda/Nvrtc.h"
 #include "runtime/cuda/ResourceReport.h"
@@ -116,6 +119,42 @@ TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {
   auto refused = deserializeArtifact(serializeArtifact(a), "test.cocktail");
   ASSERT_FALSE(refused.ok());
   EXPECT_THAT(refused.status().str(), HasSubstr("holds no code"));
+}
+
+TEST(CudaExecutor, RunsOnTheGpuOrSaysThereIsNone) {
+  auto program = ir::parseProgram(R"(symbol N <= 1000
+func @forward(%x: f32[N,3]) -> (f32[N,3]) {
+  %y = tanh(%x) {sync = "none", tile_elems = 1500, tiles = 2} : f32[N,3]
+  return(%y)
+}
+)",
+                                  "test.ir");
+  ASSERT_TRUE(program.ok()) << program.status().str();
+  auto module = generateCuda(**program);
+  ASSERT_TRUE(module.ok()) << module.status().str();
+  auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  Artifact a;
+  a.target = "cuda";
+  a.program = std::shared_ptr<ir::Program>(std::move(*program));
+  a.code.push_back({"cuda", module->source, compiled->cubins});
+  a.code.back().binaries["ptx"] = compiled->ptx;
+  auto executor = createCudaExecutor(a);
+  if (!queryCudaDevice().available) {
+    // CI: a clear refusal, no crash.
+    ASSERT_FALSE(executor.ok());
+    EXPECT_THAT(executor.status().str(), HasSubstr("no GPU"));
+    return;
+  }
+  // A GPU machine: the kernels run and agree with the host.
+  ASSERT_TRUE(executor.ok()) << executor.status().str();
+  Tensor x = Tensor::empty(ir::DType::F32, {7, 3});
+  for (int64_t i = 0; i < 21; ++i) x.data<float>()[i] = 0.1f * static_cast<float>(i) - 1.0f;
+  auto out = (*executor)->run({RuntimeValue(x)});
+  ASSERT_TRUE(out.ok()) << out.status().str();
+  const Tensor& y = std::get<Tensor>((*out)[0]);
+  ASSERT_EQ(y.shape(), (Shape{7, 3}));
+  for (int64_t i = 0; i < 21; ++i) EXPECT_NEAR(y.data<float>()[i], std::tanh(x.data<float>()[i]), 1e-6);
 }
 
 }  // namespace
