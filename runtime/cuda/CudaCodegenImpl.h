@@ -196,7 +196,9 @@ class Generator {
   void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp);
   void closeElementLoop();
   /// Coordinates of element `e` of a tensor of `dims`: names c0, c1, ...
-  std::vector<std::string> emitCoords(const std::vector<Expr>& dims, const std::string& flat, const std::string& prefix);
+  /// Lazy: written only if an operand needs them (see at()).
+  std::vector<std::string> emitCoords(const std::vector<Expr>& dims, const std::string& flat, const std::string& prefix,
+                                      bool lazy = false);
   /// The element expression `b3[offset + c0 * s0 + ...]` of `ref` at
   /// coordinates of a result of rank coords.size() (numpy broadcasting).
   std::string at(const TensorRef& ref, const std::vector<std::string>& coords);
@@ -232,6 +234,16 @@ class Generator {
   std::vector<Access> accesses_;
   /// Where plan-memory's block starts in the arena (-1: the program is not planned).
   int64_t planBase_ = -1;
+  /// Coordinates emitCoords left unwritten until an operand needs them.
+  struct LazyCoords {
+    bool active = false, used = false;
+    size_t pos = 0;  // where in the kernel body they go
+    std::string text;
+    std::vector<std::string> names;
+    std::vector<Expr> dims;
+    std::string flat;
+  };
+  LazyCoords coords_;
   /// Braces each open openElementLoop opened (it closes them all).
   std::vector<int> openedBlocks_;
 };

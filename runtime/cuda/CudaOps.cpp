@@ -93,38 +93,52 @@ void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t til
 }
 
 void Generator::closeElementLoop() {
+  if (coords_.active && coords_.used) kernel().body.insert(coords_.pos, coords_.text);
+  coords_ = {};
   for (int i = openedBlocks_.back(); i > 0; --i) close();
   openedBlocks_.pop_back();
 }
 
 std::vector<std::string> Generator::emitCoords(const std::vector<Expr>& dims, const std::string& flat,
-                                               const std::string& prefix) {
+                                               const std::string& prefix, bool lazy) {
   std::vector<std::string> names(dims.size());
-  if (dims.empty()) return names;
+  std::vector<std::string> lines;
   if (dims.size() == 1) {
     names[0] = prefix + "0";
-    line(fmt::format("const i64 {} = {};", names[0], flat));
-    return names;
-  }
-  const std::string rem = prefix + "rem";
-  line(fmt::format("i64 {} = {};", rem, flat));
-  for (size_t i = dims.size(); i-- > 0;) {
-    names[i] = fmt::format("{}{}", prefix, i);
-    if (i == 0) {
-      line(fmt::format("const i64 {} = {};", names[i], rem));
-    } else if (dims[i].is(1)) {
-      line(fmt::format("const i64 {} = 0;", names[i]));
-    } else {
-      line(fmt::format("const i64 {} = {} % {};", names[i], rem, dims[i].str()));
-      line(fmt::format("{} /= {};", rem, dims[i].str()));
+    lines.push_back(fmt::format("const i64 {} = {};", names[0], flat));
+  } else if (!dims.empty()) {
+    const std::string rem = prefix + "rem";
+    lines.push_back(fmt::format("i64 {} = {};", rem, flat));
+    for (size_t i = dims.size(); i-- > 0;) {
+      names[i] = fmt::format("{}{}", prefix, i);
+      if (i == 0) {
+        lines.push_back(fmt::format("const i64 {} = {};", names[i], rem));
+      } else if (dims[i].is(1)) {
+        lines.push_back(fmt::format("const i64 {} = 0;", names[i]));
+      } else {
+        lines.push_back(fmt::format("const i64 {} = {} % {};", names[i], rem, dims[i].str()));
+        lines.push_back(fmt::format("{} /= {};", rem, dims[i].str()));
+      }
     }
   }
+  if (!lazy) {
+    for (const std::string& l : lines) line(l);
+    return names;
+  }
+  // Written at closeElementLoop, and only if some operand is not read at the
+  // flat index itself (a contiguous operand of the result's shape is).
+  coords_ = LazyCoords{true, false, kernel().body.size(), {}, names, dims, flat};
+  for (const std::string& l : lines) coords_.text += std::string(static_cast<size_t>(2 * indent_), ' ') + l + "\n";
   return names;
 }
 
 std::string Generator::at(const TensorRef& ref, const std::vector<std::string>& coords) {
   requireDeps(ref);
   const std::string buf = bufferPointer(ref);
+  if (coords_.active && coords == coords_.names) {
+    if (ref.contiguous() && ref.dims == coords_.dims) return fmt::format("{}[{}]", buf, (ref.offset + Expr::code(coords_.flat)).str());
+    coords_.used = true;
+  }
   Expr index = ref.offset;
   const size_t r = ref.dims.size();
   if (coords.size() < r) throw CodegenError{ir::Status::error("internal error: an operand of higher rank than its result")};
@@ -559,7 +573,7 @@ void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out)
   const TensorRef& o = out[0];
   const DType t = computeType(op);
   openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
-  const std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  const std::vector<std::string> c = emitCoords(o.dims, "e", "c", true);
   std::vector<std::string> args;
   switch (op.kind()) {
     case OpKind::Full:
@@ -599,7 +613,7 @@ void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
   for (const TensorRef& r : out)
     if (!(r.dims == o.dims)) throw error(op, "a fused op whose results differ in shape is not supported yet");
   openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
-  const std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  const std::vector<std::string> c = emitCoords(o.dims, "e", "c", true);
   std::map<const Value*, std::string> local;
   int next = 0;
   for (size_t i = 0; i < body.numArguments(); ++i) {
@@ -920,7 +934,7 @@ void Generator::copyTensor(const TensorRef& dst, const TensorRef& src, const std
   syncForAccess(op, {src}, {dst}, what);
   line(fmt::format("// copy: {}", what));
   openElementLoop(dst, 0, 0, false);
-  std::vector<std::string> c = emitCoords(dst.dims, "e", "c");
+  std::vector<std::string> c = emitCoords(dst.dims, "e", "c", true);
   const std::string value = at(src, c);
   line(fmt::format("{} = {};", at(dst, c), src.dtype == dst.dtype ? value : castTo(dst.dtype, value)));
   closeElementLoop();
