@@ -95,11 +95,12 @@ T* im2colScratch(size_t elems) {
   return buffer.data();
 }
 
-/// Unfolds one image's channels [C, H, W] into cols [C*kh*kw, Ho*Wo].
+/// Unfolds channels [c0, c1) of one image [C, H, W] into their rows of
+/// cols [C*kh*kw, Ho*Wo].
 template <typename T>
-void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
-            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
-  for (int64_t c = 0; c < C; ++c)
+void im2colChannels(const T* x, int64_t c0, int64_t c1, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
+  for (int64_t c = c0; c < c1; ++c)
     for (int64_t ki = 0; ki < kh; ++ki)
       for (int64_t kj = 0; kj < kw; ++kj) {
         T* row = cols + ((c * kh + ki) * kw + kj) * Ho * Wo;
@@ -125,6 +126,18 @@ void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
           std::fill(dst + hi, dst + Wo, T(0));
         }
       }
+}
+
+/// All channels, split over the workers: the unfolding moves as many bytes
+/// as the product reads, and would otherwise run on one thread.
+template <typename T>
+void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+            int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
+  // At least 64 KiB of columns per worker.
+  const int64_t minChannels = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(kh * kw * Ho * Wo, 1));
+  parallelFor(C, minChannels, [&](int64_t c0, int64_t c1) {
+    im2colChannels(x, c0, c1, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols);
+  });
 }
 
 }  // namespace
