@@ -5,6 +5,7 @@
 
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "passes/BranchSplit.h"
 #include "passes/DeadCodeElimination.h"
 #include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
@@ -32,6 +33,7 @@ const std::vector<Registration>& registry() {
     };
     add(createDeadCodeEliminationPass);
     add(createShapeInferencePass);
+    add(createBranchSplitPass);
     add(createElementwiseFusionPass);
     add([] { return createControlFlowPlacementPass(); });
     add([] { return createTaskPartitionPass(); });

@@ -2,7 +2,10 @@
 #include "runtime/CpuExecutor.h"
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <unordered_map>
@@ -10,6 +13,9 @@
 #include <fmt/format.h>
 
 #include "runtime/FusedElementwise.h"
+#include "runtime/OpProfile.h"
+#include "runtime/RunArena.h"
+#include "runtime/TensorPlacement.h"
 #include "runtime/cpu/Kernels.h"
 
 namespace cocktail::runtime {
@@ -41,6 +47,11 @@ struct Instr {
   /// Operand i is read here for the last time and nowhere else by this op:
   /// its value may be moved out of the frame instead of copied.
   std::vector<char> lastUse;
+  /// The memory plan: per result, its arena offset (-1: none) and its bytes
+  /// at the bounds; `memAlias`: the results live in operand 0's buffer.
+  std::vector<int64_t> mem;
+  std::vector<int64_t> memBytes;
+  bool memAlias = false;
 };
 
 struct Block {
@@ -49,6 +60,14 @@ struct Block {
   std::vector<int> yields;  // operands of the terminator
   /// yields[i] is defined in this block and yielded once: move, do not copy.
   std::vector<char> yieldMoves;
+};
+
+/// The state of one run: its values, and the arena the memory plan places
+/// them in (empty when the program has no plan, e.g. at -O0).
+struct Run {
+  std::vector<RuntimeValue> frame;
+  RunArena arena;
+  const Instr* current = nullptr;
 };
 
 /// Every slot an instruction reads, including inside its regions.
@@ -351,7 +370,14 @@ std::vector<int64_t> intsAttr(const ir::Op& op, const char* name) {
 class CpuExecutor final : public Executor {
  public:
   CpuExecutor(std::shared_ptr<const ir::Program> program, IslandFactory islands)
-      : program_(std::move(program)), islands_(std::move(islands)), signature_(Signature::of(*program_)) {}
+      : program_(std::move(program)),
+        islands_(std::move(islands)),
+        signature_(Signature::of(*program_)),
+        profile_(OpProfile::fromEnvironment()) {}
+
+  ~CpuExecutor() override {
+    if (profile_) fmt::print(stderr, "cocktail: time per op (COCKTAIL_PROFILE)\n{}", profile_->report());
+  }
 
   ir::Status prepare() {
     for (const ir::WeightDecl& w : program_->weights()) {
@@ -370,6 +396,8 @@ class CpuExecutor final : public Executor {
     } catch (const OpError& e) {
       return ir::Status::error(e.what());
     }
+    if (auto bytes = program_->attrs().getInt("arena_bytes"); bytes && *bytes > 0)
+      arenas_ = std::make_unique<ArenaPool>(*bytes, program_->attrs().getInt("arena_align").value_or(64));
     return ir::Status::success();
   }
 
@@ -378,25 +406,34 @@ class CpuExecutor final : public Executor {
 
   ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) override {
     COCKTAIL_RETURN_IF_ERROR(signature_.check(inputs));
-    std::vector<RuntimeValue> frame(static_cast<size_t>(numSlots_));
+    Run run;
+    run.frame.resize(static_cast<size_t>(numSlots_));
     for (size_t i = 0; i < inputs.size(); ++i) {
       const RuntimeValue& v = inputs[i];
       // A float argument given as an int is still a float inside.
       bool wantsFloat = signature_.inputs[i].type.isScalar() && signature_.inputs[i].type.dtype() == DType::F64;
-      frame[static_cast<size_t>(body_.args[i])] = wantsFloat ? RuntimeValue(asDouble(v)) : v;
+      run.frame[static_cast<size_t>(body_.args[i])] = wantsFloat ? RuntimeValue(asDouble(v)) : v;
     }
-    const Instr* current = nullptr;
+    if (arenas_) run.arena = arenas_->acquire();
+    std::vector<RuntimeValue> outputs;
     try {
-      execBlock(body_, frame, current);
+      execBlock(body_, run);
+      // The arena serves the next run: outputs that live in it leave it.
+      for (int s : body_.yields) {
+        RuntimeValue& v = run.frame[static_cast<size_t>(s)];
+        if (const Tensor* t = std::get_if<Tensor>(&v); t && run.arena.contains(*t)) v = t->clone();
+        outputs.push_back(v);
+      }
     } catch (const std::exception& e) {
+      const Instr* current = run.current;
       ir::Location loc = current ? current->op->loc() : ir::Location{};
       std::string opName = current ? std::string(current->op->name()) : "?";
       if (current && current->op->kind() == OpKind::Island)
         opName = current->op->attrs().getString("op").value_or("island");
       return ir::Status::error(fmt::format("in '{}': {}", opName, e.what()), loc);
     }
-    std::vector<RuntimeValue> outputs;
-    for (int s : body_.yields) outputs.push_back(frame[static_cast<size_t>(s)]);
+    run.frame.clear();
+    if (arenas_) arenas_->release(std::move(run.arena));
     return outputs;
   }
 
@@ -420,6 +457,14 @@ class CpuExecutor final : public Executor {
       ins.op = &op;
       for (const ir::Value* v : op.operands()) ins.in.push_back(slotOf(v));
       for (const auto& r : op.results()) ins.out.push_back(slotOf(r.get()));
+      if (auto mem = op.attrs().getInts("mem")) {
+        ins.mem = *mem;
+        for (const auto& r : op.results()) ins.memBytes.push_back(boundBytes(r->type()));
+        if (ins.mem.size() != op.numResults())
+          throw OpError(fmt::format("the memory plan of '{}' has {} offsets for {} results", op.name(), ins.mem.size(),
+                                    op.numResults()));
+      }
+      ins.memAlias = op.attrs().has("mem_alias");
       if (op.kind() == OpKind::Fused) {
         // The body runs as one kernel, not op by op.
         auto kernel = FusedElementwise::compile(op);
@@ -446,12 +491,95 @@ class CpuExecutor final : public Executor {
     return block;
   }
 
-  void execBlock(const Block& block, std::vector<RuntimeValue>& frame, const Instr*& current) {
+  void execBlock(const Block& block, Run& run) {
     for (const Instr& ins : block.instrs) {
-      current = &ins;
-      exec(ins, frame, current);
-      for (int s : ins.release) frame[static_cast<size_t>(s)] = std::monostate{};
+      run.current = &ins;
+      if (profile_ && ins.regions.empty()) {
+        const auto start = std::chrono::steady_clock::now();
+        const int offPlan = execPlaced(ins, run);
+        profile_->add(ins.op->kind(), std::chrono::steady_clock::now() - start, offPlan);
+      } else {
+        execPlaced(ins, run);
+      }
+      for (int s : ins.release) run.frame[static_cast<size_t>(s)] = std::monostate{};
     }
+  }
+
+  /// Runs one op with its results placed by the memory plan: a leaf op's
+  /// kernel allocates into its slots (TensorPlacement), then every result is
+  /// checked to be in its slot, on the heap, or (`mem_alias`) in its
+  /// operand's buffer. Returns how many results with a slot the kernel put
+  /// on the heap instead.
+  int execPlaced(const Instr& ins, Run& run) {
+    if (!run.arena || ins.mem.empty()) {
+      exec(ins, run);
+      if (run.arena && !ins.memAlias) settleResults(ins, run);
+      return 0;
+    }
+    if (!ins.regions.empty()) {  // a loop or an if: its body places its own ops
+      exec(ins, run);
+      settleResults(ins, run);
+      return 0;
+    }
+    constexpr size_t kMaxSlots = 4;
+    std::array<TensorPlacement::Slot, kMaxSlots> slots;
+    size_t n = 0;
+    for (size_t k = 0; k < ins.mem.size() && n < kMaxSlots; ++k) {
+      const ir::Type& type = ins.op->result(k)->type();
+      if (ins.mem[k] >= 0 && ins.memBytes[k] >= 0)
+        slots[n++] = {run.arena.slot(ins.mem[k]), static_cast<size_t>(ins.memBytes[k]), type.dtype(),
+                      static_cast<int>(type.rank())};
+    }
+    {
+      TensorPlacement placement(std::span<const TensorPlacement::Slot>(slots.data(), n));
+      exec(ins, run);
+    }
+    int offPlan = 0;
+    for (size_t k = 0; k < ins.mem.size(); ++k) {
+      const Tensor* t = std::get_if<Tensor>(&run.frame[static_cast<size_t>(ins.out[k])]);
+      offPlan += ins.mem[k] >= 0 && t && !run.arena.contains(*t);
+    }
+    settleResults(ins, run);
+    return offPlan;
+  }
+
+  /// settle() over `count` values given by `at(k)`; on the stack for the
+  /// usual handful.
+  template <typename At>
+  void settleEach(size_t count, At at, std::span<const int64_t> offsets, std::span<const int64_t> bytes,
+                  const Run& run) const {
+    std::array<RuntimeValue*, 16> small;
+    std::vector<RuntimeValue*> many(count > small.size() ? count : 0);
+    RuntimeValue** values = count > small.size() ? many.data() : small.data();
+    for (size_t k = 0; k < count; ++k) values[k] = at(k);
+    run.arena.settle(std::span<RuntimeValue* const>(values, count), offsets, bytes);
+  }
+
+  void settleResults(const Instr& ins, Run& run) const {
+    settleEach(ins.out.size(), [&](size_t k) { return &run.frame[static_cast<size_t>(ins.out[k])]; }, ins.mem,
+               ins.memBytes, run);
+  }
+
+  /// Loop-carried values go to their buffers in the plan before an iteration.
+  void settleCarried(const Instr& loop, std::vector<RuntimeValue>& carried, const Run& run) const {
+    if (loop.mem.empty()) return;
+    settleEach(carried.size(), [&](size_t k) { return &carried[k]; }, loop.mem, loop.memBytes, run);
+  }
+
+  /// Bytes of a value of type `t` at its bounds; -1 when a dim has none.
+  int64_t boundBytes(const ir::Type& t) const {
+    if (!t.isTensor() || !t.hasRank() || !t.hasDType()) return -1;
+    int64_t n = 1;
+    for (const ir::Dim& d : t.dims()) {
+      if (d.isConstant()) {
+        n *= d.value();
+      } else if (const ir::Symbol* s = d.isSymbol() ? program_->findSymbol(d.symbolName()) : nullptr) {
+        n *= s->bound;
+      } else {
+        return -1;
+      }
+    }
+    return n * ir::dtypeSize(t.dtype());
   }
 
   /// The value of yields[k] of `block`, moved out of the frame where that is safe.
@@ -460,7 +588,8 @@ class CpuExecutor final : public Executor {
     return block.yieldMoves[k] ? std::move(v) : v;
   }
 
-  void exec(const Instr& ins, std::vector<RuntimeValue>& f, const Instr*& current) {
+  void exec(const Instr& ins, Run& run) {
+    std::vector<RuntimeValue>& f = run.frame;
     const ir::Op& op = *ins.op;
     auto in = [&](size_t i) -> const RuntimeValue& { return f[static_cast<size_t>(ins.in[i])]; };
     auto T = [&](size_t i) { return asTensor(in(i)); };
@@ -495,20 +624,22 @@ class CpuExecutor final : public Executor {
         for (size_t i = 2; i < ins.in.size(); ++i)
           carried.push_back(ins.lastUse[i] ? std::move(f[static_cast<size_t>(ins.in[i])]) : in(i));
         for (int64_t iter = 0; iter < maxTrip && cond; ++iter) {
+          settleCarried(ins, carried, run);
           f[static_cast<size_t>(body.args[0])] = iter;
           for (size_t k = 0; k < carried.size(); ++k) f[static_cast<size_t>(body.args[k + 1])] = std::move(carried[k]);
-          execBlock(body, f, current);
-          current = &ins;
+          execBlock(body, run);
+          run.current = &ins;
           cond = asBool(f[static_cast<size_t>(body.yields[0])]);
           for (size_t k = 0; k < carried.size(); ++k) carried[k] = takeYield(body, k + 1, f);
         }
+        settleCarried(ins, carried, run);
         for (size_t k = 0; k < carried.size(); ++k) set(std::move(carried[k]), k);
         return;
       }
       case OpKind::If: {
         const Block& branch = ins.regions[asBool(in(0)) ? 0 : 1];
-        execBlock(branch, f, current);
-        current = &ins;
+        execBlock(branch, run);
+        run.current = &ins;
         for (size_t k = 0; k < branch.yields.size(); ++k) set(takeYield(branch, k, f), k);
         return;
       }
@@ -699,10 +830,12 @@ class CpuExecutor final : public Executor {
   std::shared_ptr<const ir::Program> program_;
   IslandFactory islands_;
   Signature signature_;
+  std::unique_ptr<OpProfile> profile_;
   std::unordered_map<std::string, Tensor> weights_;
   std::unordered_map<const ir::Value*, int> slots_;
   int numSlots_ = 0;
   Block body_;
+  std::unique_ptr<ArenaPool> arenas_;  // null without a memory plan
 };
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "runtime/cpu/WorkerPool.h"
+
 namespace cocktail::runtime {
 
 using ir::OpKind;
@@ -97,48 +99,68 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
   const Shape shape = shapeOf ? shapeOf->shape() : Shape{};
   const int64_t n = numElements(shape);
 
-  // The block table: a pointer per input (into its tensor, or to a filled
-  // block for a scalar) and per register.
-  const size_t table = static_cast<size_t>(numInputs_ + numRegisters_);
-  thread_local std::vector<float> scratch;
-  thread_local std::vector<const float*> base;
-  thread_local std::vector<char> strided;
-  scratch.resize(table * kBlock);
-  base.assign(table, nullptr);
-  strided.assign(table, 0);
+  // Each input as its elements, or as a number that every block broadcasts.
+  // (Vectors of the calling thread, reused across runs.)
+  thread_local std::vector<const float*> data;
+  thread_local std::vector<float> value;
+  thread_local std::vector<float*> out;
+  data.assign(static_cast<size_t>(numInputs_), nullptr);
+  value.assign(static_cast<size_t>(numInputs_), 0.0f);
   for (int i = 0; i < numInputs_; ++i) {
     const RuntimeValue& v = *inputs[static_cast<size_t>(i)];
-    float scalar;
     if (const Tensor* t = std::get_if<Tensor>(&v); t && t->dim() > 0) {
-      base[i] = t->data<float>();
-      strided[i] = 1;
-      continue;
+      data[static_cast<size_t>(i)] = t->data<float>();
     } else if (t) {
       if (t->dtype() != DType::F32)
         throw std::invalid_argument(fmt::format("fused: expected f32 inputs, got {}", t->typeString()));
-      scalar = *t->data<float>();
+      value[static_cast<size_t>(i)] = *t->data<float>();
     } else if (const double* d = std::get_if<double>(&v)) {
-      scalar = static_cast<float>(*d);
+      value[static_cast<size_t>(i)] = static_cast<float>(*d);
     } else if (const int64_t* k = std::get_if<int64_t>(&v)) {
-      scalar = static_cast<float>(*k);
+      value[static_cast<size_t>(i)] = static_cast<float>(*k);
     } else {
       throw std::invalid_argument(fmt::format("fused: input #{} is not a number or an f32 tensor", i));
     }
-    float* block = scratch.data() + static_cast<size_t>(i) * kBlock;
-    std::fill_n(block, kBlock, scalar);
-    base[i] = block;
   }
 
+  // The results, made here on the calling thread (where the executor's
+  // memory plan places them), filled by the workers.
   std::vector<Tensor> outs;
   outs.reserve(results_.size());
-  for (size_t r = 0; r < results_.size(); ++r) outs.push_back(Tensor::empty(DType::F32, shape));
+  out.clear();
+  for (size_t r = 0; r < results_.size(); ++r) {
+    outs.push_back(Tensor::empty(DType::F32, shape));
+    out.push_back(outs.back().data<float>());
+  }
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  // A lambda does not capture thread_locals: named inside it, they would be
+  // the worker's own. Hand it this thread's.
+  const auto& inData = data;
+  const auto& inValue = value;
+  const auto& outData = out;
+  // A worker takes at least 64 blocks (16 Ki elements): less is not worth its wake-up.
+  cpu::parallelFor(blocks, 64, [&, this](int64_t b0, int64_t b1) { runBlocks(b0, b1, n, inData, inValue, outData); });
+  return outs;
+}
 
-  std::vector<const float*> src(table);
-  for (int64_t start = 0; start < n; start += kBlock) {
+void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
+                                 const std::vector<float>& value, const std::vector<float*>& out) const {
+  // The block table: a pointer per input (into its tensor, or to a block
+  // filled with its number) and per register. Per thread: the workers too.
+  const size_t table = static_cast<size_t>(numInputs_ + numRegisters_);
+  thread_local std::vector<float> scratch;
+  thread_local std::vector<const float*> src;
+  scratch.resize(table * kBlock);
+  src.resize(table);
+  for (size_t i = 0; i < static_cast<size_t>(numInputs_); ++i)
+    if (!data[i]) std::fill_n(scratch.data() + i * kBlock, kBlock, value[i]);
+  for (size_t i = static_cast<size_t>(numInputs_); i < table; ++i) src[i] = scratch.data() + i * kBlock;
+
+  for (int64_t block = b0; block < b1; ++block) {
+    const int64_t start = block * kBlock;
     const int64_t len = std::min(kBlock, n - start);
-    for (size_t i = 0; i < table; ++i)
-      src[i] = static_cast<int>(i) < numInputs_ ? (strided[i] ? base[i] + start : base[i])
-                                                : scratch.data() + i * kBlock;
+    for (size_t i = 0; i < static_cast<size_t>(numInputs_); ++i)
+      src[i] = data[i] ? data[i] + start : scratch.data() + i * kBlock;
     for (const Step& s : steps_) {
       float* d = scratch.data() + static_cast<size_t>(s.dst) * kBlock;
       const float* a = src[static_cast<size_t>(s.a)];
@@ -165,9 +187,8 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
       }
     }
     for (size_t r = 0; r < results_.size(); ++r)
-      std::copy_n(src[static_cast<size_t>(results_[r])], len, outs[r].data<float>() + start);
+      std::copy_n(src[static_cast<size_t>(results_[r])], len, out[r] + start);
   }
-  return outs;
 }
 
 }  // namespace cocktail::runtime

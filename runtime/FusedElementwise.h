@@ -32,6 +32,11 @@ class FusedElementwise {
   size_t numSteps() const { return steps_.size(); }
 
  private:
+  /// Blocks [b0, b1) of the elements: `data[i]` is input i's elements, or
+  /// null for a number (`value[i]`, broadcast); results go to `out`.
+  void runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
+                 const std::vector<float>& value, const std::vector<float*>& out) const;
+
   enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
                             Reciprocal, Silu };
   /// dst = fn(a[, b]); operands index the block table: inputs first, then

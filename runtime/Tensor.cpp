@@ -1,6 +1,8 @@
 //===- runtime/Tensor.cpp -------------------------------------------------===//
 #include "runtime/Tensor.h"
 
+#include "runtime/TensorPlacement.h"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -26,7 +28,8 @@ Tensor Tensor::empty(DType dtype, Shape shape) {
   t.shape_ = std::move(shape);
   // Always allocate at least one element so that defined() holds for empty tensors.
   size_t bytes = static_cast<size_t>(std::max<int64_t>(t.numel_, 1) * ir::dtypeSize(dtype));
-  t.buffer_ = std::shared_ptr<std::byte[]>(new std::byte[bytes]);
+  t.buffer_ = TensorPlacement::take(dtype, t.shape_.size(), bytes);
+  if (!t.buffer_) t.buffer_ = std::shared_ptr<std::byte[]>(new std::byte[bytes]);
   return t;
 }
 

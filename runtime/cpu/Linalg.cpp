@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <cblas.h>
+#include <cstring>
 
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Gemv.h"
@@ -213,14 +214,23 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
   Shape outShape(x.shape().begin(), x.shape().end() - 1);
   outShape.push_back(outF);
   const int64_t rowsOut = numElements(outShape) / std::max<int64_t>(outF, 1);
-  Tensor out;
+  // The result is the first tensor made here: the executor's memory plan
+  // places it (runtime/TensorPlacement.h).
+  Tensor out = Tensor::empty(x.dtype(), outShape);
   double beta = 0.0;
   if (bias && bias->defined()) {
     checkSameDType(op, x, *bias);
-    out = broadcastTo(op, *bias, outShape).clone();
+    if (bias->numel() == outF) {
+      // Every row starts as the bias; the product adds to it.
+      const auto* b = static_cast<const std::byte*>(bias->rawData());
+      auto* o = static_cast<std::byte*>(out.rawData());
+      const size_t rowBytes = static_cast<size_t>(outF * ir::dtypeSize(x.dtype()));
+      for (int64_t r = 0; r < rowsOut; ++r) std::memcpy(o + r * rowBytes, b, rowBytes);
+    } else {
+      const Tensor full = broadcastTo(op, *bias, outShape);
+      std::memcpy(out.rawData(), full.rawData(), static_cast<size_t>(out.nbytes()));
+    }
     beta = 1.0;
-  } else {
-    out = Tensor::empty(x.dtype(), outShape);
   }
   dispatchMatmul(op, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

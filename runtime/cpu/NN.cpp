@@ -95,11 +95,12 @@ T* im2colScratch(size_t elems) {
   return buffer.data();
 }
 
-/// Unfolds one image's channels [C, H, W] into cols [C*kh*kw, Ho*Wo].
+/// Unfolds channels [c0, c1) of one image [C, H, W] into their rows of
+/// cols [C*kh*kw, Ho*Wo].
 template <typename T>
-void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
-            int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
-  for (int64_t c = 0; c < C; ++c)
+void im2colChannels(const T* x, int64_t c0, int64_t c1, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh,
+                    int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
+  for (int64_t c = c0; c < c1; ++c)
     for (int64_t ki = 0; ki < kh; ++ki)
       for (int64_t kj = 0; kj < kw; ++kj) {
         T* row = cols + ((c * kh + ki) * kw + kj) * Ho * Wo;
@@ -125,6 +126,18 @@ void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
           std::fill(dst + hi, dst + Wo, T(0));
         }
       }
+}
+
+/// All channels, split over the workers: the unfolding moves as many bytes
+/// as the product reads, and would otherwise run on one thread.
+template <typename T>
+void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t sh, int64_t sw,
+            int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t Ho, int64_t Wo, T* cols) {
+  // At least 64 KiB of columns per worker.
+  const int64_t minChannels = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(kh * kw * Ho * Wo, 1));
+  parallelFor(C, minChannels, [&](int64_t c0, int64_t c1) {
+    im2colChannels(x, c0, c1, H, W, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo, cols);
+  });
 }
 
 }  // namespace
@@ -339,25 +352,34 @@ Tensor maxPool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int6
   Tensor out = Tensor::empty(x.dtype(), poolShape(x, g));
   dispatchFloat(op, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    for (int64_t p = 0; p < g.N * g.C; ++p) {
-      const T* src = x.data<T>() + p * g.H * g.W;
-      T* dst = out.data<T>() + p * g.Ho * g.Wo;
-      for (int64_t oh = 0; oh < g.Ho; ++oh)
-        for (int64_t ow = 0; ow < g.Wo; ++ow) {
-          T m = -std::numeric_limits<T>::infinity();
-          for (int64_t i = 0; i < kernel[0]; ++i) {
-            const int64_t ih = oh * stride[0] - padding[0] + i * dilation[0];
-            if (ih < 0 || ih >= g.H) continue;
-            for (int64_t j = 0; j < kernel[1]; ++j) {
-              const int64_t iw = ow * stride[1] - padding[1] + j * dilation[1];
-              if (iw < 0 || iw >= g.W) continue;
-              const T v = src[ih * g.W + iw];
-              if (v > m || std::isnan(v)) m = v;
+    // Planes split over the workers; per output, the window's rows and
+    // columns clipped to the image once, so the inner loop has no bounds
+    // checks. NaN wins, as in PyTorch.
+    parallelFor(g.N * g.C, 4, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* src = x.data<T>() + p * g.H * g.W;
+        T* dst = out.data<T>() + p * g.Ho * g.Wo;
+        for (int64_t oh = 0; oh < g.Ho; ++oh) {
+          const int64_t h0 = oh * stride[0] - padding[0];
+          const int64_t i0 = h0 >= 0 ? 0 : (-h0 + dilation[0] - 1) / dilation[0];
+          const int64_t i1 = std::min<int64_t>(kernel[0], (g.H - h0 + dilation[0] - 1) / dilation[0]);
+          for (int64_t ow = 0; ow < g.Wo; ++ow) {
+            const int64_t w0 = ow * stride[1] - padding[1];
+            const int64_t j0 = w0 >= 0 ? 0 : (-w0 + dilation[1] - 1) / dilation[1];
+            const int64_t j1 = std::min<int64_t>(kernel[1], (g.W - w0 + dilation[1] - 1) / dilation[1]);
+            T m = -std::numeric_limits<T>::infinity();
+            for (int64_t i = i0; i < i1; ++i) {
+              const T* row = src + (h0 + i * dilation[0]) * g.W + w0;
+              for (int64_t j = j0; j < j1; ++j) {
+                const T v = row[j * dilation[1]];
+                m = (v > m || v != v) ? v : m;
+              }
             }
+            dst[oh * g.Wo + ow] = m;
           }
-          dst[oh * g.Wo + ow] = m;
         }
-    }
+      }
+    });
   });
   return out;
 }
