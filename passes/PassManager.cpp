@@ -6,9 +6,11 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/BranchSplit.h"
+#include "passes/Canonicalize.h"
 #include "passes/DeadCodeElimination.h"
 #include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
+#include "passes/LoopInvariantCodeMotion.h"
 #include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
 #include "passes/ShapeInference.h"
@@ -33,6 +35,8 @@ const std::vector<Registration>& registry() {
     };
     add(createDeadCodeEliminationPass);
     add(createShapeInferencePass);
+    add(createCanonicalizePass);
+    add(createLoopInvariantCodeMotionPass);
     add(createBranchSplitPass);
     add(createElementwiseFusionPass);
     add([] { return createControlFlowPlacementPass(); });
