@@ -567,7 +567,7 @@ void Generator::operatorKernel(const Op& op, std::vector<HostStep>& steps) {
                             fmt::format("// {}\n", describe(op)));
   computeOp(op);
   closeKernel();
-  steps.push_back(HostStep{HostStep::Kind::Launch, id});
+  steps.push_back(HostStep::launch(id));
 }
 
 void Generator::deviceRegionKernel(const Op& op, std::vector<HostStep>& steps) {
@@ -581,7 +581,7 @@ void Generator::deviceRegionKernel(const Op& op, std::vector<HostStep>& steps) {
   else
     deviceIf(op);
   closeKernel();
-  steps.push_back(HostStep{HostStep::Kind::Launch, id});
+  steps.push_back(HostStep::launch(id));
 }
 
 void Generator::hostLoop(const Op& op, std::vector<HostStep>& steps) {
@@ -644,7 +644,7 @@ void Generator::hostIf(const Op& op, std::vector<HostStep>& steps) {
                               fmt::format("// Host branch predicate: {}\n", describe(op)));
     ensureStored(op.operand(0));
     closeKernel();
-    steps.push_back(HostStep{HostStep::Kind::Launch, id});
+    steps.push_back(HostStep::launch(id));
   }
   std::vector<TensorRef> results = ifResults(op);
   for (int branch = 0; branch < 2; ++branch) {
@@ -655,7 +655,7 @@ void Generator::hostIf(const Op& op, std::vector<HostStep>& steps) {
                               fmt::format("// Host branch results: {}\n", describe(op)));
     yieldIfResults(op, *region.terminator(), results, true);
     closeKernel();
-    out.push_back(HostStep{HostStep::Kind::Launch, id});
+    out.push_back(HostStep::launch(id));
   }
   steps.push_back(std::move(step));
 }
@@ -687,7 +687,7 @@ void Generator::returnKernel(const Op& ret, std::vector<HostStep>& steps) {
     module_.outputs.push_back(bv);
   }
   closeKernel();
-  steps.push_back(HostStep{HostStep::Kind::Launch, id});
+  steps.push_back(HostStep::launch(id));
 }
 
 void Generator::ensureStored(const Value* v) {

@@ -60,6 +60,13 @@ struct HostStep {
 
   // If: `if (cond) thenSteps else elseSteps` (each branch ends with its copy kernel).
   std::vector<HostStep> body, elseBody;
+
+  static HostStep launch(int kernel) {
+    HostStep s;
+    s.kind = Kind::Launch;
+    s.kernel = kernel;
+    return s;
+  }
 };
 
 /// Where an input or output lives in the arena.

@@ -83,7 +83,9 @@ TEST(DeviceQuery, AnswersWithoutCrashing) {
   // CI has no GPU: the answer must say why. A GPU machine names its device.
   DeviceAvailability d = queryCudaDevice();
   EXPECT_FALSE(d.description.empty());
-  if (!d.available) EXPECT_THAT(d.description, HasSubstr("no GPU"));
+  if (!d.available) {
+    EXPECT_THAT(d.description, HasSubstr("no GPU"));
+  }
 }
 
 TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {
