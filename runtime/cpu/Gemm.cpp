@@ -78,7 +78,7 @@ template <int R>
 
 COCKTAIL_MULTIVERSION
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias) {
+             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias, BLayout layout) {
   // 32 vector registers (AVX-512) hold an 8 x 32 block of C, 16 (AVX2) only 4 x 32.
   static const bool wide = __builtin_cpu_supports("avx512f");
   if (k == 0) {
@@ -92,7 +92,16 @@ void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, 
     const int64_t width = std::min<int64_t>(32, j1 - j);
     for (int64_t p0 = 0; p0 < k; p0 += kKc) {
       const int64_t kc = std::min(kKc, k - p0);
-      if (width == 32) {
+      if (layout == BLayout::Transposed) {
+        // Column j + c of B is row j + c of the stored matrix: read along it.
+        for (int64_t c = 0; c < 32; ++c) {
+          const float* col = B + (j + c) * ldb + p0;
+          if (c < width)
+            for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = col[p];
+          else
+            for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = 0.0f;
+        }
+      } else if (width == 32) {
         for (int64_t p = 0; p < kc; ++p) {  // two vector moves: a memcpy here becomes `rep movs`
           const float* row = B + (p0 + p) * ldb + j;
           store(panel + p * 32, load(row));

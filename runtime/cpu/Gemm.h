@@ -15,11 +15,16 @@
 
 namespace cocktail::runtime::cpu {
 
+/// How B is stored: [k, m] row-major, or transposed ([m, k] row-major, as a
+/// linear layer's weight is).
+enum class BLayout { RowMajor, Transposed };
+
 /// Columns [j0, j1) of C[n, *] = A[n, k] @ B[k, *] + beta * C + rowBias
 /// (beta == 0: C is not read; rowBias[i], when given, is added to row i:
 /// a convolution's bias, without a pass over C of its own). Leading dims in
-/// elements.
+/// elements. B is read only while packing, so either layout costs the same.
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias = nullptr);
+             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias = nullptr,
+             BLayout layout = BLayout::RowMajor);
 
 }  // namespace cocktail::runtime::cpu

@@ -49,9 +49,12 @@ void gemm(bool transA, bool transB, int64_t n, int64_t m, int64_t k, T alpha, co
       }
     }
     if constexpr (std::is_same_v<T, float>) {
-      if (!transA && !transB && alpha == 1.0f) {
+      if (!transA && alpha == 1.0f) {
         // Columns split over the workers, at least 64 each (two panels).
-        parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, lda, B, ldb, beta, C, ldc, j0, j1); });
+        const BLayout layout = transB ? BLayout::Transposed : BLayout::RowMajor;
+        parallelFor(m, 64, [&](int64_t j0, int64_t j1) {
+          gemmF32(n, k, A, lda, B, ldb, beta, C, ldc, j0, j1, nullptr, layout);
+        });
         return;
       }
     }

@@ -87,7 +87,7 @@ TEST(Linalg, MatrixVectorProductsAtOddSizes) {
 
 // The f32 GEMM micro-kernel's remainders: rows not a multiple of eight or
 // four, columns not a multiple of 32, k of one and k over one packed slice
-// (256); and beta accumulation.
+// (256); beta accumulation; B stored transposed (linear).
 TEST(Linalg, MatrixProductsAtOddSizes) {
   at::manual_seed(53);
   for (int64_t n : {2, 4, 5, 9, 17})
@@ -102,6 +102,11 @@ TEST(Linalg, MatrixProductsAtOddSizes) {
         EXPECT_TRUE(sameAs(addmm(fromAten(c), fromAten(a), fromAten(b), 0.5, 1.0), at::addmm(c, a, b, 0.5, 1.0),
                            tol, tol))
             << "addmm n=" << n << " k=" << k << " m=" << m;
+        // A linear layer's weight is B transposed: packed from its rows.
+        const at::Tensor w = randomAten({m, k}, DType::F32), bias = randomAten({m}, DType::F32);
+        const Tensor bt = fromAten(bias);
+        EXPECT_TRUE(sameAs(linear(fromAten(a), fromAten(w), &bt), at::linear(a, w, bias), tol, tol))
+            << "linear n=" << n << " k=" << k << " m=" << m;
       }
 }
 
