@@ -66,6 +66,19 @@ void walk(Region& region, const std::function<void(Op&)>& f) {
   for (size_t i = 0; i < region.ops().size(); ++i) region.ops()[i]->walk(f);
 }
 
+size_t Region::indexOf(const Op* op) const {
+  for (size_t i = 0; i < ops_.size(); ++i)
+    if (ops_[i].get() == op) return i;
+  return ops_.size();
+}
+
+bool isDefinedInside(const Value* v, const Op* op) {
+  const Region* r = v->definingOp() ? v->definingOp()->parentRegion() : v->ownerRegion();
+  for (; r && r->parentOp(); r = r->parentOp()->parentRegion())
+    if (r->parentOp() == op) return true;
+  return false;
+}
+
 void replaceAllUsesIn(Region& region, Value* from, Value* to) {
   walk(region, [&](Op& op) {
     for (size_t i = 0; i < op.numOperands(); ++i)

@@ -41,6 +41,8 @@ class Region {
   Op* insert(size_t pos, std::unique_ptr<Op> op);
   /// Removes and returns the op at `pos`.
   std::unique_ptr<Op> take(size_t pos);
+  /// Position of `op` among this region's ops; size() when it is not one.
+  size_t indexOf(const Op* op) const;
 
   const std::vector<std::unique_ptr<Op>>& ops() const { return ops_; }
   size_t size() const { return ops_.size(); }
@@ -114,5 +116,9 @@ void walk(Region& region, const std::function<void(Op&)>& f);
 
 /// Replaces every use of `from` by `to` inside `region` (recursively).
 void replaceAllUsesIn(Region& region, Value* from, Value* to);
+
+/// Whether `v` is defined inside one of `op`'s regions, at any depth (a
+/// loop body's argument counts: it is redefined every iteration).
+bool isDefinedInside(const Value* v, const Op* op);
 
 }  // namespace cocktail::ir

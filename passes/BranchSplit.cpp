@@ -12,21 +12,13 @@ using ir::Value;
 
 namespace {
 
-/// Whether `v` is defined outside `ifOp` (so an op reading it can move before it).
-bool definedOutside(const Value* v, const Op& ifOp) {
-  const Region* r = v->definingOp() ? v->definingOp()->parentRegion() : v->ownerRegion();
-  for (; r; r = r->parentOp() ? r->parentOp()->parentRegion() : nullptr)
-    if (r->parentOp() == &ifOp) return false;
-  return true;
-}
-
 /// An op that may move out of a branch: no effects, no regions, and all its
 /// operands from outside the if.
 bool hoistable(const Op& op, const Op& ifOp) {
   if (op.info().opClass == ir::OpClass::Terminator || op.numRegions() || op.numResults() == 0) return false;
   if (op.kind() == OpKind::Raise || op.kind() == OpKind::Island) return false;
   return std::all_of(op.operands().begin(), op.operands().end(),
-                     [&](const Value* v) { return definedOutside(v, ifOp); });
+                     [&](const Value* v) { return !ir::isDefinedInside(v, &ifOp); });
 }
 
 bool sameComputation(const Op& a, const Op& b) {
@@ -43,12 +35,6 @@ size_t firstRaise(const Region& region) {
   const auto& ops = region.ops();
   return static_cast<size_t>(
       std::find_if(ops.begin(), ops.end(), [](const auto& p) { return p->kind() == OpKind::Raise; }) - ops.begin());
-}
-
-size_t indexOf(const Region& region, const Op* op) {
-  const auto& ops = region.ops();
-  return static_cast<size_t>(
-      std::find_if(ops.begin(), ops.end(), [&](const auto& p) { return p.get() == op; }) - ops.begin());
 }
 
 class BranchSplit final : public Pass {
@@ -88,7 +74,7 @@ class BranchSplit final : public Pass {
           if (!hoistable(b, ifOp) || !sameComputation(a, b)) continue;
           for (size_t k = 0; k < b.numResults(); ++k) ir::replaceAllUsesIn(elseR, b.result(k), a.result(k));
           elseR.take(e);
-          parent.insert(indexOf(parent, &ifOp), thenR.take(t));
+          parent.insert(parent.indexOf(&ifOp), thenR.take(t));
           ++moved;
           changed = true;
           break;

@@ -13,13 +13,6 @@ using ir::Value;
 
 namespace {
 
-bool definedInside(const Value* v, const Op& loop) {
-  const Region* r = v->definingOp() ? v->definingOp()->parentRegion() : v->ownerRegion();
-  for (; r; r = r->parentOp() ? r->parentOp()->parentRegion() : nullptr)
-    if (r->parentOp() == &loop) return true;
-  return false;
-}
-
 /// A division that can fail: by an integer zero, or by any zero in
 /// TorchScript's scalar math (Python raises ZeroDivisionError for floats too).
 bool mayDivideByZero(const Op& op) {
@@ -69,16 +62,10 @@ bool invariant(const Op& op, const Op& loop) {
   // when it runs; size queries only read a dim.
   const bool shapeOnly = op.kind() == OpKind::Size || op.kind() == OpKind::Rank || op.kind() == OpKind::Numel;
   for (const Value* v : op.operands()) {
-    if (definedInside(v, loop)) return false;
+    if (ir::isDefinedInside(v, &loop)) return false;
     if (!shapeOnly && !staticShape(v->type())) return false;
   }
   return true;
-}
-
-size_t indexOf(const Region& region, const Op* op) {
-  const auto& ops = region.ops();
-  return static_cast<size_t>(
-      std::find_if(ops.begin(), ops.end(), [&](const auto& p) { return p.get() == op; }) - ops.begin());
 }
 
 class LoopInvariantCodeMotion final : public Pass {
@@ -113,7 +100,7 @@ class LoopInvariantCodeMotion final : public Pass {
         ++i;
         continue;
       }
-      parent.insert(indexOf(parent, &loop), body.take(i));
+      parent.insert(parent.indexOf(&loop), body.take(i));
       ++moved;
     }
     return moved;

@@ -125,16 +125,6 @@ class MemoryPlanning final : public Pass {
     }
   }
 
-  static const Region* regionOf(const Value* v) {
-    return v->definingOp() ? v->definingOp()->parentRegion() : v->ownerRegion();
-  }
-
-  static bool definedInside(const Value* v, const Op* loop) {
-    for (const Region* r = regionOf(v); r && r->parentOp(); r = r->parentOp()->parentRegion())
-      if (r->parentOp() == loop) return true;
-    return false;
-  }
-
   int defPos(const Value* v) const {
     if (const Op* d = v->definingOp()) return end_.at(d);
     const Op* parent = v->ownerRegion()->parentOp();
@@ -147,7 +137,7 @@ class MemoryPlanning final : public Pass {
     int pos = start_.at(&user);
     for (const Region* r = user.parentRegion(); r && r->parentOp(); r = r->parentOp()->parentRegion()) {
       const Op* a = r->parentOp();
-      if (a->kind() == OpKind::Loop && !definedInside(v, a)) pos = std::max(pos, end_.at(a));
+      if (a->kind() == OpKind::Loop && !ir::isDefinedInside(v, a)) pos = std::max(pos, end_.at(a));
     }
     return pos;
   }

@@ -468,5 +468,41 @@ TEST(Verifier, AttrTableCoversOpDefsComments) {
   EXPECT_EQ(names(OpKind::Add), "");
 }
 
+// ---- structure queries ------------------------------------------------------------
+
+TEST(Structure, DefinedInsideAndIndexOf) {
+  auto p = parseOk(R"(func @f(%x: f32[4], %n: i64) -> (f32[4]) {
+  %t = constant true : i1
+  %y = tanh(%x) : f32[4]
+  %r = loop(%n, %t, %y) : f32[4] {
+  ^(%i: i64, %h: f32[4]):
+    %z = if(%t) : f32[4] {
+      %a = neg(%h) : f32[4]
+      yield(%a)
+    } else {
+      yield(%h)
+    }
+    yield(%t, %z)
+  }
+  return(%r)
+}
+)");
+  ASSERT_TRUE(p);
+  Region& body = p->body();
+  Op* loop = body.ops()[2].get();
+  Op* ifOp = loop->region(0).ops()[0].get();
+  Value* a = ifOp->region(0).ops()[0]->result();
+  EXPECT_TRUE(isDefinedInside(loop->region(0).argument(1), loop));  // a body argument
+  EXPECT_TRUE(isDefinedInside(ifOp->result(), loop));
+  EXPECT_TRUE(isDefinedInside(a, loop));  // two levels down
+  EXPECT_TRUE(isDefinedInside(a, ifOp));
+  EXPECT_FALSE(isDefinedInside(body.ops()[1]->result(), loop));  // %y, before it
+  EXPECT_FALSE(isDefinedInside(loop->result(), loop));           // its own result
+  EXPECT_FALSE(isDefinedInside(body.argument(0), loop));
+  EXPECT_EQ(body.indexOf(loop), 2u);
+  EXPECT_EQ(loop->region(0).indexOf(ifOp), 0u);
+  EXPECT_EQ(body.indexOf(ifOp), body.size());  // not one of its own ops
+}
+
 }  // namespace
 }  // namespace cocktail::ir
