@@ -25,4 +25,19 @@ const WeightDecl* Program::findWeight(const std::string& name) const {
   return nullptr;
 }
 
+std::optional<int64_t> boundBytes(const Type& t, const Program& program) {
+  if (!t.isTensor() || !t.hasRank() || !t.hasDType()) return std::nullopt;
+  int64_t n = 1;
+  for (const Dim& d : t.dims()) {
+    if (d.isConstant()) {
+      n *= d.value();
+    } else if (const Symbol* s = d.isSymbol() ? program.findSymbol(d.symbolName()) : nullptr) {
+      n *= s->bound;
+    } else {
+      return std::nullopt;
+    }
+  }
+  return n * dtypeSize(t.dtype());
+}
+
 }  // namespace cocktail::ir

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,5 +75,9 @@ class Program {
   Attributes attrs_;
   std::unique_ptr<Region> body_;
 };
+
+/// Bytes of a tensor of type `t` with every dim at its bound in `program`;
+/// nullopt for a scalar, a missing rank or dtype, or a dim with no bound.
+std::optional<int64_t> boundBytes(const Type& t, const Program& program);
 
 }  // namespace cocktail::ir

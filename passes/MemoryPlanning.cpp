@@ -161,24 +161,12 @@ class MemoryPlanning final : public Pass {
 
   // ---- which values share a buffer -------------------------------------------------------
 
-  /// The buffer size of `v` at its bounds; nullopt when a dim has no bound.
-  std::optional<int64_t> boundBytes(const Value* v) const {
-    const ir::Type& t = v->type();
-    if (!t.hasRank() || !t.hasDType()) return std::nullopt;
-    int64_t n = 1;
-    for (const ir::Dim& d : t.dims()) {
-      if (d.isConstant()) {
-        n *= d.value();
-      } else if (d.isSymbol()) {
-        const ir::Symbol* s = program_->findSymbol(d.symbolName());
-        if (!s) return std::nullopt;
-        n *= s->bound;
-      } else {
-        return std::nullopt;
-      }
-    }
+  /// The buffer size of `v` at its bounds, aligned; nullopt when a dim has none.
+  std::optional<int64_t> alignedBytes(const Value* v) const {
+    const auto bytes = ir::boundBytes(v->type(), *program_);
+    if (!bytes) return std::nullopt;
     const int64_t a = t_.memoryAlignment;
-    return std::max<int64_t>((n * ir::dtypeSize(t.dtype()) + a - 1) / a * a, a);
+    return std::max<int64_t>((*bytes + a - 1) / a * a, a);
   }
 
   int newBuffer(Buffer::Kind kind, int64_t bytes) {
@@ -191,7 +179,7 @@ class MemoryPlanning final : public Pass {
 
   /// A buffer of its own for `v`: in the arena when its size is bounded.
   int ownBuffer(const Value* v) {
-    auto bytes = boundBytes(v);
+    auto bytes = alignedBytes(v);
     return bytes ? newBuffer(Buffer::Kind::Arena, *bytes) : newBuffer(Buffer::Kind::Dynamic, 0);
   }
 

@@ -459,7 +459,7 @@ class CpuExecutor final : public Executor {
       for (const auto& r : op.results()) ins.out.push_back(slotOf(r.get()));
       if (auto mem = op.attrs().getInts("mem")) {
         ins.mem = *mem;
-        for (const auto& r : op.results()) ins.memBytes.push_back(boundBytes(r->type()));
+        for (const auto& r : op.results()) ins.memBytes.push_back(ir::boundBytes(r->type(), *program_).value_or(-1));
         if (ins.mem.size() != op.numResults())
           throw OpError(fmt::format("the memory plan of '{}' has {} offsets for {} results", op.name(), ins.mem.size(),
                                     op.numResults()));
@@ -564,22 +564,6 @@ class CpuExecutor final : public Executor {
   void settleCarried(const Instr& loop, std::vector<RuntimeValue>& carried, const Run& run) const {
     if (loop.mem.empty()) return;
     settleEach(carried.size(), [&](size_t k) { return &carried[k]; }, loop.mem, loop.memBytes, run);
-  }
-
-  /// Bytes of a value of type `t` at its bounds; -1 when a dim has none.
-  int64_t boundBytes(const ir::Type& t) const {
-    if (!t.isTensor() || !t.hasRank() || !t.hasDType()) return -1;
-    int64_t n = 1;
-    for (const ir::Dim& d : t.dims()) {
-      if (d.isConstant()) {
-        n *= d.value();
-      } else if (const ir::Symbol* s = d.isSymbol() ? program_->findSymbol(d.symbolName()) : nullptr) {
-        n *= s->bound;
-      } else {
-        return -1;
-      }
-    }
-    return n * ir::dtypeSize(t.dtype());
   }
 
   /// The value of yields[k] of `block`, moved out of the frame where that is safe.
