@@ -91,9 +91,14 @@ void sumKernel(const ReducePlan& p, Tensor& out, double scale) {
     std::fill(acc.begin(), acc.end(), Acc(0));
     const T* block = x + o * p.reduced * p.inner;
     if (p.inner == 1) {
-      Acc s = 0;
-      for (int64_t r = 0; r < p.reduced; ++r) s += static_cast<Acc>(block[r]);
-      acc[0] = s;
+      // Eight partial sums: one chain of dependent adds would wait out the
+      // add's latency on every element (mean over H and W of a feature map).
+      Acc lanes[8] = {};
+      int64_t r = 0;
+      for (; r + 8 <= p.reduced; r += 8)
+        for (int l = 0; l < 8; ++l) lanes[l] += static_cast<Acc>(block[r + l]);
+      for (; r < p.reduced; ++r) lanes[0] += static_cast<Acc>(block[r]);
+      acc[0] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
     } else {
       for (int64_t r = 0; r < p.reduced; ++r) {
         const T* row = block + r * p.inner;
