@@ -86,4 +86,10 @@ void replaceAllUsesIn(Region& region, Value* from, Value* to) {
   });
 }
 
+const Op* fusedHead(const Op& op) {
+  if (op.kind() != OpKind::Fused || op.numRegions() != 1 || op.region(0).size() == 0) return nullptr;
+  const Op& first = *op.region(0).ops().front();
+  return first.kind() == OpKind::Conv2d || first.kind() == OpKind::Linear ? &first : nullptr;
+}
+
 }  // namespace cocktail::ir

@@ -121,4 +121,9 @@ void replaceAllUsesIn(Region& region, Value* from, Value* to);
 /// loop body's argument counts: it is redefined every iteration).
 bool isDefinedInside(const Value* v, const Op* op);
 
+/// The contraction (conv2d, linear) a `fused` op starts with, whose result
+/// the rest of the body takes as its epilogue; null for a purely
+/// elementwise fused op (or any other op).
+const Op* fusedHead(const Op& op);
+
 }  // namespace cocktail::ir

@@ -86,7 +86,12 @@ Work opWork(const ir::Op& op, const ir::Program& program) {
       break;
     }
     case OpKind::Fused:
-      w.flops = out * static_cast<double>(op.region(0).size());
+      // A head's contraction, then one flop per element per epilogue op
+      // (the body's size counts the head and the yield too).
+      if (const ir::Op* head = ir::fusedHead(op))
+        w.flops = opWork(*head, program).flops + out * static_cast<double>(op.region(0).size() - 2);
+      else
+        w.flops = out * static_cast<double>(op.region(0).size());
       break;
     default:
       w.flops = out;

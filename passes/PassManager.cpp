@@ -10,6 +10,7 @@
 #include "passes/DeadCodeElimination.h"
 #include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
+#include "passes/EpilogueFusion.h"
 #include "passes/LoopInvariantCodeMotion.h"
 #include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
@@ -39,6 +40,7 @@ const std::vector<Registration>& registry() {
     add(createLoopInvariantCodeMotionPass);
     add(createBranchSplitPass);
     add(createElementwiseFusionPass);
+    add(createEpilogueFusionPass);
     add([] { return createControlFlowPlacementPass(); });
     add([] { return createTaskPartitionPass(); });
     add([] { return createMemoryPlanningPass(); });

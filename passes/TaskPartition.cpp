@@ -16,7 +16,9 @@ namespace {
 
 bool isTileLocal(const Op& op) {
   const OpClass c = op.info().opClass;
-  return op.kind() == OpKind::Fused || c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
+  // A headed fused op's tile needs all of its contraction's input.
+  if (op.kind() == OpKind::Fused) return !ir::fusedHead(op);
+  return c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
 }
 
 class TaskPartition final : public Pass {

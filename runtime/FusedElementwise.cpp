@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/WorkerPool.h"
 
 namespace cocktail::runtime {
@@ -25,11 +26,39 @@ ir::Expected<FusedElementwise> FusedElementwise::compile(const ir::Op& op) {
   FusedElementwise k;
   const ir::Region& body = op.region(0);
   k.numInputs_ = static_cast<int>(body.numArguments());
+  k.numSlots_ = k.numInputs_;
   std::unordered_map<const ir::Value*, int> index;
   for (size_t i = 0; i < body.numArguments(); ++i) index[body.argument(i)] = static_cast<int>(i);
-  int next = k.numInputs_;
+  const ir::Op* head = ir::fusedHead(op);
+  if (head) {
+    if (op.numResults() != 1)
+      return ir::Status::error("a fused op with a contraction head must have one result", op.loc());
+    Head h;
+    h.kind = head->kind();
+    for (const ir::Value* v : head->operands()) h.inputs.push_back(index.at(v));
+    const ir::Attributes& a = head->attrs();
+    auto pair = [&](const char* name, std::array<int64_t, 2> fallback) {
+      const auto v = a.getInts(name);
+      return v && v->size() == 2 ? std::array<int64_t, 2>{(*v)[0], (*v)[1]} : fallback;
+    };
+    h.stride = pair("stride", h.stride);
+    h.padding = pair("padding", h.padding);
+    h.dilation = pair("dilation", h.dilation);
+    h.groups = a.getInt("groups").value_or(1);
+    for (const ir::Dim& d : head->result()->type().dims()) {
+      if (!d.isConstant())
+        return ir::Status::error(fmt::format("the epilogue of '{}' needs a static output shape, got {}", head->name(),
+                                             head->result()->type().str()),
+                                 head->loc());
+      h.shape.push_back(d.value());
+    }
+    index[head->result()] = k.numSlots_++;
+    k.head_ = std::move(h);
+  }
+  int next = k.numSlots_;
   for (const auto& innerPtr : body.ops()) {
     const ir::Op& inner = *innerPtr;
+    if (&inner == head) continue;
     if (inner.kind() == OpKind::Yield) {
       for (const ir::Value* v : inner.operands()) k.results_.push_back(index.at(v));
       break;
@@ -64,7 +93,13 @@ ir::Expected<FusedElementwise> FusedElementwise::compile(const ir::Op& op) {
     index[inner.result()] = s.dst;
     k.steps_.push_back(s);
   }
-  k.numRegisters_ = next - k.numInputs_;
+  k.numRegisters_ = next - k.numSlots_;
+  k.used_.assign(static_cast<size_t>(k.numSlots_), false);
+  auto use = [&](int i) {
+    if (i >= 0 && i < k.numSlots_) k.used_[static_cast<size_t>(i)] = true;
+  };
+  for (const Step& s : k.steps_) use(s.a), use(s.b);
+  for (int r : k.results_) use(r);
   return k;
 }
 
@@ -85,10 +120,14 @@ inline void map2(const float* __restrict a, const float* __restrict b, float* __
 std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>& inputs) const {
   if (static_cast<int>(inputs.size()) != numInputs_)
     throw std::invalid_argument(fmt::format("fused: expected {} inputs, got {}", numInputs_, inputs.size()));
-  // The shape every tensor input (but 0-d ones) shares; scalars broadcast.
+  auto readByHead = [&](int i) {
+    return head_ && std::find(head_->inputs.begin(), head_->inputs.end(), i) != head_->inputs.end();
+  };
+  // The shape every tensor input of the elementwise ops (but 0-d ones)
+  // shares, and the head's output has; scalars broadcast.
   const Tensor* shapeOf = nullptr;
-  for (const RuntimeValue* v : inputs)
-    if (const Tensor* t = std::get_if<Tensor>(v); t && t->dim() > 0) {
+  for (int i = 0; i < numInputs_; ++i)
+    if (const Tensor* t = std::get_if<Tensor>(inputs[static_cast<size_t>(i)]); t && t->dim() > 0 && !readByHead(i)) {
       if (t->dtype() != DType::F32)
         throw std::invalid_argument(fmt::format("fused: expected f32 inputs, got {}", t->typeString()));
       if (!shapeOf) shapeOf = t;
@@ -96,7 +135,11 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
         throw std::invalid_argument(fmt::format("fused: inputs of shapes {} and {} do not match",
                                                 shapeToString(shapeOf->shape()), shapeToString(t->shape())));
     }
-  const Shape shape = shapeOf ? shapeOf->shape() : Shape{};
+  if (head_ && shapeOf && shapeOf->shape() != head_->shape)
+    throw std::invalid_argument(fmt::format("fused: an input of shape {} does not match the {} output of its {}",
+                                            shapeToString(shapeOf->shape()), shapeToString(head_->shape),
+                                            ir::mnemonic(head_->kind)));
+  const Shape shape = head_ ? head_->shape : shapeOf ? shapeOf->shape() : Shape{};
   const int64_t n = numElements(shape);
 
   // Each input as its elements, or as a number that every block broadcasts.
@@ -104,10 +147,11 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
   thread_local std::vector<const float*> data;
   thread_local std::vector<float> value;
   thread_local std::vector<float*> out;
-  data.assign(static_cast<size_t>(numInputs_), nullptr);
-  value.assign(static_cast<size_t>(numInputs_), 0.0f);
+  data.assign(static_cast<size_t>(numSlots_), nullptr);
+  value.assign(static_cast<size_t>(numSlots_), 0.0f);
   for (int i = 0; i < numInputs_; ++i) {
     const RuntimeValue& v = *inputs[static_cast<size_t>(i)];
+    if (readByHead(i)) continue;  // the head reads it whole; no elementwise op does
     if (const Tensor* t = std::get_if<Tensor>(&v); t && t->dim() > 0) {
       data[static_cast<size_t>(i)] = t->data<float>();
     } else if (t) {
@@ -122,6 +166,8 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
       throw std::invalid_argument(fmt::format("fused: input #{} is not a number or an f32 tensor", i));
     }
   }
+
+  if (head_) return {runHead(inputs, data, value)};
 
   // The results, made here on the calling thread (where the executor's
   // memory plan places them), filled by the workers.
@@ -145,26 +191,86 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
 
 void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
                                  const std::vector<float>& value, const std::vector<float*>& out) const {
-  // The block table: a pointer per input (into its tensor, or to a block
-  // filled with its number) and per register. Per thread: the workers too.
-  const size_t table = static_cast<size_t>(numInputs_ + numRegisters_);
+  for (int64_t block = b0; block < b1; ++block) {
+    const int64_t start = block * kBlock, len = std::min(kBlock, n - start);
+    runTile(start, 1, len, len, data, value, out.data(), nullptr);
+  }
+}
+
+Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,
+                                 const std::vector<float>& value) const {
+  const Head& h = *head_;
+  auto tensor = [&](size_t k) -> const Tensor& {
+    const Tensor* t = std::get_if<Tensor>(inputs[static_cast<size_t>(h.inputs[k])]);
+    if (!t) throw std::invalid_argument(fmt::format("fused: operand #{} of its {} is not a tensor", k,
+                                                    ir::mnemonic(h.kind)));
+    return *t;
+  };
+  const Tensor* bias = h.inputs.size() > 2 ? &tensor(2) : nullptr;
+  // The epilogue works in place: the head's output is slot numInputs_ and
+  // the result. `data` is the calling thread's; every worker reads it.
+  Tensor y;
+  if (h.kind == OpKind::Conv2d) {
+    const cpu::Epilogue epilogue = [&](float* out, int64_t begin, int64_t rows, int64_t width, int64_t stride) {
+      runTile(begin, rows, width, stride, data, value, &out, out);
+    };
+    y = cpu::conv2d(tensor(0), tensor(1), bias, h.stride, h.padding, h.dilation, h.groups, &epilogue);
+  } else {
+    // A linear layer's output is small next to its weights (a batch of
+    // rows): the epilogue runs over all of it right after, still in cache.
+    y = cpu::linear(tensor(0), tensor(1), bias);
+  }
+  if (y.shape() != h.shape || y.dtype() != DType::F32)
+    throw std::invalid_argument(fmt::format("fused: its {} gave {}, expected f32{}", ir::mnemonic(h.kind),
+                                            y.typeString(), shapeToString(h.shape)));
+  if (h.kind != OpKind::Conv2d) {
+    float* out = y.data<float>();
+    const int64_t n = y.numel();
+    cpu::parallelFor((n + kBlock - 1) / kBlock, 64, [&, this](int64_t b0, int64_t b1) {
+      for (int64_t start = b0 * kBlock; start < std::min(n, b1 * kBlock); start += kBlock) {
+        const int64_t len = std::min(kBlock, n - start);
+        runTile(start, 1, len, len, data, value, &out, out);
+      }
+    });
+  }
+  return y;
+}
+
+void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64_t stride,
+                               const std::vector<const float*>& data, const std::vector<float>& value,
+                               float* const* out, const float* head) const {
+  // The block table: per slot, where its tile starts and how far apart its
+  // rows are (a tensor's tile in place, or a block filled with its number),
+  // and per register a dense block. Per thread: the workers too.
+  const size_t slots = static_cast<size_t>(numSlots_);
+  const size_t table = slots + static_cast<size_t>(numRegisters_);
   thread_local std::vector<float> scratch;
   thread_local std::vector<const float*> src;
-  scratch.resize(table * kBlock);
-  src.resize(table);
-  for (size_t i = 0; i < static_cast<size_t>(numInputs_); ++i)
-    if (!data[i]) std::fill_n(scratch.data() + i * kBlock, kBlock, value[i]);
-  for (size_t i = static_cast<size_t>(numInputs_); i < table; ++i) src[i] = scratch.data() + i * kBlock;
+  thread_local std::vector<int64_t> srcStride;
+  if (scratch.size() < table * kBlock) scratch.resize(table * kBlock);
+  if (src.size() < table) src.resize(table), srcStride.resize(table);
+  const int64_t elems = rows * width;
+  for (size_t i = 0; i < slots; ++i) {
+    const float* d = i == static_cast<size_t>(numInputs_) ? head : data[i];
+    if (d) {
+      src[i] = d + start;
+      srcStride[i] = stride;
+    } else if (used_[i]) {
+      std::fill_n(scratch.data() + i * kBlock, elems, value[i]);
+      src[i] = scratch.data() + i * kBlock;
+      srcStride[i] = width;
+    }
+  }
+  for (size_t i = slots; i < table; ++i) src[i] = scratch.data() + i * kBlock, srcStride[i] = width;
 
-  for (int64_t block = b0; block < b1; ++block) {
-    const int64_t start = block * kBlock;
-    const int64_t len = std::min(kBlock, n - start);
-    for (size_t i = 0; i < static_cast<size_t>(numInputs_); ++i)
-      src[i] = data[i] ? data[i] + start : scratch.data() + i * kBlock;
-    for (const Step& s : steps_) {
-      float* d = scratch.data() + static_cast<size_t>(s.dst) * kBlock;
-      const float* a = src[static_cast<size_t>(s.a)];
-      const float* b = s.b >= 0 ? src[static_cast<size_t>(s.b)] : nullptr;
+  for (const Step& s : steps_) {
+    float* dBlock = scratch.data() + static_cast<size_t>(s.dst) * kBlock;
+    const int64_t sa = srcStride[static_cast<size_t>(s.a)], sb = s.b >= 0 ? srcStride[static_cast<size_t>(s.b)] : 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      float* d = dBlock + r * width;
+      const float* a = src[static_cast<size_t>(s.a)] + r * sa;
+      const float* b = s.b >= 0 ? src[static_cast<size_t>(s.b)] + r * sb : nullptr;
+      const int64_t len = width;
       switch (s.fn) {
         case Fn::Add: map2(a, b, d, len, [](float x, float y) { return x + y; }); break;
         case Fn::Sub: map2(a, b, d, len, [](float x, float y) { return x - y; }); break;
@@ -176,7 +282,8 @@ void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::v
         case Fn::Neg: map1(a, d, len, [](float x) { return -x; }); break;
         case Fn::Sigmoid: map1(a, d, len, [](float x) { return 1.0f / (1.0f + std::exp(-x)); }); break;
         case Fn::Tanh: map1(a, d, len, [](float x) { return std::tanh(x); }); break;
-        case Fn::Relu: map1(a, d, len, [](float x) { return x != x ? x : (x > 0.0f ? x : 0.0f); }); break;
+        // As cpu::unary's relu: NaN and -0.0 pass, and the loop vectorises.
+        case Fn::Relu: map1(a, d, len, [](float x) { return x < 0.0f ? 0.0f : x; }); break;
         case Fn::Exp: map1(a, d, len, [](float x) { return std::exp(x); }); break;
         case Fn::Log: map1(a, d, len, [](float x) { return std::log(x); }); break;
         case Fn::Sqrt: map1(a, d, len, [](float x) { return std::sqrt(x); }); break;
@@ -186,8 +293,10 @@ void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::v
         case Fn::Silu: map1(a, d, len, [](float x) { return x / (1.0f + std::exp(-x)); }); break;
       }
     }
-    for (size_t r = 0; r < results_.size(); ++r)
-      std::copy_n(src[static_cast<size_t>(results_[r])], len, out[r] + start);
+  }
+  for (size_t k = 0; k < results_.size(); ++k) {
+    const size_t from = static_cast<size_t>(results_[k]);
+    for (int64_t r = 0; r < rows; ++r) std::copy_n(src[from] + r * srcStride[from], width, out[k] + start + r * stride);
   }
 }
 

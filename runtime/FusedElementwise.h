@@ -6,10 +6,16 @@
 // in L1, and only the body's results are written to memory. This is the
 // CPU's uTask for a fused uOperator: a block is a tile.
 //
+// A body that starts with a conv2d or linear (ir::fusedHead) runs that
+// kernel, and the rest as its epilogue: on each piece of the output the
+// GEMM has just finished, in place, while it is in cache.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,10 +38,18 @@ class FusedElementwise {
   size_t numSteps() const { return steps_.size(); }
 
  private:
-  /// Blocks [b0, b1) of the elements: `data[i]` is input i's elements, or
+  /// Blocks [b0, b1) of the elements: `data[i]` is slot i's elements, or
   /// null for a number (`value[i]`, broadcast); results go to `out`.
   void runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
                  const std::vector<float>& value, const std::vector<float*>& out) const;
+  /// A tile of rows x width elements (at most one block), the first at
+  /// `start`, rows `stride` apart. `head` (with a head) is the head's output;
+  /// results go to `out[r]` at the same positions.
+  void runTile(int64_t start, int64_t rows, int64_t width, int64_t stride, const std::vector<const float*>& data,
+               const std::vector<float>& value, float* const* out, const float* head) const;
+  /// The head's kernel on its inputs, with the epilogue on its output.
+  Tensor runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,
+                 const std::vector<float>& value) const;
 
   enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
                             Reciprocal, Silu };
@@ -45,8 +59,21 @@ class FusedElementwise {
     Fn fn;
     int a = -1, b = -1, dst = -1;
   };
+  /// A contraction the body starts with; its result is slot numInputs_.
+  struct Head {
+    ir::OpKind kind = ir::OpKind::Conv2d;
+    std::vector<int> inputs;  // the inputs it reads: x, w[, bias]
+    std::array<int64_t, 2> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+    int64_t groups = 1;
+    Shape shape;  // of its output, static
+  };
+  std::optional<Head> head_;
   int numInputs_ = 0;
+  /// Inputs, then the head's result if there is a head: what `data` holds.
+  int numSlots_ = 0;
   int numRegisters_ = 0;
+  /// Per slot: whether a step or a result reads it (a head's inputs are not).
+  std::vector<bool> used_;
   std::vector<Step> steps_;
   std::vector<int> results_;  // block index of each yielded value
 };

@@ -1,13 +1,16 @@
 //===- runtime/cpu/Gemm.cpp ---------------------------------------------------------===//
 //
-// Loop order: for each panel of 32 columns of B, a slice of at most kKc rows
-// of it is copied into a dense buffer (32 KiB: it stays in L1), and every
-// group of R rows of A runs over that slice. In place, consecutive rows of a
-// panel are a whole row of B apart (12 KiB for a 56x56 image): every step of
-// k would touch another page. Each micro-kernel keeps its R x 32 block of C
-// in vector registers over the slice; later slices add to it. A last panel
-// narrower than 32 columns is padded with zeros in the buffer and its block
-// goes through a small tile, so every column takes the vector kernel.
+// Loop order: for each slice of at most kKc columns of A (rows of B), for
+// each panel of 32 columns of B, the panel's slice is copied into a dense
+// buffer (32 KiB: it stays in L1) and every group of R rows of A runs over
+// it. A's slice stays in L2 across the panels, so A (a layer's weights,
+// cold from memory) is read once per call, not once per panel. In place,
+// consecutive rows of a panel are a whole row of B apart (12 KiB for a
+// 56x56 image): every step of k would touch another page. Each micro-kernel
+// keeps its R x 32 block of C in vector registers over the slice; later
+// slices add to it. A last panel narrower than 32 columns is padded with zeros in
+// the buffer and its block goes through a small tile, so every column takes
+// the vector kernel.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/Gemm.h"
@@ -25,6 +28,10 @@ using namespace vec;
 
 /// Rows of a B panel copied at a time: 256 x 32 floats, 32 KiB.
 constexpr int64_t kKc = 256;
+/// Rows of A per pass over the panels: their slice (1024 x 256 floats,
+/// 1 MiB) stays in L2 while every panel of B passes over it, so A comes
+/// from memory once per slice, not once per panel.
+constexpr int64_t kMc = 1024;
 
 /// C[R, 32] = A[R, k] @ P[k, 32] + beta * C (+ bias[r] on row r), P a dense
 /// panel (beta == 0: C is not read; bias null: none).
@@ -74,6 +81,33 @@ template <int R>
   for (; i < n; ++i) rowBlock<1>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
 }
 
+/// Copies rows [p0, p0 + kc) of columns [j, j + width) of B into a dense
+/// kc x 32 panel, zero-padded to 32 columns.
+[[gnu::always_inline]] inline void packPanel(const float* B, int64_t ldb, BLayout layout, int64_t p0, int64_t kc,
+                                             int64_t j, int64_t width, float* panel) {
+  if (layout == BLayout::Transposed) {
+    // Column j + c of B is row j + c of the stored matrix: read along it.
+    for (int64_t c = 0; c < 32; ++c) {
+      const float* col = B + (j + c) * ldb + p0;
+      if (c < width)
+        for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = col[p];
+      else
+        for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = 0.0f;
+    }
+  } else if (width == 32) {
+    for (int64_t p = 0; p < kc; ++p) {  // two vector moves: a memcpy here becomes `rep movs`
+      const float* row = B + (p0 + p) * ldb + j;
+      store(panel + p * 32, load(row));
+      store(panel + p * 32 + 16, load(row + 16));
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      std::memcpy(panel + p * 32, B + (p0 + p) * ldb + j, static_cast<size_t>(width) * sizeof(float));
+      std::fill(panel + p * 32 + width, panel + (p + 1) * 32, 0.0f);
+    }
+  }
+}
+
 }  // namespace
 
 COCKTAIL_MULTIVERSION
@@ -88,38 +122,21 @@ void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, 
     return;
   }
   alignas(64) float panel[kKc * 32];
-  for (int64_t j = j0; j < j1; j += 32) {
-    const int64_t width = std::min<int64_t>(32, j1 - j);
-    for (int64_t p0 = 0; p0 < k; p0 += kKc) {
-      const int64_t kc = std::min(kKc, k - p0);
-      if (layout == BLayout::Transposed) {
-        // Column j + c of B is row j + c of the stored matrix: read along it.
-        for (int64_t c = 0; c < 32; ++c) {
-          const float* col = B + (j + c) * ldb + p0;
-          if (c < width)
-            for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = col[p];
-          else
-            for (int64_t p = 0; p < kc; ++p) panel[p * 32 + c] = 0.0f;
-        }
-      } else if (width == 32) {
-        for (int64_t p = 0; p < kc; ++p) {  // two vector moves: a memcpy here becomes `rep movs`
-          const float* row = B + (p0 + p) * ldb + j;
-          store(panel + p * 32, load(row));
-          store(panel + p * 32 + 16, load(row + 16));
-        }
-      } else {
-        for (int64_t p = 0; p < kc; ++p) {
-          std::memcpy(panel + p * 32, B + (p0 + p) * ldb + j, static_cast<size_t>(width) * sizeof(float));
-          std::fill(panel + p * 32 + width, panel + (p + 1) * 32, 0.0f);
-        }
+  for (int64_t p0 = 0; p0 < k; p0 += kKc) {
+    const int64_t kc = std::min(kKc, k - p0);
+    // The first slice brings beta and the bias; later ones add to C.
+    const float b = p0 == 0 ? beta : 1.0f;
+    for (int64_t i0 = 0; i0 < n; i0 += kMc) {
+      const int64_t rowsHere = std::min(kMc, n - i0);
+      const float* bias = p0 == 0 && rowBias ? rowBias + i0 : nullptr;
+      for (int64_t j = j0; j < j1; j += 32) {
+        const int64_t width = std::min<int64_t>(32, j1 - j);
+        packPanel(B, ldb, layout, p0, kc, j, width, panel);
+        if (wide)
+          rows<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, panel, b, bias, C + i0 * ldc + j, ldc);
+        else
+          rows<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, panel, b, bias, C + i0 * ldc + j, ldc);
       }
-      // The first slice brings beta and the bias; later ones add to C.
-      const float b = p0 == 0 ? beta : 1.0f;
-      const float* bias = p0 == 0 ? rowBias : nullptr;
-      if (wide)
-        rows<8>(n, width, kc, A + p0, lda, panel, b, bias, C + j, ldc);
-      else
-        rows<4>(n, width, kc, A + p0, lda, panel, b, bias, C + j, ldc);
     }
   }
 }

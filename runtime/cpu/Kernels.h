@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -186,10 +187,18 @@ Tensor scatter(const Tensor& base, int64_t dim, const Tensor& index, const Tenso
 
 /// torch.nn.functional.embedding: weight [V, D], indices (I64/I32) of any shape.
 Tensor embedding(const Tensor& weight, const Tensor& indices);
-/// torch.conv2d on NCHW (or unbatched CHW) input; im2col + GEMM.
+/// Run on each finished tile of a kernel's f32 output while the tile is
+/// still in cache, (the output's elements, first element, rows, width, row
+/// stride); it may rewrite the tile in place. A fused op's epilogue
+/// (ir::fusedHead). Tiles have at most 256 elements; they may run on any
+/// worker, side by side.
+using Epilogue = std::function<void(float* out, int64_t begin, int64_t rows, int64_t width, int64_t stride)>;
+
+/// torch.conv2d on NCHW (or unbatched CHW) input; im2col + GEMM. An f32
+/// convolution calls `epilogue` (if given) on every range of its output.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
               std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
-              std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
+              std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1, const Epilogue* epilogue = nullptr);
 /// torch.batch_norm in inference mode; channels are dim 1.
 Tensor batchNorm(const Tensor& x, const Tensor& runningMean, const Tensor& runningVar,
                  const Tensor* weight, const Tensor* bias, double eps);

@@ -70,12 +70,28 @@ Tensor unbatchLike(const Tensor& out, const Tensor& x) {
   return out.reshaped({out.shape()[1], out.shape()[2], out.shape()[3]});
 }
 
-/// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null).
+/// Runs `epilogue` on rows [0, n) x columns [j0, j1) of C [n, m], C's
+/// elements being out[C - out ...]: a row at a time, 256 elements at most.
+void finishColumns(const Epilogue& epilogue, float* out, float* C, int64_t n, int64_t m, int64_t j0, int64_t j1) {
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = j0; j < j1; j += 256) {
+      const int64_t width = std::min<int64_t>(256, j1 - j);
+      epilogue(out, C + i * m + j - out, 1, width, width);
+    }
+}
+
+/// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null). An
+/// f32 `epilogue` runs on each worker's columns as soon as its GEMM is done,
+/// while they are still in its L2 (C's elements being out[C - out ...]).
 template <typename T>
-void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bias, T* C) {
+void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bias, T* C, const Epilogue* epilogue,
+            T* out) {
   if constexpr (std::is_same_v<T, float>) {
     // Output pixels split over the workers (see Gemm.h for why not OpenBLAS).
-    parallelFor(m, 64, [&](int64_t j0, int64_t j1) { gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias); });
+    parallelFor(m, 64, [&](int64_t j0, int64_t j1) {
+      gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
+      if (epilogue) finishColumns(*epilogue, out, C, n, m, j0, j1);
+    });
   } else {
     T beta = 0;
     if (bias) {
@@ -144,8 +160,11 @@ void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
-              std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups) {
+              std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups,
+              const Epilogue* epilogue) {
   const char* op = "conv2d";
+  if (epilogue && input.dtype() != DType::F32)
+    throw std::invalid_argument(fmt::format("conv2d: a fused epilogue needs f32, got {}", input.typeString()));
   const Tensor x = asBatched(op, input);
   if (w.dim() != 4)
     throw std::invalid_argument(fmt::format("conv2d: expected a 4-d weight, got {}", str(w.shape())));
@@ -203,9 +222,11 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
         const T* groupBias = pb ? pb + g * Og : nullptr;
         if (K == 0) {
           for (int64_t o = 0; o < Og; ++o) std::fill_n(dst + o * P, P, groupBias ? groupBias[o] : T(0));
+          if constexpr (std::is_same_v<T, float>)
+            if (epilogue) finishColumns(*epilogue, po, dst, Og, P, 0, P);
           continue;
         }
-        gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, groupBias, dst);
+        gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, groupBias, dst, epilogue, po);
       }
     }
   });

@@ -144,7 +144,15 @@ def test_emit_scheduled_shows_placement_and_partition(suite_dir, name):
         assert 'placement = "' in l and 'reason = "' in l, l
     func = next(l for l in lines if l.startswith("func "))
     assert re.search(r"attributes \{arena_align = \d+, arena_bytes = [1-9]\d*\}", func), func
+    fused_body_indent = None  # inside a fused body: its ops are the uOperator's, not uOperators
     for l in lines:
+        indent = len(l) - len(l.lstrip())
+        if fused_body_indent is not None:  # until its closing brace
+            if indent == fused_body_indent and l.lstrip().startswith("}"):
+                fused_body_indent = None
+            continue
+        if " = fused(" in l:
+            fused_body_indent = indent
         if any(f" = {op}(" in l for op in ("linear", "matmul", "conv2d", "fused")):
             assert "tiles = " in l and 'sync = "' in l, l
             # The suite's dims are all bounded: every result has an arena offset.
