@@ -14,121 +14,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "frontend/GraphTranslator.h"
+#include "frontend/Lowering.h"
 
 namespace cocktail::frontend {
 
-using ir::Attributes;
-using ir::DType;
-using ir::OpKind;
-using ir::Type;
+using namespace lowering;
 
 namespace {
-
-struct NotLowered {
-  std::string reason;
-};
-
-/// The state of lowering one node, with the helpers every lowering needs.
-class Lowering {
- public:
-  Lowering(GraphTranslator& t, jit::Node* n) : t_(t), n_(n), b_(t.builder()) {}
-
-  jit::Node* node() const { return n_; }
-  size_t numInputs() const { return n_->inputs().size(); }
-  const jit::Value* input(size_t i) const { return n_->input(i); }
-  std::string overload() const {
-    const c10::FunctionSchema* s = n_->maybeSchema();
-    return s ? s->overload_name() : "";
-  }
-
-  ir::Value* in(size_t i) { return t_.value(n_->input(i)); }
-  bool isNone(size_t i) const { return t_.isNone(n_->input(i)); }
-  bool isTensor(size_t i) const { return n_->input(i)->type()->kind() == c10::TypeKind::TensorType; }
-  const Slot& slotOf(size_t i) { return t_.slot(n_->input(i)); }
-
-  int64_t cint(size_t i, const char* what) const {
-    auto v = t_.constInt(n_->input(i));
-    if (!v) throw NotLowered{fmt::format("its {} must be a constant int", what)};
-    return *v;
-  }
-  double cdouble(size_t i, const char* what) const {
-    auto v = t_.constDouble(n_->input(i));
-    if (!v) throw NotLowered{fmt::format("its {} must be a constant number", what)};
-    return *v;
-  }
-  bool cbool(size_t i, const char* what) const {
-    auto v = t_.constBool(n_->input(i));
-    if (!v) throw NotLowered{fmt::format("its {} must be a constant bool", what)};
-    return *v;
-  }
-  std::vector<int64_t> cints(size_t i, const char* what) const {
-    auto v = t_.constIntList(n_->input(i));
-    if (!v) throw NotLowered{fmt::format("its {} must be a constant list of ints", what)};
-    return *v;
-  }
-  std::optional<DType> cdtype(size_t i) const {
-    if (isNone(i)) return std::nullopt;
-    auto st = t_.constInt(n_->input(i));
-    if (!st) throw NotLowered{"its dtype must be a constant"};
-    auto d = dtypeOf(static_cast<c10::ScalarType>(*st));
-    if (!d) throw NotLowered{fmt::format("dtype {} is not supported", c10::toString(static_cast<c10::ScalarType>(*st)))};
-    return d;
-  }
-  /// The values of an int[] (or Tensor[]) input built by ListConstruct.
-  std::vector<ir::Value*> listValues(size_t i) {
-    const Slot& s = slotOf(i);
-    if (s.kind != Slot::Kind::List) throw NotLowered{"its list argument is not a list the compiler can see"};
-    std::vector<ir::Value*> out;
-    const jit::Node* producer = n_->input(i)->node();
-    bool fromConstruct = producer->kind() == c10::prim::ListConstruct;
-    for (size_t k = 0; k < s.elems.size(); ++k) {
-      if (s.elems[k].kind != Slot::Kind::Value) throw NotLowered{"its list holds a None or a nested list"};
-      // Re-read each element: it may be a view written since the list was made.
-      out.push_back(fromConstruct ? t_.value(producer->input(k)) : s.elems[k].value);
-    }
-    return out;
-  }
-
-  Type outType(size_t i = 0) const { return t_.irType(n_->output(i)->type(), n_); }
-
-  ir::Value* emit(OpKind k, std::vector<ir::Value*> operands, Attributes a = {}) {
-    return b_.create1(k, std::move(operands), outType(), std::move(a));
-  }
-  ir::Value* emitTyped(OpKind k, std::vector<ir::Value*> operands, Type type, Attributes a = {}) {
-    return b_.create1(k, std::move(operands), std::move(type), std::move(a));
-  }
-
-  /// Binds the node's output i; in in-place mode, captures it instead.
-  void out(ir::Value* v, size_t i = 0) {
-    if (capture_) {
-      *capture_ = v;
-      return;
-    }
-    const jit::Value* o = n_->output(i);
-    if (o->hasDebugName() && v->name().empty()) v->setName(o->debugName());
-    t_.bind(o, v);
-  }
-  void outSlot(Slot s, size_t i = 0) { t_.bind(n_->output(i), std::move(s)); }
-  void captureInto(ir::Value** where) { capture_ = where; }
-
-  ir::Builder& b() { return b_; }
-  GraphTranslator& t() { return t_; }
-
- private:
-  GraphTranslator& t_;
-  jit::Node* n_;
-  ir::Builder& b_;
-  ir::Value** capture_ = nullptr;
-};
-
-Attributes attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> kv) {
-  Attributes a;
-  for (const auto& [k, v] : kv) a.set(k, v);
-  return a;
-}
-
-using LowerFn = std::function<void(Lowering&)>;
 
 // ---- families ---------------------------------------------------------------------
 
@@ -254,7 +146,8 @@ LowerFn softmax(OpKind k) {
 LowerFn creation(std::optional<int64_t> fill) {
   return [fill](Lowering& L) {
     size_t dtypeAt = fill ? 1 : 2;
-    std::optional<DType> dtype = L.numInputs() > dtypeAt ? L.cdtype(dtypeAt) : std::nullopt;
+    std::optional<DType> dtype;
+    if (L.numInputs() > dtypeAt) dtype = L.cdtype(dtypeAt);
     if (L.slotOf(0).kind == Slot::Kind::SizeList) {
       // zeros(x.size()): x's shape, without knowing x's rank here.
       ir::Value* like = L.slotOf(0).value;
@@ -313,140 +206,6 @@ void lowerArange(Lowering& L) {
     dtype = anyFloat ? DType::F32 : DType::I64;
   }
   L.out(L.emit(OpKind::Arange, {start, end, step}, attrs({{"dtype", *dtype}})));
-}
-
-// ---- views --------------------------------------------------------------------------
-
-ir::Value* emitView(Lowering& L, ir::Value* base) {
-  std::string name = L.node()->kind().toQualString();
-  auto& b = L.b();
-  Type t = Type::unknownTensor();
-  if (name == "aten::select") return b.create1(OpKind::Select, {base, L.in(2)}, t, attrs({{"dim", L.cint(1, "dim")}}));
-  if (name == "aten::slice") {
-    ir::Value* start = L.isNone(2) ? b.constantInt(0) : L.in(2);
-    ir::Value* end = L.isNone(3) ? b.constantInt(ir::Builder::kMaxTrip) : L.in(3);
-    int64_t step = L.cint(4, "step");
-    if (step <= 0) throw NotLowered{"slice step must be positive"};
-    return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", step}}));
-  }
-  if (name == "aten::narrow") {
-    ir::Value* start = L.in(2);
-    ir::Value* end = b.create1(OpKind::Add, {start, L.in(3)}, Type::scalar(DType::I64));
-    return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
-  }
-  if (name == "aten::view" || name == "aten::reshape") {
-    const Slot& s = L.slotOf(1);
-    if (s.kind == Slot::Kind::SizeList) return b.create1(OpKind::ReshapeAs, {base, s.value}, t);
-    std::vector<ir::Value*> operands = {base};
-    for (ir::Value* v : L.listValues(1)) operands.push_back(v);
-    return b.create1(OpKind::Reshape, operands, t);
-  }
-  if (name == "aten::view_as" || name == "aten::reshape_as") return b.create1(OpKind::ReshapeAs, {base, L.in(1)}, t);
-  if (name == "aten::flatten")
-    return b.create1(OpKind::Flatten, {base}, t, attrs({{"start", L.cint(1, "start_dim")}, {"end", L.cint(2, "end_dim")}}));
-  if (name == "aten::unsqueeze") return b.create1(OpKind::Unsqueeze, {base}, t, attrs({{"dim", L.cint(1, "dim")}}));
-  if (name == "aten::squeeze") {
-    if (L.numInputs() == 1) return b.create1(OpKind::Squeeze, {base}, t);
-    return b.create1(OpKind::Squeeze, {base}, t, attrs({{"dim", L.cint(1, "dim")}}));
-  }
-  if (name == "aten::transpose")
-    return b.create1(OpKind::Transpose, {base}, t, attrs({{"dim0", L.cint(1, "dim0")}, {"dim1", L.cint(2, "dim1")}}));
-  if (name == "aten::t") return b.create1(OpKind::Transpose, {base}, t, attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
-  if (name == "aten::permute") return b.create1(OpKind::Permute, {base}, t, attrs({{"dims", L.cints(1, "dims")}}));
-  if (name == "aten::expand") {
-    const Slot& s = L.slotOf(1);
-    if (s.kind == Slot::Kind::SizeList) return b.create1(OpKind::ExpandAs, {base, s.value}, t);
-    std::vector<ir::Value*> operands = {base};
-    for (ir::Value* v : L.listValues(1)) operands.push_back(v);
-    return b.create1(OpKind::Expand, operands, t);
-  }
-  throw NotLowered{"unknown view op"};
-}
-
-void lowerView(Lowering& L) { L.out(emitView(L, L.in(0))); }
-
-ir::Value* emitScatter(Lowering& L, ir::Value* base, ir::Value* src) {
-  std::string name = L.node()->kind().toQualString();
-  auto& b = L.b();
-  Type t = Type::unknownTensor();
-  if (name == "aten::select")
-    return b.create1(OpKind::SelectScatter, {base, src, L.in(2)}, t, attrs({{"dim", L.cint(1, "dim")}}));
-  if (name == "aten::slice") {
-    ir::Value* start = L.isNone(2) ? b.constantInt(0) : L.in(2);
-    ir::Value* end = L.isNone(3) ? b.constantInt(ir::Builder::kMaxTrip) : L.in(3);
-    return b.create1(OpKind::SliceScatter, {base, src, start, end}, t,
-                     attrs({{"dim", L.cint(1, "dim")}, {"step", L.cint(4, "step")}}));
-  }
-  if (name == "aten::narrow") {
-    ir::Value* end = b.create1(OpKind::Add, {L.in(2), L.in(3)}, Type::scalar(DType::I64));
-    return b.create1(OpKind::SliceScatter, {base, src, L.in(2), end}, t,
-                     attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
-  }
-  if (name == "aten::view" || name == "aten::reshape" || name == "aten::view_as" || name == "aten::reshape_as" ||
-      name == "aten::flatten" || name == "aten::unsqueeze" || name == "aten::squeeze")
-    return b.create1(OpKind::ReshapeAs, {src, base}, t);
-  if (name == "aten::transpose")
-    return b.create1(OpKind::Transpose, {src}, t, attrs({{"dim0", L.cint(1, "dim0")}, {"dim1", L.cint(2, "dim1")}}));
-  if (name == "aten::t") return b.create1(OpKind::Transpose, {src}, t, attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
-  if (name == "aten::permute") {
-    std::vector<int64_t> dims = L.cints(1, "dims");
-    int64_t rank = static_cast<int64_t>(dims.size());
-    std::vector<int64_t> inverse(dims.size());
-    for (int64_t i = 0; i < rank; ++i) inverse[static_cast<size_t>((dims[i] % rank + rank) % rank)] = i;
-    return b.create1(OpKind::Permute, {src}, t, attrs({{"dims", inverse}}));
-  }
-  L.t().fail(L.node(), fmt::format("writing into the result of {} is not supported", name));
-}
-
-// ---- writes ----------------------------------------------------------------------------
-
-void lowerCopy(Lowering& L) {
-  ir::Value* dst = L.in(0);
-  ir::Value* written = L.emitTyped(OpKind::CopyInto, {dst, L.in(1)}, dst->type());
-  L.t().writeInto(L.input(0), written);
-  L.t().alias(L.node()->output(), L.input(0));
-}
-
-/// index_put(self, indices, values, accumulate), functional or in place.
-ir::Value* emitIndexPut(Lowering& L) {
-  const Slot& list = L.slotOf(1);
-  if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
-  std::vector<int64_t> dims;
-  std::vector<ir::Value*> operands = {L.in(0), L.in(2)};
-  for (size_t k = 0; k < list.elems.size(); ++k) {
-    if (list.elems[k].kind == Slot::Kind::None) continue;
-    if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
-    dims.push_back(static_cast<int64_t>(k));
-    operands.push_back(list.elems[k].value);
-  }
-  return L.emitTyped(OpKind::IndexPut, operands, Type::unknownTensor(),
-                     attrs({{"dims", dims}, {"accumulate", L.cbool(3, "accumulate")}}));
-}
-
-void lowerIndexPutInPlace(Lowering& L) {
-  L.t().writeInto(L.input(0), emitIndexPut(L));
-  L.t().alias(L.node()->output(), L.input(0));
-}
-
-void lowerFill(Lowering& L, bool zero) {
-  ir::Value* value = zero ? L.b().constantInt(0) : L.in(1);
-  ir::Value* dst = L.in(0);
-  L.t().writeInto(L.input(0), L.emitTyped(OpKind::FullLike, {dst, value}, dst->type()));
-  L.t().alias(L.node()->output(), L.input(0));
-}
-
-void lowerIndex(Lowering& L) {
-  const Slot& list = L.slotOf(1);
-  if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
-  std::vector<int64_t> dims;
-  std::vector<ir::Value*> operands = {L.in(0)};
-  for (size_t k = 0; k < list.elems.size(); ++k) {
-    if (list.elems[k].kind == Slot::Kind::None) continue;
-    if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
-    dims.push_back(static_cast<int64_t>(k));
-    operands.push_back(list.elems[k].value);
-  }
-  L.out(L.emit(OpKind::Index, operands, attrs({{"dims", dims}})));
 }
 
 // ---- lists, tuples, sizes -----------------------------------------------------------------
@@ -1018,24 +777,6 @@ bool GraphTranslator::lowerOp(jit::Node* n, std::string& whyNot) {
     return false;
   }
   return false;
-}
-
-ir::Value* GraphTranslator::recomputeView(const jit::Node* viewNode, ir::Value* base) {
-  Lowering L(*this, const_cast<jit::Node*>(viewNode));
-  try {
-    return emitView(L, base);
-  } catch (const NotLowered& e) {
-    fail(viewNode, e.reason);
-  }
-}
-
-ir::Value* GraphTranslator::scatterInto(const jit::Node* viewNode, ir::Value* base, ir::Value* src) {
-  Lowering L(*this, const_cast<jit::Node*>(viewNode));
-  try {
-    return emitScatter(L, base, src);
-  } catch (const NotLowered& e) {
-    fail(viewNode, e.reason);
-  }
 }
 
 }  // namespace cocktail::frontend

@@ -1,0 +1,144 @@
+//===- frontend/Lowering.h - The state of lowering one TorchScript node -------------===//
+//
+// Shared by the lowering files of the frontend (AtenLowering.cpp: the op
+// table; ViewLowering.cpp: views and writes through them). Not installed:
+// it includes LibTorch through GraphTranslator.h.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "frontend/GraphTranslator.h"
+
+namespace cocktail::frontend::lowering {
+
+using ir::Attributes;
+using ir::DType;
+using ir::OpKind;
+using ir::Type;
+
+struct NotLowered {
+  std::string reason;
+};
+
+/// The state of lowering one node, with the helpers every lowering needs.
+class Lowering {
+ public:
+  Lowering(GraphTranslator& t, jit::Node* n) : t_(t), n_(n), b_(t.builder()) {}
+
+  jit::Node* node() const { return n_; }
+  size_t numInputs() const { return n_->inputs().size(); }
+  const jit::Value* input(size_t i) const { return n_->input(i); }
+  std::string overload() const {
+    const c10::FunctionSchema* s = n_->maybeSchema();
+    return s ? s->overload_name() : "";
+  }
+
+  ir::Value* in(size_t i) { return t_.value(n_->input(i)); }
+  bool isNone(size_t i) const { return t_.isNone(n_->input(i)); }
+  bool isTensor(size_t i) const { return n_->input(i)->type()->kind() == c10::TypeKind::TensorType; }
+  const Slot& slotOf(size_t i) { return t_.slot(n_->input(i)); }
+
+  int64_t cint(size_t i, const char* what) const {
+    auto v = t_.constInt(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant int", what)};
+    return *v;
+  }
+  double cdouble(size_t i, const char* what) const {
+    auto v = t_.constDouble(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant number", what)};
+    return *v;
+  }
+  bool cbool(size_t i, const char* what) const {
+    auto v = t_.constBool(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant bool", what)};
+    return *v;
+  }
+  std::vector<int64_t> cints(size_t i, const char* what) const {
+    auto v = t_.constIntList(n_->input(i));
+    if (!v) throw NotLowered{fmt::format("its {} must be a constant list of ints", what)};
+    return *v;
+  }
+  std::optional<DType> cdtype(size_t i) const {
+    if (isNone(i)) return std::nullopt;
+    auto st = t_.constInt(n_->input(i));
+    if (!st) throw NotLowered{"its dtype must be a constant"};
+    auto d = dtypeOf(static_cast<c10::ScalarType>(*st));
+    if (!d) throw NotLowered{fmt::format("dtype {} is not supported", c10::toString(static_cast<c10::ScalarType>(*st)))};
+    return d;
+  }
+  /// The values of an int[] (or Tensor[]) input built by ListConstruct.
+  std::vector<ir::Value*> listValues(size_t i) {
+    const Slot& s = slotOf(i);
+    if (s.kind != Slot::Kind::List) throw NotLowered{"its list argument is not a list the compiler can see"};
+    std::vector<ir::Value*> out;
+    const jit::Node* producer = n_->input(i)->node();
+    bool fromConstruct = producer->kind() == c10::prim::ListConstruct;
+    for (size_t k = 0; k < s.elems.size(); ++k) {
+      if (s.elems[k].kind != Slot::Kind::Value) throw NotLowered{"its list holds a None or a nested list"};
+      // Re-read each element: it may be a view written since the list was made.
+      out.push_back(fromConstruct ? t_.value(producer->input(k)) : s.elems[k].value);
+    }
+    return out;
+  }
+
+  Type outType(size_t i = 0) const { return t_.irType(n_->output(i)->type(), n_); }
+
+  ir::Value* emit(OpKind k, std::vector<ir::Value*> operands, Attributes a = {}) {
+    return b_.create1(k, std::move(operands), outType(), std::move(a));
+  }
+  ir::Value* emitTyped(OpKind k, std::vector<ir::Value*> operands, Type type, Attributes a = {}) {
+    return b_.create1(k, std::move(operands), std::move(type), std::move(a));
+  }
+
+  /// Binds the node's output i; in in-place mode, captures it instead.
+  void out(ir::Value* v, size_t i = 0) {
+    if (capture_) {
+      *capture_ = v;
+      return;
+    }
+    const jit::Value* o = n_->output(i);
+    if (o->hasDebugName() && v->name().empty()) v->setName(o->debugName());
+    t_.bind(o, v);
+  }
+  void outSlot(Slot s, size_t i = 0) { t_.bind(n_->output(i), std::move(s)); }
+  void captureInto(ir::Value** where) { capture_ = where; }
+
+  ir::Builder& b() { return b_; }
+  GraphTranslator& t() { return t_; }
+
+ private:
+  GraphTranslator& t_;
+  jit::Node* n_;
+  ir::Builder& b_;
+  ir::Value** capture_ = nullptr;
+};
+
+inline Attributes attrs(std::initializer_list<std::pair<const char*, ir::AttrValue>> kv) {
+  Attributes a;
+  for (const auto& [k, v] : kv) a.set(k, v);
+  return a;
+}
+
+using LowerFn = std::function<void(Lowering&)>;
+
+// ---- views and writes (ViewLowering.cpp) ------------------------------------------------
+
+/// The view a node (select, slice, view, transpose, ...) takes of `base`.
+ir::Value* emitView(Lowering& L, ir::Value* base);
+void lowerView(Lowering& L);
+/// `base` with `src` written through the node's view: the functional write.
+ir::Value* emitScatter(Lowering& L, ir::Value* base, ir::Value* src);
+void lowerCopy(Lowering& L);
+/// index_put(self, indices, values, accumulate), functional or in place.
+ir::Value* emitIndexPut(Lowering& L);
+void lowerIndexPutInPlace(Lowering& L);
+void lowerFill(Lowering& L, bool zero);
+void lowerIndex(Lowering& L);
+
+}  // namespace cocktail::frontend::lowering
