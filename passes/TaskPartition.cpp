@@ -54,10 +54,18 @@ class TaskPartition final : public Pass {
   const char* syncOf(const Op& op, const ir::Region& region, int64_t tiles) const {
     bool anyProducer = false;
     for (const ir::Value* v : op.operands()) {
+      // A view (the LSTM's chunk of the gates) is no kernel: the producer is
+      // what it views, and its elements are not the consumer's tile.
       const Op* p = v->definingOp();
+      bool throughView = false;
+      while (p && isView(*p)) {
+        p = p->operand(0)->definingOp();
+        throughView = true;
+      }
       if (!p || p->parentRegion() != &region || !isUOperator(*p)) continue;
       anyProducer = true;
-      const bool sameTiling = p->attrs().getInt("tiles") == tiles && p->result()->type() == op.result()->type();
+      const bool sameTiling = !throughView && p->attrs().getInt("tiles") == tiles &&
+                              p->result()->type() == op.result()->type();
       if (!isTileLocal(op) || !isTileLocal(*p) || !sameTiling) return "barrier";
     }
     return anyProducer ? "counter" : "none";
