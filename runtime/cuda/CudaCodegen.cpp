@@ -218,6 +218,9 @@ int Generator::openKernel(const std::string& what, KernelInfo::Kind kind, int64_
   current_ = id;
   indent_ = 1;
   accesses_.clear();
+  staged_.clear();
+  stagedFor_.clear();
+  sharedUsed_ = 0;
   return id;
 }
 
@@ -833,6 +836,7 @@ void Generator::deviceLoop(const Op& op) {
   line(fmt::format("bool {} = {};", cond, scalar(op.operand(1))));
   line(fmt::format("const i64 trip{} = {};", id, scalar(op.operand(0))));
   if (!accesses_.empty()) gridSync("the carried values are in place");
+  stageResidentWeights(op);
   const std::string index = scalarName(body.argument(0));
   scalars_[body.argument(0)] = ScalarRef{ScalarRef::Kind::Local, index, DType::I64, current_, nullptr, -1};
   open(fmt::format("for (i64 {} = 0; {} < trip{} && {}; ++{})", index, index, id, cond, index));

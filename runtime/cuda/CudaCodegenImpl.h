@@ -25,6 +25,10 @@ struct CodegenError {
   ir::Status status;
 };
 
+/// Elements per tile an op's element loop covers: `tile_elems`, or more where
+/// `tiles` of them would not cover the result at its bounds.
+int64_t coveringTileElems(int64_t tiles, int64_t tileElems, int64_t boundElements);
+
 /// "float", "i64", ...; empty for a dtype the generator does not render.
 std::string ctypeOf(ir::DType t);
 std::vector<Expr> contiguousStrides(const std::vector<Expr>& dims);
@@ -92,6 +96,19 @@ struct KernelText {
   /// started later still has to read, so the body starts with a grid barrier.
   std::vector<std::pair<int64_t, int64_t>> prologueReads, writes;
   bool syncAfterPrologue = false;
+};
+
+/// A resident weight's slice that a persistent kernel keeps in each block's
+/// shared memory: the rows one tile of a `linear` reads, for the first
+/// `slots` tiles a block runs (task = blockIdx.x + slot * gridDim.x).
+struct StagedWeight {
+  std::string weight;                // "w_hh"
+  std::string pointer;               // "sw0": its slots in shared memory
+  int64_t tiles = 0, tileElems = 0;  // the linear's tiling, as its element loop covers it
+  int64_t rows = 0, cols = 0;        // one slot: `rows` rows of K = `cols`
+  int64_t weightRows = 0;            // N
+  int64_t slots = 0;
+  int64_t sliceElems() const { return rows * cols; }
 };
 
 class Generator {
@@ -182,6 +199,15 @@ class Generator {
                       std::vector<int64_t> bounds);
   void emitInPlaceWrite(const ir::Op& op, const TensorRef& base);
 
+  // ---- resident weights (WeightStaging.cpp)
+  /// Before a persistent loop marked `resident`: copies each block's slices
+  /// of the resident weights its linears read into dynamic shared memory,
+  /// as far as the per-block budget goes, and says in a comment what stays
+  /// in global memory.
+  void stageResidentWeights(const ir::Op& loop);
+  /// The staged slice `op` (a linear) reads its weight from, or null.
+  const StagedWeight* stagedWeightOf(const ir::Op& op) const;
+
   // ---- op bodies (CudaOps.cpp)
   void viewOp(const ir::Op& op);
   void computeOp(const ir::Op& op);
@@ -193,7 +219,9 @@ class Generator {
   /// Emits the loops over this block's elements of an op's result: the
   /// uTask loop (task = blockIdx.x; task < tiles; ...) when the op is tiled,
   /// a grid-stride loop otherwise; `e` is the flat element index inside.
-  void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp);
+  /// `perTask` lines go inside the uTask loop, before the element loop.
+  void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp,
+                       const std::vector<std::string>& perTask = {});
   void closeElementLoop();
   /// Coordinates of element `e` of a tensor of `dims`: names c0, c1, ...
   /// Lazy: written only if an operand needs them (see at()).
@@ -246,6 +274,10 @@ class Generator {
   LazyCoords coords_;
   /// Braces each open openElementLoop opened (it closes them all).
   std::vector<int> openedBlocks_;
+  /// The current kernel's staged weight slices, and the linears that read them.
+  std::vector<StagedWeight> staged_;
+  std::map<const ir::Op*, size_t> stagedFor_;
+  int64_t sharedUsed_ = 0;
 };
 
 }  // namespace cocktail::runtime::cuda

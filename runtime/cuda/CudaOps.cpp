@@ -7,8 +7,9 @@
 //
 // Deliberately simple kernels: a dot product per warp for `linear` (lanes
 // stride over K, coalesced, then a shuffle reduction), a thread per output
-// element elsewhere. Tiling for reuse (shared memory, resident weights) is
-// the next step, not this one.
+// element elsewhere. A linear whose weight a persistent loop keeps resident
+// reads its rows from shared memory (WeightStaging.cpp); no other tiling
+// for reuse yet.
 //
 //===----------------------------------------------------------------------===//
 #include <algorithm>
@@ -65,13 +66,18 @@ DType computeType(const Op& op) {
 
 // ---- loops and addressing -----------------------------------------------------------------
 
-void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp) {
+int64_t coveringTileElems(int64_t tiles, int64_t tileElems, int64_t boundElements) {
+  // The tiles must cover the result at its bounds (a `?` dim counted as 1
+  // by the cost model would leave elements to nobody).
+  if (tiles > 0 && tiles * tileElems < boundElements) return (boundElements + tiles - 1) / tiles;
+  return tileElems;
+}
+
+void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp,
+                                const std::vector<std::string>& perTask) {
   open("");
   line(fmt::format("const i64 n = {};", out.numel().str()));
-  if (tiles > 0 && tiles * tileElems < out.boundElements()) {
-    // The tiles must cover the result at its bounds (a `?` dim counted as 1
-    // by the cost model would leave elements to nobody).
-    const int64_t covering = (out.boundElements() + tiles - 1) / tiles;
+  if (const int64_t covering = coveringTileElems(tiles, tileElems, out.boundElements()); covering != tileElems) {
     line(fmt::format("// tile_elems {} does not cover the {} elements of the bound: {} per tile", tileElems,
                      out.boundElements(), covering));
     tileElems = covering;
@@ -81,6 +87,7 @@ void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t til
   if (tiles > 0) {
     open(fmt::format("for (i64 task = blockIdx.x; task < {}; task += gridDim.x)", tiles));
     line(fmt::format("const i64 lo = task * {}, hi = cocktail_min(lo + {}, n);", tileElems, tileElems));
+    for (const std::string& l : perTask) line(l);
     open(fmt::format("for (i64 e = lo + {}; e < hi; e += {})", first, step));
     openedBlocks_.push_back(3);
   } else {
@@ -655,7 +662,23 @@ void Generator::emitLinear(const Op& op, const TensorRef& o) {
   const TensorRef& w = tensor(op.operand(1), op);
   if (w.rank() != 2 || x.rank() < 1) throw error(op, "expects x[..., K] and w[N, K]");
   const DType t = o.dtype;
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), true);
+  // A staged weight: each task reads its rows through `wt`, from shared
+  // memory for the tiles the block staged, from global memory past them.
+  const StagedWeight* staged = stagedWeightOf(op);
+  std::vector<std::string> perTask;
+  if (staged) {
+    const std::string wt = ctypeOf(w.dtype);
+    perTask.push_back(staged->rows == staged->weightRows
+                          ? "const i64 row0 = 0;  // the tile reads every row of the weight"
+                          : fmt::format("const i64 row0 = lo % {};  // the tile's first weight row", staged->weightRows));
+    perTask.push_back(fmt::format("const i64 slot = (task - blockIdx.x) / gridDim.x;"));
+    perTask.push_back(fmt::format(
+        "const {}* const wt = slot < {} ? {} + slot * {} : {} + row0 * {};  // @{}: shared memory; past the staged "
+        "tiles, streamed from global memory",
+        wt, staged->slots, staged->pointer, staged->sliceElems(), bufferPointer(w), staged->cols, staged->weight));
+  }
+  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), true,
+                  perTask);
   line("const int lane = threadIdx.x & 31;");
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   const std::string col = c.back();
@@ -663,7 +686,10 @@ void Generator::emitLinear(const Op& op, const TensorRef& o) {
   xc.back() = "k";
   line(fmt::format("{} acc = 0;", ctypeOf(t)));
   open(fmt::format("for (i64 k = lane; k < {}; k += 32)", x.dims.back().str()));
-  line(fmt::format("acc += {} * {};", at(x, xc), at(w, {col, "k"})));
+  if (staged)
+    line(fmt::format("acc += {} * wt[({} - row0) * {} + k];", at(x, xc), col, staged->cols));
+  else
+    line(fmt::format("acc += {} * {};", at(x, xc), at(w, {col, "k"})));
   close();
   line(t == DType::F32 ? "acc = cocktail_warp_sum(acc);" : "for (int o = 16; o > 0; o >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, o);");
   if (op.numOperands() > 2)

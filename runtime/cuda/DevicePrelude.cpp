@@ -12,6 +12,12 @@ typedef long long i64;
 #define COCKTAIL_SPIN_WAIT() __nanosleep(32)
 #endif
 
+#ifndef COCKTAIL_DYNAMIC_SHARED
+// The block's dynamic shared memory, sized by the launch (resident weights).
+// The emulation harness defines its own: one buffer per emulated block.
+#define COCKTAIL_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
 __device__ __forceinline__ i64 cocktail_min(i64 a, i64 b) { return a < b ? a : b; }
 __device__ __forceinline__ i64 cocktail_max(i64 a, i64 b) { return a > b ? a : b; }
 // One thread of the whole grid: the one that stores scalars for the host and later kernels.
