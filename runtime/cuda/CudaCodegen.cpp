@@ -181,8 +181,11 @@ std::string Generator::render() const {
   for (const KernelText& k : kernels_) {
     out += "\n";
     out += k.comment;
-    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}(const CocktailFrame f) {{\n",
-                       kBlockThreads, k.name);
+    // A cooperative kernel runs one block per SM: with that said, ptxas
+    // budgets the SM's registers for it (without, it spilled the LSTM's loop
+    // kernel at 48 registers).
+    out += fmt::format("extern \"C\" __global__ void __launch_bounds__({}{}) {}(const CocktailFrame f) {{\n",
+                       kBlockThreads, k.cooperative ? ", 1" : "", k.name);
     out += "  char* const A = f.arena;\n";
     out += "  i64* const S = (i64*)(A + COCKTAIL_SLOTS_OFFSET);\n";
     if (k.cooperative) out += "  unsigned int* const barrier = (unsigned int*)(A + COCKTAIL_BARRIER_OFFSET);\n";
@@ -221,6 +224,11 @@ int Generator::openKernel(const std::string& what, KernelInfo::Kind kind, int64_
   staged_.clear();
   stagedFor_.clear();
   sharedUsed_ = 0;
+  counterProducers_.clear();
+  counters_.clear();
+  counterOf_.clear();
+  taskWaits_.clear();
+  publishAfterTask_.clear();
   return id;
 }
 
@@ -579,10 +587,12 @@ void Generator::deviceRegionKernel(const Op& op, std::vector<HostStep>& steps) {
   if (auto reason = op.attrs().getString("reason")) comment += fmt::format("//   placement: {}\n", *reason);
   if (auto res = op.attrs().getString("residency")) comment += fmt::format("//   residency: {}\n", *res);
   const int id = openKernel(isLoop ? "loop" : "if", KernelInfo::Kind::Persistent, 0, &op, comment);
+  for (size_t r = 0; r < op.numRegions(); ++r) findCounterProducers(op.region(r));
   if (isLoop)
     deviceLoop(op);
   else
     deviceIf(op);
+  zeroTileCounters();
   closeKernel();
   steps.push_back(HostStep::launch(id));
 }
@@ -993,16 +1003,19 @@ void Generator::syncForAccess(const Op* op, const std::vector<TensorRef>& reads,
                               const std::string& copy) {
   // Kernels of one uOperator start after the previous kernel finished.
   if (!kernel().cooperative) return;
-  bool needGrid = false, needBlock = false;
+  bool needGrid = false, needBlock = false, needCounters = false;
   auto check = [&](const TensorRef& ref, bool write) {
     const auto [b, e] = bytesOf(ref);
     for (const Access& a : accesses_) {
       if (!(b < a.end && a.begin < e) || (!write && !a.write)) continue;
       if (a.op == op && op) continue;  // the op's own reads of its in-place operand
-      // The same tile of a same-tiling op's whole result: only the block waits.
+      // The same tile of a same-tiling op's whole result: only the block
+      // waits; tiles of another tiling: the tiles' counters.
       const bool wholeResult = ref.offset.is(0) && ref.contiguous() && b == a.begin && e == a.end;
       if (sameTileOfSameBlock(op, a.op) && wholeResult)
         needBlock = true;
+      else if (!write && a.write && wholeResult && waitForTiles(op, a.op))
+        needCounters = true;
       else
         needGrid = true;
     }
@@ -1010,6 +1023,9 @@ void Generator::syncForAccess(const Op* op, const std::vector<TensorRef>& reads,
   for (const TensorRef& r : reads) check(r, false);
   for (const TensorRef& w : writes) check(w, true);
   const std::string planned = op ? op->attrs().getString("sync").value_or("none") : "";
+  if (needGrid) taskWaits_.clear();  // the grid barrier covers them
+  if (!needGrid) exports_.tileWaited.insert(waitedNow_.begin(), waitedNow_.end());
+  waitedNow_.clear();
   if (needGrid) {
     if (!copy.empty())
       gridSync(fmt::format("copy ({}): other blocks may still use these bytes", copy));
@@ -1019,6 +1035,8 @@ void Generator::syncForAccess(const Op* op, const std::vector<TensorRef>& reads,
       gridSync(fmt::format("other blocks wrote what it reads, or read what it writes (schedule: {})", planned));
   } else if (needBlock) {
     line(fmt::format("__syncthreads();  // sync = {}: the producer's tile is this block's", planned));
+  } else if (needCounters) {
+    line(fmt::format("// sync = {}: each tile waits for the producer tiles it reads (their counters)", planned));
   }
 }
 
@@ -1051,6 +1069,8 @@ ir::Expected<CudaModule> generateCuda(const ir::Program& program, const CudaCode
     second.slots = exports.slots;
     second.outputSlots = exports.outputSlots;
     second.nextSlot = exports.nextSlot;
+    second.tileWaited = exports.tileWaited;
+    second.secondPass = true;
     return Generator(program, options, second).run();
   } catch (const CodegenError& e) {
     return e.status;

@@ -75,6 +75,10 @@ struct ExportState {
   std::map<const ir::Value*, int> slots;
   std::map<size_t, int> outputSlots;  // output i: its scalar, or its first dim
   int nextSlot = 0;
+  /// Producers some consumer waited on tile by tile; the second pass gives
+  /// counters to these only (a publish nobody waits for costs a block barrier).
+  std::set<const ir::Op*> tileWaited;
+  bool secondPass = false;
   /// Slots for output i (n of them), the same in both passes.
   int outputSlot(size_t i, int n) {
     auto [it, inserted] = outputSlots.emplace(i, nextSlot);
@@ -109,6 +113,13 @@ struct StagedWeight {
   int64_t weightRows = 0;            // N
   int64_t slots = 0;
   int64_t sliceElems() const { return rows * cols; }
+};
+
+/// A producer's per-tile counters in the arena (TileCounters.cpp).
+struct TileCounters {
+  int region = -1;
+  std::string pointer, epoch;  // "tc12": the counters; "ep12": the producer's runs so far
+  int64_t tiles = 0, tileElems = 0;
 };
 
 class Generator {
@@ -199,6 +210,19 @@ class Generator {
                       std::vector<int64_t> bounds);
   void emitInPlaceWrite(const ir::Op& op, const TensorRef& base);
 
+  // ---- per-tile counters (TileCounters.cpp)
+  /// The producer of `operand` whose tiles a tile of `consumer` can wait for
+  /// one by one (element e read at e, producer tiled), or null.
+  const ir::Op* tileProducer(const ir::Op& consumer, const ir::Value* operand) const;
+  /// Producers in `region` that a `sync = counter` consumer on another tiling reads.
+  void findCounterProducers(const ir::Region& region);
+  /// Before a producer's body: its counters, its epoch, its publish after each tile.
+  void beginCounterProducer(const ir::Op& op);
+  /// A wait in `consumer`'s uTask loop for the tiles of `producer` it reads; false where none can be used.
+  bool waitForTiles(const ir::Op* consumer, const ir::Op* producer);
+  /// At the start of the kernel: every counter to 0, then a grid barrier.
+  void zeroTileCounters();
+
   // ---- resident weights (WeightStaging.cpp)
   /// Before a persistent loop marked `resident`: copies each block's slices
   /// of the resident weights its linears read into dynamic shared memory,
@@ -278,6 +302,14 @@ class Generator {
   std::vector<StagedWeight> staged_;
   std::map<const ir::Op*, size_t> stagedFor_;
   int64_t sharedUsed_ = 0;
+  /// The current kernel's per-tile counters, and the waits and the publish
+  /// the next element loop takes (openElementLoop, closeElementLoop).
+  std::set<const ir::Op*> counterProducers_;
+  std::vector<TileCounters> counters_;
+  std::map<const ir::Op*, size_t> counterOf_;
+  std::vector<std::string> taskWaits_;
+  std::vector<const ir::Op*> waitedNow_;  // the producers of taskWaits_
+  std::string publishAfterTask_;
 };
 
 }  // namespace cocktail::runtime::cuda

@@ -82,14 +82,18 @@ void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t til
                      out.boundElements(), covering));
     tileElems = covering;
   }
+  if (tiles <= 0 && (!taskWaits_.empty() || !publishAfterTask_.empty()))
+    throw CodegenError{ir::Status::error("internal error: tile counters on an op without tiles")};
   const std::string first = perWarp ? "(threadIdx.x >> 5)" : "threadIdx.x";
   const std::string step = perWarp ? "(blockDim.x >> 5)" : "blockDim.x";
   if (tiles > 0) {
     open(fmt::format("for (i64 task = blockIdx.x; task < {}; task += gridDim.x)", tiles));
     line(fmt::format("const i64 lo = task * {}, hi = cocktail_min(lo + {}, n);", tileElems, tileElems));
+    for (const std::string& l : taskWaits_) line(l);
     for (const std::string& l : perTask) line(l);
     open(fmt::format("for (i64 e = lo + {}; e < hi; e += {})", first, step));
     openedBlocks_.push_back(3);
+    taskWaits_.clear();
   } else {
     const std::string g = perWarp ? "(((i64)blockIdx.x * blockDim.x + threadIdx.x) >> 5)"
                                   : "((i64)blockIdx.x * blockDim.x + threadIdx.x)";
@@ -102,7 +106,14 @@ void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t til
 void Generator::closeElementLoop() {
   if (coords_.active && coords_.used) kernel().body.insert(coords_.pos, coords_.text);
   coords_ = {};
-  for (int i = openedBlocks_.back(); i > 0; --i) close();
+  int blocks = openedBlocks_.back();
+  if (blocks == 3 && !publishAfterTask_.empty()) {
+    close();  // the element loop: the tile is done once every thread is past it
+    line(publishAfterTask_);
+    publishAfterTask_.clear();
+    --blocks;
+  }
+  for (int i = blocks; i > 0; --i) close();
   openedBlocks_.pop_back();
 }
 
@@ -448,6 +459,7 @@ void Generator::computeOp(const Op& op) {
   }
   syncForAccess(&op, in, out);
   line(fmt::format("// {}", describe(op)));
+  beginCounterProducer(op);
   switch (op.kind()) {
     case OpKind::Fused: emitFused(op, out); break;
     case OpKind::Linear: emitLinear(op, out[0]); break;

@@ -74,6 +74,28 @@ __device__ void cocktail_grid_sync(unsigned int* barrier) {
   }
   __syncthreads();
 }
+// Per-tile dependency counters (runtime/cuda/TileCounters.cpp). A producer's
+// block publishes tile t's epoch once all its threads are done with the tile
+// (release: the block barrier, then a fence, then the store); a consumer's
+// block waits until every producer tile it reads has reached the epoch
+// (acquire: the spin, then a fence, then the block barrier).
+__device__ void cocktail_publish_tile(unsigned int* counter, unsigned int epoch) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    atomicExch(counter, epoch);
+  }
+}
+__device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last, unsigned int epoch) {
+  if (threadIdx.x == 0) {
+    for (i64 t = first; t <= last; ++t) {
+      volatile unsigned int* c = counters + t;
+      while (*c < epoch) COCKTAIL_SPIN_WAIT();
+    }
+    __threadfence();
+  }
+  __syncthreads();
+}
 // ---- end of prelude ---------------------------------------------------------------
 )cuda";
 }
