@@ -1,7 +1,9 @@
 //===- runtime/cuda/CudaCodegenImpl.h - The generator's state (private) --------------===//
 //
-// Shared by CudaCodegen.cpp (regions, kernels, scalars, syncs) and
-// CudaOps.cpp (the body of each op). Not part of the public interface.
+// Shared by the generator's files: CudaCodegen.cpp (module, kernels,
+// scalars, tensors), CudaRegions.cpp, CudaSyncs.cpp, TileCounters.cpp,
+// WeightStaging.cpp, and the op bodies in CudaOps.cpp, CudaComputeOps.cpp
+// and CudaLayoutOps.cpp. Not part of the public interface.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -31,7 +33,16 @@ int64_t coveringTileElems(int64_t tiles, int64_t tileElems, int64_t boundElement
 
 /// "float", "i64", ...; empty for a dtype the generator does not render.
 std::string ctypeOf(ir::DType t);
+/// The C++ literal of a constant's value.
+std::string literal(const ir::AttrValue& v);
 std::vector<Expr> contiguousStrides(const std::vector<Expr>& dims);
+
+/// A dim index counted from the end when negative.
+inline int64_t normalizeDim(int64_t d, int64_t rank) { return d < 0 ? d + rank : d; }
+/// `expf` for float, `exp` for double.
+inline std::string fn(const char* name, ir::DType t) { return t == ir::DType::F64 ? name : std::string(name) + "f"; }
+/// `(float)(expr)`
+inline std::string castTo(ir::DType t, const std::string& expr) { return "(" + ctypeOf(t) + ")(" + expr + ")"; }
 
 /// A tensor as the generated code sees it: a strided view of one region of
 /// the arena. Views (select, slice, transpose, ...) only make new TensorRefs.
@@ -171,7 +182,7 @@ class Generator {
   std::vector<TensorRef> ifResults(const ir::Op& op);
   void bindResult(const ir::Value* result, const ir::Value* carried);
 
-  // ---- regions
+  // ---- regions (CudaRegions.cpp)
   bool declareCommon(const ir::Op& op);
   void hostRegion(const ir::Region& region, std::vector<HostStep>& steps);
   void operatorKernel(const ir::Op& op, std::vector<HostStep>& steps);
@@ -185,7 +196,7 @@ class Generator {
   void yieldInto(const ir::Op& yield, size_t first, const std::function<const ir::Value*(size_t)>& carriedArg, bool host);
   void yieldIfResults(const ir::Op& op, const ir::Op& yield, const std::vector<TensorRef>& results, bool host);
 
-  // ---- syncs
+  // ---- syncs (CudaSyncs.cpp)
   /// An access to arena bytes since the last grid barrier; `op` null for a
   /// grid-stride copy.
   struct Access {
@@ -232,7 +243,7 @@ class Generator {
   /// The staged slice `op` (a linear) reads its weight from, or null.
   const StagedWeight* stagedWeightOf(const ir::Op& op) const;
 
-  // ---- op bodies (CudaOps.cpp)
+  // ---- op bodies (CudaOps.cpp, CudaComputeOps.cpp, CudaLayoutOps.cpp)
   void viewOp(const ir::Op& op);
   void computeOp(const ir::Op& op);
   /// A grid-stride copy (with broadcasting and a cast); `op` is the op it
