@@ -295,6 +295,9 @@ void Generator::computeOp(const Op& op) {
           throw error(op, "not supported by the CUDA generator yet");
       }
   }
+  // A publish nobody emitted would leave its consumers spinning forever.
+  if (!publishAfterTask_.empty() || !taskWaits_.empty())
+    throw error(op, "internal error: its body has no uTask loop for the tile counters");
   for (size_t i = 0; i < op.numResults(); ++i) tensors_[op.result(i)] = out[i];
   recordAccess(&op, in, out);
 }
