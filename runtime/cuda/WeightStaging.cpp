@@ -97,10 +97,12 @@ void Generator::stageResidentWeights(const Op& loop) {
     const int64_t n = w.bounds[0], k = w.bounds[1];
     // A tile is a range of flat output elements; its weight rows are one
     // contiguous block when the tile and the rows line up.
+    // With one output row (batch 1) every tile is rows lo..hi-1, the last
+    // one possibly short.
     int64_t rows = 0;
-    if (n % tileElems == 0)
+    if (n % tileElems == 0 || (outElems == n && tileElems < n))
       rows = tileElems;
-    else if (tileElems % n == 0)
+    else if (tileElems % n == 0 || outElems == n)
       rows = n;
     if (rows == 0) {
       line(fmt::format("// {}: tiles of {} outputs do not line up with its {} rows: streamed from global memory",
@@ -137,8 +139,10 @@ void Generator::stageResidentWeights(const Op& loop) {
     line(rows == n ? fmt::format("const {}* const src = {};", t, bufferPointer(w))
                    : fmt::format("const {}* const src = {} + (task * {} % {}) * {};", t, bufferPointer(w), tileElems,
                                  n, k));
-    line(fmt::format("for (i64 i = threadIdx.x; i < {}; i += blockDim.x) {}[slot * {} + i] = src[i];",
-                     s.sliceElems(), s.pointer, s.sliceElems()));
+    const std::string count = n % rows == 0 ? std::to_string(s.sliceElems())
+                                            : fmt::format("cocktail_min({}, {} - task * {}) * {}", rows, n, tileElems, k);
+    line(fmt::format("for (i64 i = threadIdx.x; i < {}; i += blockDim.x) {}[slot * {} + i] = src[i];", count,
+                     s.pointer, s.sliceElems()));
     close();
     // Slices start 16-byte aligned, for vector loads.
     sharedUsed_ += (slots * sliceBytes + 15) / 16 * 16;
