@@ -25,9 +25,8 @@ int64_t boundElements(const ir::Value& v, const ir::Program& program) {
   return n;
 }
 
-bool isUOperator(const ir::Op& op) {
+bool isView(const ir::Op& op) {
   switch (op.kind()) {
-    // Views: an offset and a shape over their operand's memory, no kernel.
     case OpKind::Select:
     case OpKind::Slice:
     case OpKind::Reshape:
@@ -37,10 +36,14 @@ bool isUOperator(const ir::Op& op) {
     case OpKind::Flatten:
     case OpKind::Chunk:
     case OpKind::Split:
-      return false;
+      return true;
     default:
-      break;
+      return false;
   }
+}
+
+bool isUOperator(const ir::Op& op) {
+  if (isView(op)) return false;
   switch (op.info().opClass) {
     case OpClass::Structure:
       return op.kind() == OpKind::Fused;

@@ -29,6 +29,10 @@ struct Work {
 /// Elements of a value at its bounds (1 for a scalar).
 int64_t boundElements(const ir::Value& v, const ir::Program& program);
 
+/// True for a view: an offset and a shape over operand 0's memory, no kernel
+/// (select, slice, chunk, split, squeeze, unsqueeze, flatten, reshape).
+bool isView(const ir::Op& op);
+
 /// True for an op that is a uOperator: it does tensor work a kernel runs
 /// (not a constant, a scalar op, a view-like size query or a terminator).
 bool isUOperator(const ir::Op& op);

@@ -25,9 +25,10 @@ struct TargetModel {
   /// Memory bandwidth and arithmetic throughput for the work estimates.
   double bytesPerUs = 0;
   double flopsPerUs = 0;
-  /// Bytes that can stay on chip across loop iterations (caches the workers
-  /// own, or registers and shared memory).
+  /// Bytes that can stay on chip across loop iterations: what one worker
+  /// keeps (its private cache; a GPU block's shared memory), times workers.
   int64_t onChipBytes = 0;
+  int64_t onChipBytesPerWorker = 0;
   /// Smallest uTask worth a worker: fewer elements are not split further.
   int64_t minTileElements = 0;
   /// Alignment of every planned buffer: a cache line for the vector kernels,
@@ -36,16 +37,20 @@ struct TargetModel {
 
   /// Two CPU workers (this project's reference machine), private L2 caches.
   static TargetModel cpu();
-  /// One large GPU (an H100/H200 class part: 132 SMs).
+  /// One large GPU (an H100/H200 class part: 132 SMs). A worker's on-chip
+  /// bytes are the dynamic shared memory one block of a persistent kernel
+  /// may use: 160 KiB, under sm_80's opt-in limit of 163 KiB per block (and
+  /// so under sm_90's 227 KiB), so that one budget serves both archs. Weights
+  /// are not kept in registers, so the register file does not count.
   static TargetModel cuda();
 };
 
 inline TargetModel TargetModel::cpu() {
-  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 8192, 64};
+  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 2 << 20, 8192, 64};
 }
 
 inline TargetModel TargetModel::cuda() {
-  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (256 << 10), 1024, 256};
+  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (160 << 10), 160 << 10, 1024, 256};
 }
 
 }  // namespace cocktail::passes

@@ -49,18 +49,31 @@ class TaskPartition final : public Pass {
       tiles = std::clamp<int64_t>(tiles, 1, std::min<int64_t>(t_.workers, elems));
       op.attrs().set("tiles", tiles);
       op.attrs().set("tile_elems", (elems + tiles - 1) / tiles);
-      op.attrs().set("sync", std::string(syncOf(op, region, tiles)));
+      op.attrs().set("sync", std::string(syncOf(op, region)));
     }
   }
 
-  const char* syncOf(const Op& op, const ir::Region& region, int64_t tiles) const {
+  const char* syncOf(const Op& op, const ir::Region& region) const {
     bool anyProducer = false;
     for (const ir::Value* v : op.operands()) {
+      // A view (the LSTM's chunk of the gates) is no kernel: the producer is
+      // what it views, and its elements are not the consumer's tile.
       const Op* p = v->definingOp();
+      bool throughView = false;
+      while (p && isView(*p)) {
+        p = p->operand(0)->definingOp();
+        throughView = true;
+      }
       if (!p || p->parentRegion() != &region || !isUOperator(*p)) continue;
       anyProducer = true;
-      const bool sameTiling = p->attrs().getInt("tiles") == tiles && p->result()->type() == op.result()->type();
-      if (!isTileLocal(op) || !isTileLocal(*p) || !sameTiling) return "barrier";
+      // A tile-local consumer reads element e of a producer of its own shape
+      // at e, so each of its tiles needs only the producer tiles that cover
+      // the same elements, whatever the producer's tiling: a counter per
+      // producer tile (a block barrier where the tilings match). Otherwise
+      // every producer tile may be needed: a barrier.
+      const bool sameElements = !throughView && v->type() == op.result()->type() &&
+                                p->result()->type() == op.result()->type();
+      if (!isTileLocal(op) || !sameElements) return "barrier";
     }
     return anyProducer ? "counter" : "none";
   }

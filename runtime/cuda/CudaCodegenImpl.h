@@ -1,7 +1,9 @@
 //===- runtime/cuda/CudaCodegenImpl.h - The generator's state (private) --------------===//
 //
-// Shared by CudaCodegen.cpp (regions, kernels, scalars, syncs) and
-// CudaOps.cpp (the body of each op). Not part of the public interface.
+// Shared by the generator's files: CudaCodegen.cpp (module, kernels,
+// scalars, tensors), CudaRegions.cpp, CudaSyncs.cpp, TileCounters.cpp,
+// WeightStaging.cpp, and the op bodies in CudaOps.cpp, CudaComputeOps.cpp
+// and CudaLayoutOps.cpp. Not part of the public interface.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -25,9 +27,22 @@ struct CodegenError {
   ir::Status status;
 };
 
+/// Elements per tile an op's element loop covers: `tile_elems`, or more where
+/// `tiles` of them would not cover the result at its bounds.
+int64_t coveringTileElems(int64_t tiles, int64_t tileElems, int64_t boundElements);
+
 /// "float", "i64", ...; empty for a dtype the generator does not render.
 std::string ctypeOf(ir::DType t);
+/// The C++ literal of a constant's value.
+std::string literal(const ir::AttrValue& v);
 std::vector<Expr> contiguousStrides(const std::vector<Expr>& dims);
+
+/// A dim index counted from the end when negative.
+inline int64_t normalizeDim(int64_t d, int64_t rank) { return d < 0 ? d + rank : d; }
+/// `expf` for float, `exp` for double.
+inline std::string fn(const char* name, ir::DType t) { return t == ir::DType::F64 ? name : std::string(name) + "f"; }
+/// `(float)(expr)`
+inline std::string castTo(ir::DType t, const std::string& expr) { return "(" + ctypeOf(t) + ")(" + expr + ")"; }
 
 /// A tensor as the generated code sees it: a strided view of one region of
 /// the arena. Views (select, slice, transpose, ...) only make new TensorRefs.
@@ -71,6 +86,10 @@ struct ExportState {
   std::map<const ir::Value*, int> slots;
   std::map<size_t, int> outputSlots;  // output i: its scalar, or its first dim
   int nextSlot = 0;
+  /// Producers some consumer waited on tile by tile; the second pass gives
+  /// counters to these only (a publish nobody waits for costs a block barrier).
+  std::set<const ir::Op*> tileWaited;
+  bool secondPass = false;
   /// Slots for output i (n of them), the same in both passes.
   int outputSlot(size_t i, int n) {
     auto [it, inserted] = outputSlots.emplace(i, nextSlot);
@@ -92,6 +111,26 @@ struct KernelText {
   /// started later still has to read, so the body starts with a grid barrier.
   std::vector<std::pair<int64_t, int64_t>> prologueReads, writes;
   bool syncAfterPrologue = false;
+};
+
+/// A resident weight's slice that a persistent kernel keeps in each block's
+/// shared memory: the rows one tile of a `linear` reads, for the first
+/// `slots` tiles a block runs (task = blockIdx.x + slot * gridDim.x).
+struct StagedWeight {
+  std::string weight;                // "w_hh"
+  std::string pointer;               // "sw0": its slots in shared memory
+  int64_t tiles = 0, tileElems = 0;  // the linear's tiling, as its element loop covers it
+  int64_t rows = 0, cols = 0;        // one slot: `rows` rows of K = `cols`
+  int64_t weightRows = 0;            // N
+  int64_t slots = 0;
+  int64_t sliceElems() const { return rows * cols; }
+};
+
+/// A producer's per-tile counters in the arena (TileCounters.cpp).
+struct TileCounters {
+  int region = -1;
+  std::string pointer, epoch;  // "tc12": the counters; "ep12": the producer's runs so far
+  int64_t tiles = 0, tileElems = 0;
 };
 
 class Generator {
@@ -143,7 +182,7 @@ class Generator {
   std::vector<TensorRef> ifResults(const ir::Op& op);
   void bindResult(const ir::Value* result, const ir::Value* carried);
 
-  // ---- regions
+  // ---- regions (CudaRegions.cpp)
   bool declareCommon(const ir::Op& op);
   void hostRegion(const ir::Region& region, std::vector<HostStep>& steps);
   void operatorKernel(const ir::Op& op, std::vector<HostStep>& steps);
@@ -157,7 +196,7 @@ class Generator {
   void yieldInto(const ir::Op& yield, size_t first, const std::function<const ir::Value*(size_t)>& carriedArg, bool host);
   void yieldIfResults(const ir::Op& op, const ir::Op& yield, const std::vector<TensorRef>& results, bool host);
 
-  // ---- syncs
+  // ---- syncs (CudaSyncs.cpp)
   /// An access to arena bytes since the last grid barrier; `op` null for a
   /// grid-stride copy.
   struct Access {
@@ -182,7 +221,29 @@ class Generator {
                       std::vector<int64_t> bounds);
   void emitInPlaceWrite(const ir::Op& op, const TensorRef& base);
 
-  // ---- op bodies (CudaOps.cpp)
+  // ---- per-tile counters (TileCounters.cpp)
+  /// The producer of `operand` whose tiles a tile of `consumer` can wait for
+  /// one by one (element e read at e, producer tiled), or null.
+  const ir::Op* tileProducer(const ir::Op& consumer, const ir::Value* operand) const;
+  /// Producers in `region` that a `sync = counter` consumer on another tiling reads.
+  void findCounterProducers(const ir::Region& region);
+  /// Before a producer's body: its counters, its epoch, its publish after each tile.
+  void beginCounterProducer(const ir::Op& op);
+  /// A wait in `consumer`'s uTask loop for the tiles of `producer` it reads; false where none can be used.
+  bool waitForTiles(const ir::Op* consumer, const ir::Op* producer);
+  /// At the start of the kernel: every counter to 0, then a grid barrier.
+  void zeroTileCounters();
+
+  // ---- resident weights (WeightStaging.cpp)
+  /// Before a persistent loop marked `resident`: copies each block's slices
+  /// of the resident weights its linears read into dynamic shared memory,
+  /// as far as the per-block budget goes, and says in a comment what stays
+  /// in global memory.
+  void stageResidentWeights(const ir::Op& loop);
+  /// The staged slice `op` (a linear) reads its weight from, or null.
+  const StagedWeight* stagedWeightOf(const ir::Op& op) const;
+
+  // ---- op bodies (CudaOps.cpp, CudaComputeOps.cpp, CudaLayoutOps.cpp)
   void viewOp(const ir::Op& op);
   void computeOp(const ir::Op& op);
   /// A grid-stride copy (with broadcasting and a cast); `op` is the op it
@@ -193,7 +254,9 @@ class Generator {
   /// Emits the loops over this block's elements of an op's result: the
   /// uTask loop (task = blockIdx.x; task < tiles; ...) when the op is tiled,
   /// a grid-stride loop otherwise; `e` is the flat element index inside.
-  void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp);
+  /// `perTask` lines go inside the uTask loop, before the element loop.
+  void openElementLoop(const TensorRef& out, int64_t tiles, int64_t tileElems, bool perWarp,
+                       const std::vector<std::string>& perTask = {});
   void closeElementLoop();
   /// Coordinates of element `e` of a tensor of `dims`: names c0, c1, ...
   /// Lazy: written only if an operand needs them (see at()).
@@ -246,6 +309,18 @@ class Generator {
   LazyCoords coords_;
   /// Braces each open openElementLoop opened (it closes them all).
   std::vector<int> openedBlocks_;
+  /// The current kernel's staged weight slices, and the linears that read them.
+  std::vector<StagedWeight> staged_;
+  std::map<const ir::Op*, size_t> stagedFor_;
+  int64_t sharedUsed_ = 0;
+  /// The current kernel's per-tile counters, and the waits and the publish
+  /// the next element loop takes (openElementLoop, closeElementLoop).
+  std::set<const ir::Op*> counterProducers_;
+  std::vector<TileCounters> counters_;
+  std::map<const ir::Op*, size_t> counterOf_;
+  std::vector<std::string> taskWaits_;
+  std::vector<const ir::Op*> waitedNow_;  // the producers of taskWaits_
+  std::string publishAfterTask_;
 };
 
 }  // namespace cocktail::runtime::cuda

@@ -44,9 +44,20 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaModule& m
     COCKTAIL_CUDA_CHECK(cudaLibraryGetKernel(&handle, library, k.name.c_str()), "finding kernel " + k.name);
     Kernel kernel;
     kernel.function = reinterpret_cast<const void*>(handle);
+    kernel.sharedBytes = k.sharedBytes;
+    if (k.sharedBytes > 0) {
+      // Resident weights' slices: above 48 KB a kernel must opt in.
+      if (static_cast<size_t>(k.sharedBytes) > prop.sharedMemPerBlockOptin)
+        return ir::Status::error(fmt::format("kernel {} keeps {} bytes of weights in shared memory per block; {} allows {}",
+                                             k.name, k.sharedBytes, prop.name, prop.sharedMemPerBlockOptin));
+      COCKTAIL_CUDA_CHECK(cudaFuncSetAttribute(kernel.function, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                               static_cast<int>(k.sharedBytes)),
+                          fmt::format("allowing kernel {} {} bytes of dynamic shared memory", k.name, k.sharedBytes));
+    }
     if (k.kind != KernelInfo::Kind::Operator) {
       int perSM = 0;
-      COCKTAIL_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel.function, kBlockThreads, 0),
+      COCKTAIL_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel.function, kBlockThreads,
+                                                                        static_cast<size_t>(k.sharedBytes)),
                           "the occupancy of kernel " + k.name);
       if (perSM == 0) return ir::Status::error(fmt::format("kernel {} cannot have one block resident per SM", k.name));
       // One block per SM, as the schedule's workers: more would only make every grid barrier wait for more.
@@ -96,11 +107,13 @@ ir::Status CudaDevice::launch(const KernelInfo& info, int64_t grid, const std::v
   void* args[] = {const_cast<char*>(frame.data())};  // the kernel's one parameter, CocktailFrame, by value
   auto stream = static_cast<cudaStream_t>(stream_);
   if (info.kind == KernelInfo::Kind::Operator) {
-    COCKTAIL_CUDA_CHECK(cudaLaunchKernel(k.function, dim3(static_cast<unsigned>(grid)), dim3(kBlockThreads), args, 0, stream),
+    COCKTAIL_CUDA_CHECK(cudaLaunchKernel(k.function, dim3(static_cast<unsigned>(grid)), dim3(kBlockThreads), args,
+                                         static_cast<size_t>(k.sharedBytes), stream),
                         "launching " + info.name);
   } else {
     COCKTAIL_CUDA_CHECK(cudaLaunchCooperativeKernel(k.function, dim3(static_cast<unsigned>(k.residentBlocks)),
-                                                    dim3(kBlockThreads), args, 0, stream),
+                                                    dim3(kBlockThreads), args, static_cast<size_t>(k.sharedBytes),
+                                                    stream),
                         "launching " + info.name + " cooperatively");
   }
   return check(cudaGetLastError(), "after launching " + info.name);

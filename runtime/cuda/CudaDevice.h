@@ -4,8 +4,8 @@
 // GPU's architecture (or JITs its PTX for a newer one) with
 // cudaLibraryLoadData, allocates the arena once, and launches persistent
 // kernels cooperatively, one block per SM once the occupancy API says one
-// fits (a grid barrier needs every block resident). Every CUDA call and
-// every launch is checked.
+// fits with its dynamic shared memory (a grid barrier needs every block
+// resident). Every CUDA call and every launch is checked.
 //
 // Written against the CUDA 13 runtime API and compiled in CI, but not yet
 // run on a GPU: no session so far has had one (see docs/cuda.md).
@@ -42,6 +42,7 @@ class CudaDevice final : public KernelDevice {
   struct Kernel {
     const void* function = nullptr;
     int residentBlocks = 0;  // cooperative grid: one block per SM
+    int64_t sharedBytes = 0; // dynamic shared memory per block
   };
   void* library_ = nullptr;  // cudaLibrary_t
   void* stream_ = nullptr;   // cudaStream_t

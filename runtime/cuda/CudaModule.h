@@ -35,6 +35,9 @@ struct KernelInfo {
   int64_t tiles = 0;
   /// The IR the kernel comes from, for messages: "loop at lstm.py:44".
   std::string origin;
+  /// Dynamic shared memory per block (resident weights' slices), which the
+  /// launch must ask for; never above TargetModel::cuda().onChipBytesPerWorker.
+  int64_t sharedBytes = 0;
 };
 
 /// A scalar the host needs (a trip count, a condition, a predicate, an

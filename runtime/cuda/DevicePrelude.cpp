@@ -12,6 +12,12 @@ typedef long long i64;
 #define COCKTAIL_SPIN_WAIT() __nanosleep(32)
 #endif
 
+#ifndef COCKTAIL_DYNAMIC_SHARED
+// The block's dynamic shared memory, sized by the launch (resident weights).
+// The emulation harness defines its own: one buffer per emulated block.
+#define COCKTAIL_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
 __device__ __forceinline__ i64 cocktail_min(i64 a, i64 b) { return a < b ? a : b; }
 __device__ __forceinline__ i64 cocktail_max(i64 a, i64 b) { return a > b ? a : b; }
 // One thread of the whole grid: the one that stores scalars for the host and later kernels.
@@ -65,6 +71,28 @@ __device__ void cocktail_grid_sync(unsigned int* barrier) {
       while (*generation == seen) COCKTAIL_SPIN_WAIT();
     }
     __threadfence();  // the other blocks' writes before this block's reads
+  }
+  __syncthreads();
+}
+// Per-tile dependency counters (runtime/cuda/TileCounters.cpp). A producer's
+// block publishes tile t's epoch once all its threads are done with the tile
+// (release: the block barrier, then a fence, then the store); a consumer's
+// block waits until every producer tile it reads has reached the epoch
+// (acquire: the spin, then a fence, then the block barrier).
+__device__ void cocktail_publish_tile(unsigned int* counter, unsigned int epoch) {
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    __threadfence();
+    atomicExch(counter, epoch);
+  }
+}
+__device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last, unsigned int epoch) {
+  if (threadIdx.x == 0) {
+    for (i64 t = first; t <= last; ++t) {
+      volatile unsigned int* c = counters + t;
+      while (*c < epoch) COCKTAIL_SPIN_WAIT();
+    }
+    __threadfence();
   }
   __syncthreads();
 }

@@ -41,11 +41,12 @@ std::vector<KernelResources> parsePtxasLog(const std::string& log, const std::st
 }
 
 std::string ResourceReport::table() const {
-  std::string out = fmt::format("{:<28} {:<11} {:<6} {:>5} {:>8} {:>6} {:>11} {:>11}\n", "kernel", "kind", "arch", "regs",
-                                "smem B", "stack", "spill st B", "spill ld B");
+  std::string out = fmt::format("{:<28} {:<11} {:<6} {:>5} {:>8} {:>10} {:>6} {:>11} {:>11}\n", "kernel", "kind", "arch",
+                                "regs", "smem B", "dyn smem B", "stack", "spill st B", "spill ld B");
   for (const KernelResources& k : kernels)
-    out += fmt::format("{:<28} {:<11} {:<6} {:>5} {:>8} {:>6} {:>11} {:>11}{}\n", k.kernel, k.kind, k.arch, k.registers,
-                       k.sharedBytes, k.stackBytes, k.spillStoreBytes, k.spillLoadBytes, k.spills() ? "  SPILLS" : "");
+    out += fmt::format("{:<28} {:<11} {:<6} {:>5} {:>8} {:>10} {:>6} {:>11} {:>11}{}\n", k.kernel, k.kind, k.arch,
+                       k.registers, k.sharedBytes, k.dynamicSharedBytes, k.stackBytes, k.spillStoreBytes, k.spillLoadBytes,
+                       k.spills() ? "  SPILLS" : "");
   return out;
 }
 

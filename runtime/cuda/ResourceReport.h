@@ -19,7 +19,8 @@ struct KernelResources {
   std::string arch;  // "sm_90"
   std::string kind;  // "persistent", "operator", "copy" (filled by whoever knows the module)
   int registers = 0;
-  int64_t sharedBytes = 0;
+  int64_t sharedBytes = 0;         // static, as ptxas reports it
+  int64_t dynamicSharedBytes = 0;  // asked for at launch (resident weights; from KernelInfo)
   int64_t constantBytes = 0;  // cmem[0], the kernel's parameters and constants
   int64_t stackBytes = 0;
   int64_t spillStoreBytes = 0;

@@ -41,8 +41,11 @@ TEST(ResourceReport, ParsesPtxasVerboseOutput) {
   EXPECT_TRUE(kernels[0].spills());
   EXPECT_EQ(kernels[1].registers, 10);
   EXPECT_FALSE(kernels[1].spills());
+  kernels[0].dynamicSharedBytes = 131072;  // from KernelInfo: the launch's, which ptxas does not see
   ResourceReport report{kernels};
   EXPECT_THAT(report.table(), HasSubstr("SPILLS"));
+  EXPECT_THAT(report.table(), HasSubstr("dyn smem B"));
+  EXPECT_THAT(report.table(), HasSubstr("2048     131072"));
 }
 
 TEST(BufferLayout, AlignsEveryRegion) {
@@ -86,6 +89,37 @@ TEST(DeviceQuery, AnswersWithoutCrashing) {
   if (!d.available) {
     EXPECT_THAT(d.description, HasSubstr("no GPU"));
   }
+}
+
+TEST(CudaCodegen, ResidentWeightsLiveInSharedMemoryAndTheLaunchAsksForIt) {
+  // @w's rows for one tile (32 x 1024 floats) are staged per block; the
+  // launch must ask for those bytes, and ptxas must see no spill.
+  auto program = ir::parseProgram(R"(symbol T <= 16
+weight @w : f32[1024,1024]
+func @forward(%h0: f32[1,1024], %xs: f32[T,1,1024]) -> (f32[1,1024]) {
+  %w = weight {name = "w"} : f32[1024,1024]
+  %true = constant true : i1
+  %zero = constant 0 : i64
+  %steps = size(%xs, %zero) : i64
+  %hn = loop(%steps, %true, %h0) {placement = "persistent", resident = "@w"} : f32[1,1024] {
+  ^(%i: i64, %h: f32[1,1024]):
+    %y = linear(%h, %w) {sync = "none", tile_elems = 32, tiles = 32} : f32[1,1024]
+    %t = tanh(%y) {sync = "barrier", tile_elems = 32, tiles = 32} : f32[1,1024]
+    yield(%true, %t)
+  }
+  return(%hn)
+}
+)",
+                                  "resident.ir");
+  ASSERT_TRUE(program.ok()) << program.status().str();
+  auto module = generateCuda(**program);
+  ASSERT_TRUE(module.ok()) << module.status().str();
+  ASSERT_EQ(module->kernels[0].kind, KernelInfo::Kind::Persistent);
+  EXPECT_EQ(module->kernels[0].sharedBytes, 32 * 1024 * 4);
+  EXPECT_EQ(module->kernels[1].sharedBytes, 0);  // the outputs' copy
+  auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
 }
 
 TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {

@@ -82,7 +82,8 @@ ir::Status EmuDevice::read(int64_t offset, void* dst, int64_t bytes) {
 ir::Status EmuDevice::launch(const runtime::cuda::KernelInfo& kernel, int64_t grid, const std::vector<char>& frame) {
   const unsigned blocks = grid > 0 ? static_cast<unsigned>(grid) : options_.persistentBlocks;
   ++launches_;
-  if (launch_(entries_.at(kernel.name), frame.data(), blocks, options_.blockThreads, options_.switchLimit) != 0)
+  if (launch_(entries_.at(kernel.name), frame.data(), blocks, options_.blockThreads,
+              static_cast<unsigned long long>(kernel.sharedBytes), options_.switchLimit) != 0)
     return ir::Status::error(fmt::format("emulated kernel {} did not finish within {} fiber switches (a deadlock?)",
                                          kernel.name, options_.switchLimit));
   return ir::Status::success();

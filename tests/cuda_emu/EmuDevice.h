@@ -46,7 +46,7 @@ class EmuDevice final : public runtime::cuda::KernelDevice {
  private:
   EmuDevice() = default;
   using Entry = void (*)(const void*);
-  using Launch = int (*)(Entry, const void*, unsigned, unsigned, unsigned long long);
+  using Launch = int (*)(Entry, const void*, unsigned, unsigned, unsigned long long, unsigned long long);
   EmuOptions options_;
   void* library_ = nullptr;
   Launch launch_ = nullptr;

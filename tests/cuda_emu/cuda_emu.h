@@ -16,7 +16,9 @@
 // is host memory.
 //
 // Limits, which the generator respects: blockDim.x a multiple of 32, full
-// warp masks, no __shared__ arrays (they would be shared by all blocks).
+// warp masks, no static __shared__ arrays (one would be shared by all
+// blocks). Dynamic shared memory goes through COCKTAIL_DYNAMIC_SHARED, which
+// here is a buffer of the launch's size per block, poisoned like the arena.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -59,6 +61,7 @@ struct Scheduler {
   std::vector<unsigned> blockArrived, blockGeneration;
   std::vector<unsigned> warpArrived, warpGeneration;
   std::vector<uint64_t> warpLanes;  // a value per thread, for shuffles
+  std::vector<std::vector<unsigned char>> shared;  // each block's dynamic shared memory
   unsigned warpsPerBlock = 0;
   uint64_t switches = 0, switchLimit = 0;
   bool aborted = false;
@@ -126,6 +129,7 @@ inline void resume(Scheduler& s, size_t i) {
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define COCKTAIL_SPIN_WAIT() cocktail_emu::yield()
+#define COCKTAIL_DYNAMIC_SHARED(name) unsigned char* const name = cocktail_emu::scheduler->shared[blockIdx.x].data()
 
 inline void __syncthreads() {
   cocktail_emu::Scheduler& s = *cocktail_emu::scheduler;
@@ -174,10 +178,11 @@ inline double rsqrt(double x) { return 1.0 / std::sqrt(x); }
 
 // ---- the launcher the harness calls (dlsym) -------------------------------------------------
 
-/// Runs `kernel` on grid x block threads; 0 on success, 1 when the switch
+/// Runs `kernel` on grid x block threads, each block with `sharedBytes` of
+/// dynamic shared memory; 0 on success, 1 when the switch
 /// budget ran out (a deadlock, or a far longer run than any test needs).
 extern "C" int cocktail_emu_launch(void (*kernel)(const void*), const void* frame, unsigned grid, unsigned block,
-                                   unsigned long long switchLimit) {
+                                   unsigned long long sharedBytes, unsigned long long switchLimit) {
   using namespace cocktail_emu;
   Scheduler s;
   scheduler = &s;
@@ -191,6 +196,7 @@ extern "C" int cocktail_emu_launch(void (*kernel)(const void*), const void* fram
   s.warpArrived.assign(grid * s.warpsPerBlock, 0);
   s.warpGeneration.assign(grid * s.warpsPerBlock, 0);
   s.warpLanes.assign(threads, 0);
+  s.shared.assign(grid, std::vector<unsigned char>(sharedBytes, 0xff));
   s.fibers.resize(threads);
   gridDim = dim3{grid, 1, 1};
   blockDim = dim3{block, 1, 1};

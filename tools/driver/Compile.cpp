@@ -107,10 +107,12 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
     a.code.push_back(std::move(code));
     for (runtime::cuda::KernelResources& k : compiled->resources.kernels) {
       for (const runtime::cuda::KernelInfo& info : module->kernels)
-        if (info.name == k.kernel)
+        if (info.name == k.kernel) {
           k.kind = info.kind == runtime::cuda::KernelInfo::Kind::Persistent ? "persistent"
                    : info.kind == runtime::cuda::KernelInfo::Kind::Copy     ? "copy"
                                                                             : "operator";
+          k.dynamicSharedBytes = info.sharedBytes;
+        }
       if (k.kind == "persistent" && k.spills()) result.persistentSpills.push_back(fmt::format("{} ({})", k.kernel, k.arch));
     }
     result.cudaResources = compiled->resources.table();
