@@ -23,7 +23,10 @@ std::vector<KernelResources> parsePtxasLog(const std::string& log, const std::st
   std::smatch m;
   while (std::getline(in, line)) {
     if (std::regex_search(line, m, kEntry)) {
-      out.push_back(KernelResources{m[1].str(), arch});
+      KernelResources k;
+      k.kernel = m[1].str();
+      k.arch = arch;
+      out.push_back(std::move(k));
       continue;
     }
     if (out.empty()) continue;
