@@ -87,11 +87,25 @@ template <typename T>
 void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bias, T* C, const Epilogue* epilogue,
             T* out) {
   if constexpr (std::is_same_v<T, float>) {
-    // Output pixels split over the workers (see Gemm.h for why not OpenBLAS).
-    parallelFor(m, 64, [&](int64_t j0, int64_t j1) {
-      gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
-      if (epilogue) finishColumns(*epilogue, out, C, n, m, j0, j1);
-    });
+    // Split over the workers (see Gemm.h for why not OpenBLAS) in whole
+    // 32-column panels of output pixels; a worker's ragged last panel costs
+    // as much as a full one. With few panels per worker (a 14x14 or 7x7
+    // map) the output channels split instead, so that every worker has work
+    // and none pays for a ragged panel of its own.
+    const int64_t panels = (m + 31) / 32;
+    if (panels >= 4 * numWorkers() || n < 16) {
+      parallelFor(panels, 2, [&](int64_t p0, int64_t p1) {
+        const int64_t j0 = p0 * 32, j1 = std::min(m, p1 * 32);
+        gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
+        if (epilogue) finishColumns(*epilogue, out, C, n, m, j0, j1);
+      });
+    } else {
+      parallelFor((n + 7) / 8, 1, [&](int64_t r0, int64_t r1) {
+        const int64_t i0 = r0 * 8, rows = std::min(n, r1 * 8) - i0;
+        gemmF32(rows, k, A + i0 * k, k, B, m, 0.0f, C + i0 * m, m, 0, m, bias ? bias + i0 : nullptr);
+        if (epilogue) finishColumns(*epilogue, out, C + i0 * m, rows, m, 0, m);
+      });
+    }
   } else {
     T beta = 0;
     if (bias) {
