@@ -142,13 +142,29 @@ void batchedGemm(const char* op, const Tensor& a, const Tensor& b, Tensor& out, 
       loopShape.push_back(1);  // forEachRun needs a dim to call back with
       Strides la = stA, lb = stB, lc = stC;
       la.push_back(0), lb.push_back(0), lc.push_back(0);
+      // The matrices of each product, in this thread's list (reused across calls).
+      thread_local std::vector<std::array<int64_t, 3>> products;
+      products.clear();
       forEachRun<3>(loopShape, {&la, &lb, &lc},
                     [&](std::array<int64_t, 3> off, int64_t cnt, std::array<int64_t, 3> st) {
                       for (int64_t i = 0; i < cnt; ++i)
-                        gemm<T>(false, false, n, m, k, al, pa + (off[0] + i * st[0]) * n * k, k,
-                                pb + (off[1] + i * st[1]) * k * m, m, be,
-                                pc + (off[2] + i * st[2]) * n * m, m);
+                        products.push_back({off[0] + i * st[0], off[1] + i * st[1], off[2] + i * st[2]});
                     });
+      const auto& list = products;  // the workers read the caller's list
+      auto run = [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+          const auto& [ia, ib, ic] = list[static_cast<size_t>(p)];
+          gemm<T>(false, false, n, m, k, al, pa + ia * n * k, k, pb + ib * k * m, m, be, pc + ic * n * m, m);
+        }
+      };
+      // Small products (NASRNN's eight 256x256 GEMVs per step) go to the
+      // workers whole, one fork and join for all of them; a large one splits
+      // itself over the workers instead.
+      const int64_t count = static_cast<int64_t>(list.size());
+      if (count >= 2 && n * m * k <= (int64_t{1} << 20))
+        parallelFor(count, 1, run);
+      else
+        run(0, count);
     }
   });
 }
