@@ -120,14 +120,11 @@ inline void map2(const float* __restrict a, const float* __restrict b, float* __
 std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>& inputs) const {
   if (static_cast<int>(inputs.size()) != numInputs_)
     throw std::invalid_argument(fmt::format("fused: expected {} inputs, got {}", numInputs_, inputs.size()));
-  auto readByHead = [&](int i) {
-    return head_ && std::find(head_->inputs.begin(), head_->inputs.end(), i) != head_->inputs.end();
-  };
   // The shape every tensor input of the elementwise ops (but 0-d ones)
   // shares, and the head's output has; scalars broadcast.
   const Tensor* shapeOf = nullptr;
   for (int i = 0; i < numInputs_; ++i)
-    if (const Tensor* t = std::get_if<Tensor>(inputs[static_cast<size_t>(i)]); t && t->dim() > 0 && !readByHead(i)) {
+    if (const Tensor* t = std::get_if<Tensor>(inputs[static_cast<size_t>(i)]); t && t->dim() > 0 && used_[static_cast<size_t>(i)]) {
       if (t->dtype() != DType::F32)
         throw std::invalid_argument(fmt::format("fused: expected f32 inputs, got {}", t->typeString()));
       if (!shapeOf) shapeOf = t;
@@ -151,7 +148,7 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
   value.assign(static_cast<size_t>(numSlots_), 0.0f);
   for (int i = 0; i < numInputs_; ++i) {
     const RuntimeValue& v = *inputs[static_cast<size_t>(i)];
-    if (readByHead(i)) continue;  // the head reads it whole; no elementwise op does
+    if (!used_[static_cast<size_t>(i)]) continue;  // the head reads it whole; no elementwise op does
     if (const Tensor* t = std::get_if<Tensor>(&v); t && t->dim() > 0) {
       data[static_cast<size_t>(i)] = t->data<float>();
     } else if (t) {
@@ -248,7 +245,10 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
   thread_local std::vector<const float*> src;
   thread_local std::vector<int64_t> srcStride;
   if (scratch.size() < table * kBlock) scratch.resize(table * kBlock);
-  if (src.size() < table) src.resize(table), srcStride.resize(table);
+  if (src.size() < table) {
+    src.resize(table);
+    srcStride.resize(table);
+  }
   const int64_t elems = rows * width;
   for (size_t i = 0; i < slots; ++i) {
     const float* d = i == static_cast<size_t>(numInputs_) ? head : data[i];
@@ -261,7 +261,10 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
       srcStride[i] = width;
     }
   }
-  for (size_t i = slots; i < table; ++i) src[i] = scratch.data() + i * kBlock, srcStride[i] = width;
+  for (size_t i = slots; i < table; ++i) {
+    src[i] = scratch.data() + i * kBlock;
+    srcStride[i] = width;
+  }
 
   for (const Step& s : steps_) {
     float* dBlock = scratch.data() + static_cast<size_t>(s.dst) * kBlock;

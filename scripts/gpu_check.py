@@ -18,7 +18,6 @@ only the forward. Cocktail is disadvantaged by that, not favoured.
 NOT YET RUN ON A GPU: checked only with --device cpu (see gpu-check.sh).
 """
 import argparse
-import importlib.util
 import json
 import re
 import statistics
@@ -31,23 +30,9 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 RTOL = 1e-4
 
-
-def load_suite():
-    folder = REPO / "bench" / "models"
-    spec = importlib.util.spec_from_file_location("cocktail_bench_models", folder / "__init__.py",
-                                                  submodule_search_locations=[str(folder)])
-    pkg = importlib.util.module_from_spec(spec)
-    sys.modules["cocktail_bench_models"] = pkg
-    spec.loader.exec_module(pkg)
-    return pkg
-
-
-def flatten(out):
-    if isinstance(out, torch.Tensor):
-        return [out]
-    if isinstance(out, (list, tuple)):
-        return [t for o in out for t in flatten(o)]
-    return [torch.tensor(out)]
+# The suite's own helpers: the package by path, and outputs as a flat list of tensors.
+sys.path.insert(0, str(REPO / "bench" / "models"))
+from export import flatten, load_suite  # noqa: E402
 
 
 def to_device(x, device):

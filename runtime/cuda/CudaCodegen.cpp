@@ -31,12 +31,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::DType;
-using ir::Op;
-using ir::OpClass;
-using ir::OpKind;
-using ir::Value;
-
 // ---- small helpers ------------------------------------------------------------------
 
 std::string ctypeOf(DType t) {

@@ -22,6 +22,13 @@
 
 namespace cocktail::runtime::cuda {
 
+// The IR names every file of the generator uses (this header is private to them).
+using ir::DType;
+using ir::Op;
+using ir::OpClass;
+using ir::OpKind;
+using ir::Value;
+
 /// A user error inside the generator, turned into a Status at its entry point.
 struct CodegenError {
   ir::Status status;

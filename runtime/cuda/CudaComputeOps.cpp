@@ -15,12 +15,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::DType;
-using ir::Op;
-using ir::OpClass;
-using ir::OpKind;
-using ir::Value;
-
 void Generator::emitLinear(const Op& op, const TensorRef& o) {
   // y[..., n] = sum_k x[..., k] * w[n, k] (+ b[n]): a warp per output element.
   const TensorRef& x = tensor(op.operand(0), op);

@@ -15,12 +15,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::DType;
-using ir::Op;
-using ir::OpClass;
-using ir::OpKind;
-using ir::Value;
-
 // ---- views -----------------------------------------------------------------------------
 
 void Generator::viewOp(const Op& op) {

@@ -27,12 +27,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::DType;
-using ir::Op;
-using ir::OpClass;
-using ir::OpKind;
-using ir::Value;
-
 namespace {
 
 bool isComparison(OpKind k) {
@@ -422,6 +416,10 @@ void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out)
 }
 
 void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
+  if (const Op* head = ir::fusedHead(op))
+    throw error(op, fmt::format("a fused op headed by '{}' (fuse-epilogue) runs on the CPU only: the CUDA "
+                                "generator has no contraction epilogues yet",
+                                head->name()));
   const ir::Region& body = op.region(0);
   const TensorRef& o = out[0];
   for (const TensorRef& r : out)

@@ -15,12 +15,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::DType;
-using ir::Op;
-using ir::OpClass;
-using ir::OpKind;
-using ir::Value;
-
 // ---- syncs -------------------------------------------------------------------------------
 
 std::pair<int64_t, int64_t> Generator::bytesOf(const TensorRef& ref) const {

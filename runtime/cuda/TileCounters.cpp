@@ -28,9 +28,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::Op;
-using ir::OpClass;
-
 namespace {
 
 bool isInPlaceWrite(const Op& op) {

@@ -27,9 +27,6 @@
 
 namespace cocktail::runtime::cuda {
 
-using ir::Op;
-using ir::OpKind;
-
 namespace {
 
 /// "@w_ih, @w_hh" -> {"w_ih", "w_hh"}

@@ -98,43 +98,37 @@ def test_emulated_kernels_match_torchscript(artifacts, tmp_path, case):
     assert "within" in proc.stdout
 
 
-def test_harness_notices_a_missing_grid_barrier(artifacts, tmp_path):
-    """The same kernels without their grid barriers must not match: blocks then
-    read what other blocks have not written yet (the arena starts as NaNs).
-    NASRNN's cell reads every tile of its GEMMs. (The LSTM's one scheduled
-    barrier now sits between two one-tile ops of the same block, whose
-    threads each read only what they wrote: removing it changes nothing.)"""
-    model, artifact = artifacts[("nasrnn", 1)]
+def expect_mismatch_without(artifacts, tmp_path, name, steps, sync, removed, what):
+    """Runs `name`'s kernels as generated, then with every `sync` replaced by
+    `removed`: the harness must notice (the arena starts as NaNs)."""
+    model, artifact = artifacts[(name, 1)]
     work = tmp_path / "module"
     inputs = tmp_path / "inputs.pt"
-    torch.save(suite.get("nasrnn").example_inputs(1, seed=1, steps=4), str(inputs))
+    torch.save(suite.get(name).example_inputs(1, seed=1, steps=steps), str(inputs))
     cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--work-dir", str(work)]
     subprocess.run(cmd, check=True, capture_output=True, timeout=900)
     source = (work / "module.cu").read_text()
-    barriers = source.count("cocktail_grid_sync(barrier);  // sync = barrier")
-    assert barriers > 0, "the nasrnn kernel has no barrier of the schedule to remove"
+    assert source.count(sync) > 0, f"the {name} kernel has no {what} to remove"
     broken = tmp_path / "broken.cu"
-    broken.write_text(source.replace("cocktail_grid_sync(barrier);  // sync = barrier", "/* barrier removed */"))
+    broken.write_text(source.replace(sync, removed))
     proc = subprocess.run(cmd + ["--source", str(broken)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode != 0, f"the harness ran a kernel without its barriers and matched:\n{proc.stdout}"
+    assert proc.returncode != 0, f"the harness ran a kernel without its {what} and matched:\n{proc.stdout}"
     assert "EXCEEDS" in proc.stdout or "differ" in proc.stderr, proc.stdout + proc.stderr
+
+
+def test_harness_notices_a_missing_grid_barrier(artifacts, tmp_path):
+    """The same kernels without their grid barriers must not match: blocks then
+    read what other blocks have not written yet. NASRNN's cell reads every
+    tile of its GEMMs. (The LSTM's one scheduled barrier now sits between two
+    one-tile ops of the same block, whose threads each read only what they
+    wrote: removing it changes nothing.)"""
+    expect_mismatch_without(artifacts, tmp_path, "nasrnn", 4, "cocktail_grid_sync(barrier);  // sync = barrier",
+                            "/* barrier removed */", "grid barriers")
 
 
 def test_harness_notices_missing_tile_counter_waits(artifacts, tmp_path):
     """The LSTM's gates are summed tile by tile from two GEMVs on another
     tiling: each tile waits on the counters of the GEMV tiles it reads. Without
     those waits a block reads gates other blocks have not written yet."""
-    model, artifact = artifacts[("lstm", 1)]
-    work = tmp_path / "module"
-    inputs = tmp_path / "inputs.pt"
-    torch.save(suite.get("lstm").example_inputs(1, seed=1, steps=2), str(inputs))
-    cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--work-dir", str(work)]
-    subprocess.run(cmd, check=True, capture_output=True, timeout=900)
-    source = (work / "module.cu").read_text()
-    waits = source.count("if (hi > lo) cocktail_wait_tiles(")
-    assert waits > 0, "the lstm kernel waits on no tile counter"
-    broken = tmp_path / "broken.cu"
-    broken.write_text(source.replace("if (hi > lo) cocktail_wait_tiles(", "if (false) cocktail_wait_tiles("))
-    proc = subprocess.run(cmd + ["--source", str(broken)], capture_output=True, text=True, timeout=900)
-    assert proc.returncode != 0, f"the harness ran a kernel without its counter waits and matched:\n{proc.stdout}"
-    assert "EXCEEDS" in proc.stdout or "differ" in proc.stderr, proc.stdout + proc.stderr
+    expect_mismatch_without(artifacts, tmp_path, "lstm", 2, "if (hi > lo) cocktail_wait_tiles(",
+                            "if (false) cocktail_wait_tiles(", "tile counter waits")

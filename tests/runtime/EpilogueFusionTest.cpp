@@ -73,8 +73,9 @@ void expectSameFusedOrNot(std::string_view text, const std::vector<RuntimeValue>
 
 // Grouped, strided, padded conv over a batch of two (rows of the output
 // wider than one 256-element tile), its shortcut added on either side, a
-// 1x1 conv without bias, and a linear layer whose epilogue has a number.
-constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24]) {
+// 1x1 conv without bias, a conv on a small map (its GEMM split over output
+// channels, not pixels), and a linear layer whose epilogue has a number.
+constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64, %xs: f32[1,24,7,7], %ws: f32[20,24,3,3], %rs: f32[1,20,7,7]) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24], f32[1,20,7,7]) {
   %c = conv2d(%x, %w, %b) {dilation = [1, 1], groups = 2, padding = [1, 1], stride = [2, 2]} : f32[2,8,20,20]
   %s = add(%res, %c) : f32[2,8,20,20]
   %y = relu(%s) : f32[2,8,20,20]
@@ -83,7 +84,10 @@ constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f
   %l = linear(%v, %lw, %lb) : f32[5,24]
   %m = mul(%l, %k) : f32[5,24]
   %h = tanh(%m) : f32[5,24]
-  return(%y, %y1, %h)
+  %cs = conv2d(%xs, %ws) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[1,20,7,7]
+  %ss = sub(%cs, %rs) : f32[1,20,7,7]
+  %ys = relu(%ss) : f32[1,20,7,7]
+  return(%y, %y1, %h, %ys)
 }
 )";
 
@@ -92,11 +96,12 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
   const std::vector<RuntimeValue> inputs = {
       random({2, 4, 40, 40}, gen), random({8, 2, 3, 3}, gen), random({8}, gen), random({2, 8, 20, 20}, gen),
       random({6, 8, 1, 1}, gen),   random({5, 40}, gen),      random({24, 40}, gen), random({24}, gen),
-      0.75};
+      0.75,
+      random({1, 24, 7, 7}, gen), random({20, 24, 3, 3}, gen), random({1, 20, 7, 7}, gen)};
   for (int workers : {1, 2}) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
-    expectSameFusedOrNot(kProgram, inputs, 3);
+    expectSameFusedOrNot(kProgram, inputs, 4);
   }
 }
 
