@@ -221,7 +221,8 @@ class MemoryPlanning final : public Pass {
         const int base = op.numOperands() ? bufferOf(op.operand(0)) : -1;
         if (k == OpKind::Weight) {
           join(v, newBuffer(Buffer::Kind::External, 0));
-        } else if (isView(k) && base >= 0 && !(needsDenseOperand(k) && strided_.count(op.operand(0)))) {
+        } else if (isView(k) && base >= 0 && !(needsDenseOperand(k) && strided_.count(op.operand(0))) &&
+                   (t_.readsStridedViews || !makesStrided(op))) {
           join(v, base);
           if (strided_.count(op.operand(0)) || makesStrided(op)) strided_.insert(v);
           shared_.insert(&op);

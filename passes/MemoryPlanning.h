@@ -11,6 +11,9 @@ namespace cocktail::passes {
 /// `plan-memory`: gives every tensor the program computes a fixed place in
 /// one arena, sized at its dims' upper bounds, so that a run needs no
 /// allocation: tensors whose lifetimes do not overlap share bytes.
+/// A view that may be strided (a transpose, an expand, a column) is a view
+/// only on a target that reads strided views in place
+/// (TargetModel::readsStridedViews); on the CPU it is a copy with its own bytes.
 ///
 /// Lifetimes come from liveness over the program in order. A value from
 /// outside a loop that the body reads lives until the loop ends, since every

@@ -18,6 +18,7 @@
 
 #include "ir/Program.h"
 #include "ir/Status.h"
+#include "passes/TargetModel.h"
 
 namespace cocktail::passes {
 
@@ -33,8 +34,9 @@ class Pass {
   virtual ir::Status run(ir::Program& program) = 0;
 };
 
-/// Creates a registered pass by name; null for an unknown name.
-std::unique_ptr<Pass> createPass(std::string_view name);
+/// Creates a registered pass by name, made for `target` where it weighs one
+/// (placement, partition, memory planning); null for an unknown name.
+std::unique_ptr<Pass> createPass(std::string_view name, const TargetModel& target = TargetModel::cpu());
 /// Every registered pass: (name, description).
 std::vector<std::pair<std::string, std::string>> registeredPasses();
 
@@ -62,9 +64,9 @@ class PassManager {
   explicit PassManager(PassManagerOptions options = {}) : options_(options) {}
 
   void add(std::unique_ptr<Pass> pass) { passes_.push_back(std::move(pass)); }
-  /// Adds passes from a comma-separated list of names; the error names an
-  /// unknown pass and lists the known ones.
-  ir::Status addPipeline(std::string_view commaSeparatedNames);
+  /// Adds passes from a comma-separated list of names, made for `target`;
+  /// the error names an unknown pass and lists the known ones.
+  ir::Status addPipeline(std::string_view commaSeparatedNames, const TargetModel& target = TargetModel::cpu());
 
   /// Runs every pass in order; stops at the first failing pass or, when
   /// verifying, at the first pass that leaves the program invalid.

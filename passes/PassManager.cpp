@@ -23,36 +23,37 @@ namespace {
 struct Registration {
   std::string name;
   std::string description;
-  std::function<std::unique_ptr<Pass>()> create;
+  std::function<std::unique_ptr<Pass>(const TargetModel&)> create;
 };
 
 const std::vector<Registration>& registry() {
   // One line per pass; the order is the order of --list-passes.
   static const std::vector<Registration> passes = [] {
     std::vector<Registration> r;
-    auto add = [&](std::function<std::unique_ptr<Pass>()> make) {
-      auto p = make();
+    auto add = [&](std::function<std::unique_ptr<Pass>(const TargetModel&)> make) {
+      auto p = make(TargetModel::cpu());
       r.push_back({std::string(p->name()), std::string(p->description()), std::move(make)});
     };
-    add(createDeadCodeEliminationPass);
-    add(createShapeInferencePass);
-    add(createCanonicalizePass);
-    add(createLoopInvariantCodeMotionPass);
-    add(createBranchSplitPass);
-    add(createElementwiseFusionPass);
-    add(createEpilogueFusionPass);
-    add([] { return createControlFlowPlacementPass(); });
-    add([] { return createTaskPartitionPass(); });
-    add([] { return createMemoryPlanningPass(); });
+    auto targetFree = [&](std::unique_ptr<Pass> (*make)()) { add([make](const TargetModel&) { return make(); }); };
+    targetFree(createDeadCodeEliminationPass);
+    targetFree(createShapeInferencePass);
+    targetFree(createCanonicalizePass);
+    targetFree(createLoopInvariantCodeMotionPass);
+    targetFree(createBranchSplitPass);
+    targetFree(createElementwiseFusionPass);
+    targetFree(createEpilogueFusionPass);
+    add(createControlFlowPlacementPass);
+    add(createTaskPartitionPass);
+    add(createMemoryPlanningPass);
     return r;
   }();
   return passes;
 }
 }  // namespace
 
-std::unique_ptr<Pass> createPass(std::string_view name) {
+std::unique_ptr<Pass> createPass(std::string_view name, const TargetModel& target) {
   for (const Registration& r : registry())
-    if (r.name == name) return r.create();
+    if (r.name == name) return r.create(target);
   return nullptr;
 }
 
@@ -62,13 +63,13 @@ std::vector<std::pair<std::string, std::string>> registeredPasses() {
   return out;
 }
 
-ir::Status PassManager::addPipeline(std::string_view names) {
+ir::Status PassManager::addPipeline(std::string_view names, const TargetModel& target) {
   size_t start = 0;
   while (start <= names.size()) {
     size_t comma = names.find(',', start);
     std::string_view name = names.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     if (!name.empty()) {
-      auto pass = createPass(name);
+      auto pass = createPass(name, target);
       if (!pass) {
         std::string known;
         for (const auto& [n, d] : registeredPasses()) known += (known.empty() ? "" : ", ") + n;

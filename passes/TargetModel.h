@@ -34,6 +34,11 @@ struct TargetModel {
   /// Alignment of every planned buffer: a cache line for the vector kernels,
   /// a 256-byte segment for coalesced GPU loads.
   int64_t memoryAlignment = 64;
+  /// Whether the kernels read a strided view (a transpose, a broadcast, a
+  /// column) in place through its strides, as the CUDA generator's index
+  /// math does. The CPU kernels take dense tensors and copy such a view, so
+  /// there it needs bytes of its own in the plan (not the heap every step).
+  bool readsStridedViews = false;
 
   /// Two CPU workers (this project's reference machine), private L2 caches.
   static TargetModel cpu();
@@ -46,11 +51,11 @@ struct TargetModel {
 };
 
 inline TargetModel TargetModel::cpu() {
-  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 2 << 20, 8192, 64};
+  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 2 << 20, 8192, 64, false};
 }
 
 inline TargetModel TargetModel::cuda() {
-  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (160 << 10), 160 << 10, 1024, 256};
+  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (160 << 10), 160 << 10, 1024, 256, true};
 }
 
 }  // namespace cocktail::passes

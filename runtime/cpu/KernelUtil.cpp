@@ -69,11 +69,84 @@ Tensor broadcastTo(const char* op, const Tensor& x, const Shape& shape) {
 }
 
 namespace {
+
+/// Rows and columns of the result per tile of a transposing copy: a tile
+/// reads each of its source cache lines (16 floats) whole, where a plain run
+/// would read a line for every element it takes.
+constexpr int64_t kTile = 16;
+
+using U32x4 = uint32_t __attribute__((vector_size(16)));
+
+/// The 4 x 4 block at src (row stride ld) transposed into dst (row stride
+/// ldd): four loads, eight shuffles, four stores (SSE2, so every x86-64).
+inline void transpose4x4(const uint32_t* src, int64_t ld, uint32_t* dst, int64_t ldd) {
+  U32x4 v[4], t[4];
+  for (int r = 0; r < 4; ++r) std::memcpy(&v[r], src + r * ld, sizeof(U32x4));
+  t[0] = __builtin_shuffle(v[0], v[1], U32x4{0, 4, 1, 5});
+  t[1] = __builtin_shuffle(v[0], v[1], U32x4{2, 6, 3, 7});
+  t[2] = __builtin_shuffle(v[2], v[3], U32x4{0, 4, 1, 5});
+  t[3] = __builtin_shuffle(v[2], v[3], U32x4{2, 6, 3, 7});
+  const U32x4 out[4] = {__builtin_shuffle(t[0], t[2], U32x4{0, 1, 4, 5}),
+                        __builtin_shuffle(t[0], t[2], U32x4{2, 3, 6, 7}),
+                        __builtin_shuffle(t[1], t[3], U32x4{0, 1, 4, 5}),
+                        __builtin_shuffle(t[1], t[3], U32x4{2, 3, 6, 7})};
+  for (int r = 0; r < 4; ++r) std::memcpy(dst + r * ldd, &out[r], sizeof(U32x4));
+}
+
+/// dst[i, j] = src[i + j * ld] for a [rows, cols] dst of row stride `cols`.
+template <typename T>
+void transposePlane(const T* src, int64_t ld, T* dst, int64_t rows, int64_t cols) {
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const int64_t i1 = std::min(rows, i0 + kTile), j1 = std::min(cols, j0 + kTile);
+      int64_t iEnd = i0, jEnd = j0;  // the part done in 4 x 4 blocks
+      if constexpr (sizeof(T) == 4) {
+        iEnd = i0 + (i1 - i0) / 4 * 4, jEnd = j0 + (j1 - j0) / 4 * 4;
+        for (int64_t i = i0; i < iEnd; i += 4)
+          for (int64_t j = j0; j < jEnd; j += 4)
+            transpose4x4(reinterpret_cast<const uint32_t*>(src + i + j * ld), ld,
+                         reinterpret_cast<uint32_t*>(dst + i * cols + j), cols);
+      }
+      // The ragged edges, element by element.
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t j = (i < iEnd ? jEnd : j0); j < j1; ++j) dst[i * cols + j] = src[i + j * ld];
+    }
+}
+
+/// A copy whose innermost run reads across the source's rows while the dim
+/// outside it reads along them (x.transpose(-2, -1), K^T in attention): done
+/// plane by plane in tiles. False if the view is not of that form.
+template <typename T>
+bool copyTransposed(const T* s, T* d, const Shape& shape, const Strides& strides) {
+  const Strides dstStrides = contiguousStrides(shape);
+  Shape sz;
+  std::array<Strides, 2> st;
+  if (!collapseDims<2>(shape, {&strides, &dstStrides}, sz, st)) return true;
+  const size_t rank = sz.size();
+  if (rank < 2 || st[0][rank - 2] != 1 || st[0][rank - 1] == 1 || sz[rank - 1] < kTile ||
+      sz[rank - 2] < kTile)
+    return false;
+  const int64_t rows = sz[rank - 2], cols = sz[rank - 1], ld = st[0][rank - 1];
+  // The planes: every index of the dims outside the last two.
+  const Shape outer(sz.begin(), sz.end() - 2);
+  const Strides outerSrc(st[0].begin(), st[0].end() - 2), outerDst(st[1].begin(), st[1].end() - 2);
+  Shape loop = outer;
+  Strides loopSrc = outerSrc, loopDst = outerDst;
+  loop.push_back(1);  // forEachRun calls back per run: give it a dim to run over
+  loopSrc.push_back(0), loopDst.push_back(0);
+  forEachRun<2>(loop, {&loopSrc, &loopDst}, [&](std::array<int64_t, 2> off, int64_t n, std::array<int64_t, 2> step) {
+    for (int64_t p = 0; p < n; ++p)
+      transposePlane(s + off[0] + p * step[0], ld, d + off[1] + p * step[1], rows, cols);
+  });
+  return true;
+}
+
 template <typename T>
 void copyRuns(const std::byte* src, std::byte* dst, const Shape& shape, const Strides& strides,
               int64_t offset) {
   const T* s = reinterpret_cast<const T*>(src) + offset;
   T* d = reinterpret_cast<T*>(dst);
+  if (copyTransposed(s, d, shape, strides)) return;
   const Strides dstStrides = contiguousStrides(shape);
   forEachRun<2>(shape, {&strides, &dstStrides}, [&](std::array<int64_t, 2> off, int64_t n,
                                                     std::array<int64_t, 2> inner) {

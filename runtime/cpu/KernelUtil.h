@@ -108,13 +108,13 @@ Tensor toDType(const Tensor& x, DType dtype);
 /// Calls `inner(offsets, n, innerStrides)` for every innermost run of the
 /// N strided operands over `shape`, after merging dims that are contiguous
 /// for all operands (so a broadcast over [N, C, H, W] runs H*W at a time).
-template <size_t N, typename F>
-void forEachRun(const Shape& shape, const std::array<const Strides*, N>& strides, F&& inner) {
-  // Drop size-1 dims, then merge dims that are mutually contiguous.
-  Shape sz;
-  std::array<Strides, N> st;
+/// `shape` and the N operands' strides with size-1 dims dropped and dims
+/// that are contiguous for every operand merged; false if shape has a 0.
+template <size_t N>
+bool collapseDims(const Shape& shape, const std::array<const Strides*, N>& strides, Shape& sz,
+                  std::array<Strides, N>& st) {
   for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return;
+    if (shape[d] == 0) return false;
     if (shape[d] == 1) continue;
     bool merge = !sz.empty();
     for (size_t k = 0; k < N && merge; ++k) merge = st[k].back() == (*strides[k])[d] * shape[d];
@@ -126,6 +126,14 @@ void forEachRun(const Shape& shape, const std::array<const Strides*, N>& strides
       for (size_t k = 0; k < N; ++k) st[k].push_back((*strides[k])[d]);
     }
   }
+  return true;
+}
+
+template <size_t N, typename F>
+void forEachRun(const Shape& shape, const std::array<const Strides*, N>& strides, F&& inner) {
+  Shape sz;
+  std::array<Strides, N> st;
+  if (!collapseDims(shape, strides, sz, st)) return;
   std::array<int64_t, N> off{};
   if (sz.empty()) {
     std::array<int64_t, N> one{};

@@ -124,6 +124,9 @@ View selectView(const char* op, const Tensor& x, int64_t dim, int64_t index) {
 }  // namespace
 
 // ---- pure views ------------------------------------------------------------------
+// reshape, flatten, (un)squeeze regroup a dense tensor: the result shares its
+// buffer, as the memory plan's `mem_alias` says (a copy would be a heap
+// allocation every step). Sharing is safe: a write checks uniquelyOwned().
 
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape) {
   Shape out = shape;
@@ -149,7 +152,7 @@ Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape) {
   if (numElements(out) != x.numel() || (inferred >= 0 && out[inferred] == -1))
     throw std::invalid_argument(fmt::format("reshape: shape {} is invalid for input of size {}",
                                             str(shape), x.numel()));
-  return x.clone().reshaped(out);
+  return x.reshaped(out);
 }
 
 Tensor permute(const Tensor& x, const std::vector<int64_t>& dims) {
@@ -184,28 +187,28 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
   const int64_t d = normalizeDim("unsqueeze", dim, x.dim() + 1);
   Shape s = x.shape();
   s.insert(s.begin() + d, 1);
-  return x.clone().reshaped(s);
+  return x.reshaped(s);
 }
 
 Tensor squeeze(const Tensor& x) {
   Shape s;
   for (int64_t d : x.shape())
     if (d != 1) s.push_back(d);
-  return x.clone().reshaped(s);
+  return x.reshaped(s);
 }
 
 Tensor squeeze(const Tensor& x, int64_t dim) {
   const int64_t d = normalizeDim("squeeze", dim, x.dim());
   Shape s = x.shape();
   if (x.dim() > 0 && s[d] == 1) s.erase(s.begin() + d);
-  return x.clone().reshaped(s);
+  return x.reshaped(s);
 }
 
 Tensor flatten(const Tensor& x, int64_t startDim, int64_t endDim) {
   if (x.dim() == 0) {
     normalizeDim("flatten", startDim, 0);
     normalizeDim("flatten", endDim, 0);
-    return x.clone().reshaped({1});
+    return x.reshaped({1});
   }
   const int64_t s = normalizeDim("flatten", startDim, x.dim());
   const int64_t e = normalizeDim("flatten", endDim, x.dim());
@@ -217,7 +220,7 @@ Tensor flatten(const Tensor& x, int64_t startDim, int64_t endDim) {
   for (int64_t d = s; d <= e; ++d) n *= x.shape()[d];
   out.push_back(n);
   out.insert(out.end(), x.shape().begin() + e + 1, x.shape().end());
-  return x.clone().reshaped(out);
+  return x.reshaped(out);
 }
 
 Tensor expand(const Tensor& x, const std::vector<int64_t>& shape) {

@@ -45,7 +45,9 @@ void operator delete[](void* p, size_t) noexcept { std::free(p); }
 namespace cocktail::runtime {
 namespace {
 
-// h <- tanh(h @ w + xs[t]); out[t] <- h. Also a swap of two carried
+// h <- tanh(h @ w + xs[t]), the sum's 128 elements read as [8, 16] and
+// transposed on the way (a strided view, which the CPU copies: into the arena,
+// not a fresh buffer each step); out[t] <- h. Also a swap of two carried
 // tensors, (a, b) <- (b, a + b), whose copies must not overwrite each other.
 constexpr std::string_view kRecurrence = R"(
 symbol T <= 64
@@ -54,6 +56,8 @@ func @forward(%xs: f32[T,1,128], %h0: f32[1,128], %w: f32[128,128]) -> (f32[1,12
   %zero = constant 0 : i64
   %c1 = constant 1 : i64
   %c128 = constant 128 : i64
+  %c8 = constant 8 : i64
+  %c16 = constant 16 : i64
   %n = size(%xs, %zero) : i64
   %out0 = full(%zero, %n, %c1, %c128) {dtype = f32} : f32[T,1,128]
   %h, %out, %a, %b = loop(%n, %true, %h0, %out0, %h0, %h0) : f32[1,128], f32[T,1,128], f32[1,128], f32[1,128] {
@@ -61,7 +65,10 @@ func @forward(%xs: f32[T,1,128], %h0: f32[1,128], %w: f32[128,128]) -> (f32[1,12
     %xt = select(%xs, %t) {dim = 0} : f32[1,128]
     %m = matmul(%hp, %w) : f32[1,128]
     %s = add(%m, %xt) : f32[1,128]
-    %hn = tanh(%s) : f32[1,128]
+    %sq = reshape(%s, %c8, %c16) : f32[8,16]
+    %st = transpose(%sq) {dim0 = 0, dim1 = 1} : f32[16,8]
+    %sf = reshape(%st, %c1, %c128) : f32[1,128]
+    %hn = tanh(%sf) : f32[1,128]
     %o2 = select_scatter(%o, %hn, %t) {dim = 0} : f32[T,1,128]
     %ab = add(%ap, %bp) : f32[1,128]
     %abs = mul(%ab, %ab) : f32[1,128]

@@ -4,10 +4,7 @@
 #include <fmt/format.h>
 
 #include "ir/Verifier.h"
-#include "passes/ControlFlowPlacement.h"
-#include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
-#include "passes/TaskPartition.h"
 #if COCKTAIL_HAVE_CUDA
 #include "runtime/cuda/CudaCodegen.h"
 #include "runtime/cuda/DeviceQuery.h"
@@ -20,21 +17,13 @@ namespace {
 
 /// The scheduling pipeline, with the passes that weigh the target made for it.
 ir::Status addSchedulingPipeline(passes::PassManager& pm, const std::string& target) {
-  if (target != "cuda") return pm.addPipeline(passes::kSchedulingPipeline);
+  if (target != "cuda") return pm.addPipeline(passes::kSchedulingPipeline, passes::TargetModel::cpu());
   std::string_view names = passes::kSchedulingPipeline;
   while (!names.empty()) {
     const size_t comma = names.find(',');
     const std::string_view name = names.substr(0, comma);
-    if (name == "fuse-epilogue")
-      ;  // the CUDA generator runs a fused body per element: no contraction epilogues yet
-    else if (name == "place-control-flow")
-      pm.add(passes::createControlFlowPlacementPass(passes::TargetModel::cuda()));
-    else if (name == "partition")
-      pm.add(passes::createTaskPartitionPass(passes::TargetModel::cuda()));
-    else if (name == "plan-memory")
-      pm.add(passes::createMemoryPlanningPass(passes::TargetModel::cuda()));
-    else
-      COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(name));
+    // The CUDA generator runs a fused body per element: no contraction epilogues yet.
+    if (name != "fuse-epilogue") COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(name, passes::TargetModel::cuda()));
     names = comma == std::string_view::npos ? std::string_view{} : names.substr(comma + 1);
   }
   return ir::Status::success();

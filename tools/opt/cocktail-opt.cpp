@@ -38,6 +38,7 @@ struct Options {
   bool printAfterAll = false;
   bool timing = false;
   bool emitCuda = false;
+  std::string target = "cpu";
 };
 
 /// A piece of the input and the line it starts on (1-based).
@@ -112,7 +113,8 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
     pmo.timing = opts.timing;
     pmo.dump = &std::cerr;
     cocktail::passes::PassManager pm(pmo);
-    COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(opts.passes));
+    COCKTAIL_RETURN_IF_ERROR(pm.addPipeline(
+        opts.passes, opts.target == "cuda" ? cocktail::passes::TargetModel::cuda() : cocktail::passes::TargetModel::cpu()));
     COCKTAIL_RETURN_IF_ERROR(pm.run(**parsed));
   }
 #if COCKTAIL_HAVE_CUDA
@@ -197,6 +199,11 @@ int main(int argc, char** argv) {
                  "Run these passes, comma-separated, before printing; the program is verified after\n"
                  "each. See --list-passes.\n"
                  "  example: cocktail-opt model.ir --passes=dce");
+  app.add_option("--target", opts.target,
+                 "The target model the target-aware passes (place-control-flow, partition,\n"
+                 "plan-memory) weigh: cpu (default) or cuda, as cocktail-compile --target does.\n"
+                 "  example: cocktail-opt model.ir --passes=partition,plan-memory --target cuda")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   app.add_flag("--print-after-all", opts.printAfterAll, "Print the program to stderr after every pass.");
   app.add_flag("--timing", opts.timing, "Print each pass's time to stderr.");
 #if COCKTAIL_HAVE_CUDA

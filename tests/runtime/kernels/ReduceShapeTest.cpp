@@ -150,6 +150,24 @@ TEST(Shape, ReshapePermuteSqueeze) {
   EXPECT_TRUE(sameAs(transpose(Tensor::scalarF32(2), 0, -1), at::scalar_tensor(2.0f).transpose(0, -1)));
 }
 
+// Planes of at least 16 x 16 take the tiled transposing copy: full tiles,
+// ragged edges on both sides, batches of planes, 4- and 8-byte elements.
+TEST(Shape, TransposeLargePlanes) {
+  at::manual_seed(23);
+  for (const DType t : {DType::F32, DType::I32, DType::I64, DType::F64}) {
+    const at::Tensor kv = randomAten({1, 12, 64, 64}, t);  // attention's K cache
+    EXPECT_TRUE(sameAs(transpose(fromAten(kv), 2, 3), kv.transpose(2, 3).contiguous())) << ir::dtypeName(t);
+    const at::Tensor ragged = randomAten({3, 37, 21}, t);
+    EXPECT_TRUE(sameAs(transpose(fromAten(ragged), -1, -2), ragged.transpose(-1, -2).contiguous()))
+        << ir::dtypeName(t);
+    EXPECT_TRUE(sameAs(transpose(fromAten(ragged), 0, 2), ragged.transpose(0, 2).contiguous())) << ir::dtypeName(t);
+    EXPECT_TRUE(sameAs(permute(fromAten(ragged), {2, 0, 1}), ragged.permute({2, 0, 1}).contiguous()))
+        << ir::dtypeName(t);
+  }
+  const at::Tensor square = randomAten({768, 768}, DType::F32);
+  EXPECT_TRUE(sameAs(transpose(fromAten(square), 0, 1), square.t().contiguous()));
+}
+
 TEST(Shape, ExpandSliceSelectNarrow) {
   at::manual_seed(21);
   const at::Tensor a = randomAten({3, 1, 4}, DType::I32);
