@@ -10,7 +10,7 @@
 // keeps its R x 32 block of C in vector registers over the slice; later
 // slices add to it. A last panel narrower than 32 columns is padded with zeros in
 // the buffer and its block goes through a small tile, so every column takes
-// the vector kernel.
+// the vector kernel; one of at most 16 columns takes a kernel of one vector.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/Gemm.h"
@@ -56,17 +56,40 @@ template <int R>
     }
 }
 
+/// block<R> for a panel's first 16 columns only (the panel keeps its row
+/// length of 32): half the multiplies, for a last panel of at most 16 columns
+/// (a 14x14 map has 196 = 6 x 32 + 4 pixels).
+template <int R>
+[[gnu::always_inline]] inline void halfBlock(int64_t k, const float* A, int64_t lda, const float* P, float beta,
+                                             const float* bias, float* C, int64_t ldc) {
+  V16 acc[R] = {};
+  if (bias)
+    for (int r = 0; r < R; ++r) acc[r] = splat(bias[r]);
+  for (int64_t p = 0; p < k; ++p) {
+    const V16 b0 = load(P + p * 32);
+    for (int r = 0; r < R; ++r) acc[r] += A[r * lda + p] * b0;
+  }
+  for (int r = 0; r < R; ++r) {
+    float* out = C + r * ldc;
+    store(out, beta == 0.0f ? acc[r] : acc[r] + load(out) * beta);
+  }
+}
+
 /// The R rows of C from `i`, `width` (<= 32) columns of it.
 template <int R>
 [[gnu::always_inline]] inline void rowBlock(int64_t width, int64_t k, const float* A, int64_t lda, const float* P,
                                             float beta, const float* bias, float* C, int64_t ldc) {
   if (width == 32) return block<R>(k, A, lda, P, beta, bias, C, ldc);
+  // A ragged panel goes through a tile, so that no store leaves C's columns.
   alignas(64) float tile[R * 32];
   for (int r = 0; r < R; ++r) {
     std::fill(tile + r * 32, tile + (r + 1) * 32, 0.0f);
     if (beta != 0.0f) std::copy(C + r * ldc, C + r * ldc + width, tile + r * 32);
   }
-  block<R>(k, A, lda, P, beta, bias, tile, 32);
+  if (width <= 16)
+    halfBlock<R>(k, A, lda, P, beta, bias, tile, 32);
+  else
+    block<R>(k, A, lda, P, beta, bias, tile, 32);
   for (int r = 0; r < R; ++r) std::copy(tile + r * 32, tile + r * 32 + width, C + r * ldc);
 }
 

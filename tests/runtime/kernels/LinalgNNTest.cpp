@@ -86,8 +86,9 @@ TEST(Linalg, MatrixVectorProductsAtOddSizes) {
 }
 
 // The f32 GEMM micro-kernel's remainders: rows not a multiple of eight or
-// four, columns not a multiple of 32, k of one and k over one packed slice
-// (256); beta accumulation; B stored transposed (linear).
+// four, columns not a multiple of 32 (a last panel of at most 16 takes the
+// one-vector kernel: m = 15, 16, 33, 97), k of one and k over one packed
+// slice (256); beta accumulation; B stored transposed (linear).
 TEST(Linalg, MatrixProductsAtOddSizes) {
   at::manual_seed(53);
   for (int64_t n : {2, 4, 5, 9, 17})
