@@ -11,6 +11,7 @@
 
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/VecMath.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -437,8 +438,24 @@ Tensor unaryMap(const Tensor& x, F f) {
   return out;
 }
 
+/// An f32 tensor through one of VecMath's array functions.
+Tensor vectorUnary(const Tensor& x, void (*f)(const float*, float*, int64_t)) {
+  Tensor out = Tensor::empty(DType::F32, x.shape());
+  f(x.data<float>(), out.data<float>(), x.numel());
+  return out;
+}
+
 template <typename T>
 Tensor floatUnary(UnaryOp op, const Tensor& x) {
+  if constexpr (std::is_same_v<T, float>) {
+    switch (op) {
+      case UnaryOp::Sigmoid: return vectorUnary(x, sigmoidF32);
+      case UnaryOp::Tanh: return vectorUnary(x, tanhF32);
+      case UnaryOp::Exp: return vectorUnary(x, expF32);
+      case UnaryOp::Silu: return vectorUnary(x, siluF32);
+      default: break;
+    }
+  }
   switch (op) {
     case UnaryOp::Sigmoid: return unaryMap<T, T>(x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
     case UnaryOp::Tanh: return unaryMap<T, T>(x, [](T v) { return std::tanh(v); });

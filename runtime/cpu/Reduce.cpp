@@ -11,6 +11,7 @@
 
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/VecMath.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -337,6 +338,17 @@ Tensor softmaxImpl(const char* op, const Tensor& x, int64_t dim, bool log) {
         T mx = -std::numeric_limits<T>::infinity();
         for (int64_t r = 0; r < R; ++r) mx = std::max(mx, src[r * I]);
         if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
+        if constexpr (std::is_same_v<T, float>) {
+          if (I == 1 && !log) {  // a contiguous row: the vector exp over it
+            for (int64_t r = 0; r < R; ++r) dst[r] = src[r] - mx;
+            expF32(dst, dst, R);
+            double total = 0;
+            for (int64_t r = 0; r < R; ++r) total += static_cast<double>(dst[r]);
+            const float inv = static_cast<float>(1.0 / total);
+            for (int64_t r = 0; r < R; ++r) dst[r] *= inv;
+            continue;
+          }
+        }
         double total = 0;
         for (int64_t r = 0; r < R; ++r) {
           const T e = std::exp(src[r * I] - mx);
