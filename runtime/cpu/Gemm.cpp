@@ -18,13 +18,20 @@
 #include <algorithm>
 #include <cstring>
 
-#include "runtime/cpu/Vec16.h"
+#include "runtime/cpu/MicroKernel.h"
 
 namespace cocktail::runtime::cpu {
 
 namespace {
 
 using namespace vec;
+using micro::rowBlocks;
+
+/// A packed panel's rows: 32 floats each, one after the other.
+struct PanelRows {
+  const float* panel;
+  [[gnu::always_inline]] const float* operator()(int64_t p) const { return panel + p * 32; }
+};
 
 /// Rows of a B panel copied at a time: 256 x 32 floats, 32 KiB.
 constexpr int64_t kKc = 256;
@@ -32,77 +39,6 @@ constexpr int64_t kKc = 256;
 /// 1 MiB) stays in L2 while every panel of B passes over it, so A comes
 /// from memory once per slice, not once per panel.
 constexpr int64_t kMc = 1024;
-
-/// C[R, 32] = A[R, k] @ P[k, 32] + beta * C (+ bias[r] on row r), P a dense
-/// panel (beta == 0: C is not read; bias null: none).
-template <int R>
-[[gnu::always_inline]] inline void block(int64_t k, const float* A, int64_t lda, const float* P, float beta,
-                                         const float* bias, float* C, int64_t ldc) {
-  V16 acc[R][2] = {};
-  if (bias)
-    for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = splat(bias[r]);
-  for (int64_t p = 0; p < k; ++p) {
-    const V16 b0 = load(P + p * 32), b1 = load(P + p * 32 + 16);
-    for (int r = 0; r < R; ++r) {
-      const float a = A[r * lda + p];  // scalar times vector: a broadcast load (see splat)
-      acc[r][0] += a * b0;
-      acc[r][1] += a * b1;
-    }
-  }
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < 2; ++c) {
-      float* out = C + r * ldc + 16 * c;
-      store(out, beta == 0.0f ? acc[r][c] : acc[r][c] + load(out) * beta);
-    }
-}
-
-/// block<R> for a panel's first 16 columns only (the panel keeps its row
-/// length of 32): half the multiplies, for a last panel of at most 16 columns
-/// (a 14x14 map has 196 = 6 x 32 + 4 pixels).
-template <int R>
-[[gnu::always_inline]] inline void halfBlock(int64_t k, const float* A, int64_t lda, const float* P, float beta,
-                                             const float* bias, float* C, int64_t ldc) {
-  V16 acc[R] = {};
-  if (bias)
-    for (int r = 0; r < R; ++r) acc[r] = splat(bias[r]);
-  for (int64_t p = 0; p < k; ++p) {
-    const V16 b0 = load(P + p * 32);
-    for (int r = 0; r < R; ++r) acc[r] += A[r * lda + p] * b0;
-  }
-  for (int r = 0; r < R; ++r) {
-    float* out = C + r * ldc;
-    store(out, beta == 0.0f ? acc[r] : acc[r] + load(out) * beta);
-  }
-}
-
-/// The R rows of C from `i`, `width` (<= 32) columns of it.
-template <int R>
-[[gnu::always_inline]] inline void rowBlock(int64_t width, int64_t k, const float* A, int64_t lda, const float* P,
-                                            float beta, const float* bias, float* C, int64_t ldc) {
-  if (width == 32) return block<R>(k, A, lda, P, beta, bias, C, ldc);
-  // A ragged panel goes through a tile, so that no store leaves C's columns.
-  alignas(64) float tile[R * 32];
-  for (int r = 0; r < R; ++r) {
-    std::fill(tile + r * 32, tile + (r + 1) * 32, 0.0f);
-    if (beta != 0.0f) std::copy(C + r * ldc, C + r * ldc + width, tile + r * 32);
-  }
-  if (width <= 16)
-    halfBlock<R>(k, A, lda, P, beta, bias, tile, 32);
-  else
-    block<R>(k, A, lda, P, beta, bias, tile, 32);
-  for (int r = 0; r < R; ++r) std::copy(tile + r * 32, tile + r * 32 + width, C + r * ldc);
-}
-
-template <int R>
-[[gnu::always_inline]] inline void rows(int64_t n, int64_t width, int64_t k, const float* A, int64_t lda,
-                                        const float* P, float beta, const float* bias, float* C, int64_t ldc) {
-  auto at = [&](int64_t i) { return bias ? bias + i : nullptr; };
-  int64_t i = 0;
-  if constexpr (R > 4)
-    for (; i + R <= n; i += R) rowBlock<R>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
-  for (; i + 4 <= n; i += 4) rowBlock<4>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
-  for (; i < n; ++i) rowBlock<1>(width, k, A + i * lda, lda, P, beta, at(i), C + i * ldc, ldc);
-}
 
 /// Copies rows [p0, p0 + kc) of columns [j, j + width) of B into a dense
 /// kc x 32 panel, zero-padded to 32 columns.
@@ -156,9 +92,9 @@ void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, 
         const int64_t width = std::min<int64_t>(32, j1 - j);
         packPanel(B, ldb, layout, p0, kc, j, width, panel);
         if (wide)
-          rows<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, panel, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, PanelRows{panel}, b, bias, C + i0 * ldc + j, ldc);
         else
-          rows<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, panel, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, PanelRows{panel}, b, bias, C + i0 * ldc + j, ldc);
       }
     }
   }

@@ -2,7 +2,9 @@
 //
 // conv2d lowers each (image, group) to one GEMM: the weights [O/g, C/g*kh*kw]
 // times an im2col matrix [C/g*kh*kw, Ho*Wo] (skipped for 1x1 stride-1
-// convolutions, whose input already has that layout). Normalisations
+// convolutions, whose input already has that layout); a stride-1 one of at
+// most 64 input channels runs the direct kernel on a padded copy of the
+// image instead (DirectConv.h). Normalisations
 // compute their statistics in double. Pools follow ATen's output-size and
 // divisor rules exactly, including ceil_mode's "last window must start
 // inside the input" adjustment.
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <limits>
 
+#include "runtime/cpu/DirectConv.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/WorkerPool.h"
@@ -171,6 +174,59 @@ void im2col(const T* x, int64_t C, int64_t H, int64_t W, int64_t kh, int64_t kw,
   });
 }
 
+/// Whether conv2d takes the direct kernel (DirectConv.h): stride 1, no
+/// dilation or groups, and few input channels, whose taps' weights (at most
+/// 64 x kh x kw per output channel) stay in L2 across the output rows; rows
+/// of at least 16 pixels, since a shorter row leaves vector lanes idle.
+bool takesDirectConv(int64_t C, int64_t kh, int64_t kw, int64_t Wo, std::array<int64_t, 2> stride,
+                     std::array<int64_t, 2> dilation, int64_t groups) {
+  return groups == 1 && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1 && C <= 64 &&
+         kh * kw > 1 && Wo >= 16;
+}
+
+/// One image [C, H, W] into the zero-padded scratch [C, H + 2ph, W + 2pw]
+/// (plus 32 zeros past its end, which the kernel may read), over the workers.
+const float* padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw) {
+  const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw;
+  float* xp = im2colScratch<float>(static_cast<size_t>(C * Hp * Wp + 32));
+  std::fill_n(xp + C * Hp * Wp, 32, 0.0f);
+  const int64_t minChannels = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(Hp * Wp, 1));
+  parallelFor(C, minChannels, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      float* dst = xp + c * Hp * Wp;
+      std::fill_n(dst, ph * Wp, 0.0f);
+      for (int64_t h = 0; h < H; ++h) {
+        float* row = dst + (ph + h) * Wp;
+        std::fill_n(row, pw, 0.0f);
+        std::copy_n(x + (c * H + h) * W, W, row + pw);
+        std::fill_n(row + pw + W, pw, 0.0f);
+      }
+      std::fill_n(dst + (ph + H) * Wp, ph * Wp, 0.0f);
+    }
+  });
+  return xp;
+}
+
+/// The direct convolution of one image, output rows split over the workers,
+/// each running `epilogue` on its rows as soon as they are done.
+void convDirect(const float* img, int64_t C, int64_t H, int64_t W, const float* w, int64_t O, int64_t kh, int64_t kw,
+                std::array<int64_t, 2> padding, const float* bias, float* dst, int64_t Ho, int64_t Wo,
+                const Epilogue* epilogue, float* out) {
+  const int64_t Hp = H + 2 * padding[0], Wp = W + 2 * padding[1];
+  const float* xp = padImage(img, C, H, W, padding[0], padding[1]);
+  thread_local std::vector<int64_t> offsets;
+  offsets.clear();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t ki = 0; ki < kh; ++ki)
+      for (int64_t kj = 0; kj < kw; ++kj) offsets.push_back(c * Hp * Wp + ki * Wp + kj);
+  const int64_t* taps = offsets.data();  // the caller's, for every worker
+  const int64_t P = Ho * Wo;
+  parallelFor(Ho, 2, [&](int64_t oh0, int64_t oh1) {
+    convDirectF32(xp, Wp, taps, C * kh * kw, w, bias, dst, O, Ho, Wo, oh0, oh1);
+    if (epilogue) finishColumns(*epilogue, out, dst, O, P, oh0 * Wo, oh1 * Wo);
+  });
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
@@ -218,6 +274,15 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
     const int64_t Og = O / groups, K = Cg * kh * kw, P = Ho * Wo;
     const bool direct = kh == 1 && kw == 1 && stride[0] == 1 && stride[1] == 1 &&
                         padding[0] == 0 && padding[1] == 0;
+    if constexpr (std::is_same_v<T, float>) {
+      if (takesDirectConv(C, kh, kw, Wo, stride, dilation, groups)) {
+        for (int64_t n = 0; n < N; ++n)
+          convDirect(x.data<float>() + n * C * H * W, C, H, W, w.data<float>(), O, kh, kw, padding,
+                     bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
+                     Ho, Wo, epilogue, out.data<float>());
+        return;
+      }
+    }
     T* cols = direct ? nullptr : im2colScratch<T>(static_cast<size_t>(K * P));
     const T* px = x.data<T>();
     const T* pw = w.data<T>();

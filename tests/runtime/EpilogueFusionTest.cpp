@@ -74,8 +74,10 @@ void expectSameFusedOrNot(std::string_view text, const std::vector<RuntimeValue>
 // Grouped, strided, padded conv over a batch of two (rows of the output
 // wider than one 256-element tile), its shortcut added on either side, a
 // 1x1 conv without bias, a conv on a small map (its GEMM split over output
-// channels, not pixels), and a linear layer whose epilogue has a number.
-constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64, %xs: f32[1,24,7,7], %ws: f32[20,24,3,3], %rs: f32[1,20,7,7]) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24], f32[1,20,7,7]) {
+// channels, not pixels), a stride-1 conv of few channels (the direct kernel,
+// its output rows split over the workers) and a linear layer whose epilogue
+// has a number.
+constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64, %xs: f32[1,24,7,7], %ws: f32[20,24,3,3], %rs: f32[1,20,7,7], %xd: f32[2,16,18,20], %wd: f32[8,16,3,3], %bd: f32[8]) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24], f32[1,20,7,7], f32[2,8,18,20]) {
   %c = conv2d(%x, %w, %b) {dilation = [1, 1], groups = 2, padding = [1, 1], stride = [2, 2]} : f32[2,8,20,20]
   %s = add(%res, %c) : f32[2,8,20,20]
   %y = relu(%s) : f32[2,8,20,20]
@@ -87,7 +89,9 @@ constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f
   %cs = conv2d(%xs, %ws) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[1,20,7,7]
   %ss = sub(%cs, %rs) : f32[1,20,7,7]
   %ys = relu(%ss) : f32[1,20,7,7]
-  return(%y, %y1, %h, %ys)
+  %cd = conv2d(%xd, %wd, %bd) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[2,8,18,20]
+  %yd = relu(%cd) : f32[2,8,18,20]
+  return(%y, %y1, %h, %ys, %yd)
 }
 )";
 
@@ -97,11 +101,12 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
       random({2, 4, 40, 40}, gen), random({8, 2, 3, 3}, gen), random({8}, gen), random({2, 8, 20, 20}, gen),
       random({6, 8, 1, 1}, gen),   random({5, 40}, gen),      random({24, 40}, gen), random({24}, gen),
       0.75,
-      random({1, 24, 7, 7}, gen), random({20, 24, 3, 3}, gen), random({1, 20, 7, 7}, gen)};
+      random({1, 24, 7, 7}, gen), random({20, 24, 3, 3}, gen), random({1, 20, 7, 7}, gen),
+      random({2, 16, 18, 20}, gen), random({8, 16, 3, 3}, gen), random({8}, gen)};
   for (int workers : {1, 2}) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
-    expectSameFusedOrNot(kProgram, inputs, 4);
+    expectSameFusedOrNot(kProgram, inputs, 5);
   }
 }
 
