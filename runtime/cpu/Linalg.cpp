@@ -159,9 +159,11 @@ void batchedGemm(const char* op, const Tensor& a, const Tensor& b, Tensor& out, 
       };
       // Small products (NASRNN's eight 256x256 GEMVs per step) go to the
       // workers whole, one fork and join for all of them; a large one splits
-      // itself over the workers instead.
+      // itself over the workers instead. Tiny ones together (attention's
+      // twelve 64x64 heads, 50k multiply-adds) are not worth waking a worker.
       const int64_t count = static_cast<int64_t>(list.size());
-      if (count >= 2 && n * m * k <= (int64_t{1} << 20))
+      const int64_t work = n * m * k;
+      if (count >= 2 && work <= (int64_t{1} << 20) && count * work >= (int64_t{1} << 18))
         parallelFor(count, 1, run);
       else
         run(0, count);

@@ -83,6 +83,10 @@ TEST(Linalg, MatrixVectorProductsAtOddSizes) {
       EXPECT_TRUE(sameAs(matmul(fromAten(x), fromAten(bb)), at::matmul(x, bb), 1e-5, 1e-5))
           << "batched matmul k=" << k << " m=" << m;
     }
+  // NASRNN's step, eight 256x256 products: enough work together to go to the
+  // workers one product each (the cases above are too little and run inline).
+  const at::Tensor x = randomAten({1, 256}, DType::F32), stack = randomAten({8, 256, 256}, DType::F32);
+  EXPECT_TRUE(sameAs(matmul(fromAten(x), fromAten(stack)), at::matmul(x, stack), 1e-4, 1e-4));
 }
 
 // The f32 GEMM micro-kernel's remainders: rows not a multiple of eight or
