@@ -121,18 +121,18 @@ bool copyTransposed(const T* s, T* d, const Shape& shape, const Strides& strides
   const Strides dstStrides = contiguousStrides(shape);
   Shape sz;
   std::array<Strides, 2> st;
-  if (!collapseDims<2>(shape, {&strides, &dstStrides}, sz, st)) return true;
+  if (!collapseDims<2>(shape, {&strides, &dstStrides}, sz, st)) return true;  // empty: nothing to copy
   const size_t rank = sz.size();
   if (rank < 2 || st[0][rank - 2] != 1 || st[0][rank - 1] == 1 || sz[rank - 1] < kTile ||
       sz[rank - 2] < kTile)
     return false;
+  // The result is dense, so each of its planes is [rows, cols] with row stride cols.
   const int64_t rows = sz[rank - 2], cols = sz[rank - 1], ld = st[0][rank - 1];
-  // The planes: every index of the dims outside the last two.
-  const Shape outer(sz.begin(), sz.end() - 2);
-  const Strides outerSrc(st[0].begin(), st[0].end() - 2), outerDst(st[1].begin(), st[1].end() - 2);
-  Shape loop = outer;
-  Strides loopSrc = outerSrc, loopDst = outerDst;
-  loop.push_back(1);  // forEachRun calls back per run: give it a dim to run over
+  // The planes: every index of the dims outside the last two, plus a dim of
+  // one for forEachRun to run over.
+  Shape loop(sz.begin(), sz.end() - 2);
+  Strides loopSrc(st[0].begin(), st[0].end() - 2), loopDst(st[1].begin(), st[1].end() - 2);
+  loop.push_back(1);
   loopSrc.push_back(0), loopDst.push_back(0);
   forEachRun<2>(loop, {&loopSrc, &loopDst}, [&](std::array<int64_t, 2> off, int64_t n, std::array<int64_t, 2> step) {
     for (int64_t p = 0; p < n; ++p)
