@@ -23,7 +23,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev libopenblas-dev
   libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev python3-venv
-  libb64-0d python3-matplotlib
+  libb64-0d python3-matplotlib libdnnl-dev
   llvm-14-tools
 )
 
