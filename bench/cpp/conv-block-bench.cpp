@@ -3,8 +3,8 @@
 //   conv-block-bench [--reps 100] [--out FILE.md]
 //
 // Why SkipNet is slower than TorchScript (README, issue 4): times ResNet
-// bottleneck blocks (1x1, 3x3, 1x1 convolutions with a relu after each, batch
-// 1) built from Cocktail's conv2d and from oneDNN's (Debian's libdnnl, the
+// bottleneck blocks, one per stage (1x1, 3x3, 1x1 convolutions with a relu
+// after each, batch 1), built from Cocktail's conv2d and from oneDNN's (Debian's libdnnl, the
 // library TorchScript's LibTorch runs convolutions with), at 1 and 2 threads,
 // alternating, in one process. Both sides use the same relus on Cocktail's
 // worker pool, so oneDNN's OpenMP team and the pool share the two cores as
@@ -46,10 +46,14 @@ struct Block {
   Conv convs[3];
 };
 
-// SkipNet's (ResNet-101's) stages 2 and 3; stage 3 holds most of its flops.
+// The bottleneck block of each of SkipNet's (ResNet-101's) four stages;
+// stage 3 (23 blocks) holds most of its flops. Stage 1's 3x3 takes
+// Cocktail's direct kernel (64 channels); stage 4's map fills 49 of 64 GEMM columns.
 constexpr Block kBlocks[] = {
+    {"stage 1 (56x56): 256->64 1x1, 64 3x3, 64->256 1x1", 56, {{256, 64, 1}, {64, 64, 3}, {64, 256, 1}}},
     {"stage 2 (28x28): 512->128 1x1, 128 3x3, 128->512 1x1", 28, {{512, 128, 1}, {128, 128, 3}, {128, 512, 1}}},
     {"stage 3 (14x14): 1024->256 1x1, 256 3x3, 256->1024 1x1", 14, {{1024, 256, 1}, {256, 256, 3}, {256, 1024, 1}}},
+    {"stage 4 (7x7): 2048->512 1x1, 512 3x3, 512->2048 1x1", 7, {{2048, 512, 1}, {512, 512, 3}, {512, 2048, 1}}},
 };
 
 template <typename F>
