@@ -183,15 +183,16 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
   const auto& inValue = value;
   const auto& outData = out;
   // A worker takes at least 64 blocks (16 Ki elements): less is not worth its wake-up.
-  cpu::parallelFor(blocks, 64, [&, this](int64_t b0, int64_t b1) { runBlocks(b0, b1, n, inData, inValue, outData); });
+  cpu::parallelFor(blocks, 64,
+                   [&, this](int64_t b0, int64_t b1) { runBlocks(b0, b1, n, inData, inValue, outData.data(), nullptr); });
   return outs;
 }
 
 void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
-                                 const std::vector<float>& value, const std::vector<float*>& out) const {
+                                 const std::vector<float>& value, float* const* out, const float* head) const {
   for (int64_t block = b0; block < b1; ++block) {
     const int64_t start = block * kBlock, len = std::min(kBlock, n - start);
-    runTile(start, 1, len, len, data, value, out.data(), nullptr);
+    runTile(start, 1, len, len, data, value, out, head);
   }
 }
 
@@ -224,12 +225,8 @@ Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs,
   if (h.kind != OpKind::Conv2d) {
     float* out = y.data<float>();
     const int64_t n = y.numel();
-    cpu::parallelFor((n + kBlock - 1) / kBlock, 64, [&, this](int64_t b0, int64_t b1) {
-      for (int64_t start = b0 * kBlock; start < std::min(n, b1 * kBlock); start += kBlock) {
-        const int64_t len = std::min(kBlock, n - start);
-        runTile(start, 1, len, len, data, value, &out, out);
-      }
-    });
+    cpu::parallelFor((n + kBlock - 1) / kBlock, 64,
+                     [&, this](int64_t b0, int64_t b1) { runBlocks(b0, b1, n, data, value, &out, out); });
   }
   return y;
 }

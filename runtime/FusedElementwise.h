@@ -39,9 +39,10 @@ class FusedElementwise {
 
  private:
   /// Blocks [b0, b1) of the elements: `data[i]` is slot i's elements, or
-  /// null for a number (`value[i]`, broadcast); results go to `out`.
+  /// null for a number (`value[i]`, broadcast); results go to `out[r]`;
+  /// `head` as for runTile.
   void runBlocks(int64_t b0, int64_t b1, int64_t n, const std::vector<const float*>& data,
-                 const std::vector<float>& value, const std::vector<float*>& out) const;
+                 const std::vector<float>& value, float* const* out, const float* head) const;
   /// A tile of rows x width elements (at most one block), the first at
   /// `start`, rows `stride` apart. `head` (with a head) is the head's output;
   /// results go to `out[r]` at the same positions.

@@ -119,11 +119,12 @@ void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bi
   }
 }
 
-/// Scratch for im2col that outlives the call: a convolution's columns are
-/// megabytes, and a fresh zeroed vector per call costs page faults and a
-/// memset of all of it. One buffer per thread, grown as needed.
+/// Scratch for a convolution's unfolded (im2col) or padded input that
+/// outlives the call: megabytes, and a fresh zeroed vector per call costs
+/// page faults and a memset of all of it. One buffer per thread, grown as
+/// needed.
 template <typename T>
-T* im2colScratch(size_t elems) {
+T* convScratch(size_t elems) {
   thread_local std::vector<T> buffer;
   if (buffer.size() < elems) buffer.resize(elems);
   return buffer.data();
@@ -188,7 +189,7 @@ bool takesDirectConv(int64_t C, int64_t kh, int64_t kw, int64_t Wo, std::array<i
 /// (plus 32 zeros past its end, which the kernel may read), over the workers.
 const float* padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw) {
   const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw;
-  float* xp = im2colScratch<float>(static_cast<size_t>(C * Hp * Wp + 32));
+  float* xp = convScratch<float>(static_cast<size_t>(C * Hp * Wp + 32));
   std::fill_n(xp + C * Hp * Wp, 32, 0.0f);
   const int64_t minChannels = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(Hp * Wp, 1));
   parallelFor(C, minChannels, [&](int64_t c0, int64_t c1) {
@@ -283,7 +284,7 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
         return;
       }
     }
-    T* cols = direct ? nullptr : im2colScratch<T>(static_cast<size_t>(K * P));
+    T* cols = direct ? nullptr : convScratch<T>(static_cast<size_t>(K * P));
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
     const T* pb = bias && bias->defined() ? bias->data<T>() : nullptr;

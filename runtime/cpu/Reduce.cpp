@@ -338,23 +338,22 @@ Tensor softmaxImpl(const char* op, const Tensor& x, int64_t dim, bool log) {
         T mx = -std::numeric_limits<T>::infinity();
         for (int64_t r = 0; r < R; ++r) mx = std::max(mx, src[r * I]);
         if (std::isinf(mx) && mx < 0) mx = 0;  // all -inf: avoid inf - inf
+        double total = 0;
+        bool vectorRow = false;  // a contiguous f32 row: the vector exp over it, in place
         if constexpr (std::is_same_v<T, float>) {
-          if (I == 1 && !log) {  // a contiguous row: the vector exp over it
+          vectorRow = I == 1 && !log;
+          if (vectorRow) {
             for (int64_t r = 0; r < R; ++r) dst[r] = src[r] - mx;
             expF32(dst, dst, R);
-            double total = 0;
             for (int64_t r = 0; r < R; ++r) total += static_cast<double>(dst[r]);
-            const float inv = static_cast<float>(1.0 / total);
-            for (int64_t r = 0; r < R; ++r) dst[r] *= inv;
-            continue;
           }
         }
-        double total = 0;
-        for (int64_t r = 0; r < R; ++r) {
-          const T e = std::exp(src[r * I] - mx);
-          if (!log) dst[r * I] = e;
-          total += static_cast<double>(e);
-        }
+        if (!vectorRow)
+          for (int64_t r = 0; r < R; ++r) {
+            const T e = std::exp(src[r * I] - mx);
+            if (!log) dst[r * I] = e;
+            total += static_cast<double>(e);
+          }
         if (log) {
           const T shift = mx + static_cast<T>(std::log(total));
           for (int64_t r = 0; r < R; ++r) dst[r * I] = src[r * I] - shift;
