@@ -17,6 +17,7 @@
 #include "runtime/RunArena.h"
 #include "runtime/TensorPlacement.h"
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/PackedConv.h"
 
 namespace cocktail::runtime {
 
@@ -41,6 +42,8 @@ struct Instr {
   std::unique_ptr<IslandRunner> island;
   std::unique_ptr<FusedElementwise> fused;
   Tensor weight;
+  /// A conv2d's (or a fused conv2d head's) constant weight, packed at load.
+  std::shared_ptr<const cpu::PackedConvWeights> packedConv;
   /// Slots whose value is dead after this op: cleared, so that their buffers
   /// are freed (or, being the last reference, written in place by a later op).
   std::vector<int> release;
@@ -473,6 +476,11 @@ class CpuExecutor final : public Executor {
       } else {
         for (const auto& r : op.regions()) ins.regions.push_back(compileRegion(*r));
       }
+      if (op.kind() == OpKind::Conv2d)
+        ins.packedConv = packConvWeight(*op.operand(1), pairAttr(op, "stride"), intAttr(op, "groups"));
+      if (ins.fused)
+        if (auto head = ins.fused->convHead())
+          ins.packedConv = packConvWeight(*op.operand(head->weightOperand), head->stride, head->groups);
       if (op.kind() == OpKind::Weight) {
         auto name = op.attrs().getString("name").value_or("");
         auto it = weights_.find(name);
@@ -489,6 +497,23 @@ class CpuExecutor final : public Executor {
     }
     planLiveness(block);
     return block;
+  }
+
+  /// `weight` packed for the convolution kernel (cpu/PackedConv.h), once per
+  /// weight, if it is an artifact weight and packing pays for this
+  /// convolution; null otherwise.
+  std::shared_ptr<const cpu::PackedConvWeights> packConvWeight(const ir::Value& weight, std::array<int64_t, 2> stride,
+                                                               int64_t groups) {
+    const ir::Op* def = weight.definingOp();
+    if (!def || def->kind() != OpKind::Weight) return nullptr;
+    const std::string name = def->attrs().getString("name").value_or("");
+    auto it = weights_.find(name);
+    if (it == weights_.end() || it->second.dtype() != DType::F32 ||
+        !cpu::packedConvPays(it->second.shape(), stride, groups))
+      return nullptr;
+    auto& packed = packedConvWeights_[name];
+    if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second);
+    return packed;
   }
 
   void execBlock(const Block& block, Run& run) {
@@ -631,7 +656,7 @@ class CpuExecutor final : public Executor {
         std::vector<const RuntimeValue*> args;
         args.reserve(ins.in.size());
         for (size_t i = 0; i < ins.in.size(); ++i) args.push_back(&in(i));
-        std::vector<Tensor> outs = ins.fused->run(args);
+        std::vector<Tensor> outs = ins.fused->run(args, ins.packedConv.get());
         for (size_t k = 0; k < outs.size(); ++k) set(std::move(outs[k]), k);
         return;
       }
@@ -789,7 +814,8 @@ class CpuExecutor final : public Executor {
       case OpKind::Conv2d: {
         Tensor bias = ins.in.size() > 2 ? T(2) : Tensor();
         return set(cpu::conv2d(T(0), T(1), ins.in.size() > 2 ? &bias : nullptr, pairAttr(op, "stride"),
-                               pairAttr(op, "padding"), pairAttr(op, "dilation"), intAttr(op, "groups")));
+                               pairAttr(op, "padding"), pairAttr(op, "dilation"), intAttr(op, "groups"), nullptr,
+                               ins.packedConv.get()));
       }
       case OpKind::BatchNorm: {
         Tensor w = T(3), b = T(4);
@@ -816,6 +842,7 @@ class CpuExecutor final : public Executor {
   Signature signature_;
   std::unique_ptr<OpProfile> profile_;
   std::unordered_map<std::string, Tensor> weights_;
+  std::unordered_map<std::string, std::shared_ptr<const cpu::PackedConvWeights>> packedConvWeights_;
   std::unordered_map<const ir::Value*, int> slots_;
   int numSlots_ = 0;
   Block body_;

@@ -25,6 +25,10 @@
 
 namespace cocktail::runtime {
 
+namespace cpu {
+class PackedConvWeights;
+}
+
 class FusedElementwise {
  public:
   /// Compiles a verified `fused` op; an error names the body op it cannot run.
@@ -32,8 +36,19 @@ class FusedElementwise {
 
   /// Runs the body on `inputs` (one per operand of the op: f32 tensors of one
   /// shape, 0-d f32 tensors, or numbers) and returns one tensor per result.
+  /// `packedHead`: a conv2d head's weight packed at load (cpu/PackedConv.h).
   /// Throws std::invalid_argument when the inputs do not fit.
-  std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs) const;
+  std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs,
+                          const cpu::PackedConvWeights* packedHead = nullptr) const;
+
+  /// A conv2d head: which operand of the op is its weight, its stride and
+  /// groups (what decides whether packed weights serve it).
+  struct ConvHead {
+    size_t weightOperand = 0;
+    std::array<int64_t, 2> stride{1, 1};
+    int64_t groups = 1;
+  };
+  std::optional<ConvHead> convHead() const;
 
   size_t numSteps() const { return steps_.size(); }
 
@@ -50,7 +65,7 @@ class FusedElementwise {
                const std::vector<float>& value, float* const* out, const float* head) const;
   /// The head's kernel on its inputs, with the epilogue on its output.
   Tensor runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,
-                 const std::vector<float>& value) const;
+                 const std::vector<float>& value, const cpu::PackedConvWeights* packed) const;
 
   enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
                             Reciprocal, Silu };

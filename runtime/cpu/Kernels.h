@@ -25,6 +25,8 @@
 
 namespace cocktail::runtime::cpu {
 
+class PackedConvWeights;
+
 // ---- types and creation -------------------------------------------------------
 
 /// torch.result_type(a, b): the category (bool < integer < floating) of a
@@ -196,9 +198,12 @@ using Epilogue = std::function<void(float* out, int64_t begin, int64_t rows, int
 
 /// torch.conv2d on NCHW (or unbatched CHW) input; im2col + GEMM. An f32
 /// convolution calls `epilogue` (if given) on every range of its output.
+/// `packed`: the weight packed at load (PackedConv.h), which an f32
+/// convolution runs on where packedConvPays.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
               std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
-              std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1, const Epilogue* epilogue = nullptr);
+              std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1, const Epilogue* epilogue = nullptr,
+              const PackedConvWeights* packed = nullptr);
 /// torch.batch_norm in inference mode; channels are dim 1.
 Tensor batchNorm(const Tensor& x, const Tensor& runningMean, const Tensor& runningVar,
                  const Tensor* weight, const Tensor* bias, double eps);

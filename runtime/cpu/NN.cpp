@@ -2,9 +2,11 @@
 //
 // conv2d lowers each (image, group) to one GEMM: the weights [O/g, C/g*kh*kw]
 // times an im2col matrix [C/g*kh*kw, Ho*Wo] (skipped for 1x1 stride-1
-// convolutions, whose input already has that layout); a stride-1 one of at
-// most 64 input channels runs the direct kernel on a padded copy of the
-// image instead (DirectConv.h). Normalisations
+// convolutions, whose input already has that layout). Two kernels read a
+// padded copy of the image instead: one on weights packed at load
+// (PackedConv.h: an artifact's convolutions larger than 1x1), and the direct
+// kernel for a stride-1 one of at most 64 input channels (DirectConv.h).
+// Normalisations
 // compute their statistics in double. Pools follow ATen's output-size and
 // divisor rules exactly, including ceil_mode's "last window must start
 // inside the input" adjustment.
@@ -18,6 +20,7 @@
 
 #include "runtime/cpu/DirectConv.h"
 #include "runtime/cpu/Gemm.h"
+#include "runtime/cpu/PackedConv.h"
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/WorkerPool.h"
 #include "runtime/cpu/Kernels.h"
@@ -228,11 +231,63 @@ void convDirect(const float* img, int64_t C, int64_t H, int64_t W, const float* 
   });
 }
 
+/// Runs `epilogue` on rows [0, n) x columns [0, width) of C (rows `stride`
+/// apart, C's elements being out[C - out ...]), in tiles of at most 256.
+void finishRect(const Epilogue& epilogue, float* out, float* C, int64_t n, int64_t width, int64_t stride) {
+  if (width > 256) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < width; j += 256)
+        epilogue(out, C + i * stride + j - out, 1, std::min<int64_t>(256, width - j), stride);
+    return;
+  }
+  const int64_t rowsPerTile = 256 / width;
+  for (int64_t i = 0; i < n; i += rowsPerTile)
+    epilogue(out, C + i * stride - out, std::min(rowsPerTile, n - i), width, stride);
+}
+
+/// One image on packed weights (PackedConv.h): blocks of 32 output channels
+/// times output rows, split over the workers, each block's weights staying
+/// in the worker's L2 across its rows; the epilogue runs on each row as it
+/// is done.
+void convPacked(const float* img, int64_t C, int64_t H, int64_t W, const PackedConvWeights& w,
+                std::array<int64_t, 2> stride, std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation,
+                const float* bias, float* dst, int64_t Ho, int64_t Wo, const Epilogue* epilogue, float* out) {
+  const bool padded = padding[0] > 0 || padding[1] > 0;
+  const float* xp = padded ? padImage(img, C, H, W, padding[0], padding[1]) : img;
+  ConvGeometry g;
+  g.C = C;
+  g.Hp = H + 2 * padding[0];
+  g.Wp = W + 2 * padding[1];
+  g.O = w.shape()[0];
+  g.Ho = Ho;
+  g.Wo = Wo;
+  g.kh = w.shape()[2];
+  g.kw = w.shape()[3];
+  g.sh = stride[0];
+  g.sw = stride[1];
+  g.dh = dilation[0];
+  g.dw = dilation[1];
+  const int64_t blocks = w.numBlocks(), P = Ho * Wo;
+  parallelFor(blocks * Ho, 1, [&](int64_t u0, int64_t u1) {
+    alignas(64) float blockBias[PackedConvWeights::kChannels];
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t b = u / Ho, oh = u % Ho, o0 = b * PackedConvWeights::kChannels;
+      const int64_t channels = std::min(PackedConvWeights::kChannels, g.O - o0);
+      if (u == u0 || oh == 0) {
+        std::fill_n(blockBias, PackedConvWeights::kChannels, 0.0f);
+        if (bias) std::copy_n(bias + o0, channels, blockBias);
+      }
+      packedConvRowF32(g, xp, w, b, blockBias, dst, oh);
+      if (epilogue) finishRect(*epilogue, out, dst + o0 * P + oh * Wo, channels, Wo, P);
+    }
+  });
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
               std::array<int64_t, 2> padding, std::array<int64_t, 2> dilation, int64_t groups,
-              const Epilogue* epilogue) {
+              const Epilogue* epilogue, const PackedConvWeights* packed) {
   const char* op = "conv2d";
   if (epilogue && input.dtype() != DType::F32)
     throw std::invalid_argument(fmt::format("conv2d: a fused epilogue needs f32, got {}", input.typeString()));
@@ -276,6 +331,16 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
     const bool direct = kh == 1 && kw == 1 && stride[0] == 1 && stride[1] == 1 &&
                         padding[0] == 0 && padding[1] == 0;
     if constexpr (std::is_same_v<T, float>) {
+      if (packed && packedConvPays(w.shape(), stride, groups)) {
+        if (packed->shape() != w.shape())
+          throw std::invalid_argument(fmt::format("conv2d: packed weights of shape {} for a weight of shape {}",
+                                                  str(packed->shape()), str(w.shape())));
+        for (int64_t n = 0; n < N; ++n)
+          convPacked(x.data<float>() + n * C * H * W, C, H, W, *packed, stride, padding, dilation,
+                     bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
+                     Ho, Wo, epilogue, out.data<float>());
+        return;
+      }
       if (takesDirectConv(C, kh, kw, Wo, stride, dilation, groups)) {
         for (int64_t n = 0; n < N; ++n)
           convDirect(x.data<float>() + n * C * H * W, C, H, W, w.data<float>(), O, kh, kw, padding,

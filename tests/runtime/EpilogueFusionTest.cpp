@@ -46,11 +46,18 @@ Tensor random(Shape shape, std::mt19937& gen) {
 }
 
 /// Runs `text` as written and fused; expects the same bits in every output.
-void expectSameFusedOrNot(std::string_view text, const std::vector<RuntimeValue>& inputs, int fusedOps) {
+/// `weights`: the data of the program's weight declarations, in order.
+void expectSameFusedOrNot(std::string_view text, const std::vector<RuntimeValue>& inputs, int fusedOps,
+                          const std::vector<Tensor>& weights = {}) {
   std::vector<std::vector<RuntimeValue>> outs;
   for (bool fuse : {false, true}) {
     auto program = parse(text, fuse);
     ASSERT_TRUE(program);
+    ASSERT_EQ(program->weights().size(), weights.size());
+    for (size_t i = 0; i < weights.size(); ++i) {
+      const auto* bytes = static_cast<const std::byte*>(weights[i].rawData());
+      program->weights()[i].data.assign(bytes, bytes + weights[i].nbytes());
+    }
     if (fuse) {
       int heads = 0;
       ir::walk(program->body(), [&](ir::Op& op) { heads += ir::fusedHead(op) != nullptr; });
@@ -107,6 +114,43 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
     expectSameFusedOrNot(kProgram, inputs, 5);
+  }
+}
+
+// Convolutions on artifact weights, which the executor packs at load
+// (cpu/PackedConv.h) for the conv2d op and for a fused op's conv2d head
+// alike: a 3x3 one with a ragged block of output channels and rows of 17
+// pixels (two runs), a strided one over a batch of two, and a 1x1 one, which
+// keeps the GEMM.
+constexpr std::string_view kPackedProgram = R"(weight @w3 : f32[48,8,3,3]
+weight @b3 : f32[48]
+weight @ws : f32[32,48,3,3]
+weight @w1 : f32[32,32,1,1]
+func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17]) -> (f32[2,48,9,17], f32[2,32,5,9]) {
+  %w3 = weight {name = "w3"} : f32[48,8,3,3]
+  %b3 = weight {name = "b3"} : f32[48]
+  %ws = weight {name = "ws"} : f32[32,48,3,3]
+  %w1 = weight {name = "w1"} : f32[32,32,1,1]
+  %c = conv2d(%x, %w3, %b3) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[2,48,9,17]
+  %s = add(%c, %res) : f32[2,48,9,17]
+  %y = relu(%s) : f32[2,48,9,17]
+  %cs = conv2d(%y, %ws) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [2, 2]} : f32[2,32,5,9]
+  %ts = tanh(%cs) : f32[2,32,5,9]
+  %c1 = conv2d(%ts, %w1) {dilation = [1, 1], groups = 1, padding = [0, 0], stride = [1, 1]} : f32[2,32,5,9]
+  %y1 = sigmoid(%c1) : f32[2,32,5,9]
+  return(%y, %y1)
+}
+)";
+
+TEST(EpilogueFusionTest, PackedWeightsMatchOpByOp) {
+  std::mt19937 gen(11);
+  const std::vector<RuntimeValue> inputs = {random({2, 8, 9, 17}, gen), random({2, 48, 9, 17}, gen)};
+  const std::vector<Tensor> weights = {random({48, 8, 3, 3}, gen), random({48}, gen), random({32, 48, 3, 3}, gen),
+                                       random({32, 32, 1, 1}, gen)};
+  for (int workers : {1, 2}) {
+    SCOPED_TRACE(testing::Message() << workers << " workers");
+    cpu::setNumWorkers(workers);
+    expectSameFusedOrNot(kPackedProgram, inputs, 3, weights);
   }
 }
 

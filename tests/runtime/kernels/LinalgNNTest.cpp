@@ -5,6 +5,9 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include <atomic>
+
+#include "runtime/cpu/PackedConv.h"
 #include "tests/runtime/kernels/AtenCompare.h"
 
 namespace cocktail::runtime::cpu {
@@ -183,6 +186,65 @@ TEST(NN, Conv2d) {
                    std::invalid_argument, "conv2d");
   EXPECT_THROW_MSG(conv2d(random({1, 3, 2, 2}, DType::F32), random({2, 3, 3, 3}, DType::F32), nullptr),
                    std::invalid_argument, "conv2d");
+}
+
+// Weights packed at load (PackedConv.h): blocks of 32 output channels,
+// rows split into runs of at most 14 pixels. A ragged last block (48 = 32 +
+// 16 channels), rows of 17 (9 + 8) and 30 (3 x 10) pixels, horizontal
+// strides 1 and 2 with another vertical one, dilation, asymmetric padding,
+// a batch of two, the ResNet stem, and an epilogue on every row.
+TEST(NN, Conv2dOnPackedWeights) {
+  at::manual_seed(63);
+  struct Case {
+    Shape x, w;
+    std::array<int64_t, 2> stride, padding, dilation;
+  };
+  const std::vector<Case> cases = {
+      {{1, 16, 14, 14}, {32, 16, 3, 3}, {1, 1}, {1, 1}, {1, 1}},
+      {{2, 8, 9, 17}, {48, 8, 3, 3}, {1, 1}, {1, 1}, {1, 1}},
+      {{1, 5, 12, 30}, {64, 5, 3, 2}, {3, 1}, {0, 1}, {1, 1}},
+      {{1, 6, 15, 31}, {32, 6, 3, 3}, {2, 2}, {1, 1}, {1, 1}},
+      {{1, 4, 13, 16}, {32, 4, 3, 3}, {1, 1}, {2, 2}, {2, 2}},
+      {{1, 3, 40, 40}, {64, 3, 7, 7}, {2, 2}, {3, 3}, {1, 1}},
+      {{1, 32, 7, 7}, {96, 32, 3, 3}, {1, 1}, {1, 1}, {1, 1}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shapeToString(c.x) + " * " + shapeToString(c.w));
+    ASSERT_TRUE(packedConvPays(c.w, c.stride, 1));
+    const at::Tensor x = randomAten(c.x, DType::F32), w = randomAten(c.w, DType::F32);
+    const at::Tensor b = randomAten({c.w[0]}, DType::F32);
+    const Tensor wt = fromAten(w), bt = fromAten(b);
+    const PackedConvWeights packed(wt);
+    const at::Tensor want = at::conv2d(x, w, b, c.stride, c.padding, c.dilation);
+    const double tol = c.w[1] * c.w[2] * c.w[3] > 100 ? 1e-4 : 1e-5;
+    EXPECT_TRUE(sameAs(conv2d(fromAten(x), wt, &bt, c.stride, c.padding, c.dilation, 1, nullptr, &packed), want, tol,
+                       tol));
+    // The epilogue sees every output element once: relu(2 y) - 1.
+    std::atomic<int64_t> seen = 0;
+    const Epilogue epilogue = [&](float* out, int64_t begin, int64_t rows, int64_t width, int64_t stride) {
+      EXPECT_LE(rows * width, 256);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < width; ++j) {
+          float& y = out[begin + r * stride + j];
+          y = std::max(2 * y, 0.0f) - 1;
+        }
+      seen += rows * width;
+    };
+    const Tensor y = conv2d(fromAten(x), wt, nullptr, c.stride, c.padding, c.dilation, 1, &epilogue, &packed);
+    EXPECT_EQ(seen, y.numel());
+    EXPECT_TRUE(sameAs(y, at::relu(2 * at::conv2d(x, w, {}, c.stride, c.padding, c.dilation)) - 1, tol, tol));
+  }
+  // Where packing does not pay, conv2d keeps its other kernels.
+  EXPECT_FALSE(packedConvPays({64, 64, 1, 1}, {1, 1}, 1));   // a GEMM on the input
+  EXPECT_FALSE(packedConvPays({16, 16, 3, 3}, {1, 1}, 1));   // half a block idle
+  EXPECT_FALSE(packedConvPays({64, 8, 3, 3}, {1, 3}, 1));    // stride 3
+  EXPECT_FALSE(packedConvPays({64, 8, 3, 3}, {1, 1}, 2));    // grouped
+  const Tensor w = random({32, 4, 3, 3}, DType::F32);
+  const PackedConvWeights packed(w);
+  EXPECT_THROW_MSG(conv2d(random({1, 4, 8, 8}, DType::F32), random({32, 4, 5, 5}, DType::F32), nullptr, {1, 1},
+                          {0, 0}, {1, 1}, 1, nullptr, &packed),
+                   std::invalid_argument, "conv2d: packed weights of shape [32, 4, 3, 3] for a weight of shape");
+  EXPECT_THROW_MSG(PackedConvWeights(random({32, 4, 3}, DType::F32)), std::invalid_argument, "4-d f32");
 }
 
 TEST(NN, BatchNormLayerNorm) {
