@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@
 #include "runtime/OpProfile.h"
 #include "runtime/RunArena.h"
 #include "runtime/TensorPlacement.h"
+#include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/PackedConv.h"
 
@@ -33,6 +35,23 @@ struct OpError : std::runtime_error {
 
 struct Block;
 
+/// A linear layer's weights packed at load (cpu/Gemm.h), by the address of
+/// the data each was packed from: an artifact weight, or every slice of a
+/// stacked one that the op selects by index (LSTM's w_ih[l]). The weight an
+/// op receives is looked up by address; only those buffers, which never
+/// change while the executor lives, can match.
+struct PackedLinearWeights {
+  std::vector<std::pair<const void*, std::shared_ptr<const cpu::PackedPanels>>> byAddress;
+
+  const cpu::PackedPanels* find(const RuntimeValue& weight) const {
+    const Tensor* w = std::get_if<Tensor>(&weight);
+    if (!w || w->dim() != 2) return nullptr;
+    for (const auto& [data, packed] : byAddress)
+      if (data == w->rawData() && packed->m() == w->shape()[0] && packed->k() == w->shape()[1]) return packed.get();
+    return nullptr;
+  }
+};
+
 /// One op with its operands and results resolved to frame slots.
 struct Instr {
   const ir::Op* op = nullptr;
@@ -42,8 +61,11 @@ struct Instr {
   std::unique_ptr<IslandRunner> island;
   std::unique_ptr<FusedElementwise> fused;
   Tensor weight;
-  /// A conv2d's (or a fused conv2d head's) constant weight, packed at load.
+  /// A conv2d's or linear layer's constant weight (or a fused op's head's),
+  /// packed at load.
   std::shared_ptr<const cpu::PackedConvWeights> packedConv;
+  PackedLinearWeights packedLinear;
+  size_t linearWeightOperand = 1;
   /// Slots whose value is dead after this op: cleared, so that their buffers
   /// are freed (or, being the last reference, written in place by a later op).
   std::vector<int> release;
@@ -478,9 +500,15 @@ class CpuExecutor final : public Executor {
       }
       if (op.kind() == OpKind::Conv2d)
         ins.packedConv = packConvWeight(*op.operand(1), pairAttr(op, "stride"), intAttr(op, "groups"));
-      if (ins.fused)
-        if (auto head = ins.fused->convHead())
-          ins.packedConv = packConvWeight(*op.operand(head->weightOperand), head->stride, head->groups);
+      if (op.kind() == OpKind::Linear) ins.packedLinear = packLinearWeights(*op.operand(1), op.operand(0)->type());
+      if (auto head = ins.fused ? ins.fused->headOperands() : std::nullopt) {
+        if (head->kind == OpKind::Conv2d)
+          ins.packedConv = packConvWeight(*op.operand(head->weight), head->stride, head->groups);
+        else {
+          ins.packedLinear = packLinearWeights(*op.operand(head->weight), op.operand(head->input)->type());
+          ins.linearWeightOperand = head->weight;
+        }
+      }
       if (op.kind() == OpKind::Weight) {
         auto name = op.attrs().getString("name").value_or("");
         auto it = weights_.find(name);
@@ -514,6 +542,44 @@ class CpuExecutor final : public Executor {
     auto& packed = packedConvWeights_[name];
     if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second);
     return packed;
+  }
+
+  /// A linear layer's `weight` packed in GEMM panels (cpu/Gemm.h), if the
+  /// input (of type `x`) may have more than one row (a single row is a GEMV,
+  /// which reads the weight as it is) and the weight is a 2-d f32 artifact
+  /// weight or a slice of a 3-d one selected along dim 0.
+  PackedLinearWeights packLinearWeights(const ir::Value& weight, const ir::Type& x) {
+    PackedLinearWeights out;
+    const ir::Op* def = weight.definingOp();
+    if (!def || !mayHaveRows(x)) return out;
+    const bool sliced = def->kind() == OpKind::Select && def->attrs().getInt("dim") == 0;
+    const ir::Op* source = sliced ? def->operand(0)->definingOp() : def;
+    if (!source || source->kind() != OpKind::Weight) return out;
+    const std::string name = source->attrs().getString("name").value_or("");
+    auto it = weights_.find(name);
+    if (it == weights_.end() || it->second.dtype() != DType::F32 || it->second.dim() != (sliced ? 3 : 2)) return out;
+    const Tensor& w = it->second;
+    const int64_t slices = sliced ? w.shape()[0] : 1, m = w.shape()[w.dim() - 2], k = w.shape()[w.dim() - 1];
+    for (int64_t i = 0; i < slices; ++i) {
+      const float* data = w.data<float>() + i * m * k;
+      auto& packed = packedLinearWeights_[{name, sliced ? i : -1}];
+      if (!packed) packed = std::make_shared<const cpu::PackedPanels>(data, k, m, k, cpu::BLayout::Transposed);
+      out.byAddress.emplace_back(data, packed);
+    }
+    return out;
+  }
+
+  /// Whether a value of type `t` may have more than one row (all dims but
+  /// the last); unknown dims may.
+  static bool mayHaveRows(const ir::Type& t) {
+    if (!t.hasRank()) return true;
+    int64_t rows = 1;
+    const std::vector<ir::Dim>& dims = t.dims();
+    for (size_t i = 0; i + 1 < dims.size(); ++i) {
+      if (!dims[i].isConstant()) return true;
+      rows *= dims[i].value();
+    }
+    return rows > 1;
   }
 
   void execBlock(const Block& block, Run& run) {
@@ -656,7 +722,10 @@ class CpuExecutor final : public Executor {
         std::vector<const RuntimeValue*> args;
         args.reserve(ins.in.size());
         for (size_t i = 0; i < ins.in.size(); ++i) args.push_back(&in(i));
-        std::vector<Tensor> outs = ins.fused->run(args, ins.packedConv.get());
+        std::vector<Tensor> outs = ins.fused->run(
+            args, PackedHead{ins.packedConv.get(), ins.packedLinear.byAddress.empty()
+                                                       ? nullptr
+                                                       : ins.packedLinear.find(in(ins.linearWeightOperand))});
         for (size_t k = 0; k < outs.size(); ++k) set(std::move(outs[k]), k);
         return;
       }
@@ -738,7 +807,7 @@ class CpuExecutor final : public Executor {
       case OpKind::Matmul: return set(cpu::matmul(T(0), T(1)));
       case OpKind::Linear: {
         Tensor bias = ins.in.size() > 2 ? T(2) : Tensor();
-        return set(cpu::linear(T(0), T(1), ins.in.size() > 2 ? &bias : nullptr));
+        return set(cpu::linear(T(0), T(1), ins.in.size() > 2 ? &bias : nullptr, ins.packedLinear.find(in(1))));
       }
       case OpKind::Addmm: return set(cpu::addmm(T(0), T(1), T(2), *a.getFloat("beta"), *a.getFloat("alpha")));
       case OpKind::Reshape:
@@ -843,6 +912,8 @@ class CpuExecutor final : public Executor {
   std::unique_ptr<OpProfile> profile_;
   std::unordered_map<std::string, Tensor> weights_;
   std::unordered_map<std::string, std::shared_ptr<const cpu::PackedConvWeights>> packedConvWeights_;
+  /// By weight name and slice (-1: the whole weight).
+  std::map<std::pair<std::string, int64_t>, std::shared_ptr<const cpu::PackedPanels>> packedLinearWeights_;
   std::unordered_map<const ir::Value*, int> slots_;
   int numSlots_ = 0;
   Block body_;

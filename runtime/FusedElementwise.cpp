@@ -118,8 +118,7 @@ inline void map2(const float* __restrict a, const float* __restrict b, float* __
 
 }  // namespace
 
-std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>& inputs,
-                                          const cpu::PackedConvWeights* packedHead) const {
+std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>& inputs, PackedHead packed) const {
   if (static_cast<int>(inputs.size()) != numInputs_)
     throw std::invalid_argument(fmt::format("fused: expected {} inputs, got {}", numInputs_, inputs.size()));
   // The shape every tensor input of the elementwise ops (but 0-d ones)
@@ -166,7 +165,7 @@ std::vector<Tensor> FusedElementwise::run(const std::vector<const RuntimeValue*>
     }
   }
 
-  if (head_) return {runHead(inputs, data, value, packedHead)};
+  if (head_) return {runHead(inputs, data, value, packed)};
 
   // The results, made here on the calling thread (where the executor's
   // memory plan places them), filled by the workers.
@@ -197,13 +196,14 @@ void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::v
   }
 }
 
-std::optional<FusedElementwise::ConvHead> FusedElementwise::convHead() const {
-  if (!head_ || head_->kind != OpKind::Conv2d) return std::nullopt;
-  return ConvHead{static_cast<size_t>(head_->inputs.at(1)), head_->stride, head_->groups};
+std::optional<FusedElementwise::HeadOperands> FusedElementwise::headOperands() const {
+  if (!head_) return std::nullopt;
+  return HeadOperands{head_->kind, static_cast<size_t>(head_->inputs.at(0)), static_cast<size_t>(head_->inputs.at(1)),
+                      head_->stride, head_->groups};
 }
 
 Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,
-                                 const std::vector<float>& value, const cpu::PackedConvWeights* packed) const {
+                                 const std::vector<float>& value, PackedHead packed) const {
   const Head& h = *head_;
   auto tensor = [&](size_t k) -> const Tensor& {
     const Tensor* t = std::get_if<Tensor>(inputs[static_cast<size_t>(h.inputs[k])]);
@@ -219,11 +219,11 @@ Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs,
     const cpu::Epilogue epilogue = [&](float* out, int64_t begin, int64_t rows, int64_t width, int64_t stride) {
       runTile(begin, rows, width, stride, data, value, &out, out);
     };
-    y = cpu::conv2d(tensor(0), tensor(1), bias, h.stride, h.padding, h.dilation, h.groups, &epilogue, packed);
+    y = cpu::conv2d(tensor(0), tensor(1), bias, h.stride, h.padding, h.dilation, h.groups, &epilogue, packed.conv);
   } else {
     // A linear layer's output is small next to its weights (a batch of
     // rows): the epilogue runs over all of it right after, still in cache.
-    y = cpu::linear(tensor(0), tensor(1), bias);
+    y = cpu::linear(tensor(0), tensor(1), bias, packed.linear);
   }
   if (y.shape() != h.shape || y.dtype() != DType::F32)
     throw std::invalid_argument(fmt::format("fused: its {} gave {}, expected f32{}", ir::mnemonic(h.kind),

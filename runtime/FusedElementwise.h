@@ -27,7 +27,15 @@ namespace cocktail::runtime {
 
 namespace cpu {
 class PackedConvWeights;
-}
+class PackedPanels;
+}  // namespace cpu
+
+/// A contraction head's weight packed at load: a conv2d's
+/// (cpu/PackedConv.h) or a linear layer's (cpu/Gemm.h); null where none.
+struct PackedHead {
+  const cpu::PackedConvWeights* conv = nullptr;
+  const cpu::PackedPanels* linear = nullptr;
+};
 
 class FusedElementwise {
  public:
@@ -36,19 +44,20 @@ class FusedElementwise {
 
   /// Runs the body on `inputs` (one per operand of the op: f32 tensors of one
   /// shape, 0-d f32 tensors, or numbers) and returns one tensor per result.
-  /// `packedHead`: a conv2d head's weight packed at load (cpu/PackedConv.h).
+  /// `packed`: the head's weight packed at load, if it is.
   /// Throws std::invalid_argument when the inputs do not fit.
-  std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs,
-                          const cpu::PackedConvWeights* packedHead = nullptr) const;
+  std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs, PackedHead packed = {}) const;
 
-  /// A conv2d head: which operand of the op is its weight, its stride and
-  /// groups (what decides whether packed weights serve it).
-  struct ConvHead {
-    size_t weightOperand = 0;
+  /// A contraction head: its kind, which operands of the op are its input
+  /// and its weight, and (a conv2d's) stride and groups: what decides
+  /// whether packed weights serve it.
+  struct HeadOperands {
+    ir::OpKind kind = ir::OpKind::Conv2d;
+    size_t input = 0, weight = 1;
     std::array<int64_t, 2> stride{1, 1};
     int64_t groups = 1;
   };
-  std::optional<ConvHead> convHead() const;
+  std::optional<HeadOperands> headOperands() const;
 
   size_t numSteps() const { return steps_.size(); }
 
@@ -65,7 +74,7 @@ class FusedElementwise {
                const std::vector<float>& value, float* const* out, const float* head) const;
   /// The head's kernel on its inputs, with the epilogue on its output.
   Tensor runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,
-                 const std::vector<float>& value, const cpu::PackedConvWeights* packed) const;
+                 const std::vector<float>& value, PackedHead packed) const;
 
   enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
                             Reciprocal, Silu };

@@ -67,11 +67,12 @@ constexpr int64_t kMc = 1024;
   }
 }
 
-}  // namespace
-
-COCKTAIL_MULTIVERSION
-void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
-             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias, BLayout layout) {
+/// The loop of both entry points (see the file comment); panelOf(p0, kc, j,
+/// width) gives rows [p0, p0 + kc) of the panel of columns [j, j + width).
+template <typename PanelOf>
+[[gnu::always_inline]] inline void gemmPanels(int64_t n, int64_t k, const float* A, int64_t lda, float beta, float* C,
+                                              int64_t ldc, int64_t j0, int64_t j1, const float* rowBias,
+                                              PanelOf panelOf) {
   // 32 vector registers (AVX-512) hold an 8 x 32 block of C, 16 (AVX2) only 4 x 32.
   static const bool wide = __builtin_cpu_supports("avx512f");
   if (k == 0) {
@@ -80,7 +81,6 @@ void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, 
         C[i * ldc + j] = (beta == 0.0f ? 0.0f : beta * C[i * ldc + j]) + (rowBias ? rowBias[i] : 0.0f);
     return;
   }
-  alignas(64) float panel[kKc * 32];
   for (int64_t p0 = 0; p0 < k; p0 += kKc) {
     const int64_t kc = std::min(kKc, k - p0);
     // The first slice brings beta and the bias; later ones add to C.
@@ -90,14 +90,40 @@ void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, 
       const float* bias = p0 == 0 && rowBias ? rowBias + i0 : nullptr;
       for (int64_t j = j0; j < j1; j += 32) {
         const int64_t width = std::min<int64_t>(32, j1 - j);
-        packPanel(B, ldb, layout, p0, kc, j, width, panel);
+        const PanelRows rows{panelOf(p0, kc, j, width)};
         if (wide)
-          rowBlocks<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, PanelRows{panel}, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, rows, b, bias, C + i0 * ldc + j, ldc);
         else
-          rowBlocks<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, PanelRows{panel}, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, rows, b, bias, C + i0 * ldc + j, ldc);
       }
     }
   }
+}
+
+}  // namespace
+
+COCKTAIL_MULTIVERSION
+void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+             int64_t ldc, int64_t j0, int64_t j1, const float* rowBias, BLayout layout) {
+  alignas(64) float panel[kKc * 32];
+  gemmPanels(n, k, A, lda, beta, C, ldc, j0, j1, rowBias, [&](int64_t p0, int64_t kc, int64_t j, int64_t width) {
+    packPanel(B, ldb, layout, p0, kc, j, width, panel);
+    return static_cast<const float*>(panel);
+  });
+}
+
+COCKTAIL_MULTIVERSION
+void gemmF32Packed(int64_t n, const float* A, int64_t lda, const PackedPanels& B, float beta, float* C, int64_t ldc,
+                   int64_t q0, int64_t q1, const float* rowBias) {
+  const int64_t j1 = std::min(q1 * 32, B.m());
+  gemmPanels(n, B.k(), A, lda, beta, C, ldc, q0 * 32, j1, rowBias,
+             [&](int64_t p0, int64_t, int64_t j, int64_t) { return B.panel(j / 32, p0); });
+}
+
+PackedPanels::PackedPanels(const float* B, int64_t k, int64_t m, int64_t ldb, BLayout layout)
+    : k_(k), m_(m), data_(static_cast<size_t>(numPanels() * k * 32)) {
+  for (int64_t q = 0; q < numPanels(); ++q)
+    packPanel(B, ldb, layout, 0, k, q * 32, std::min<int64_t>(32, m - q * 32), data_.data() + q * k * 32);
 }
 
 }  // namespace cocktail::runtime::cpu

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace cocktail::runtime::cpu {
 
@@ -26,5 +27,28 @@ enum class BLayout { RowMajor, Transposed };
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
              int64_t ldc, int64_t j0, int64_t j1, const float* rowBias = nullptr,
              BLayout layout = BLayout::RowMajor);
+
+/// B [k, m] packed once, for products that reuse it (a linear layer's
+/// constant weight): panel q (columns 32q .. 32q + 31, zeros past m) holds
+/// B's k rows of 32 floats one after the other, the layout gemmF32 packs
+/// into per call.
+class PackedPanels {
+ public:
+  PackedPanels(const float* B, int64_t k, int64_t m, int64_t ldb, BLayout layout);
+
+  int64_t k() const { return k_; }
+  int64_t m() const { return m_; }
+  int64_t numPanels() const { return (m_ + 31) / 32; }
+  /// Rows [p0, k) of panel q.
+  const float* panel(int64_t q, int64_t p0) const { return data_.data() + (q * k_ + p0) * 32; }
+
+ private:
+  int64_t k_ = 0, m_ = 0;
+  std::vector<float> data_;
+};
+
+/// gemmF32 on B packed beforehand: columns [32 q0, min(32 q1, m)) of C.
+void gemmF32Packed(int64_t n, const float* A, int64_t lda, const PackedPanels& B, float beta, float* C, int64_t ldc,
+                   int64_t q0, int64_t q1, const float* rowBias = nullptr);
 
 }  // namespace cocktail::runtime::cpu

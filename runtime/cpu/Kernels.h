@@ -26,6 +26,7 @@
 namespace cocktail::runtime::cpu {
 
 class PackedConvWeights;
+class PackedPanels;
 
 // ---- types and creation -------------------------------------------------------
 
@@ -117,7 +118,9 @@ Tensor mm(const Tensor& a, const Tensor& b);
 /// torch.bmm: [b, n, k] x [b, k, m].
 Tensor bmm(const Tensor& a, const Tensor& b);
 /// torch.nn.functional.linear: x [..., in], w [out, in], bias [out] or null.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias);
+/// `packed`: w packed at load (Gemm.h, BLayout::Transposed), which an f32
+/// product of more than one row runs on instead of packing w per call.
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, const PackedPanels* packed = nullptr);
 /// torch.addmm: beta * input + alpha * (m1 @ m2); input broadcasts to the product.
 Tensor addmm(const Tensor& input, const Tensor& m1, const Tensor& m2, double beta = 1.0,
              double alpha = 1.0);

@@ -220,7 +220,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   return out;
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias, const PackedPanels* packed) {
   const char* op = "linear";
   if (w.dim() != 2) {
     // ATen computes x @ w.t(); for a 1-d weight that is a dot product.
@@ -252,6 +252,16 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor* bias) {
       std::memcpy(out.rawData(), full.rawData(), static_cast<size_t>(out.nbytes()));
     }
     beta = 1.0;
+  }
+  if (packed && x.dtype() == DType::F32 && rowsOut > 1 && in > 0) {
+    if (packed->k() != in || packed->m() != outF)
+      throw std::invalid_argument(fmt::format("linear: packed weights for [{}, {}] given a weight of shape {}",
+                                              packed->m(), packed->k(), str(w.shape())));
+    // As gemm's column split, in whole panels, none packed here.
+    parallelFor(packed->numPanels(), 2, [&](int64_t q0, int64_t q1) {
+      gemmF32Packed(rowsOut, x.data<float>(), in, *packed, static_cast<float>(beta), out.data<float>(), outF, q0, q1);
+    });
+    return out;
   }
   dispatchMatmul(op, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;

@@ -117,16 +117,21 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
   }
 }
 
-// Convolutions on artifact weights, which the executor packs at load
-// (cpu/PackedConv.h) for the conv2d op and for a fused op's conv2d head
-// alike: a 3x3 one with a ragged block of output channels and rows of 17
-// pixels (two runs), a strided one over a batch of two, and a 1x1 one, which
-// keeps the GEMM.
+// Convolutions and linear layers on artifact weights, which the executor
+// packs at load (cpu/PackedConv.h, cpu/Gemm.h) for the op and for a fused
+// op's head alike: a 3x3 conv with a ragged block of output channels and
+// rows of 17 pixels (two runs), a strided one over a batch of two, a 1x1 one
+// (which keeps the GEMM), a linear layer of five rows, two slices of k
+// (300 = 256 + 44) and a ragged panel (40 = 32 + 8 outputs), and one on a
+// slice of a stacked weight chosen at run time (LSTM's w_ih[l]).
 constexpr std::string_view kPackedProgram = R"(weight @w3 : f32[48,8,3,3]
 weight @b3 : f32[48]
 weight @ws : f32[32,48,3,3]
 weight @w1 : f32[32,32,1,1]
-func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17]) -> (f32[2,48,9,17], f32[2,32,5,9]) {
+weight @lw : f32[40,300]
+weight @lb : f32[40]
+weight @stack : f32[3,40,300]
+func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17], %v: f32[5,300], %i: i64) -> (f32[2,48,9,17], f32[2,32,5,9], f32[5,40], f32[5,40]) {
   %w3 = weight {name = "w3"} : f32[48,8,3,3]
   %b3 = weight {name = "b3"} : f32[48]
   %ws = weight {name = "ws"} : f32[32,48,3,3]
@@ -138,19 +143,28 @@ func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17]) -> (f32[2,48,9,17], f32[2
   %ts = tanh(%cs) : f32[2,32,5,9]
   %c1 = conv2d(%ts, %w1) {dilation = [1, 1], groups = 1, padding = [0, 0], stride = [1, 1]} : f32[2,32,5,9]
   %y1 = sigmoid(%c1) : f32[2,32,5,9]
-  return(%y, %y1)
+  %lw = weight {name = "lw"} : f32[40,300]
+  %lb = weight {name = "lb"} : f32[40]
+  %l = linear(%v, %lw, %lb) : f32[5,40]
+  %h = tanh(%l) : f32[5,40]
+  %stack = weight {name = "stack"} : f32[3,40,300]
+  %sw = select(%stack, %i) {dim = 0} : f32[40,300]
+  %ls = linear(%v, %sw) : f32[5,40]
+  return(%y, %y1, %h, %ls)
 }
 )";
 
 TEST(EpilogueFusionTest, PackedWeightsMatchOpByOp) {
   std::mt19937 gen(11);
-  const std::vector<RuntimeValue> inputs = {random({2, 8, 9, 17}, gen), random({2, 48, 9, 17}, gen)};
+  const std::vector<RuntimeValue> inputs = {random({2, 8, 9, 17}, gen), random({2, 48, 9, 17}, gen),
+                                            random({5, 300}, gen), int64_t{2}};
   const std::vector<Tensor> weights = {random({48, 8, 3, 3}, gen), random({48}, gen), random({32, 48, 3, 3}, gen),
-                                       random({32, 32, 1, 1}, gen)};
+                                       random({32, 32, 1, 1}, gen), random({40, 300}, gen), random({40}, gen),
+                                       random({3, 40, 300}, gen)};
   for (int workers : {1, 2}) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
-    expectSameFusedOrNot(kPackedProgram, inputs, 3, weights);
+    expectSameFusedOrNot(kPackedProgram, inputs, 4, weights);
   }
 }
 

@@ -6,7 +6,9 @@
 //===----------------------------------------------------------------------===//
 
 #include <atomic>
+#include <cstring>
 
+#include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/PackedConv.h"
 #include "tests/runtime/kernels/AtenCompare.h"
 
@@ -115,7 +117,18 @@ TEST(Linalg, MatrixProductsAtOddSizes) {
         const Tensor bt = fromAten(bias);
         EXPECT_TRUE(sameAs(linear(fromAten(a), fromAten(w), &bt), at::linear(a, w, bias), tol, tol))
             << "linear n=" << n << " k=" << k << " m=" << m;
+        // The same weight packed at load: the same panels, so the same bits.
+        const Tensor wt = fromAten(w);
+        const PackedPanels packed(wt.data<float>(), k, m, k, BLayout::Transposed);
+        const Tensor perCall = linear(fromAten(a), wt, &bt);
+        const Tensor prepacked = linear(fromAten(a), wt, &bt, &packed);
+        EXPECT_EQ(std::memcmp(perCall.rawData(), prepacked.rawData(), static_cast<size_t>(perCall.nbytes())), 0)
+            << "packed linear n=" << n << " k=" << k << " m=" << m;
       }
+  const Tensor w = random({6, 9}, DType::F32);
+  const PackedPanels packed(w.data<float>(), 9, 6, 9, BLayout::Transposed);
+  EXPECT_THROW_MSG(linear(random({4, 8}, DType::F32), random({6, 8}, DType::F32), nullptr, &packed),
+                   std::invalid_argument, "linear: packed weights for [6, 9] given a weight of shape [6, 8]");
 }
 
 // ---- neural-network ops ------------------------------------------------------------
