@@ -6,7 +6,9 @@
 // bottleneck blocks, one per stage (1x1, 3x3, 1x1 convolutions with a relu
 // after each, batch 1), built from Cocktail's conv2d and from oneDNN's (Debian's libdnnl, the
 // library TorchScript's LibTorch runs convolutions with), at 1 and 2 threads,
-// alternating, in one process. Both sides use the same relus on Cocktail's
+// alternating, in one process. Cocktail's convolutions take the weights the
+// executor packs at load where it packs them (the 3x3 ones, PackedConv.h).
+// Both sides use the same relus on Cocktail's
 // worker pool, so oneDNN's OpenMP team and the pool share the two cores as
 // they would inside the executor. oneDNN's weights are reordered once, before
 // timing; its 3x3 convolutions run in its blocked layout with a reorder of
@@ -17,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +31,7 @@
 
 #include "runtime/Tensor.h"
 #include "runtime/TensorPlacement.h"
+#include "runtime/cpu/PackedConv.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/WorkerPool.h"
 
@@ -168,11 +172,15 @@ int main(int argc, char** argv) {
   for (const Block& block : kBlocks) {
     const int64_t n = block.size * block.size;
     std::vector<Tensor> w, b;
+    std::vector<std::unique_ptr<cpu::PackedConvWeights>> packed;
     std::vector<OneDnnConv> dnn;
     std::string impls;
     for (const Conv& c : block.convs) {
       w.push_back(weights({c.out, c.in, c.k, c.k}, 1.0f / static_cast<float>(c.in * c.k * c.k)));
       b.push_back(weights({c.out}, 0.01f));
+      packed.push_back(cpu::packedConvPays(w.back().shape(), {1, 1}, 1)
+                           ? std::make_unique<cpu::PackedConvWeights>(w.back())
+                           : nullptr);
       dnn.emplace_back(eng, s, c, block.size, w.back(), b.back());
       impls += (impls.empty() ? "" : ", ") + dnn.back().impl;
     }
@@ -191,7 +199,7 @@ int main(int argc, char** argv) {
         std::shared_ptr<std::byte[]> place(static_cast<std::byte*>(out.rawData()), [](std::byte*) {});
         const TensorPlacement::Slot slot{place, static_cast<size_t>(cv.out * n) * sizeof(float), DType::F32, 4};
         TensorPlacement placement({&slot, 1});
-        cpu::conv2d(in, w[i], &b[i], {1, 1}, {cv.k / 2, cv.k / 2});
+        cpu::conv2d(in, w[i], &b[i], {1, 1}, {cv.k / 2, cv.k / 2}, {1, 1}, 1, nullptr, packed[i].get());
         relu(out.data<float>(), cv.out * n);
       }
     };
