@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -15,11 +14,10 @@
 
 #include "runtime/FusedElementwise.h"
 #include "runtime/OpProfile.h"
+#include "runtime/PackedWeights.h"
 #include "runtime/RunArena.h"
 #include "runtime/TensorPlacement.h"
-#include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Kernels.h"
-#include "runtime/cpu/PackedConv.h"
 
 namespace cocktail::runtime {
 
@@ -35,23 +33,6 @@ struct OpError : std::runtime_error {
 
 struct Block;
 
-/// A linear layer's weights packed at load (cpu/Gemm.h), by the address of
-/// the data each was packed from: an artifact weight, or every slice of a
-/// stacked one that the op selects by index (LSTM's w_ih[l]). The weight an
-/// op receives is looked up by address; only those buffers, which never
-/// change while the executor lives, can match.
-struct PackedLinearWeights {
-  std::vector<std::pair<const void*, std::shared_ptr<const cpu::PackedPanels>>> byAddress;
-
-  const cpu::PackedPanels* find(const RuntimeValue& weight) const {
-    const Tensor* w = std::get_if<Tensor>(&weight);
-    if (!w || w->dim() != 2) return nullptr;
-    for (const auto& [data, packed] : byAddress)
-      if (data == w->rawData() && packed->m() == w->shape()[0] && packed->k() == w->shape()[1]) return packed.get();
-    return nullptr;
-  }
-};
-
 /// One op with its operands and results resolved to frame slots.
 struct Instr {
   const ir::Op* op = nullptr;
@@ -65,7 +46,7 @@ struct Instr {
   /// packed at load.
   std::shared_ptr<const cpu::PackedConvWeights> packedConv;
   PackedLinearWeights packedLinear;
-  size_t linearWeightOperand = 1;
+  size_t linearWeightOperand = 1;  // which operand packedLinear is for
   /// Slots whose value is dead after this op: cleared, so that their buffers
   /// are freed (or, being the last reference, written in place by a later op).
   std::vector<int> release;
@@ -499,13 +480,13 @@ class CpuExecutor final : public Executor {
         for (const auto& r : op.regions()) ins.regions.push_back(compileRegion(*r));
       }
       if (op.kind() == OpKind::Conv2d)
-        ins.packedConv = packConvWeight(*op.operand(1), pairAttr(op, "stride"), intAttr(op, "groups"));
-      if (op.kind() == OpKind::Linear) ins.packedLinear = packLinearWeights(*op.operand(1), op.operand(0)->type());
+        ins.packedConv = packed_.forConv(*op.operand(1), pairAttr(op, "stride"), intAttr(op, "groups"));
+      if (op.kind() == OpKind::Linear) ins.packedLinear = packed_.forLinear(*op.operand(1), op.operand(0)->type());
       if (auto head = ins.fused ? ins.fused->headOperands() : std::nullopt) {
-        if (head->kind == OpKind::Conv2d)
-          ins.packedConv = packConvWeight(*op.operand(head->weight), head->stride, head->groups);
-        else {
-          ins.packedLinear = packLinearWeights(*op.operand(head->weight), op.operand(head->input)->type());
+        if (head->kind == OpKind::Conv2d) {
+          ins.packedConv = packed_.forConv(*op.operand(head->weight), head->stride, head->groups);
+        } else {
+          ins.packedLinear = packed_.forLinear(*op.operand(head->weight), op.operand(head->input)->type());
           ins.linearWeightOperand = head->weight;
         }
       }
@@ -525,61 +506,6 @@ class CpuExecutor final : public Executor {
     }
     planLiveness(block);
     return block;
-  }
-
-  /// `weight` packed for the convolution kernel (cpu/PackedConv.h), once per
-  /// weight, if it is an artifact weight and packing pays for this
-  /// convolution; null otherwise.
-  std::shared_ptr<const cpu::PackedConvWeights> packConvWeight(const ir::Value& weight, std::array<int64_t, 2> stride,
-                                                               int64_t groups) {
-    const ir::Op* def = weight.definingOp();
-    if (!def || def->kind() != OpKind::Weight) return nullptr;
-    const std::string name = def->attrs().getString("name").value_or("");
-    auto it = weights_.find(name);
-    if (it == weights_.end() || it->second.dtype() != DType::F32 ||
-        !cpu::packedConvPays(it->second.shape(), stride, groups))
-      return nullptr;
-    auto& packed = packedConvWeights_[name];
-    if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second);
-    return packed;
-  }
-
-  /// A linear layer's `weight` packed in GEMM panels (cpu/Gemm.h), if the
-  /// input (of type `x`) may have more than one row (a single row is a GEMV,
-  /// which reads the weight as it is) and the weight is a 2-d f32 artifact
-  /// weight or a slice of a 3-d one selected along dim 0.
-  PackedLinearWeights packLinearWeights(const ir::Value& weight, const ir::Type& x) {
-    PackedLinearWeights out;
-    const ir::Op* def = weight.definingOp();
-    if (!def || !mayHaveRows(x)) return out;
-    const bool sliced = def->kind() == OpKind::Select && def->attrs().getInt("dim") == 0;
-    const ir::Op* source = sliced ? def->operand(0)->definingOp() : def;
-    if (!source || source->kind() != OpKind::Weight) return out;
-    const std::string name = source->attrs().getString("name").value_or("");
-    auto it = weights_.find(name);
-    if (it == weights_.end() || it->second.dtype() != DType::F32 || it->second.dim() != (sliced ? 3 : 2)) return out;
-    const Tensor& w = it->second;
-    const int64_t slices = sliced ? w.shape()[0] : 1, m = w.shape()[w.dim() - 2], k = w.shape()[w.dim() - 1];
-    for (int64_t i = 0; i < slices; ++i) {
-      const float* data = w.data<float>() + i * m * k;
-      auto& packed = packedLinearWeights_[{name, sliced ? i : -1}];
-      if (!packed) packed = std::make_shared<const cpu::PackedPanels>(data, k, m, k, cpu::BLayout::Transposed);
-      out.byAddress.emplace_back(data, packed);
-    }
-    return out;
-  }
-
-  /// Whether a value of type `t` may have more than one row (all dims but
-  /// the last); unknown dims may.
-  static bool mayHaveRows(const ir::Type& t) {
-    if (!t.hasRank()) return true;
-    int64_t rows = 1;
-    const std::vector<ir::Dim>& dims = t.dims();
-    for (size_t i = 0; i + 1 < dims.size(); ++i) {
-      if (!dims[i].isConstant()) return true;
-      rows *= dims[i].value();
-    }
-    return rows > 1;
   }
 
   void execBlock(const Block& block, Run& run) {
@@ -722,10 +648,9 @@ class CpuExecutor final : public Executor {
         std::vector<const RuntimeValue*> args;
         args.reserve(ins.in.size());
         for (size_t i = 0; i < ins.in.size(); ++i) args.push_back(&in(i));
-        std::vector<Tensor> outs = ins.fused->run(
-            args, PackedHead{ins.packedConv.get(), ins.packedLinear.byAddress.empty()
-                                                       ? nullptr
-                                                       : ins.packedLinear.find(in(ins.linearWeightOperand))});
+        const cpu::PackedPanels* linear =
+            ins.packedLinear.byAddress.empty() ? nullptr : ins.packedLinear.find(in(ins.linearWeightOperand));
+        std::vector<Tensor> outs = ins.fused->run(args, PackedHead{ins.packedConv.get(), linear});
         for (size_t k = 0; k < outs.size(); ++k) set(std::move(outs[k]), k);
         return;
       }
@@ -911,9 +836,7 @@ class CpuExecutor final : public Executor {
   Signature signature_;
   std::unique_ptr<OpProfile> profile_;
   std::unordered_map<std::string, Tensor> weights_;
-  std::unordered_map<std::string, std::shared_ptr<const cpu::PackedConvWeights>> packedConvWeights_;
-  /// By weight name and slice (-1: the whole weight).
-  std::map<std::pair<std::string, int64_t>, std::shared_ptr<const cpu::PackedPanels>> packedLinearWeights_;
+  PackedWeights packed_{weights_};
   std::unordered_map<const ir::Value*, int> slots_;
   int numSlots_ = 0;
   Block body_;

@@ -1,0 +1,68 @@
+//===- runtime/PackedWeights.cpp --------------------------------------------------===//
+#include "runtime/PackedWeights.h"
+
+#include "ir/Op.h"
+
+namespace cocktail::runtime {
+
+namespace {
+
+/// Whether a value of type `t` may have more than one row (all dims but the
+/// last); unknown dims may.
+bool mayHaveRows(const ir::Type& t) {
+  if (!t.hasRank()) return true;
+  int64_t rows = 1;
+  const std::vector<ir::Dim>& dims = t.dims();
+  for (size_t i = 0; i + 1 < dims.size(); ++i) {
+    if (!dims[i].isConstant()) return true;
+    rows *= dims[i].value();
+  }
+  return rows > 1;
+}
+
+}  // namespace
+
+const cpu::PackedPanels* PackedLinearWeights::find(const RuntimeValue& weight) const {
+  const Tensor* w = std::get_if<Tensor>(&weight);
+  if (!w || w->dim() != 2) return nullptr;
+  for (const auto& [data, packed] : byAddress)
+    if (data == w->rawData() && packed->m() == w->shape()[0] && packed->k() == w->shape()[1]) return packed.get();
+  return nullptr;
+}
+
+std::shared_ptr<const cpu::PackedConvWeights> PackedWeights::forConv(const ir::Value& weight,
+                                                                     std::array<int64_t, 2> stride, int64_t groups) {
+  const ir::Op* def = weight.definingOp();
+  if (!def || def->kind() != ir::OpKind::Weight) return nullptr;
+  const std::string name = def->attrs().getString("name").value_or("");
+  auto it = weights_.find(name);
+  if (it == weights_.end() || it->second.dtype() != DType::F32 ||
+      !cpu::packedConvPays(it->second.shape(), stride, groups))
+    return nullptr;
+  auto& packed = conv_[name];
+  if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second);
+  return packed;
+}
+
+PackedLinearWeights PackedWeights::forLinear(const ir::Value& weight, const ir::Type& x) {
+  PackedLinearWeights out;
+  const ir::Op* def = weight.definingOp();
+  if (!def || !mayHaveRows(x)) return out;
+  const bool sliced = def->kind() == ir::OpKind::Select && def->attrs().getInt("dim") == 0;
+  const ir::Op* source = sliced ? def->operand(0)->definingOp() : def;
+  if (!source || source->kind() != ir::OpKind::Weight) return out;
+  const std::string name = source->attrs().getString("name").value_or("");
+  auto it = weights_.find(name);
+  if (it == weights_.end() || it->second.dtype() != DType::F32 || it->second.dim() != (sliced ? 3 : 2)) return out;
+  const Tensor& w = it->second;
+  const int64_t slices = sliced ? w.shape()[0] : 1, m = w.shape()[w.dim() - 2], k = w.shape()[w.dim() - 1];
+  for (int64_t i = 0; i < slices; ++i) {
+    const float* data = w.data<float>() + i * m * k;
+    auto& packed = linear_[{name, sliced ? i : -1}];
+    if (!packed) packed = std::make_shared<const cpu::PackedPanels>(data, k, m, k, cpu::BLayout::Transposed);
+    out.byAddress.emplace_back(data, packed);
+  }
+  return out;
+}
+
+}  // namespace cocktail::runtime
