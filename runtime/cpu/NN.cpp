@@ -76,14 +76,19 @@ Tensor unbatchLike(const Tensor& out, const Tensor& x) {
   return out.reshaped({out.shape()[1], out.shape()[2], out.shape()[3]});
 }
 
-/// Runs `epilogue` on rows [0, n) x columns [j0, j1) of C [n, m], C's
-/// elements being out[C - out ...]: a row at a time, 256 elements at most.
-void finishColumns(const Epilogue& epilogue, float* out, float* C, int64_t n, int64_t m, int64_t j0, int64_t j1) {
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = j0; j < j1; j += 256) {
-      const int64_t width = std::min<int64_t>(256, j1 - j);
-      epilogue(out, C + i * m + j - out, 1, width, width);
-    }
+/// Runs `epilogue` on rows [0, n) x columns [0, width) of C (rows `stride`
+/// apart, C's elements being out[C - out ...]), in tiles of at most 256.
+void finishRect(const Epilogue& epilogue, float* out, float* C, int64_t n, int64_t width, int64_t stride) {
+  if (n <= 0 || width <= 0) return;
+  if (width > 256) {
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < width; j += 256)
+        epilogue(out, C + i * stride + j - out, 1, std::min<int64_t>(256, width - j), stride);
+    return;
+  }
+  const int64_t rowsPerTile = 256 / width;
+  for (int64_t i = 0; i < n; i += rowsPerTile)
+    epilogue(out, C + i * stride - out, std::min(rowsPerTile, n - i), width, stride);
 }
 
 /// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null). An
@@ -103,13 +108,13 @@ void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bi
       parallelFor(panels, 2, [&](int64_t p0, int64_t p1) {
         const int64_t j0 = p0 * 32, j1 = std::min(m, p1 * 32);
         gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
-        if (epilogue) finishColumns(*epilogue, out, C, n, m, j0, j1);
+        if (epilogue) finishRect(*epilogue, out, C + j0, n, j1 - j0, m);
       });
     } else {
       parallelFor((n + 7) / 8, 1, [&](int64_t r0, int64_t r1) {
         const int64_t i0 = r0 * 8, rows = std::min(n, r1 * 8) - i0;
         gemmF32(rows, k, A + i0 * k, k, B, m, 0.0f, C + i0 * m, m, 0, m, bias ? bias + i0 : nullptr);
-        if (epilogue) finishColumns(*epilogue, out, C + i0 * m, rows, m, 0, m);
+        if (epilogue) finishRect(*epilogue, out, C + i0 * m, rows, m, m);
       });
     }
   } else {
@@ -227,22 +232,8 @@ void convDirect(const float* img, int64_t C, int64_t H, int64_t W, const float* 
   const int64_t P = Ho * Wo;
   parallelFor(Ho, 2, [&](int64_t oh0, int64_t oh1) {
     convDirectF32(xp, Wp, taps, C * kh * kw, w, bias, dst, O, Ho, Wo, oh0, oh1);
-    if (epilogue) finishColumns(*epilogue, out, dst, O, P, oh0 * Wo, oh1 * Wo);
+    if (epilogue) finishRect(*epilogue, out, dst + oh0 * Wo, O, (oh1 - oh0) * Wo, P);
   });
-}
-
-/// Runs `epilogue` on rows [0, n) x columns [0, width) of C (rows `stride`
-/// apart, C's elements being out[C - out ...]), in tiles of at most 256.
-void finishRect(const Epilogue& epilogue, float* out, float* C, int64_t n, int64_t width, int64_t stride) {
-  if (width > 256) {
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < width; j += 256)
-        epilogue(out, C + i * stride + j - out, 1, std::min<int64_t>(256, width - j), stride);
-    return;
-  }
-  const int64_t rowsPerTile = 256 / width;
-  for (int64_t i = 0; i < n; i += rowsPerTile)
-    epilogue(out, C + i * stride - out, std::min(rowsPerTile, n - i), width, stride);
 }
 
 /// One image on packed weights (PackedConv.h): blocks of 32 output channels
@@ -254,19 +245,10 @@ void convPacked(const float* img, int64_t C, int64_t H, int64_t W, const PackedC
                 const float* bias, float* dst, int64_t Ho, int64_t Wo, const Epilogue* epilogue, float* out) {
   const bool padded = padding[0] > 0 || padding[1] > 0;
   const float* xp = padded ? padImage(img, C, H, W, padding[0], padding[1]) : img;
-  ConvGeometry g;
-  g.C = C;
-  g.Hp = H + 2 * padding[0];
-  g.Wp = W + 2 * padding[1];
-  g.O = w.shape()[0];
-  g.Ho = Ho;
-  g.Wo = Wo;
-  g.kh = w.shape()[2];
-  g.kw = w.shape()[3];
-  g.sh = stride[0];
-  g.sw = stride[1];
-  g.dh = dilation[0];
-  g.dw = dilation[1];
+  const ConvGeometry g{.C = C, .Hp = H + 2 * padding[0], .Wp = W + 2 * padding[1],
+                       .O = w.shape()[0], .Ho = Ho, .Wo = Wo,
+                       .kh = w.shape()[2], .kw = w.shape()[3],
+                       .sh = stride[0], .sw = stride[1], .dh = dilation[0], .dw = dilation[1]};
   const int64_t blocks = w.numBlocks(), P = Ho * Wo;
   parallelFor(blocks * Ho, 1, [&](int64_t u0, int64_t u1) {
     alignas(64) float blockBias[PackedConvWeights::kChannels];
@@ -368,7 +350,7 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
         if (K == 0) {
           for (int64_t o = 0; o < Og; ++o) std::fill_n(dst + o * P, P, groupBias ? groupBias[o] : T(0));
           if constexpr (std::is_same_v<T, float>)
-            if (epilogue) finishColumns(*epilogue, po, dst, Og, P, 0, P);
+            if (epilogue) finishRect(*epilogue, po, dst, Og, P, P);
           continue;
         }
         gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, groupBias, dst, epilogue, po);
