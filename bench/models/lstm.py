@@ -34,9 +34,9 @@ class StackedLSTM(nn.Module):
     def forward(self, xs: torch.Tensor) -> torch.Tensor:
         steps = xs.size(0)
         batch = xs.size(1)
-        h = torch.zeros(self.layers, batch, self.hidden)
-        c = torch.zeros(self.layers, batch, self.hidden)
-        out = torch.zeros(steps, batch, self.hidden)
+        h = torch.zeros(self.layers, batch, self.hidden, device=xs.device)
+        c = torch.zeros(self.layers, batch, self.hidden, device=xs.device)
+        out = torch.zeros(steps, batch, self.hidden, device=xs.device)
         for t in range(steps):
             x = xs[t]
             # range(h.size(0)), not range(self.layers): freezing unrolls loops

@@ -25,8 +25,8 @@ class NasRNN(nn.Module):
 
     def forward(self, xs: torch.Tensor) -> torch.Tensor:
         batch = xs.size(1)
-        state_c = torch.zeros(batch, self.hidden)
-        state_m = torch.zeros(batch, self.hidden)
+        state_c = torch.zeros(batch, self.hidden, device=xs.device)
+        state_m = torch.zeros(batch, self.hidden, device=xs.device)
         for t in range(xs.size(0)):
             ih = torch.matmul(xs[t], self.weight_ih)   # [8, B, H]
             hh = torch.matmul(state_m, self.weight_hh)  # [8, B, H]

@@ -25,7 +25,7 @@ class RAE(nn.Module):
     def forward(self, leaves: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         n_leaves = leaves.size(0)
         n_internal = left.size(0)
-        states = torch.zeros(n_leaves + n_internal, leaves.size(1), leaves.size(2))
+        states = torch.zeros(n_leaves + n_internal, leaves.size(1), leaves.size(2), device=leaves.device)
         states[0:n_leaves] = leaves
         for i in range(n_internal):
             h_l = states[int(left[i])]

@@ -52,9 +52,9 @@ class Seq2SeqDecoder(nn.Module):
         batch = h0.size(0)
         h = h0
         c = c0
-        tokens = torch.full([self.max_len, batch], self.pad, dtype=torch.long)
-        token = torch.full([batch], self.sos, dtype=torch.long)
-        alive = torch.ones([batch], dtype=torch.long)
+        tokens = torch.full([self.max_len, batch], self.pad, dtype=torch.long, device=h0.device)
+        token = torch.full([batch], self.sos, dtype=torch.long, device=h0.device)
+        alive = torch.ones([batch], dtype=torch.long, device=h0.device)
         limit = min(max_len, self.max_len)
         t = 0
         while t < limit and bool(alive.sum() > 0):
