@@ -1,38 +1,67 @@
 """The Python half of scripts/gpu-check.sh: differential tests and latency on a GPU.
 
     gpu_check.py --build BUILD --out OUT [--models lstm,rae] [--arch sm_90] [--device cuda] diff
-    gpu_check.py --build BUILD --out OUT [--models ...] [--arch sm_90] [--device cuda] bench
+    gpu_check.py --build BUILD --out OUT [--models ...] [--arch sm_90] [--device cuda] [--deadline T] bench
 
 `diff` exports the suite at batch 1 into OUT/work, compiles each model with
 cocktail-compile --target cuda, runs it with cocktail-run --device DEVICE and
-compares its outputs with the TorchScript model run by PyTorch on DEVICE
-(max |a-b| / max |b| < 1e-4). `bench` times cocktail-run --repeat against
-PyTorch eager, TorchScript and torch.compile on DEVICE (CUDA events after a
-warm-up, median) and writes OUT/results.{json,md}.
+compares its outputs with the TorchScript interpreter's on the CPU, written
+by export.py (max |a-b| / max |b| < 1e-4). A model that fails is reported and the others
+still run.
 
-Not like for like yet: cocktail-run's time is host wall time around a whole
-call, with the inputs copied in from host memory and the outputs copied
-back; the peers' inputs already live on the device and CUDA events time
-only the forward. Cocktail is disadvantaged by that, not favoured.
+`bench` times, per model in a child process with a time limit (a peer that
+hangs or compiles for minutes costs its own row, not the run):
+  - Cocktail: cocktail-run --repeat (host wall time around a whole call);
+  - TorchScript on DEVICE, PyTorch eager on DEVICE (CUDA events);
+  - JAX on the GPU (jax.jit of bench/jax_models, wall time to block_until_ready);
+  - torch.compile, mode reduce-overhead (CUDA graphs) where it compiles, else
+    the default mode (CUDA events), last, since it may compile for minutes.
+Every peer's output is checked against the TorchScript interpreter's on the
+CPU (rel error <= 1e-3)
+before its time counts; a failed check or an error is the row's entry.
+Peers run in full fp32 (no TF32 in cuBLAS, cuDNN or XLA), as Cocktail does.
+Writes OUT/results.{json,md}.
 
-NOT YET RUN ON A GPU: checked only with --device cpu (see gpu-check.sh).
+Not like for like: cocktail-run's time includes copying the inputs in from
+host memory and the outputs back; the peers' inputs already live on the
+device. Cocktail is disadvantaged by that, not favoured.
 """
 import argparse
+import copy
 import json
+import os
+import platform
 import re
 import statistics
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-import torch
-
 REPO = Path(__file__).resolve().parents[1]
-RTOL = 1e-4
+RTOL = 1e-4        # Cocktail against PyTorch, both fp32
+PEER_RTOL = 1e-3   # a peer against TorchScript: other kernels, other summation orders
+SYSTEMS = ["cocktail", "torchscript", "eager", "jax", "torch.compile"]
+
+# JAX must not take 75% of the GPU's memory up front: PyTorch shares the process.
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+import torch  # noqa: E402
 
 # The suite's own helpers: the package by path, and outputs as a flat list of tensors.
 sys.path.insert(0, str(REPO / "bench" / "models"))
 from export import flatten, load_suite  # noqa: E402
+
+
+def full_fp32():
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+
+
+def load(path):
+    """A torch.save / cocktail-run file: lists with type tags, which torch >= 2.6 loads only with weights_only=False."""
+    return torch.load(str(path), weights_only=False)
 
 
 def to_device(x, device):
@@ -40,11 +69,17 @@ def to_device(x, device):
 
 
 def rel_error(got, want):
+    if len(got) != len(want):
+        return float("inf")
     worst = 0.0
     for g, w in zip(got, want):
-        g, w = g.detach().double().cpu(), w.detach().double().cpu()
-        scale = max(w.abs().max().item() if w.numel() else 0.0, 1e-30)
-        worst = max(worst, (g - w).abs().max().item() / scale if w.numel() else 0.0)
+        g = torch.as_tensor(g).detach().double().cpu()
+        w = w.detach().double().cpu()
+        if tuple(g.shape) != tuple(w.shape):
+            return float("inf")
+        if w.numel():
+            scale = max(w.abs().max().item(), 1e-30)
+            worst = max(worst, (g - w).abs().max().item() / scale)
     return worst
 
 
@@ -62,43 +97,52 @@ def compile_model(args, work, name):
            "--target", "cuda", "--arch", args.arch, "--resource-report", str(work / f"{name}.resources.txt")]
     for spec in (work / f"{name}.b1.spec").read_text().split():
         cmd += ["--input", spec]
-    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=900)
-    return artifact
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    return artifact, proc, time.perf_counter() - t0
 
 
 def diff(args):
+    """Each model's Cocktail outputs on DEVICE against the TorchScript interpreter's on the CPU (export.py's)."""
     work = export(args)
     failures = []
     for name in args.models.split(","):
-        artifact = compile_model(args, work, name)
-        inputs = work / f"{name}.b1.inputs.pt"
-        outputs = work / f"{name}.{args.device}.out.pt"
-        proc = subprocess.run([str(args.build / "tools" / "cocktail-run"), str(artifact), "--inputs", str(inputs),
-                               "--outputs", str(outputs), "--device", args.device, "-q"],
-                              capture_output=True, text=True, timeout=900)
-        if proc.returncode != 0:
+        try:
+            artifact, proc, secs = compile_model(args, work, name)
+            if proc.returncode != 0:
+                failures.append(name)
+                print(f"{name}: cocktail-compile failed ({secs:.1f} s)\n{proc.stderr}", flush=True)
+                continue
+            inputs = work / f"{name}.b1.inputs.pt"
+            outputs = work / f"{name}.{args.device}.out.pt"
+            proc = subprocess.run([str(args.build / "tools" / "cocktail-run"), str(artifact), "--inputs", str(inputs),
+                                   "--outputs", str(outputs), "--device", args.device, "-q"],
+                                  capture_output=True, text=True, timeout=600)
+            if proc.returncode != 0:
+                failures.append(name)
+                print(f"{name}: cocktail-run failed\n{proc.stderr}", flush=True)
+                continue
+            err = rel_error(load(outputs), load(work / f"{name}.b1.expected.pt"))
+        except Exception as e:  # one model's failure is its line, the others still run
             failures.append(name)
-            print(f"{name}: cocktail-run failed\n{proc.stderr}")
+            print(f"{name}: failed: {first_line(e)}", flush=True)
             continue
-        model = torch.jit.load(str(work / f"{name}.pt"), map_location=args.device).eval()
-        args_in = [to_device(x, args.device) for x in torch.load(str(inputs))]
-        with torch.no_grad():
-            want = flatten(model(*args_in))
-        err = rel_error(torch.load(str(outputs)), want)
         ok = err < RTOL
-        print(f"{name}: max rel error {err:.2e} against PyTorch on {args.device} ({'ok' if ok else 'EXCEEDS'} {RTOL})")
+        print(f"{name}: compiled in {secs:.1f} s; max rel error {err:.2e} against TorchScript on the CPU "
+              f"({'ok' if ok else 'EXCEEDS'} {RTOL})", flush=True)
         if not ok:
             failures.append(name)
     if failures:
         sys.exit(f"differential tests failed: {', '.join(failures)}")
 
 
-def time_ms(fn, device, warmup=10, runs=50):
+def time_ms(fn, device, warmup=10, runs=50, events=True):
+    """Median ms of fn after warm-up: CUDA events on a GPU, else (or events=False) wall time."""
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(runs):
-        if device == "cuda":
+        if device == "cuda" and events:
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             fn()
@@ -106,45 +150,199 @@ def time_ms(fn, device, warmup=10, runs=50):
             torch.cuda.synchronize()
             times.append(start.elapsed_time(end))
         else:
-            import time
+            if device == "cuda":
+                torch.cuda.synchronize()
             t0 = time.perf_counter()
             fn()
             times.append((time.perf_counter() - t0) * 1e3)
     return statistics.median(times)
 
 
-def bench(args):
-    work = args.out / "work"
-    rows = []
-    for name in args.models.split(","):
-        artifact = work / f"{name}.cocktail"
-        inputs = work / f"{name}.b1.inputs.pt"
-        row = {"model": name}
-        proc = subprocess.run([str(args.build / "tools" / "cocktail-run"), str(artifact), "--inputs", str(inputs),
-                               "--device", args.device, "--repeat", "50", "-q"],
-                              capture_output=True, text=True, timeout=900)
-        m = re.search(r"median ([0-9.]+) ms", proc.stdout)
-        row["cocktail"] = float(m.group(1)) if m else None
-        args_in = [to_device(x, args.device) for x in torch.load(str(inputs))]
-        scripted = torch.jit.load(str(work / f"{name}.pt"), map_location=args.device).eval()
-        eager = load_suite().get(name).build().eval().to(args.device)
+def emit(system, **fields):
+    """One measurement as a JSON line on stdout: the parent keeps what arrived before a time-out."""
+    print("RESULT " + json.dumps({"system": system, **fields}), flush=True)
+
+
+def first_line(e):
+    return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
+
+def bench_cocktail(args, name, artifact, inputs):
+    proc = subprocess.run([str(args.build / "tools" / "cocktail-run"), str(artifact), "--inputs", str(inputs),
+                           "--device", args.device, "--repeat", "50", "-q"],
+                          capture_output=True, text=True, timeout=300)
+    m = re.search(r"median ([0-9.]+) ms", proc.stdout)
+    if m:
+        emit("cocktail", ms=float(m.group(1)), method="cocktail-run --repeat 50, host wall time incl. copies")
+    else:
+        emit("cocktail", error=first_line(proc.stderr or proc.stdout or f"exit {proc.returncode}"))
+
+
+def bench_torch(args, system, fn, want, inputs):
+    """Check fn's output against TorchScript's, then time it (CUDA events)."""
+    try:
         with torch.no_grad():
-            row["torchscript"] = time_ms(lambda: scripted(*args_in), args.device)
-            row["eager"] = time_ms(lambda: eager(*args_in), args.device)
+            err = rel_error(flatten(fn(*copy.deepcopy(inputs))), want)
+            if not err <= PEER_RTOL:
+                emit(system, error=f"output differs from TorchScript's: max rel error {err:.3g}")
+                return
+            emit(system, ms=time_ms(lambda: fn(*inputs), args.device), max_rel=err,
+                 method="CUDA events" if args.device == "cuda" else "wall time")
+    except Exception as e:  # a peer that cannot run a model is a row entry, not a stop
+        emit(system, error=first_line(e))
+
+
+def bench_jax(args, name, work, inputs, want):
+    try:
+        import jax
+        sys.path.insert(0, str(REPO / "bench"))
+        import jax_models
+        jax.config.update("jax_default_matmul_precision", "highest")  # fp32, as the others
+        mod = jax_models.get(name)
+        sd = {k: v.cpu().numpy() for k, v in torch.jit.load(str(work / f"{name}.pt")).state_dict().items()}
+        params, apply = mod.build(sd)
+        params = jax.device_put(params)
+        fn = jax.jit(apply)
+        cpu_inputs = [x.cpu() if isinstance(x, torch.Tensor) else x for x in inputs]
+        jargs = tuple(jax.device_put(a) for a in mod.inputs(cpu_inputs))
+        t0 = time.perf_counter()
+        outs = jax.block_until_ready(fn(params, *jargs))
+        compile_s = time.perf_counter() - t0
+        import numpy as np
+        err = rel_error([torch.from_numpy(np.asarray(o)) for o in outs], want)
+        if not err <= PEER_RTOL:
+            emit("jax", error=f"output differs from TorchScript's: max rel error {err:.3g}")
+            return
+        ms = time_ms(lambda: jax.block_until_ready(fn(params, *jargs)), args.device, events=False)
+        emit("jax", ms=ms, max_rel=err, compile_s=compile_s, version=jax.__version__,
+             backend=jax.default_backend(), method="wall time to block_until_ready")
+    except Exception as e:
+        emit("jax", error=first_line(e))
+
+
+def bench_one(args):
+    """One model, the systems in args.systems, each result a RESULT line as soon as it is known."""
+    full_fp32()
+    name, work = args.model, args.out / "work"
+    artifact, inputs_file = work / f"{name}.cocktail", work / f"{name}.b1.inputs.pt"
+    inputs = [to_device(x, args.device) for x in load(inputs_file)]
+    scripted = torch.jit.load(str(work / f"{name}.pt"), map_location=args.device).eval()
+    want = load(work / f"{name}.b1.expected.pt")  # the TorchScript interpreter's on the CPU
+    systems = args.systems.split(",")
+    if "cocktail" in systems:
+        bench_cocktail(args, name, artifact, inputs_file)
+    if "torchscript" in systems:
+        bench_torch(args, "torchscript", scripted, want, inputs)
+    eager = load_suite().get(name).build()
+    eager.load_state_dict(scripted.state_dict())  # the very weights the other systems use
+    eager = eager.eval().to(args.device)
+    if "eager" in systems:
+        bench_torch(args, "eager", eager, want, inputs)
+    if "jax" in systems:
+        bench_jax(args, name, work, inputs, want)
+    if "torch.compile" in systems:
+        for mode in ("reduce-overhead", "default"):
             try:
-                compiled = torch.compile(eager)
-                row["torch.compile"] = time_ms(lambda: compiled(*args_in), args.device)
-            except Exception as e:  # a model torch.compile cannot take is a row entry, not a stop
-                row["torch.compile"] = None
-                row["torch.compile error"] = str(e).splitlines()[0][:200]
-        rows.append(row)
-        print(json.dumps(row))
-    (args.out / "results.json").write_text(json.dumps({"device": args.device, "arch": args.arch, "rows": rows}, indent=1))
-    cols = ["cocktail", "eager", "torchscript", "torch.compile"]
-    lines = [f"batch-1 median latency, ms ({args.device}, {args.arch})", "",
-             "| model | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
-    for r in rows:
-        lines.append(f"| {r['model']} | " + " | ".join("-" if r.get(c) is None else f"{r[c]:.3f}" for c in cols) + " |")
+                compiled = torch.compile(eager, mode=mode)
+                t0 = time.perf_counter()
+                with torch.no_grad():
+                    compiled(*copy.deepcopy(inputs))
+                compile_s = time.perf_counter() - t0
+            except Exception as e:
+                emit("torch.compile", error=f"mode {mode}: {first_line(e)}")
+                if hasattr(torch, "_dynamo"):
+                    torch._dynamo.reset()
+                continue
+            bench_torch(args, "torch.compile", compiled, want, inputs)
+            emit("torch.compile", mode=mode, compile_s=compile_s)
+            break
+
+
+def machine(args):
+    info = {"python": platform.python_version(), "torch": torch.__version__, "arch": args.arch,
+            "device": args.device, "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()}
+    if args.device == "cuda":
+        try:
+            info["gpu"] = torch.cuda.get_device_name()
+        except RuntimeError as e:
+            info["gpu"] = f"? ({first_line(e)})"
+        info["cuda"] = torch.version.cuda
+    try:
+        smi = subprocess.run(["nvidia-smi", "--query-gpu=driver_version,memory.total", "--format=csv,noheader"],
+                             capture_output=True, text=True, timeout=30)
+        info["driver"] = smi.stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return info
+
+
+def run_child(args, name, systems, timeout):
+    """bench-one in a child process; returns {system: result} of what it printed before exiting or timing out."""
+    cmd = [sys.executable, __file__, "--build", str(args.build), "--out", str(args.out), "--models", name,
+           "--arch", args.arch, "--device", args.device, "--model", name, "--systems", ",".join(systems), "bench-one"]
+    results, tail = {}, ""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        out, tail = proc.stdout, (proc.stderr or "").strip().splitlines()[-1:]
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        tail = [f"timed out after {timeout:.0f} s"]
+    for line in out.splitlines():
+        if line.startswith("RESULT "):
+            r = json.loads(line[7:])
+            results.setdefault(r.pop("system"), {}).update(r)
+    for s in systems:
+        if "ms" not in results.get(s, {}) and "error" not in results.get(s, {}):
+            results.setdefault(s, {})["error"] = tail[0] if tail else "no result"
+    return results
+
+
+def bench(args):
+    models = args.models.split(",")
+    deadline = args.deadline or (time.time() + 3600)
+    rows = {m: {} for m in models}
+    # Everything but torch.compile first, for every model; then torch.compile with the time left.
+    fast = [s for s in SYSTEMS if s != "torch.compile"]
+    for phase, systems, cap in (("fast", fast, 120), ("torch.compile", ["torch.compile"], 150)):
+        for i, name in enumerate(models):
+            left = deadline - time.time()
+            share = left / (len(models) - i)
+            if share < 15:
+                for s in systems:
+                    rows[name][s] = {"error": "not run: the check's time ran out"}
+                continue
+            t0 = time.perf_counter()
+            rows[name].update(run_child(args, name, systems, min(cap, share if phase != "fast" else left)))
+            print(f"[bench] {name} {phase}: {time.perf_counter() - t0:.0f} s "
+                  + json.dumps({s: rows[name].get(s) for s in systems}), flush=True)
+    write_results(args, rows)
+
+
+def cell(r, base):
+    if r is None:
+        return "-"
+    if "ms" not in r:
+        return "n/a: " + r.get("error", "?").replace("|", "/")
+    ratio = f" (x{r['ms'] / base:.2f})" if base else ""
+    return f"{r['ms']:.3f}{ratio}"
+
+
+def write_results(args, rows):
+    info = machine(args)
+    (args.out / "results.json").write_text(json.dumps({"machine": info, "rows": rows}, indent=1))
+    lines = [f"Batch-1 median latency, ms; in brackets the ratio to Cocktail (above 1: Cocktail faster). "
+             f"{info.get('gpu', args.device)}, {args.arch}, driver {info.get('driver', '?')}, torch {info['torch']}, "
+             f"{info['cores']} CPU cores.", "",
+             "| model | " + " | ".join(SYSTEMS) + " |", "|---|" + "---|" * len(SYSTEMS)]
+    ratios = {s: [] for s in SYSTEMS}
+    for name, r in rows.items():
+        base = r.get("cocktail", {}).get("ms")
+        lines.append(f"| {name} | " + " | ".join(cell(r.get(s), base) for s in SYSTEMS) + " |")
+        for s in SYSTEMS:
+            if base and "ms" in r.get(s, {}):
+                ratios[s].append(r[s]["ms"] / base)
+    geo = [f"x{statistics.geometric_mean(v):.2f} ({len(v)})" if v else "-" for v in ratios.values()]
+    lines.append("| geomean ratio (models) | " + " | ".join(geo) + " |")
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
@@ -156,10 +354,13 @@ def main():
     p.add_argument("--models", default="lstm,nasrnn,attention,seq2seq,blockdrop,skipnet,rae")
     p.add_argument("--arch", default="sm_90")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
-    p.add_argument("step", choices=["diff", "bench"])
+    p.add_argument("--deadline", type=float, default=0, help="bench: epoch seconds by which to finish")
+    p.add_argument("--model", help="bench-one: the model")
+    p.add_argument("--systems", default=",".join(SYSTEMS), help="bench-one: which systems")
+    p.add_argument("step", choices=["diff", "bench", "bench-one"])
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    diff(args) if args.step == "diff" else bench(args)
+    {"diff": diff, "bench": bench, "bench-one": bench_one}[args.step](args)
 
 
 if __name__ == "__main__":
