@@ -88,7 +88,7 @@ ir::Status saveArtifact(const Artifact& artifact, const std::string& path) {
   return ir::Status::success();
 }
 
-ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::string& name) {
+ir::Expected<Artifact> deserializeArtifact(std::string bytes, const std::string& name) {
   auto fail = [&](const std::string& why) { return ir::Status::error(fmt::format("cannot load '{}': {}", name, why)); };
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kArtifactMagic, sizeof(kArtifactMagic)) != 0)
     return fail("not a Cocktail artifact (it does not start with the COCKTAIL header); compile one with cocktail-compile");
@@ -105,12 +105,15 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
   cocktail::artifact::Artifact pb;
   if (!pb.ParseFromArray(bytes.data() + kHeaderSize, static_cast<int>(size)))
     return fail("the payload is corrupt (it is not a valid artifact message)");
+  // The weights are now in `pb`; from here on each byte of them is held at
+  // most twice (in the message and in the program), never three times.
+  std::string().swap(bytes);
 
   auto program = ir::parseProgram(pb.program(), name + ":program");
   if (!program) return fail("its program does not parse:\n" + program.status().str());
   std::shared_ptr<ir::Program> prog = program.take();
   std::set<std::string> present;
-  for (const auto& pw : pb.weights()) {
+  for (auto& pw : *pb.mutable_weights()) {
     present.insert(pw.name());
     ir::WeightDecl* decl = nullptr;
     for (auto& w : prog->weights())
@@ -123,6 +126,7 @@ ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::
                               pw.data().size(), expected));
     const auto* p = reinterpret_cast<const std::byte*>(pw.data().data());
     decl->data.assign(p, p + pw.data().size());
+    std::string().swap(*pw.mutable_data());  // copied: free the message's bytes now, not at the end
   }
   for (const auto& w : prog->weights())
     if (!present.count(w.name)) return fail(fmt::format("weight '{}' has no data", w.name));
@@ -159,9 +163,24 @@ ir::Expected<Artifact> loadArtifact(const std::string& path) {
     return ir::Status::error(fmt::format("cannot open artifact '{}': it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open artifact '{}': {}", path, std::strerror(errno)));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return deserializeArtifact(ss.str(), path);
+  std::string bytes;
+  in.seekg(0, std::ios::end);
+  if (const std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1; size >= 0) {
+    // A regular file: one buffer of its size (a stringstream would hold the bytes twice).
+    bytes.resize(static_cast<size_t>(size));
+    in.seekg(0);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(size)))
+      return ir::Status::error(fmt::format("cannot read artifact '{}': it ended after {} of {} bytes", path,
+                                           in.gcount(), size));
+  } else {
+    // A pipe (`<(...)`) has no size: read it through.
+    in.clear();
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    bytes = std::move(ss).str();
+  }
+  if (in.bad()) return ir::Status::error(fmt::format("cannot read artifact '{}': {}", path, std::strerror(errno)));
+  return deserializeArtifact(std::move(bytes), path);
 }
 
 }  // namespace cocktail::runtime

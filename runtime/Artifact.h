@@ -55,7 +55,9 @@ std::string serializeArtifact(const Artifact& artifact);
 ir::Status saveArtifact(const Artifact& artifact, const std::string& path);
 
 /// Parses and verifies; every failure names the file and what is wrong.
-ir::Expected<Artifact> deserializeArtifact(const std::string& bytes, const std::string& name);
+/// Takes the bytes by value: moved in, they are freed as soon as they are
+/// parsed, so a large artifact's weights are never held three times.
+ir::Expected<Artifact> deserializeArtifact(std::string bytes, const std::string& name);
 ir::Expected<Artifact> loadArtifact(const std::string& path);
 
 /// The version string compiled into this build ("0.1.0").

@@ -395,7 +395,9 @@ class CpuExecutor final : public Executor {
       if (static_cast<int64_t>(w.data.size()) != bytes)
         return ir::Status::error(fmt::format("weight @{} ({}) has {} bytes of data, expected {}", w.name, w.type.str(),
                                              w.data.size(), bytes));
-      weights_.emplace(w.name, Tensor::fromBytes(w.type.dtype(), shape, w.data.data()));
+      // The program's bytes, not a copy: the executor never writes a weight
+      // (weights_ keeps a reference, so no in-place write takes one over).
+      weights_.emplace(w.name, Tensor::borrowed(w.type.dtype(), shape, program_, w.data.data()));
     }
     try {
       body_ = compileRegion(program_->body());

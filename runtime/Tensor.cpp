@@ -45,6 +45,22 @@ Tensor Tensor::fromBytes(DType dtype, Shape shape, const void* bytes) {
   return t;
 }
 
+Tensor Tensor::borrowed(DType dtype, Shape shape, std::shared_ptr<const void> owner, const std::byte* bytes) {
+  if (numElements(shape) == 0) return fromBytes(dtype, std::move(shape), bytes);
+  for (int64_t d : shape)
+    if (d < 0) throw std::invalid_argument(fmt::format("negative dimension in shape {}", shapeToString(shape)));
+  Tensor t;
+  t.dtype_ = dtype;
+  t.numel_ = numElements(shape);
+  t.shape_ = std::move(shape);
+  // The aliasing constructor: the tensor points at `bytes` and shares the
+  // owner's lifetime. The buffer type is mutable, hence the cast; the
+  // contract above is what keeps the bytes unwritten.
+  t.buffer_ = std::shared_ptr<std::byte[]>(std::move(owner), const_cast<std::byte*>(bytes));
+  t.borrowed_ = true;
+  return t;
+}
+
 Tensor Tensor::scalarF32(float v) {
   Tensor t = empty(DType::F32, {});
   *t.data<float>() = v;
@@ -91,6 +107,7 @@ Tensor Tensor::aliasRange(Shape shape, int64_t elementOffset) const {
   t.shape_ = std::move(shape);
   // The aliasing constructor: shares ownership of the whole buffer, points inside it.
   t.buffer_ = std::shared_ptr<std::byte[]>(buffer_, buffer_.get() + elementOffset * ir::dtypeSize(dtype_));
+  t.borrowed_ = borrowed_;
   return t;
 }
 

@@ -45,6 +45,11 @@ class Tensor {
   static Tensor zeros(DType dtype, Shape shape);
   /// A tensor that copies `bytes` (which must be numel * element size long).
   static Tensor fromBytes(DType dtype, Shape shape, const void* bytes);
+  /// A tensor over `bytes` without copying them, which `owner` keeps alive
+  /// for as long as the tensor (or a view of it) lives. Read-only by
+  /// contract: whoever holds it must never write through it. An empty
+  /// tensor is copied instead (there is nothing to share).
+  static Tensor borrowed(DType dtype, Shape shape, std::shared_ptr<const void> owner, const std::byte* bytes);
   /// 0-d tensors holding one value.
   static Tensor scalarF32(float v);
   static Tensor scalarI64(int64_t v);
@@ -85,7 +90,8 @@ class Tensor {
   Tensor aliasRange(Shape shape, int64_t elementOffset) const;
   /// True when no other tensor (copy or view) shares this buffer, so writing
   /// into it cannot be observed elsewhere.
-  bool uniquelyOwned() const { return buffer_ && buffer_.use_count() == 1; }
+  /// A borrowed tensor never is: its bytes belong to someone else.
+  bool uniquelyOwned() const { return buffer_ && !borrowed_ && buffer_.use_count() == 1; }
   /// Deep copy.
   Tensor clone() const;
 
@@ -102,6 +108,7 @@ class Tensor {
   Shape shape_;
   int64_t numel_ = 0;
   std::shared_ptr<std::byte[]> buffer_;
+  bool borrowed_ = false;  // made by borrowed(), or a view of such a tensor
 };
 
 }  // namespace cocktail::runtime

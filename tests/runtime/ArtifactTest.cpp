@@ -14,6 +14,8 @@
 #include <fstream>
 #include <random>
 
+#include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #include "ir/Parser.h"
@@ -204,6 +206,19 @@ TEST_F(ArtifactFileTest, SaveLoadThroughFile) {
   auto c = loadArtifact(path.string());
   ASSERT_TRUE(c.ok()) << c.status().str();
   EXPECT_EQ(c->sourceModel, "other.pt");
+}
+
+TEST_F(ArtifactFileTest, LoadThroughAPipe) {
+  // `cocktail-run <(...)`: a FIFO has no size to read up front.
+  Artifact a = makeArtifact();
+  auto path = tempPath("pipe.cocktail");
+  ASSERT_EQ(mkfifo(path.c_str(), 0600), 0) << std::strerror(errno);
+  const std::string bytes = serializeArtifact(a);
+  std::thread writer([&] { std::ofstream(path, std::ios::binary).write(bytes.data(), std::ssize(bytes)); });
+  auto b = loadArtifact(path.string());
+  writer.join();
+  ASSERT_TRUE(b.ok()) << b.status().str();
+  expectSameArtifact(*b, a);
 }
 
 TEST_F(ArtifactFileTest, LoadMissingFile) {

@@ -518,6 +518,29 @@ func @forward(%x: f32[1,3]) -> (tensor) {
   EXPECT_THAT(valuesOf<float>(out[0]), ElementsAre(12.25f, -1.0f));
 }
 
+TEST(CpuExecutorTest, WeightsAreReadInPlaceNotCopied) {
+  // A large artifact's weights must not be held twice: the executor's
+  // weight tensors are the program's bytes, kept alive by the executor.
+  auto program = parse(R"(weight @w : f32[2,3]
+func @forward() -> (tensor) {
+  %w = weight {name = "w"} : f32[2,3]
+  return(%w)
+}
+)");
+  ASSERT_TRUE(program);
+  const float w[6] = {1, 2, 3, -1, 0, 0.5f};
+  const auto* bytes = reinterpret_cast<const std::byte*>(w);
+  program->weights()[0].data.assign(bytes, bytes + sizeof(w));
+  const std::byte* held = program->weights()[0].data.data();
+  auto e = compile(program);
+  ASSERT_TRUE(e);
+  program.reset();  // the executor alone keeps the program (and its bytes) alive now
+  auto out = run(*e, {});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(tensorOf(out[0]).rawData(), static_cast<const void*>(held));
+  EXPECT_THAT(valuesOf<float>(out[0]), ElementsAre(1, 2, 3, -1, 0, 0.5f));
+}
+
 TEST(CpuExecutorTest, WeightWithoutDataIsRefusedAtCreation) {
   auto program = parse(R"(weight @w : f32[2,3]
 func @forward(%x: f32[1,3]) -> (tensor) {

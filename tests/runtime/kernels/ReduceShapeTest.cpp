@@ -357,6 +357,32 @@ TEST(Writes, SliceSelectScatterCopy) {
   EXPECT_THROW_MSG(copyInto(x, fromAten(col)), std::invalid_argument, "copy_");
 }
 
+// A borrowed tensor (an artifact's weight, read in place) shares its owner's
+// bytes and keeps them alive, and a write never goes into them, even when it
+// holds the owner's last reference.
+TEST(Writes, BorrowedBytesAreNeverWritten) {
+  at::manual_seed(43);
+  const at::Tensor a = randomAten({4, 3}, DType::F32);
+  // The bytes outlive their owner here (a deleter that frees nothing), so
+  // they can be read after the tensor that held the last reference is gone.
+  const std::vector<float> storage(a.data_ptr<float>(), a.data_ptr<float>() + 12);
+  const auto* bytes = reinterpret_cast<const std::byte*>(storage.data());
+  bool released = false;
+  auto owner = std::shared_ptr<const void>(storage.data(), [&](const void*) { released = true; });
+  Tensor w = Tensor::borrowed(DType::F32, {4, 3}, std::move(owner), bytes);
+  EXPECT_EQ(w.rawData(), static_cast<const void*>(bytes));
+  EXPECT_TRUE(sameAs(w, a));
+  EXPECT_FALSE(w.uniquelyOwned());
+  EXPECT_FALSE(select(w, 0, 1).uniquelyOwned()) << "a view of borrowed bytes is borrowed too";
+  const at::Tensor src = randomAten({3}, DType::F32);
+  const Tensor written = selectScatter(std::move(w), fromAten(src), 0, 2);
+  EXPECT_NE(written.rawData(), static_cast<const void*>(bytes));
+  EXPECT_TRUE(sameAs(written, at::select_scatter(a, src, 0, 2)));
+  EXPECT_TRUE(released) << "the last reference went with the tensor";
+  EXPECT_TRUE(std::equal(storage.begin(), storage.end(), a.data_ptr<float>())) << "the borrowed bytes are unchanged";
+  EXPECT_TRUE(Tensor::borrowed(DType::F32, {0, 3}, nullptr, nullptr).defined()) << "an empty one is a copy";
+}
+
 // Contiguous views alias their base; a functional write into a base nothing
 // else shares happens in place, and one into a shared base never changes
 // what the other holders see.
