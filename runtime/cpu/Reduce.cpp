@@ -12,6 +12,7 @@
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/VecMath.h"
+#include "runtime/cpu/WorkerPool.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -81,38 +82,45 @@ ReducePlan planReduce(const char* op, const Tensor& x, const std::vector<int64_t
 template <typename T>
 using SumAcc = std::conditional_t<std::is_floating_point_v<T>, double, int64_t>;
 
-/// out[o, i] = sum_r x[o, r, i] in accumulator type, converted to O.
+/// out[o, i] = sum_r x[o, r, i] in accumulator type, converted to O. The
+/// outer rows split over the workers (a mean over H and W of a feature map
+/// is one row per channel); each output's sum is the same either way.
 template <typename T, typename O>
 void sumKernel(const ReducePlan& p, Tensor& out, double scale) {
   using Acc = SumAcc<T>;
   const T* x = p.input.data<T>();
   O* y = out.data<O>();
-  std::vector<Acc> acc(static_cast<size_t>(p.inner));
-  for (int64_t o = 0; o < p.outer; ++o) {
-    std::fill(acc.begin(), acc.end(), Acc(0));
-    const T* block = x + o * p.reduced * p.inner;
-    if (p.inner == 1) {
-      // Eight partial sums: one chain of dependent adds would wait out the
-      // add's latency on every element (mean over H and W of a feature map).
-      Acc lanes[8] = {};
-      int64_t r = 0;
-      for (; r + 8 <= p.reduced; r += 8)
-        for (int l = 0; l < 8; ++l) lanes[l] += static_cast<Acc>(block[r + l]);
-      for (; r < p.reduced; ++r) lanes[0] += static_cast<Acc>(block[r]);
-      acc[0] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-    } else {
-      for (int64_t r = 0; r < p.reduced; ++r) {
-        const T* row = block + r * p.inner;
-        for (int64_t i = 0; i < p.inner; ++i) acc[i] += static_cast<Acc>(row[i]);
+  const int64_t rowElements = std::max<int64_t>(1, p.reduced * p.inner);
+  parallelFor(p.outer, std::max<int64_t>(1, 16384 / rowElements), [&](int64_t o0, int64_t o1) {
+    thread_local std::vector<Acc> accScratch;
+    accScratch.assign(static_cast<size_t>(p.inner), Acc(0));
+    Acc* acc = accScratch.data();
+    for (int64_t o = o0; o < o1; ++o) {
+      std::fill(acc, acc + p.inner, Acc(0));
+      const T* block = x + o * p.reduced * p.inner;
+      if (p.inner == 1) {
+        // Eight partial sums: one chain of dependent adds would wait out the
+        // add's latency on every element (mean over H and W of a feature map).
+        Acc lanes[8] = {};
+        int64_t r = 0;
+        for (; r + 8 <= p.reduced; r += 8)
+          for (int l = 0; l < 8; ++l) lanes[l] += static_cast<Acc>(block[r + l]);
+        for (; r < p.reduced; ++r) lanes[0] += static_cast<Acc>(block[r]);
+        acc[0] = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+      } else {
+        for (int64_t r = 0; r < p.reduced; ++r) {
+          const T* row = block + r * p.inner;
+          for (int64_t i = 0; i < p.inner; ++i) acc[i] += static_cast<Acc>(row[i]);
+        }
+      }
+      for (int64_t i = 0; i < p.inner; ++i) {
+        if constexpr (std::is_floating_point_v<O>)
+          y[o * p.inner + i] = static_cast<O>(static_cast<double>(acc[i]) * scale);
+        else
+          y[o * p.inner + i] = convert<O>(acc[i]);
       }
     }
-    for (int64_t i = 0; i < p.inner; ++i) {
-      if constexpr (std::is_floating_point_v<O>)
-        y[o * p.inner + i] = static_cast<O>(static_cast<double>(acc[i]) * scale);
-      else
-        y[o * p.inner + i] = convert<O>(acc[i]);
-    }
-  }
+  });
 }
 
 /// Generic fold for max/min/any/all: acc = f(acc, v), starting from the first element.

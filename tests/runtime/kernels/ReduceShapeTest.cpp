@@ -4,6 +4,9 @@
 // of runtime/cpu against ATen.
 //
 //===----------------------------------------------------------------------===//
+#include <cstring>
+
+#include "runtime/cpu/WorkerPool.h"
 #include "tests/runtime/kernels/AtenCompare.h"
 
 namespace cocktail::runtime::cpu {
@@ -50,6 +53,24 @@ TEST(Reduce, LargeSumIsAccurate) {
   const at::Tensor a = at::rand({1 << 20}) + 1;  // positive: no cancellation
   EXPECT_TRUE(sameAs(sum(fromAten(a)), at::sum(a)));
   EXPECT_TRUE(sameAs(mean(fromAten(a)), at::mean(a)));
+}
+
+// A mean over H and W (SkipNet's gates) splits its channels over the
+// workers: every output is summed in the same order, so the bits do not
+// depend on the number of workers, and they match ATen.
+TEST(Reduce, FeatureMapMeansSplitOverWorkers) {
+  at::manual_seed(13);
+  const at::Tensor a = randomAten({2, 96, 24, 24}, DType::F32);
+  const Tensor x = fromAten(a);
+  for (const Dims& dims : {Dims{2, 3}, Dims{2}, Dims{1, 2, 3}}) {
+    setNumWorkers(1);
+    const Tensor one = mean(x, dims, true);
+    setNumWorkers(2);
+    const Tensor two = mean(x, dims, true);
+    EXPECT_EQ(std::memcmp(one.rawData(), two.rawData(), static_cast<size_t>(one.nbytes())), 0)
+        << "dims " << shapeToString(dims);
+    EXPECT_TRUE(sameAs(two, at::mean(a, dims, true))) << "dims " << shapeToString(dims);
+  }
 }
 
 TEST(Reduce, MaxMinDimArgmaxAnyAll) {
