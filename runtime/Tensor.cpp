@@ -19,13 +19,18 @@ int64_t numElements(const Shape& shape) {
 
 std::string shapeToString(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-Tensor Tensor::empty(DType dtype, Shape shape) {
+Tensor Tensor::withoutBuffer(DType dtype, Shape shape) {
   for (int64_t d : shape)
     if (d < 0) throw std::invalid_argument(fmt::format("negative dimension in shape {}", shapeToString(shape)));
   Tensor t;
   t.dtype_ = dtype;
   t.numel_ = numElements(shape);
   t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::empty(DType dtype, Shape shape) {
+  Tensor t = withoutBuffer(dtype, std::move(shape));
   // Always allocate at least one element so that defined() holds for empty tensors.
   size_t bytes = static_cast<size_t>(std::max<int64_t>(t.numel_, 1) * ir::dtypeSize(dtype));
   t.buffer_ = TensorPlacement::take(dtype, t.shape_.size(), bytes);
@@ -46,13 +51,8 @@ Tensor Tensor::fromBytes(DType dtype, Shape shape, const void* bytes) {
 }
 
 Tensor Tensor::borrowed(DType dtype, Shape shape, std::shared_ptr<const void> owner, const std::byte* bytes) {
-  if (numElements(shape) == 0) return fromBytes(dtype, std::move(shape), bytes);
-  for (int64_t d : shape)
-    if (d < 0) throw std::invalid_argument(fmt::format("negative dimension in shape {}", shapeToString(shape)));
-  Tensor t;
-  t.dtype_ = dtype;
-  t.numel_ = numElements(shape);
-  t.shape_ = std::move(shape);
+  Tensor t = withoutBuffer(dtype, std::move(shape));
+  if (t.numel_ == 0) return empty(dtype, std::move(t.shape_));
   // The aliasing constructor: the tensor points at `bytes` and shares the
   // owner's lifetime. The buffer type is mutable, hence the cast; the
   // contract above is what keeps the bytes unwritten.

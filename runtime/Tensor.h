@@ -48,7 +48,7 @@ class Tensor {
   /// A tensor over `bytes` without copying them, which `owner` keeps alive
   /// for as long as the tensor (or a view of it) lives. Read-only by
   /// contract: whoever holds it must never write through it. An empty
-  /// tensor is copied instead (there is nothing to share).
+  /// tensor gets a buffer of its own (there is nothing to share).
   static Tensor borrowed(DType dtype, Shape shape, std::shared_ptr<const void> owner, const std::byte* bytes);
   /// 0-d tensors holding one value.
   static Tensor scalarF32(float v);
@@ -104,6 +104,9 @@ class Tensor {
   std::string typeString() const;
 
  private:
+  /// dtype and a checked shape; no buffer yet.
+  static Tensor withoutBuffer(DType dtype, Shape shape);
+
   DType dtype_ = DType::F32;
   Shape shape_;
   int64_t numel_ = 0;

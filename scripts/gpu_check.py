@@ -167,7 +167,7 @@ def first_line(e):
     return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
 
 
-def bench_cocktail(args, name, artifact, inputs):
+def bench_cocktail(args, artifact, inputs):
     proc = subprocess.run([str(args.build / "tools" / "cocktail-run"), str(artifact), "--inputs", str(inputs),
                            "--device", args.device, "--repeat", "50", "-q"],
                           capture_output=True, text=True, timeout=300)
@@ -230,7 +230,7 @@ def bench_one(args):
     want = load(work / f"{name}.b1.expected.pt")  # the TorchScript interpreter's on the CPU
     systems = args.systems.split(",")
     if "cocktail" in systems:
-        bench_cocktail(args, name, artifact, inputs_file)
+        bench_cocktail(args, artifact, inputs_file)
     if "torchscript" in systems:
         bench_torch(args, "torchscript", scripted, want, inputs)
     eager = load_suite().get(name).build()

@@ -401,7 +401,7 @@ TEST(Writes, BorrowedBytesAreNeverWritten) {
   EXPECT_TRUE(sameAs(written, at::select_scatter(a, src, 0, 2)));
   EXPECT_TRUE(released) << "the last reference went with the tensor";
   EXPECT_TRUE(std::equal(storage.begin(), storage.end(), a.data_ptr<float>())) << "the borrowed bytes are unchanged";
-  EXPECT_TRUE(Tensor::borrowed(DType::F32, {0, 3}, nullptr, nullptr).defined()) << "an empty one is a copy";
+  EXPECT_TRUE(Tensor::borrowed(DType::F32, {0, 3}, nullptr, nullptr).defined()) << "an empty one gets a buffer of its own";
 }
 
 // Contiguous views alias their base; a functional write into a base nothing
