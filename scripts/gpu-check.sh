@@ -31,7 +31,7 @@
 #     --device cuda and compare with the TorchScript model on CUDA: relative
 #     error < 1e-4 (scripts/gpu_check.py diff).
 #  3. Time Cocktail against TorchScript and PyTorch eager on CUDA, JAX on the
-#     GPU and torch.compile (scripts/gpu_check.py bench): $OUT/results.{json,md}.
+#     GPU and torch.compile (scripts/gpu_check.py bench): $OUT/results.{json,md,png}.
 #     COCKTAIL_BENCH=0 skips this step.
 #  4. compute-sanitizer memcheck and racecheck on the models in
 #     COCKTAIL_SANITIZE (default lstm,blockdrop), each under an equal share
@@ -77,7 +77,7 @@ FINAL_OUT=${OUT:-$REPO/gpu-check-out}
 OUT=$(mktemp -d /tmp/gpu-check.XXXXXX)
 mkdir -p "$FINAL_OUT"
 finish() {
-  cp -f "$OUT"/results.md "$OUT"/results.json "$OUT"/gpu-check.log "$FINAL_OUT"/ 2>/dev/null
+  cp -f "$OUT"/results.md "$OUT"/results.json "$OUT"/results.png "$OUT"/gpu-check.log "$FINAL_OUT"/ 2>/dev/null
   tar czf "$FINAL_OUT/logs.tar.gz" -C "$OUT" --exclude='*.pt' --exclude='*.cocktail' . 2>/dev/null
 }
 trap finish EXIT
@@ -95,7 +95,7 @@ left() { echo $(( DEADLINE - $(date +%s) )); }
 
 for tool in cmake "$PY"; do command -v "$tool" >/dev/null || die "$tool is not on PATH"; done
 if [[ $DRY == 1 ]]; then
-  log "dry run: tools found; would build in $BUILD, run $MODELS, write to $OUT"
+  log "dry run: tools found; would build in $BUILD, run $MODELS, write to $FINAL_OUT"
   ls "$DEPS_DEBS"/*.deb >/dev/null 2>&1 || log "no packages in $DEPS_DEBS: run --fetch-deps first"
   "$PY" -m py_compile scripts/gpu_check.py && log "scripts/gpu_check.py compiles"
   exit 0

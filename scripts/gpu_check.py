@@ -20,7 +20,7 @@ Every peer's output is checked against the TorchScript interpreter's on the
 CPU (rel error <= 1e-3)
 before its time counts; a failed check or an error is the row's entry.
 Peers run in full fp32 (no TF32 in cuBLAS, cuDNN or XLA), as Cocktail does.
-Writes OUT/results.{json,md}.
+Writes OUT/results.{json,md,png}; `chart` redraws the PNG from OUT/results.json.
 
 Not like for like: cocktail-run's time includes copying the inputs in from
 host memory and the outputs back; the peers' inputs already live on the
@@ -42,6 +42,8 @@ REPO = Path(__file__).resolve().parents[1]
 RTOL = 1e-4        # Cocktail against PyTorch, both fp32
 PEER_RTOL = 1e-3   # a peer against TorchScript: other kernels, other summation orders
 SYSTEMS = ["cocktail", "torchscript", "eager", "jax", "torch.compile"]
+LABELS = {"cocktail": "Cocktail (CUDA)", "torchscript": "TorchScript (CUDA)", "eager": "PyTorch eager (CUDA)",
+          "jax": "JAX (GPU)", "torch.compile": "torch.compile (CUDA)"}
 
 # JAX must not take 75% of the GPU's memory up front: PyTorch shares the process.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
@@ -344,12 +346,60 @@ def write_results(args, rows):
     geo = [f"x{statistics.geometric_mean(v):.2f} ({len(v)})" if v else "-" for v in ratios.values()]
     lines.append("| geomean ratio (models) | " + " | ".join(geo) + " |")
     (args.out / "results.md").write_text("\n".join(lines) + "\n")
+    write_chart(rows, info, args.out / "results.png")
     print("\n".join(lines))
+
+
+def write_chart(rows, info, path):
+    """A bar chart of the latency table (log scale; a missing entry is marked n/a, not dropped)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        print(f"no chart: matplotlib is missing ({e})")
+        return False
+    models = list(rows)
+    width = 0.8 / len(SYSTEMS)
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(models) + 2), 5.5))
+    colors = ["#d62728", "#1f77b4", "#ff7f0e", "#9467bd", "#2ca02c"]
+    times = [r[s]["ms"] for r in rows.values() for s in SYSTEMS if "ms" in r.get(s, {})]
+    lo = min(times, default=1)
+    for i, system in enumerate(SYSTEMS):
+        xs, ys = [], []
+        for j, name in enumerate(models):
+            x = j - 0.4 + width * (i + 0.5)
+            r = rows[name].get(system, {})
+            if "ms" in r:
+                xs.append(x)
+                ys.append(r["ms"])
+            else:
+                ax.text(x, lo * 0.6, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color=colors[i])
+        ax.bar(xs, ys, width, label=LABELS[system], color=colors[i])
+    ax.set_yscale("log")
+    ax.set_ylim(bottom=lo * 0.5)
+    ax.set_xticks(range(len(models)))
+    ax.set_xticklabels(models, fontsize=8)
+    ax.set_ylabel("median latency, ms (log scale; lower is better)")
+    ax.set_title(f"Cocktail suite at batch 1 on {info.get('gpu', info.get('device'))}, torch {info.get('torch')} "
+                 "(n/a: see the table)", fontsize=10)
+    ax.legend(fontsize=8, ncol=3)
+    ax.grid(axis="y", which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def chart(args):
+    """Redraws OUT/results.png from OUT/results.json (a committed run's, say)."""
+    data = json.loads((args.out / "results.json").read_text())
+    write_chart(data["rows"], data["machine"], args.out / "results.png")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--build", type=Path, required=True)
+    p.add_argument("--build", type=Path, help="the build folder with tools/ (every step but chart)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--models", default="lstm,nasrnn,attention,seq2seq,blockdrop,skipnet,rae")
     p.add_argument("--arch", default="sm_90")
@@ -357,10 +407,12 @@ def main():
     p.add_argument("--deadline", type=float, default=0, help="bench: epoch seconds by which to finish")
     p.add_argument("--model", help="bench-one: the model")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="bench-one: which systems")
-    p.add_argument("step", choices=["diff", "bench", "bench-one"])
+    p.add_argument("step", choices=["diff", "bench", "bench-one", "chart"])
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    {"diff": diff, "bench": bench, "bench-one": bench_one}[args.step](args)
+    if args.step != "chart" and args.build is None:
+        p.error(f"{args.step} needs --build")
+    {"diff": diff, "bench": bench, "bench-one": bench_one, "chart": chart}[args.step](args)
 
 
 if __name__ == "__main__":
