@@ -66,7 +66,9 @@ if [[ ${1:-} == --prebuild ]]; then
     -DCOCKTAIL_ENABLE_SERVER=OFF -DCOCKTAIL_ENABLE_CUDA=ON -DCOCKTAIL_BUILD_TESTS=OFF >/dev/null || exit 1
   cmake --build build-gpu-prebuild --target cocktail-compile cocktail-run || exit 1
   mkdir -p .gpu-prebuilt/tools && cp build-gpu-prebuild/tools/cocktail-{compile,run} .gpu-prebuilt/tools/
-  echo "gpu-check: .gpu-prebuilt/tools/ holds cocktail-compile and cocktail-run for $TORCH_DIR"
+  # The tools fit only the very PyTorch they were built against: the check compares.
+  sed -n "s/^__version__ = '\(.*\)'$/\1/p" "$TORCH_DIR/version.py" >.gpu-prebuilt/torch-version
+  echo "gpu-check: .gpu-prebuilt/tools/ holds cocktail-compile and cocktail-run for torch $(cat .gpu-prebuilt/torch-version)"
   exit 0
 fi
 
@@ -127,7 +129,11 @@ PYEOF
 )
 NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$LIB_PATH:$(dirname "$(dirname "$NVCC")")/lib64
-if [[ -x $REPO/.gpu-prebuilt/tools/cocktail-run ]]; then
+THERE_TORCH=$("$PY" -c 'import torch; print(torch.__version__)')
+PREBUILT_TORCH=$(cat "$REPO/.gpu-prebuilt/torch-version" 2>/dev/null)
+if [[ -x $REPO/.gpu-prebuilt/tools/cocktail-run && $PREBUILT_TORCH != "$THERE_TORCH" ]]; then
+  log "the prebuilt tools are for torch '$PREBUILT_TORCH', this machine has $THERE_TORCH: building"
+elif [[ -x $REPO/.gpu-prebuilt/tools/cocktail-run ]]; then
   if "$REPO/.gpu-prebuilt/tools/cocktail-run" --help >/dev/null 2>"$OUT/prebuilt.log" \
      && "$REPO/.gpu-prebuilt/tools/cocktail-compile" --help >/dev/null 2>>"$OUT/prebuilt.log"; then
     BUILD=$REPO/.gpu-prebuilt
