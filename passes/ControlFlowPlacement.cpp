@@ -77,7 +77,10 @@ class ControlFlowPlacement final : public Pass {
     if (std::string island = firstIsland(body); !island.empty())
       return decide(false, fmt::format("its body runs {} as a TorchScript island, which needs the host", island));
     const int ops = countUOperators(body);
-    const double work = regionWork(body, *program_).micros(t_);
+    const Work estimate = regionWork(body, *program_);
+    const double work = estimate.micros(t_);
+    // "at least" where a `?` dim or a run-time trip count was counted once.
+    const std::string about = estimate.lowerBound ? "at least ~" : "~";
     if (insidePersistent) {
       decide(true, fmt::format("inside a persistent loop: {} uOperators per iteration, barriers only", ops));
       return true;
@@ -88,13 +91,13 @@ class ControlFlowPlacement final : public Pass {
     const double device = ops * t_.barrierUs;
     if (host - device > 0.05 * work) {
       decide(true, fmt::format("{} uOperators per iteration: launching them from the host costs {:.1f} us per "
-                               "iteration against {:.1f} us of barriers, next to ~{:.1f} us of work",
-                               ops, host, device, work));
+                               "iteration against {:.1f} us of barriers, next to {}{:.1f} us of work",
+                               ops, host, device, about, work));
       placeResidency(op);
       return true;
     }
-    return decide(false, fmt::format("~{:.1f} us of work per iteration dwarfs the {:.1f} us of launching its {} "
-                                     "uOperators from the host", work, host, ops));
+    return decide(false, fmt::format("{}{:.1f} us of work per iteration dwarfs the {:.1f} us of launching its {} "
+                                     "uOperators from the host", about, work, host, ops));
   }
 
   void placeResidency(Op& loop) {

@@ -10,19 +10,28 @@ using ir::OpKind;
 
 double Work::micros(const TargetModel& t) const { return std::max(bytes / t.bytesPerUs, flops / t.flopsPerUs); }
 
+std::optional<int64_t> dimBound(const ir::Dim& d, const ir::Program& program) {
+  if (d.isConstant()) return d.value();
+  if (d.isSymbol())
+    if (const ir::Symbol* s = program.findSymbol(d.symbolName())) return s->bound;
+  return std::nullopt;
+}
+
 int64_t boundElements(const ir::Value& v, const ir::Program& program) {
   const ir::Type& t = v.type();
-  if (!t.isTensor()) return 1;
-  if (!t.hasRank()) return 1;
+  if (!t.isTensor() || !t.hasRank()) return 1;
   int64_t n = 1;
-  for (const ir::Dim& d : t.dims()) {
-    if (d.isConstant()) n *= d.value();
-    else if (d.isSymbol()) {
-      const ir::Symbol* s = program.findSymbol(d.symbolName());
-      n *= s ? s->bound : 1;
-    }
-  }
+  for (const ir::Dim& d : t.dims()) n *= dimBound(d, program).value_or(1);
   return n;
+}
+
+bool hasUnboundedDims(const ir::Value& v, const ir::Program& program) {
+  const ir::Type& t = v.type();
+  if (!t.isTensor()) return false;
+  if (!t.hasRank()) return true;
+  for (const ir::Dim& d : t.dims())
+    if (!dimBound(d, program)) return true;
+  return false;
 }
 
 bool isView(const ir::Op& op) {
@@ -67,16 +76,24 @@ double bytesOf(const ir::Value& v, const ir::Program& p) {
 Work opWork(const ir::Op& op, const ir::Program& program) {
   Work w;
   if (!isUOperator(op)) return w;
-  for (const ir::Value* v : op.operands()) w.bytes += bytesOf(*v, program);
-  for (const auto& r : op.results()) w.bytes += bytesOf(*r, program);
+  for (const ir::Value* v : op.operands()) {
+    w.bytes += bytesOf(*v, program);
+    w.lowerBound |= hasUnboundedDims(*v, program);
+  }
+  for (const auto& r : op.results()) {
+    w.bytes += bytesOf(*r, program);
+    w.lowerBound |= hasUnboundedDims(*r, program);
+  }
   const double out = static_cast<double>(boundElements(*op.result(), program));
+  // A contracted dim at its bound; the operands' `?` dims already mark the estimate.
+  auto bound = [&](const ir::Dim& d) { return static_cast<double>(dimBound(d, program).value_or(1)); };
   switch (op.kind()) {
     case OpKind::Linear:
     case OpKind::Matmul:
     case OpKind::Addmm: {
       // 2 * output elements * the contracted dim (the last dim of the first operand).
       const ir::Type& a = op.operand(op.kind() == OpKind::Addmm ? 1 : 0)->type();
-      double k = a.hasRank() && a.rank() > 0 && a.dims().back().isConstant() ? static_cast<double>(a.dims().back().value()) : 1;
+      const double k = a.hasRank() && a.rank() > 0 ? bound(a.dims().back()) : 1;
       w.flops = 2 * out * k;
       break;
     }
@@ -84,17 +101,20 @@ Work opWork(const ir::Op& op, const ir::Program& program) {
       const ir::Type& wt = op.operand(1)->type();
       double perOut = 1;
       if (wt.hasRank() && wt.rank() == 4)
-        for (size_t i = 1; i < 4; ++i) perOut *= wt.dims()[i].isConstant() ? static_cast<double>(wt.dims()[i].value()) : 1;
+        for (size_t i = 1; i < 4; ++i) perOut *= bound(wt.dims()[i]);
       w.flops = 2 * out * perOut;
       break;
     }
     case OpKind::Fused:
       // A head's contraction, then one flop per element per epilogue op
       // (the body's size counts the head and the yield too).
-      if (const ir::Op* head = ir::fusedHead(op))
-        w.flops = opWork(*head, program).flops + out * static_cast<double>(op.region(0).size() - 2);
-      else
+      if (const ir::Op* head = ir::fusedHead(op)) {
+        const Work h = opWork(*head, program);
+        w.flops = h.flops + out * static_cast<double>(op.region(0).size() - 2);
+        w.lowerBound |= h.lowerBound;
+      } else {
         w.flops = out * static_cast<double>(op.region(0).size());
+      }
       break;
     default:
       w.flops = out;
@@ -126,9 +146,10 @@ Work regionWork(const ir::Region& region, const ir::Program& program) {
     const ir::Op& op = *opPtr;
     if (op.kind() == OpKind::Loop) {
       Work body = regionWork(op.region(0), program);
-      const double trips = static_cast<double>(staticTripCount(op).value_or(1));
-      total.bytes += body.bytes * trips;
-      total.flops += body.flops * trips;
+      const std::optional<int64_t> trips = staticTripCount(op);
+      total.bytes += body.bytes * static_cast<double>(trips.value_or(1));
+      total.flops += body.flops * static_cast<double>(trips.value_or(1));
+      total.lowerBound |= body.lowerBound || !trips;
     } else if (op.kind() == OpKind::If) {
       Work a = regionWork(op.region(0), program), b = regionWork(op.region(1), program);
       total += (a.bytes + a.flops >= b.bytes + b.flops) ? a : b;
