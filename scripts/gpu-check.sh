@@ -6,6 +6,7 @@
 #   scripts/gpu-check.sh --fetch-deps  # here (Debian 12): the build's Debian packages into .gpu-deps/
 #   scripts/gpu-check.sh               # there: results and logs into $OUT (default: ./gpu-check-out)
 #   scripts/gpu-check.sh --dry-run     # what runs without a GPU: the syntax, the tools, the plan
+#   scripts/gpu-check.sh --help        # this text
 #   scripts/gpu-check.sh --prebuild TORCH_DIR
 #                                      # here: build the two tools against TORCH_DIR (an unpacked
 #                                      # wheel of the PyTorch the GPU machine has) into .gpu-prebuilt/
@@ -43,6 +44,15 @@ DEPS_DEBS=$REPO/.gpu-deps
 DEBIAN_PACKAGES=(libprotobuf-dev libprotobuf32 protobuf-compiler libprotoc32 libfmt-dev libfmt9
                  nlohmann-json3-dev libcli11-dev libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread
                  libgfortran5 libquadmath0)
+
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+  sed -n '2,/^set -uo pipefail/p' "$0" | sed '$d; s/^# \{0,1\}//'   # this header
+  exit 0
+fi
+if [[ -n ${1:-} && ! ${1:-} =~ ^--(fetch-deps|prebuild|dry-run)$ ]]; then
+  echo "gpu-check: unknown option '$1' (see --help)" >&2
+  exit 2
+fi
 
 if [[ ${1:-} == --fetch-deps ]]; then
   mkdir -p "$DEPS_DEBS" && cd "$DEPS_DEBS" && rm -f ./*.deb
