@@ -48,6 +48,7 @@ LABELS = {"cocktail": "Cocktail (CUDA)", "torchscript": "TorchScript (CUDA)", "e
 # JAX must not take 75% of the GPU's memory up front: PyTorch shares the process.
 os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 # The suite's own helpers: the package by path, and outputs as a flat list of tensors.
@@ -210,7 +211,6 @@ def bench_jax(args, name, work, inputs, want):
         t0 = time.perf_counter()
         outs = jax.block_until_ready(fn(params, *jargs))
         compile_s = time.perf_counter() - t0
-        import numpy as np
         err = rel_error([torch.from_numpy(np.asarray(o)) for o in outs], want)
         if not err <= PEER_RTOL:
             emit("jax", error=f"output differs from TorchScript's: max rel error {err:.3g}")
@@ -282,7 +282,7 @@ def run_child(args, name, systems, timeout):
     """bench-one in a child process; returns {system: result} of what it printed before exiting or timing out."""
     cmd = [sys.executable, __file__, "--build", str(args.build), "--out", str(args.out), "--models", name,
            "--arch", args.arch, "--device", args.device, "--model", name, "--systems", ",".join(systems), "bench-one"]
-    results, tail = {}, ""
+    results, tail = {}, []
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         out, tail = proc.stdout, (proc.stderr or "").strip().splitlines()[-1:]

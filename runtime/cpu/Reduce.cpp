@@ -93,7 +93,7 @@ void sumKernel(const ReducePlan& p, Tensor& out, double scale) {
   const int64_t rowElements = std::max<int64_t>(1, p.reduced * p.inner);
   parallelFor(p.outer, std::max<int64_t>(1, 16384 / rowElements), [&](int64_t o0, int64_t o1) {
     thread_local std::vector<Acc> accScratch;
-    accScratch.assign(static_cast<size_t>(p.inner), Acc(0));
+    accScratch.resize(static_cast<size_t>(p.inner));  // zeroed per row below
     Acc* acc = accScratch.data();
     for (int64_t o = o0; o < o1; ++o) {
       std::fill(acc, acc + p.inner, Acc(0));
