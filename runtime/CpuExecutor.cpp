@@ -58,6 +58,8 @@ struct Instr {
   std::vector<int64_t> mem;
   std::vector<int64_t> memBytes;
   bool memAlias = false;
+  /// The row of COCKTAIL_PROFILE's table this op's time goes to.
+  std::string profileRow;
 };
 
 struct Block {
@@ -504,10 +506,30 @@ class CpuExecutor final : public Executor {
                                     "interpreter", op.attrs().getString("op").value_or("?")));
         ins.island = islands_(op.attrs().getString("graph").value_or(""));
       }
+      if (profile_) ins.profileRow = profileRow(ins);
       block.instrs.push_back(std::move(ins));
     }
     planLiveness(block);
     return block;
+  }
+
+  /// COCKTAIL_PROFILE's row for `ins`: by shape, a fused op with a head is
+  /// labelled with its head's kind, input and weight; any other op with its
+  /// first two operands.
+  std::string profileRow(const Instr& ins) const {
+    const ir::Op& op = *ins.op;
+    if (!profile_->byShape()) return std::string(ir::mnemonic(op.kind()));
+    std::vector<size_t> shown;
+    std::string name(ir::mnemonic(op.kind()));
+    if (auto head = ins.fused ? ins.fused->headOperands() : std::nullopt) {
+      name = fmt::format("{}({})", name, ir::mnemonic(head->kind));
+      shown = {head->input, head->weight};
+    } else {
+      for (size_t i = 0; i < std::min<size_t>(2, op.numOperands()); ++i) shown.push_back(i);
+    }
+    std::string types;
+    for (size_t i : shown) (types += types.empty() ? "" : " ") += op.operand(i)->type().str();
+    return profile_->rowLabel(name, types);
   }
 
   void execBlock(const Block& block, Run& run) {
@@ -516,7 +538,7 @@ class CpuExecutor final : public Executor {
       if (profile_ && ins.regions.empty()) {
         const auto start = std::chrono::steady_clock::now();
         const int offPlan = execPlaced(ins, run);
-        profile_->add(ins.op->kind(), std::chrono::steady_clock::now() - start, offPlan);
+        profile_->add(ins.profileRow, std::chrono::steady_clock::now() - start, offPlan);
       } else {
         execPlaced(ins, run);
       }

@@ -1,6 +1,6 @@
 //===- bench/cpp/conv-block-bench.cpp - Cocktail's convolutions against oneDNN's ----===//
 //
-//   conv-block-bench [--reps 100] [--out FILE.md]
+//   conv-block-bench [--reps 100] [--per-conv] [--out FILE.md]
 //
 // Why SkipNet is slower than TorchScript (README, issue 4): times ResNet
 // bottleneck blocks, one per stage (1x1, 3x3, 1x1 convolutions with a relu
@@ -156,6 +156,13 @@ int main(int argc, char** argv) {
                "conv-block-bench"};
   int reps = 100;
   std::string outPath;
+  bool perConv = false;
+  int sets = 1;
+  app.add_option("--cold", sets,
+                 "Give each convolution N copies of its weights and cycle through them, so that they come from "
+                 "memory as a large model's do (e.g. --cold 32; default 1: warm in cache)")
+      ->check(CLI::Range(1, 1000));
+  app.add_flag("--per-conv", perConv, "Also time each block's three convolutions one by one (a row each)");
   app.add_option("--reps", reps, "Timed runs per setting (median reported; default 100)")->check(CLI::Range(5, 10000));
   app.add_option("--out", outPath, "Also write the table here (Markdown), e.g. bench/results/conv-block-MACHINE-DATE.md");
   CLI11_PARSE(app, argc, argv);
@@ -166,60 +173,81 @@ int main(int argc, char** argv) {
   std::string table = fmt::format(
       "# Convolution blocks: Cocktail's conv2d against oneDNN {}.{}.{}\n\n**Machine:** {} cores, {}. Batch 1, "
       "median of {} runs after 3 untimed ones and a pause that lets the other side's threads go idle; settings alternate 1, 2, 1, 2 threads and the better of each pair "
-      "is shown. Ratio = Cocktail / oneDNN (above 1: oneDNN is faster).\n\n"
+      "is shown. {}. Ratio = Cocktail / oneDNN (above 1: oneDNN is faster).\n\n"
       "| block | threads | Cocktail ms | oneDNN ms | ratio | oneDNN kernels |\n|---|---|---|---|---|---|\n",
-      v->major, v->minor, v->patch, std::thread::hardware_concurrency(), cpuModel(), reps);
+      v->major, v->minor, v->patch, std::thread::hardware_concurrency(), cpuModel(), reps,
+      sets == 1 ? std::string("Weights warm in cache")
+                : fmt::format("Weights cold: each run takes the next of {} copies", sets));
   for (const Block& block : kBlocks) {
     const int64_t n = block.size * block.size;
     std::vector<Tensor> w, b;
     std::vector<std::unique_ptr<cpu::PackedConvWeights>> packed;
     std::vector<OneDnnConv> dnn;
     std::string impls;
-    for (const Conv& c : block.convs) {
-      w.push_back(weights({c.out, c.in, c.k, c.k}, 1.0f / static_cast<float>(c.in * c.k * c.k)));
-      b.push_back(weights({c.out}, 0.01f));
-      packed.push_back(cpu::packedConvPays(w.back().shape(), {1, 1}, 1)
-                           ? std::make_unique<cpu::PackedConvWeights>(w.back())
-                           : nullptr);
-      dnn.emplace_back(eng, s, c, block.size, w.back(), b.back());
-      impls += (impls.empty() ? "" : ", ") + dnn.back().impl;
-    }
+    // Convolution i of weight set k is entry 3k + i.
+    for (int set = 0; set < sets; ++set)
+      for (const Conv& c : block.convs) {
+        w.push_back(weights({c.out, c.in, c.k, c.k}, 1.0f / static_cast<float>(c.in * c.k * c.k)));
+        b.push_back(weights({c.out}, 0.01f));
+        packed.push_back(cpu::packedConvPays(w.back().shape(), {1, 1}, 1)
+                             ? std::make_unique<cpu::PackedConvWeights>(w.back())
+                             : nullptr);
+        dnn.emplace_back(eng, s, c, block.size, w.back(), b.back());
+        if (set == 0) impls += (impls.empty() ? "" : ", ") + dnn.back().impl;
+      }
     // Activations: the block's input and two buffers the convs alternate between.
     const int64_t widest = std::max({block.convs[0].in, block.convs[0].out, block.convs[2].out});
     Tensor x = weights({1, block.convs[0].in, block.size, block.size}, 1.0f);
     Tensor a = Tensor::zeros(DType::F32, {1, widest, block.size, block.size});
     Tensor c = Tensor::zeros(DType::F32, {1, widest, block.size, block.size});
     Tensor* bufs[3][2] = {{&x, &a}, {&a, &c}, {&c, &a}};
-    auto ours = [&] {
+    int64_t call = 0;  // which weight set a run takes
+    auto ourConv = [&](int i) {
+      const Conv& cv = block.convs[i];
+      const size_t k = static_cast<size_t>(3 * (call % sets) + i);
+      Tensor in = bufs[i][0]->aliasRange({1, cv.in, block.size, block.size}, 0);
+      Tensor& out = *bufs[i][1];
+      // The result into the output buffer, as the executor's memory plan places it.
+      std::shared_ptr<std::byte[]> place(static_cast<std::byte*>(out.rawData()), [](std::byte*) {});
+      const TensorPlacement::Slot slot{place, static_cast<size_t>(cv.out * n) * sizeof(float), DType::F32, 4};
+      TensorPlacement placement({&slot, 1});
+      cpu::conv2d(in, w[k], &b[k], {1, 1}, {cv.k / 2, cv.k / 2}, {1, 1}, 1, nullptr, packed[k].get());
+      relu(out.data<float>(), cv.out * n);
+    };
+    auto dnnConv = [&](int i) {
+      dnn[static_cast<size_t>(3 * (call % sets) + i)].run(eng, s, bufs[i][0]->data<float>(), bufs[i][1]->data<float>());
+      relu(bufs[i][1]->data<float>(), block.convs[i].out * n);
+    };
+    // Row -1 is the whole block; rows 0..2 its convolutions alone.
+    auto timeRow = [&](int conv, const std::string& name) {
+      const int first = conv < 0 ? 0 : conv, last = conv < 0 ? 2 : conv;
+      auto ours = [&] {
+        for (int i = first; i <= last; ++i) ourConv(i);
+        ++call;
+      };
+      auto onednn = [&] {
+        for (int i = first; i <= last; ++i) dnnConv(i);
+        ++call;
+      };
+      double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}};
+      for (int round = 0; round < 2; ++round)
+        for (int t : {1, 2}) {
+          cpu::setNumWorkers(t);
+          omp_set_num_threads(t);
+          best[t - 1][0] = std::min(best[t - 1][0], medianMs(ours, reps));
+          best[t - 1][1] = std::min(best[t - 1][1], medianMs(onednn, reps));
+        }
+      for (int t : {1, 2})
+        table += fmt::format("| {} | {} | {:.2f} | {:.2f} | **x{:.2f}** | {} |\n", name, t, best[t - 1][0],
+                             best[t - 1][1], best[t - 1][0] / best[t - 1][1],
+                             conv < 0 ? impls : dnn[conv].impl);
+    };
+    timeRow(-1, block.name);
+    if (perConv)
       for (int i = 0; i < 3; ++i) {
         const Conv& cv = block.convs[i];
-        Tensor in = bufs[i][0]->aliasRange({1, cv.in, block.size, block.size}, 0);
-        Tensor& out = *bufs[i][1];
-        // The result into the output buffer, as the executor's memory plan places it.
-        std::shared_ptr<std::byte[]> place(static_cast<std::byte*>(out.rawData()), [](std::byte*) {});
-        const TensorPlacement::Slot slot{place, static_cast<size_t>(cv.out * n) * sizeof(float), DType::F32, 4};
-        TensorPlacement placement({&slot, 1});
-        cpu::conv2d(in, w[i], &b[i], {1, 1}, {cv.k / 2, cv.k / 2}, {1, 1}, 1, nullptr, packed[i].get());
-        relu(out.data<float>(), cv.out * n);
+        timeRow(i, fmt::format("&nbsp;&nbsp;conv {}: {}->{} {}x{}", i + 1, cv.in, cv.out, cv.k, cv.k));
       }
-    };
-    auto onednn = [&] {
-      for (int i = 0; i < 3; ++i) {
-        dnn[i].run(eng, s, bufs[i][0]->data<float>(), bufs[i][1]->data<float>());
-        relu(bufs[i][1]->data<float>(), block.convs[i].out * n);
-      }
-    };
-    double best[2][2] = {{1e30, 1e30}, {1e30, 1e30}};
-    for (int round = 0; round < 2; ++round)
-      for (int t : {1, 2}) {
-        cpu::setNumWorkers(t);
-        omp_set_num_threads(t);
-        best[t - 1][0] = std::min(best[t - 1][0], medianMs(ours, reps));
-        best[t - 1][1] = std::min(best[t - 1][1], medianMs(onednn, reps));
-      }
-    for (int t : {1, 2})
-      table += fmt::format("| {} | {} | {:.2f} | {:.2f} | **x{:.2f}** | {} |\n", block.name, t, best[t - 1][0],
-                           best[t - 1][1], best[t - 1][0] / best[t - 1][1], impls);
   }
   std::fputs(table.c_str(), stdout);
   if (!outPath.empty()) {
