@@ -484,11 +484,13 @@ class CpuExecutor final : public Executor {
         for (const auto& r : op.regions()) ins.regions.push_back(compileRegion(*r));
       }
       if (op.kind() == OpKind::Conv2d)
-        ins.packedConv = packed_.forConv(*op.operand(1), pairAttr(op, "stride"), intAttr(op, "groups"));
+        ins.packedConv = packed_.forConv(*op.operand(1), op.operand(0)->type(), pairAttr(op, "stride"),
+                                         pairAttr(op, "dilation"), intAttr(op, "groups"));
       if (op.kind() == OpKind::Linear) ins.packedLinear = packed_.forLinear(*op.operand(1), op.operand(0)->type());
       if (auto head = ins.fused ? ins.fused->headOperands() : std::nullopt) {
         if (head->kind == OpKind::Conv2d) {
-          ins.packedConv = packed_.forConv(*op.operand(head->weight), head->stride, head->groups);
+          ins.packedConv = packed_.forConv(*op.operand(head->weight), op.operand(head->input)->type(), head->stride,
+                                           head->dilation, head->groups);
         } else {
           ins.packedLinear = packed_.forLinear(*op.operand(head->weight), op.operand(head->input)->type());
           ins.linearWeightOperand = head->weight;

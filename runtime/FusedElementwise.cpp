@@ -199,7 +199,7 @@ void FusedElementwise::runBlocks(int64_t b0, int64_t b1, int64_t n, const std::v
 std::optional<FusedElementwise::HeadOperands> FusedElementwise::headOperands() const {
   if (!head_) return std::nullopt;
   return HeadOperands{head_->kind, static_cast<size_t>(head_->inputs.at(0)), static_cast<size_t>(head_->inputs.at(1)),
-                      head_->stride, head_->groups};
+                      head_->stride, head_->groups, head_->dilation};
 }
 
 Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs, const std::vector<const float*>& data,

@@ -49,13 +49,14 @@ class FusedElementwise {
   std::vector<Tensor> run(const std::vector<const RuntimeValue*>& inputs, PackedHead packed = {}) const;
 
   /// A contraction head: its kind, which operands of the op are its input
-  /// and its weight, and (a conv2d's) stride and groups: what decides
-  /// whether packed weights serve it.
+  /// and its weight, and (a conv2d's) stride, groups and dilation: what
+  /// decides whether packed weights serve it, and in which layout.
   struct HeadOperands {
     ir::OpKind kind = ir::OpKind::Conv2d;
     size_t input = 0, weight = 1;
     std::array<int64_t, 2> stride{1, 1};
     int64_t groups = 1;
+    std::array<int64_t, 2> dilation{1, 1};
   };
   std::optional<HeadOperands> headOperands() const;
 

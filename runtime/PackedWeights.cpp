@@ -2,6 +2,7 @@
 #include "runtime/PackedWeights.h"
 
 #include "ir/Op.h"
+#include "runtime/cpu/WinogradConv.h"
 
 namespace cocktail::runtime {
 
@@ -30,17 +31,32 @@ const cpu::PackedPanels* PackedLinearWeights::find(const RuntimeValue& weight) c
   return nullptr;
 }
 
-std::shared_ptr<const cpu::PackedConvWeights> PackedWeights::forConv(const ir::Value& weight,
-                                                                     std::array<int64_t, 2> stride, int64_t groups) {
+std::shared_ptr<const cpu::PackedConvWeights> PackedWeights::forConv(const ir::Value& weight, const ir::Type& x,
+                                                                     std::array<int64_t, 2> stride,
+                                                                     std::array<int64_t, 2> dilation, int64_t groups) {
+  using Layout = cpu::PackedConvWeights::Layout;
   const ir::Op* def = weight.definingOp();
   if (!def || def->kind() != ir::OpKind::Weight) return nullptr;
   const std::string name = def->attrs().getString("name").value_or("");
   auto it = weights_.find(name);
-  if (it == weights_.end() || it->second.dtype() != DType::F32 ||
-      !cpu::packedConvPays(it->second.shape(), stride, groups))
+  if (it == weights_.end() || it->second.dtype() != DType::F32) return nullptr;
+  const Shape& shape = it->second.shape();
+  // The input's height and width, where the type says them (NCHW or CHW).
+  int64_t H = -1, W = -1;
+  if (x.hasRank() && x.rank() >= 3) {
+    const auto& dims = x.dims();
+    const ir::Dim h = dims[dims.size() - 2], w = dims[dims.size() - 1];
+    if (h.isConstant() && w.isConstant()) H = h.value(), W = w.value();
+  }
+  Layout layout;
+  if (H >= 0 && cpu::winogradPays(shape, stride, dilation, groups, H, W))
+    layout = Layout::Winograd;
+  else if (cpu::packedConvPays(shape, stride, groups))
+    layout = Layout::ChannelBlocks;
+  else
     return nullptr;
-  auto& packed = conv_[name];
-  if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second);
+  auto& packed = conv_[{name, layout}];
+  if (!packed) packed = std::make_shared<const cpu::PackedConvWeights>(it->second, layout);
   return packed;
 }
 

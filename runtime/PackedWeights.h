@@ -2,7 +2,8 @@
 //
 // Some CPU kernels read a constant weight in a layout of their own: the
 // convolution kernel on blocks of 32 output channels (cpu/PackedConv.h), the
-// GEMM in panels of 32 columns (cpu/Gemm.h). Packing such a weight on every
+// Winograd convolution on transformed filters (cpu/WinogradConv.h), the GEMM
+// in panels of 32 columns (cpu/Gemm.h). Packing such a weight on every
 // call costs a pass over it per call; the executor packs an artifact's
 // weights once, at load, for the ops that read them, and hands each op its
 // packed copy. The copies cost that much memory again.
@@ -44,11 +45,14 @@ class PackedWeights {
   /// `weights`: the artifact's weights by name; they must outlive this.
   explicit PackedWeights(const std::unordered_map<std::string, Tensor>& weights) : weights_(weights) {}
 
-  /// A conv2d's `weight` packed for the convolution kernel, if it is an f32
-  /// artifact weight and packing pays for this convolution
-  /// (cpu::packedConvPays); null otherwise.
-  std::shared_ptr<const cpu::PackedConvWeights> forConv(const ir::Value& weight, std::array<int64_t, 2> stride,
-                                                        int64_t groups);
+  /// A conv2d's `weight` packed for a convolution kernel, if it is an f32
+  /// artifact weight and packing pays for this convolution: for Winograd
+  /// F(2x2, 3x3) where cpu::winogradPays on an input of type `x` (its height
+  /// and width known), else in blocks of channels where cpu::packedConvPays;
+  /// null otherwise.
+  std::shared_ptr<const cpu::PackedConvWeights> forConv(const ir::Value& weight, const ir::Type& x,
+                                                        std::array<int64_t, 2> stride,
+                                                        std::array<int64_t, 2> dilation, int64_t groups);
 
   /// A linear layer's `weight` in GEMM panels, if its input (of type `x`)
   /// may have more than one row (one row is a GEMV, which reads the weight
@@ -58,7 +62,9 @@ class PackedWeights {
 
  private:
   const std::unordered_map<std::string, Tensor>& weights_;
-  std::unordered_map<std::string, std::shared_ptr<const cpu::PackedConvWeights>> conv_;
+  /// By weight name and layout.
+  std::map<std::pair<std::string, cpu::PackedConvWeights::Layout>, std::shared_ptr<const cpu::PackedConvWeights>>
+      conv_;
   /// By weight name and slice (-1: the whole weight).
   std::map<std::pair<std::string, int64_t>, std::shared_ptr<const cpu::PackedPanels>> linear_;
 };

@@ -7,7 +7,8 @@
 // after each, batch 1), built from Cocktail's conv2d and from oneDNN's (Debian's libdnnl, the
 // library TorchScript's LibTorch runs convolutions with), at 1 and 2 threads,
 // alternating, in one process. Cocktail's convolutions take the weights the
-// executor packs at load where it packs them (the 3x3 ones, PackedConv.h).
+// executor packs at load where it packs them (the 3x3 ones: Winograd on maps
+// of at least 8x8, WinogradConv.h; blocks of channels otherwise, PackedConv.h).
 // Both sides use the same relus on Cocktail's
 // worker pool, so oneDNN's OpenMP team and the pool share the two cores as
 // they would inside the executor. oneDNN's weights are reordered once, before
@@ -32,6 +33,7 @@
 #include "runtime/Tensor.h"
 #include "runtime/TensorPlacement.h"
 #include "runtime/cpu/PackedConv.h"
+#include "runtime/cpu/WinogradConv.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/WorkerPool.h"
 
@@ -189,9 +191,14 @@ int main(int argc, char** argv) {
       for (const Conv& c : block.convs) {
         w.push_back(weights({c.out, c.in, c.k, c.k}, 1.0f / static_cast<float>(c.in * c.k * c.k)));
         b.push_back(weights({c.out}, 0.01f));
-        packed.push_back(cpu::packedConvPays(w.back().shape(), {1, 1}, 1)
-                             ? std::make_unique<cpu::PackedConvWeights>(w.back())
-                             : nullptr);
+        // As the executor packs an artifact's weights (PackedWeights.h).
+        using Layout = cpu::PackedConvWeights::Layout;
+        if (cpu::winogradPays(w.back().shape(), {1, 1}, {1, 1}, 1, block.size, block.size))
+          packed.push_back(std::make_unique<cpu::PackedConvWeights>(w.back(), Layout::Winograd));
+        else if (cpu::packedConvPays(w.back().shape(), {1, 1}, 1))
+          packed.push_back(std::make_unique<cpu::PackedConvWeights>(w.back()));
+        else
+          packed.push_back(nullptr);
         dnn.emplace_back(eng, s, c, block.size, w.back(), b.back());
         if (set == 0) impls += (impls.empty() ? "" : ", ") + dnn.back().impl;
       }

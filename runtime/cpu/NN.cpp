@@ -25,6 +25,7 @@
 #include "runtime/cpu/WorkerPool.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/Vec16.h"
+#include "runtime/cpu/WinogradConv.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -127,11 +128,15 @@ void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bi
   }
 }
 
-/// Scratch for a convolution's unfolded (im2col) or padded input that
-/// outlives the call: megabytes, and a fresh zeroed vector per call costs
-/// page faults and a memset of all of it. One buffer per thread, grown as
-/// needed.
-template <typename T>
+/// What a convolution's scratch holds; a call that needs several gets a
+/// buffer for each.
+enum class Scratch { Input, WinogradTiles, WinogradProducts };
+
+/// Scratch for a convolution's unfolded (im2col) or padded input, or its
+/// Winograd tiles, that outlives the call: megabytes, and a fresh zeroed
+/// vector per call costs page faults and a memset of all of it. One buffer
+/// per thread and use, grown as needed.
+template <typename T, Scratch kUse = Scratch::Input>
 T* convScratch(size_t elems) {
   thread_local std::vector<T> buffer;
   if (buffer.size() < elems) buffer.resize(elems);
@@ -193,27 +198,33 @@ bool takesDirectConv(int64_t C, int64_t kh, int64_t kw, int64_t Wo, std::array<i
          kh * kw > 1 && Wo >= 16;
 }
 
-/// One image [C, H, W] into the zero-padded scratch [C, H + 2ph, W + 2pw]
-/// (plus 32 zeros past its end, which the kernel may read), over the workers.
-const float* padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw) {
-  const int64_t Hp = H + 2 * ph, Wp = W + 2 * pw;
+/// One image [C, H, W] into the zero-padded scratch [C, Hp, Wp], its pixel
+/// (0, 0) at (top, left) (plus 32 zeros past its end, which the kernels may
+/// read), over the workers.
+const float* padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t top, int64_t left, int64_t Hp,
+                      int64_t Wp) {
   float* xp = convScratch<float>(static_cast<size_t>(C * Hp * Wp + 32));
   std::fill_n(xp + C * Hp * Wp, 32, 0.0f);
   const int64_t minChannels = std::max<int64_t>(1, (int64_t{16} << 10) / std::max<int64_t>(Hp * Wp, 1));
   parallelFor(C, minChannels, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       float* dst = xp + c * Hp * Wp;
-      std::fill_n(dst, ph * Wp, 0.0f);
+      std::fill_n(dst, top * Wp, 0.0f);
       for (int64_t h = 0; h < H; ++h) {
-        float* row = dst + (ph + h) * Wp;
-        std::fill_n(row, pw, 0.0f);
-        std::copy_n(x + (c * H + h) * W, W, row + pw);
-        std::fill_n(row + pw + W, pw, 0.0f);
+        float* row = dst + (top + h) * Wp;
+        std::fill_n(row, left, 0.0f);
+        std::copy_n(x + (c * H + h) * W, W, row + left);
+        std::fill_n(row + left + W, Wp - left - W, 0.0f);
       }
-      std::fill_n(dst + (ph + H) * Wp, ph * Wp, 0.0f);
+      std::fill_n(dst + (top + H) * Wp, (Hp - top - H) * Wp, 0.0f);
     }
   });
   return xp;
+}
+
+/// padImage with the same padding on both sides.
+const float* padImage(const float* x, int64_t C, int64_t H, int64_t W, int64_t ph, int64_t pw) {
+  return padImage(x, C, H, W, ph, pw, H + 2 * ph, W + 2 * pw);
 }
 
 /// The direct convolution of one image, output rows split over the workers,
@@ -265,6 +276,49 @@ void convPacked(const float* img, int64_t C, int64_t H, int64_t W, const PackedC
   });
 }
 
+/// Tiles of a Winograd chunk: at least this many (whole rows of tiles), so
+/// that its products are GEMMs of a few panels.
+constexpr int64_t kWinogradChunkTiles = 128;
+
+/// One image as Winograd F(2x2, 3x3) (WinogradConv.h), in chunks of tile
+/// rows (kWinogradChunkTiles, or all) whose transformed tiles and products
+/// stay in L2: for each, the patches transformed over channels, the 16
+/// products, then the outputs over output channels, with the epilogue. A map
+/// of enough chunks splits them over the workers; a smaller one splits each
+/// step.
+void convWinograd(const float* img, int64_t C, int64_t H, int64_t W, const PackedConvWeights& w,
+                  std::array<int64_t, 2> padding, const float* bias, float* dst, int64_t Ho, int64_t Wo,
+                  const Epilogue* epilogue, float* out) {
+  const WinogradTiling tiling{.Ho = Ho, .Wo = Wo};
+  const int64_t O = w.shape()[0], P = Ho * Wo, tw = tiling.tilesW();
+  const int64_t rowsPerChunk = std::clamp<int64_t>((kWinogradChunkTiles + tw - 1) / tw, 1, tiling.tilesH());
+  const int64_t chunks = (tiling.tilesH() + rowsPerChunk - 1) / rowsPerChunk;
+  const float* xp = padImage(img, C, H, W, padding[0], padding[1], tiling.paddedH(), tiling.paddedW());
+  auto runChunk = [&](int64_t chunk) {
+    const int64_t i0 = chunk * rowsPerChunk, i1 = std::min(tiling.tilesH(), i0 + rowsPerChunk), T = (i1 - i0) * tw;
+    float* v = convScratch<float, Scratch::WinogradTiles>(static_cast<size_t>(kWinogradPositions * C * T));
+    // The output transform reads up to 15 floats past the products.
+    float* m = convScratch<float, Scratch::WinogradProducts>(static_cast<size_t>(kWinogradPositions * O * T + 16));
+    parallelFor(C, 1, [&](int64_t c0, int64_t c1) { winogradInputTiles(tiling, xp, C, c0, c1, i0, i1, v); });
+    parallelFor(kWinogradPositions, 1, [&](int64_t x0, int64_t x1) {
+      for (int64_t xi = x0; xi < x1; ++xi)
+        gemmF32(O, C, w.winogradFilters() + xi * O * C, C, v + xi * C * T, T, 0.0f, m + xi * O * T, T, 0, T);
+    });
+    const int64_t row0 = 2 * i0, rows = std::min(Ho, 2 * i1) - row0;
+    parallelFor(O, 1, [&](int64_t o0, int64_t o1) {
+      winogradOutputTiles(tiling, m, O, o0, o1, i0, i1, bias, dst);
+      if (epilogue) finishRect(*epilogue, out, dst + o0 * P + row0 * Wo, o1 - o0, rows * Wo, P);
+    });
+  };
+  // Inside a worker, parallelFor runs inline: each chunk on one worker.
+  if (chunks >= 2 * numWorkers())
+    parallelFor(chunks, 1, [&](int64_t k0, int64_t k1) {
+      for (int64_t k = k0; k < k1; ++k) runChunk(k);
+    });
+  else
+    for (int64_t k = 0; k < chunks; ++k) runChunk(k);
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
@@ -313,10 +367,19 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
     const bool direct = kh == 1 && kw == 1 && stride[0] == 1 && stride[1] == 1 &&
                         padding[0] == 0 && padding[1] == 0;
     if constexpr (std::is_same_v<T, float>) {
-      if (packed && packedConvPays(w.shape(), stride, groups)) {
-        if (packed->shape() != w.shape())
-          throw std::invalid_argument(fmt::format("conv2d: packed weights of shape {} for a weight of shape {}",
-                                                  str(packed->shape()), str(w.shape())));
+      if (packed && packed->shape() != w.shape())
+        throw std::invalid_argument(fmt::format("conv2d: packed weights of shape {} for a weight of shape {}",
+                                                str(packed->shape()), str(w.shape())));
+      if (packed && packed->layout() == PackedConvWeights::Layout::Winograd &&
+          winogradPays(w.shape(), stride, dilation, groups, H, W)) {
+        for (int64_t n = 0; n < N; ++n)
+          convWinograd(x.data<float>() + n * C * H * W, C, H, W, *packed, padding,
+                       bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
+                       Ho, Wo, epilogue, out.data<float>());
+        return;
+      }
+      if (packed && packed->layout() == PackedConvWeights::Layout::ChannelBlocks &&
+          packedConvPays(w.shape(), stride, groups)) {
         for (int64_t n = 0; n < N; ++n)
           convPacked(x.data<float>() + n * C * H * W, C, H, W, *packed, stride, padding, dilation,
                      bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,

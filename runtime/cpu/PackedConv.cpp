@@ -8,15 +8,24 @@
 #include <fmt/format.h>
 
 #include "runtime/cpu/Vec16.h"
+#include "runtime/cpu/WinogradConv.h"
 
 namespace cocktail::runtime::cpu {
 
-PackedConvWeights::PackedConvWeights(const Tensor& w) : shape_(w.shape()) {
+PackedConvWeights::PackedConvWeights(const Tensor& w, Layout layout) : shape_(w.shape()), layout_(layout) {
   if (w.dim() != 4 || w.dtype() != DType::F32)
     throw std::invalid_argument(
         fmt::format("conv2d: packed weights must be 4-d f32, got {}{}", w.typeString(), shapeToString(w.shape())));
   const int64_t O = shape_[0];
   taps_ = shape_[1] * shape_[2] * shape_[3];
+  if (layout == Layout::Winograd) {
+    if (shape_[2] != 3 || shape_[3] != 3)
+      throw std::invalid_argument(
+          fmt::format("conv2d: Winograd weights must be 3x3, got {}", shapeToString(w.shape())));
+    data_.resize(static_cast<size_t>(kWinogradPositions * O * shape_[1]));
+    cpu::winogradFilters(w.data<float>(), O, shape_[1], data_.data());
+    return;
+  }
   data_.assign(static_cast<size_t>(numBlocks() * taps_ * kChannels), 0.0f);
   const float* src = w.data<float>();
   for (int64_t o = 0; o < O; ++o) {

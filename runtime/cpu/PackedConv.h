@@ -22,24 +22,32 @@
 
 namespace cocktail::runtime::cpu {
 
-/// f32 weights [O, C, kh, kw] in blocks of 32 output channels: row t of
-/// block b (t = (c * kh + ki) * kw + kj) holds w[32b .. 32b + 31, c, ki, kj],
-/// zeros past O.
+/// f32 weights [O, C, kh, kw] in the layout of the kernel that runs them:
+///  - ChannelBlocks (this file's kernel): blocks of 32 output channels; row
+///    t of block b (t = (c * kh + ki) * kw + kj) holds
+///    w[32b .. 32b + 31, c, ki, kj], zeros past O.
+///  - Winograd (WinogradConv.h, 3x3 only): the 16 matrices U[xi] [O, C].
 class PackedConvWeights {
  public:
   static constexpr int64_t kChannels = 32;
+  enum class Layout { ChannelBlocks, Winograd };
 
-  /// Throws std::invalid_argument unless `w` is a 4-d f32 tensor.
-  explicit PackedConvWeights(const Tensor& w);
+  /// Throws std::invalid_argument unless `w` is a 4-d f32 tensor (3x3 for
+  /// the Winograd layout).
+  explicit PackedConvWeights(const Tensor& w, Layout layout = Layout::ChannelBlocks);
 
   /// The original weight's shape [O, C, kh, kw].
   const Shape& shape() const { return shape_; }
+  Layout layout() const { return layout_; }
   int64_t numBlocks() const { return (shape_[0] + kChannels - 1) / kChannels; }
-  /// Block b: C * kh * kw rows of 32 floats.
+  /// ChannelBlocks: block b, C * kh * kw rows of 32 floats.
   const float* block(int64_t b) const { return data_.data() + b * taps_ * kChannels; }
+  /// Winograd: U[0], followed by the other 15 [O, C] matrices.
+  const float* winogradFilters() const { return data_.data(); }
 
  private:
   Shape shape_;
+  Layout layout_;
   int64_t taps_ = 0;
   std::vector<float> data_;
 };

@@ -22,12 +22,14 @@ namespace {
 constexpr std::string_view kProgram = R"(weight @w3 : f32[64,8,3,3]
 weight @w1 : f32[64,8,1,1]
 weight @w16 : f32[16,8,3,3]
+weight @wino : f32[32,16,3,3]
 weight @lw : f32[40,300]
 weight @stack : f32[3,40,300]
-func @forward(%x: f32[1,8,9,9], %v: f32[5,300], %one: f32[1,300], %any: f32[?,300], %i: i64, %win: f32[64,8,3,3]) -> (f32[5,40]) {
+func @forward(%x: f32[1,8,9,9], %x16: f32[1,16,9,9], %small: f32[16,7,9], %open: f32[1,16,?,9], %v: f32[5,300], %one: f32[1,300], %any: f32[?,300], %i: i64, %win: f32[64,8,3,3]) -> (f32[5,40]) {
   %w3 = weight {name = "w3"} : f32[64,8,3,3]
   %w1 = weight {name = "w1"} : f32[64,8,1,1]
   %w16 = weight {name = "w16"} : f32[16,8,3,3]
+  %wino = weight {name = "wino"} : f32[32,16,3,3]
   %lw = weight {name = "lw"} : f32[40,300]
   %stack = weight {name = "stack"} : f32[3,40,300]
   %sw = select(%stack, %i) {dim = 0} : f32[40,300]
@@ -65,15 +67,30 @@ class PackedWeightsTest : public ::testing::Test {
 };
 
 TEST_F(PackedWeightsTest, ConvolutionsWherePackingPays) {
+  using Layout = cpu::PackedConvWeights::Layout;
   PackedWeights packed(weights_);
-  auto w3 = packed.forConv(value("w3"), {1, 1}, 1);
+  const std::array<int64_t, 2> one{1, 1};
+  auto w3 = packed.forConv(value("w3"), type("x"), one, one, 1);
   ASSERT_TRUE(w3);
   EXPECT_EQ(w3->shape(), (Shape{64, 8, 3, 3}));
-  EXPECT_EQ(packed.forConv(value("w3"), {2, 2}, 1), w3);  // packed once, shared
-  EXPECT_FALSE(packed.forConv(value("w1"), {1, 1}, 1));   // 1x1: the GEMM on the input
-  EXPECT_FALSE(packed.forConv(value("w16"), {1, 1}, 1));  // half a block of 32 idle
-  EXPECT_FALSE(packed.forConv(value("w3"), {1, 3}, 1));   // stride 3
-  EXPECT_FALSE(packed.forConv(value("win"), {1, 1}, 1));  // an input, not an artifact weight
+  EXPECT_EQ(w3->layout(), Layout::ChannelBlocks);  // 8 input channels: too few for Winograd
+  EXPECT_EQ(packed.forConv(value("w3"), type("x"), {2, 2}, one, 1), w3);  // packed once, shared
+  EXPECT_FALSE(packed.forConv(value("w1"), type("x"), one, one, 1));   // 1x1: the GEMM on the input
+  EXPECT_FALSE(packed.forConv(value("w16"), type("x"), one, one, 1));  // half a block of 32 idle
+  EXPECT_FALSE(packed.forConv(value("w3"), type("x"), {1, 3}, one, 1));   // stride 3
+  EXPECT_FALSE(packed.forConv(value("win"), type("x"), one, one, 1));  // an input, not an artifact weight
+
+  // Winograd F(2x2, 3x3): stride 1, no dilation, a map of at least 8x8 known at load.
+  auto wino = packed.forConv(value("wino"), type("x16"), one, one, 1);
+  ASSERT_TRUE(wino);
+  EXPECT_EQ(wino->layout(), Layout::Winograd);
+  EXPECT_EQ(packed.forConv(value("wino"), type("x16"), one, one, 1), wino);  // packed once, shared
+  auto blocks = packed.forConv(value("wino"), type("x16"), {2, 2}, one, 1);
+  ASSERT_TRUE(blocks);
+  EXPECT_EQ(blocks->layout(), Layout::ChannelBlocks);
+  EXPECT_EQ(packed.forConv(value("wino"), type("x16"), one, {2, 2}, 1), blocks);  // dilated
+  EXPECT_EQ(packed.forConv(value("wino"), type("small"), one, one, 1), blocks);   // 7 rows (CHW)
+  EXPECT_EQ(packed.forConv(value("wino"), type("open"), one, one, 1), blocks);    // height unknown
 }
 
 TEST_F(PackedWeightsTest, LinearLayersOfMoreThanOneRow) {

@@ -1,0 +1,103 @@
+//===- tests/runtime/kernels/WinogradConvTest.cpp - 3x3 convolutions as Winograd F(2x2, 3x3) ---===//
+//
+// conv2d on weights in the Winograd layout (WinogradConv.h) against ATen's
+// direct convolution: odd and even maps (half tiles at the bottom and the
+// right), rows of more than 16 tiles (two vector groups), paddings 0 to 2,
+// a batch of two, on 1 to 3 workers (whose ranges of channels end inside a
+// vector group of tiles), with and without bias and epilogue.
+//
+//===----------------------------------------------------------------------===//
+#include <atomic>
+
+#include <fmt/format.h>
+
+#include "runtime/cpu/PackedConv.h"
+#include "runtime/cpu/WinogradConv.h"
+#include "runtime/cpu/WorkerPool.h"
+#include "tests/runtime/kernels/AtenCompare.h"
+
+namespace cocktail::runtime::cpu {
+namespace {
+
+using namespace testing;
+using Layout = PackedConvWeights::Layout;
+
+struct Case {
+  Shape x, w;
+  int64_t padding;
+};
+
+TEST(WinogradConv, MatchesTheDirectConvolution) {
+  at::manual_seed(29);
+  const std::vector<Case> cases = {
+      {{1, 16, 14, 14}, {32, 16, 3, 3}, 1},   // ResNet's 14x14 stage, small
+      {{2, 24, 9, 17}, {48, 24, 3, 3}, 1},    // odd map, batch of two
+      {{1, 16, 33, 40}, {16, 16, 3, 3}, 1},   // rows of 17 and 20 tiles: two groups each
+      {{1, 20, 8, 8}, {24, 20, 3, 3}, 0},     // no padding: 6x6 out
+      {{1, 16, 11, 12}, {20, 16, 3, 3}, 2},   // padding 2: 13x14 out
+      {{1, 64, 56, 56}, {64, 64, 3, 3}, 1},   // ResNet's first stage
+  };
+  const int before = numWorkers();
+  for (int workers : {1, 2, 3}) {
+    setNumWorkers(workers);
+    for (const Case& c : cases) {
+      SCOPED_TRACE(fmt::format("{} * {}, padding {}, {} workers", shapeToString(c.x), shapeToString(c.w), c.padding,
+                               workers));
+      const std::array<int64_t, 2> padding{c.padding, c.padding}, one{1, 1};
+      ASSERT_TRUE(winogradPays(c.w, one, one, 1, c.x[2], c.x[3]));
+      const at::Tensor x = randomAten(c.x, DType::F32), w = randomAten(c.w, DType::F32);
+      const at::Tensor b = randomAten({c.w[0]}, DType::F32);
+      const Tensor wt = fromAten(w), bt = fromAten(b);
+      const PackedConvWeights packed(wt, Layout::Winograd);
+      // Rounding differs from the direct sum by a few ulp of the largest terms.
+      const at::Tensor want = at::conv2d(x, w, b, one, padding);
+      EXPECT_TRUE(sameAs(conv2d(fromAten(x), wt, &bt, one, padding, one, 1, nullptr, &packed), want, 1e-4, 1e-4));
+      // The epilogue sees every output element once: relu(2 y) - 1.
+      std::atomic<int64_t> seen = 0;
+      const Epilogue epilogue = [&](float* out, int64_t begin, int64_t rows, int64_t width, int64_t stride) {
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < width; ++j) {
+            float& y = out[begin + r * stride + j];
+            y = std::max(2 * y, 0.0f) - 1;
+          }
+        seen += rows * width;
+      };
+      const Tensor y = conv2d(fromAten(x), wt, nullptr, one, padding, one, 1, &epilogue, &packed);
+      EXPECT_EQ(seen, y.numel());
+      EXPECT_TRUE(sameAs(y, at::relu(2 * at::conv2d(x, w, {}, one, padding)) - 1, 1e-4, 1e-4));
+    }
+  }
+  setNumWorkers(before);
+}
+
+TEST(WinogradConv, OnlyWhereItPays) {
+  const std::array<int64_t, 2> one{1, 1};
+  EXPECT_TRUE(winogradPays({16, 16, 3, 3}, one, one, 1, 8, 8));
+  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, {2, 2}, one, 1, 28, 28));  // strided
+  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, one, {2, 2}, 1, 28, 28));  // dilated
+  EXPECT_FALSE(winogradPays({32, 16, 3, 3}, one, one, 2, 28, 28));     // grouped
+  EXPECT_FALSE(winogradPays({16, 16, 5, 5}, one, one, 1, 28, 28));     // not 3x3
+  EXPECT_FALSE(winogradPays({16, 8, 3, 3}, one, one, 1, 28, 28));      // too few input channels
+  EXPECT_FALSE(winogradPays({8, 16, 3, 3}, one, one, 1, 28, 28));      // too few output channels
+  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, one, one, 1, 7, 28));      // a map under 8x8
+  EXPECT_THROW_MSG(PackedConvWeights(random({16, 16, 5, 5}, DType::F32), Layout::Winograd), std::invalid_argument,
+                   "Winograd weights must be 3x3");
+}
+
+TEST(WinogradConv, WhereItDoesNotPayTheConvolutionStillRuns) {
+  // Weights transformed for a stride-1 convolution, given to a strided one
+  // (or a map under 8x8): conv2d takes another kernel on the plain weights.
+  at::manual_seed(31);
+  const at::Tensor x = randomAten({1, 16, 10, 10}, DType::F32), w = randomAten({16, 16, 3, 3}, DType::F32);
+  const Tensor wt = fromAten(w);
+  const PackedConvWeights packed(wt, Layout::Winograd);
+  const std::array<int64_t, 2> one{1, 1}, two{2, 2};
+  EXPECT_TRUE(sameAs(conv2d(fromAten(x), wt, nullptr, two, one, one, 1, nullptr, &packed),
+                     at::conv2d(x, w, {}, two, one), 1e-4, 1e-4));
+  const at::Tensor small = randomAten({1, 16, 5, 5}, DType::F32);
+  EXPECT_TRUE(sameAs(conv2d(fromAten(small), wt, nullptr, one, one, one, 1, nullptr, &packed),
+                     at::conv2d(small, w, {}, one, one), 1e-4, 1e-4));
+}
+
+}  // namespace
+}  // namespace cocktail::runtime::cpu
