@@ -371,7 +371,7 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
         throw std::invalid_argument(fmt::format("conv2d: packed weights of shape {} for a weight of shape {}",
                                                 str(packed->shape()), str(w.shape())));
       if (packed && packed->layout() == PackedConvWeights::Layout::Winograd &&
-          winogradPays(w.shape(), stride, dilation, groups, H, W)) {
+          winogradApplies(w.shape(), stride, dilation, groups)) {
         for (int64_t n = 0; n < N; ++n)
           convWinograd(x.data<float>() + n * C * H * W, C, H, W, *packed, padding,
                        bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,

@@ -13,11 +13,16 @@
 
 namespace cocktail::runtime::cpu {
 
+bool winogradApplies(const Shape& weight, std::array<int64_t, 2> stride, std::array<int64_t, 2> dilation,
+                     int64_t groups) {
+  return weight.size() == 4 && weight[2] == 3 && weight[3] == 3 && stride == std::array<int64_t, 2>{1, 1} &&
+         dilation == std::array<int64_t, 2>{1, 1} && groups == 1;
+}
+
 bool winogradPays(const Shape& weight, std::array<int64_t, 2> stride, std::array<int64_t, 2> dilation,
                   int64_t groups, int64_t H, int64_t W) {
-  return weight.size() == 4 && weight[2] == 3 && weight[3] == 3 && stride == std::array<int64_t, 2>{1, 1} &&
-         dilation == std::array<int64_t, 2>{1, 1} && groups == 1 && weight[0] >= 16 && weight[1] >= 16 && H >= 8 &&
-         W >= 8;
+  return winogradApplies(weight, stride, dilation, groups) && weight[0] >= 16 && weight[1] >= 16 && H >= 12 &&
+         W >= 12 && weight[0] * weight[1] * H * W >= (int64_t{1} << 20);
 }
 
 void winogradFilters(const float* w, int64_t O, int64_t C, float* u) {

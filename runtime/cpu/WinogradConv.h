@@ -30,11 +30,19 @@ namespace cocktail::runtime::cpu {
 /// Positions of the 4x4 tile: the number of transformed matrices.
 inline constexpr int64_t kWinogradPositions = 16;
 
-/// Whether a convolution with weight [O, C, kh, kw] on an H x W input runs
-/// as Winograd F(2x2, 3x3): a 3x3 kernel, stride 1, no dilation or groups,
-/// at least 16 input and output channels (fewer leave the GEMM's vectors
-/// idle), and a map of at least 8x8 (a smaller one, 4x4 tiles or fewer,
-/// leaves most of a GEMM panel of 32 tiles idle).
+/// Whether a convolution can run as Winograd F(2x2, 3x3): a 3x3 kernel,
+/// stride 1, no dilation or groups. conv2d runs one on weights in the
+/// Winograd layout whenever it can.
+bool winogradApplies(const Shape& weight, std::array<int64_t, 2> stride, std::array<int64_t, 2> dilation,
+                     int64_t groups);
+
+/// Whether a convolution with weight [O, C, kh, kw] on an H x W input pays
+/// for its weights in the Winograd layout: it applies, with at least 16
+/// input and output channels on a map of at least 12x12, and at least 2^20
+/// multiplies of C x O x H x W (on this 2-core Xeon, against the direct
+/// kernels: ResNet's 3x3 convolutions x1.2-1.6 faster, a 16-channel 32x32
+/// one or a 64-channel 8x8 one slower, their transforms and small GEMMs
+/// costing more than they save).
 bool winogradPays(const Shape& weight, std::array<int64_t, 2> stride, std::array<int64_t, 2> dilation,
                   int64_t groups, int64_t H, int64_t W);
 

@@ -123,7 +123,8 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
 // rows of 17 pixels (two runs), a strided one over a batch of two, a 1x1 one
 // (which keeps the GEMM), a linear layer of five rows, two slices of k
 // (300 = 256 + 44) and a ragged panel (40 = 32 + 8 outputs), and one on a
-// slice of a stacked weight chosen at run time (LSTM's w_ih[l]).
+// slice of a stacked weight chosen at run time (LSTM's w_ih[l]), and a 3x3
+// conv large enough for Winograd (cpu/WinogradConv.h) on an odd map.
 constexpr std::string_view kPackedProgram = R"(weight @w3 : f32[48,8,3,3]
 weight @b3 : f32[48]
 weight @ws : f32[32,48,3,3]
@@ -131,7 +132,9 @@ weight @w1 : f32[32,32,1,1]
 weight @lw : f32[40,300]
 weight @lb : f32[40]
 weight @stack : f32[3,40,300]
-func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17], %v: f32[5,300], %i: i64) -> (f32[2,48,9,17], f32[2,32,5,9], f32[5,40], f32[5,40]) {
+weight @ww : f32[64,32,3,3]
+weight @wb : f32[64]
+func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17], %v: f32[5,300], %i: i64, %big: f32[1,32,24,23]) -> (f32[2,48,9,17], f32[2,32,5,9], f32[5,40], f32[5,40], f32[1,64,24,23]) {
   %w3 = weight {name = "w3"} : f32[48,8,3,3]
   %b3 = weight {name = "b3"} : f32[48]
   %ws = weight {name = "ws"} : f32[32,48,3,3]
@@ -150,21 +153,25 @@ func @forward(%x: f32[2,8,9,17], %res: f32[2,48,9,17], %v: f32[5,300], %i: i64) 
   %stack = weight {name = "stack"} : f32[3,40,300]
   %sw = select(%stack, %i) {dim = 0} : f32[40,300]
   %ls = linear(%v, %sw) : f32[5,40]
-  return(%y, %y1, %h, %ls)
+  %ww = weight {name = "ww"} : f32[64,32,3,3]
+  %wb = weight {name = "wb"} : f32[64]
+  %cw = conv2d(%big, %ww, %wb) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[1,64,24,23]
+  %yw = relu(%cw) : f32[1,64,24,23]
+  return(%y, %y1, %h, %ls, %yw)
 }
 )";
 
 TEST(EpilogueFusionTest, PackedWeightsMatchOpByOp) {
   std::mt19937 gen(11);
   const std::vector<RuntimeValue> inputs = {random({2, 8, 9, 17}, gen), random({2, 48, 9, 17}, gen),
-                                            random({5, 300}, gen), int64_t{2}};
+                                            random({5, 300}, gen), int64_t{2}, random({1, 32, 24, 23}, gen)};
   const std::vector<Tensor> weights = {random({48, 8, 3, 3}, gen), random({48}, gen), random({32, 48, 3, 3}, gen),
                                        random({32, 32, 1, 1}, gen), random({40, 300}, gen), random({40}, gen),
-                                       random({3, 40, 300}, gen)};
+                                       random({3, 40, 300}, gen), random({64, 32, 3, 3}, gen), random({64}, gen)};
   for (int workers : {1, 2}) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
-    expectSameFusedOrNot(kPackedProgram, inputs, 4, weights);
+    expectSameFusedOrNot(kPackedProgram, inputs, 5, weights);
   }
 }
 

@@ -22,14 +22,14 @@ namespace {
 constexpr std::string_view kProgram = R"(weight @w3 : f32[64,8,3,3]
 weight @w1 : f32[64,8,1,1]
 weight @w16 : f32[16,8,3,3]
-weight @wino : f32[32,16,3,3]
+weight @wino : f32[64,32,3,3]
 weight @lw : f32[40,300]
 weight @stack : f32[3,40,300]
-func @forward(%x: f32[1,8,9,9], %x16: f32[1,16,9,9], %small: f32[16,7,9], %open: f32[1,16,?,9], %v: f32[5,300], %one: f32[1,300], %any: f32[?,300], %i: i64, %win: f32[64,8,3,3]) -> (f32[5,40]) {
+func @forward(%x: f32[1,8,9,9], %x32: f32[1,32,24,24], %small: f32[32,11,24], %open: f32[1,32,?,24], %v: f32[5,300], %one: f32[1,300], %any: f32[?,300], %i: i64, %win: f32[64,8,3,3]) -> (f32[5,40]) {
   %w3 = weight {name = "w3"} : f32[64,8,3,3]
   %w1 = weight {name = "w1"} : f32[64,8,1,1]
   %w16 = weight {name = "w16"} : f32[16,8,3,3]
-  %wino = weight {name = "wino"} : f32[32,16,3,3]
+  %wino = weight {name = "wino"} : f32[64,32,3,3]
   %lw = weight {name = "lw"} : f32[40,300]
   %stack = weight {name = "stack"} : f32[3,40,300]
   %sw = select(%stack, %i) {dim = 0} : f32[40,300]
@@ -80,16 +80,16 @@ TEST_F(PackedWeightsTest, ConvolutionsWherePackingPays) {
   EXPECT_FALSE(packed.forConv(value("w3"), type("x"), {1, 3}, one, 1));   // stride 3
   EXPECT_FALSE(packed.forConv(value("win"), type("x"), one, one, 1));  // an input, not an artifact weight
 
-  // Winograd F(2x2, 3x3): stride 1, no dilation, a map of at least 8x8 known at load.
-  auto wino = packed.forConv(value("wino"), type("x16"), one, one, 1);
+  // Winograd F(2x2, 3x3): stride 1, no dilation, a map of at least 12x12 known at load.
+  auto wino = packed.forConv(value("wino"), type("x32"), one, one, 1);
   ASSERT_TRUE(wino);
   EXPECT_EQ(wino->layout(), Layout::Winograd);
-  EXPECT_EQ(packed.forConv(value("wino"), type("x16"), one, one, 1), wino);  // packed once, shared
-  auto blocks = packed.forConv(value("wino"), type("x16"), {2, 2}, one, 1);
+  EXPECT_EQ(packed.forConv(value("wino"), type("x32"), one, one, 1), wino);  // packed once, shared
+  auto blocks = packed.forConv(value("wino"), type("x32"), {2, 2}, one, 1);
   ASSERT_TRUE(blocks);
   EXPECT_EQ(blocks->layout(), Layout::ChannelBlocks);
-  EXPECT_EQ(packed.forConv(value("wino"), type("x16"), one, {2, 2}, 1), blocks);  // dilated
-  EXPECT_EQ(packed.forConv(value("wino"), type("small"), one, one, 1), blocks);   // 7 rows (CHW)
+  EXPECT_EQ(packed.forConv(value("wino"), type("x32"), one, {2, 2}, 1), blocks);  // dilated
+  EXPECT_EQ(packed.forConv(value("wino"), type("small"), one, one, 1), blocks);   // 11 rows (CHW)
   EXPECT_EQ(packed.forConv(value("wino"), type("open"), one, one, 1), blocks);    // height unknown
 }
 

@@ -2,8 +2,9 @@
 //
 // conv2d on weights in the Winograd layout (WinogradConv.h) against ATen's
 // direct convolution: odd and even maps (half tiles at the bottom and the
-// right), rows of more than 16 tiles (two vector groups), paddings 0 to 2,
-// a batch of two, on 1 to 3 workers (whose ranges of channels end inside a
+// right), rows of more than 16 tiles (two vector groups), maps of one chunk
+// of tile rows and of several, paddings 0 to 2, a batch of two, on 1 to 3
+// workers (whose ranges of channels end inside a
 // vector group of tiles), with and without bias and epilogue.
 //
 //===----------------------------------------------------------------------===//
@@ -36,6 +37,7 @@ TEST(WinogradConv, MatchesTheDirectConvolution) {
       {{1, 20, 8, 8}, {24, 20, 3, 3}, 0},     // no padding: 6x6 out
       {{1, 16, 11, 12}, {20, 16, 3, 3}, 2},   // padding 2: 13x14 out
       {{1, 64, 56, 56}, {64, 64, 3, 3}, 1},   // ResNet's first stage
+      {{1, 3, 2, 3}, {5, 3, 3, 3}, 1},        // a map of one tile row, few channels
   };
   const int before = numWorkers();
   for (int workers : {1, 2, 3}) {
@@ -44,7 +46,7 @@ TEST(WinogradConv, MatchesTheDirectConvolution) {
       SCOPED_TRACE(fmt::format("{} * {}, padding {}, {} workers", shapeToString(c.x), shapeToString(c.w), c.padding,
                                workers));
       const std::array<int64_t, 2> padding{c.padding, c.padding}, one{1, 1};
-      ASSERT_TRUE(winogradPays(c.w, one, one, 1, c.x[2], c.x[3]));
+      ASSERT_TRUE(winogradApplies(c.w, one, one, 1));
       const at::Tensor x = randomAten(c.x, DType::F32), w = randomAten(c.w, DType::F32);
       const at::Tensor b = randomAten({c.w[0]}, DType::F32);
       const Tensor wt = fromAten(w), bt = fromAten(b);
@@ -72,21 +74,26 @@ TEST(WinogradConv, MatchesTheDirectConvolution) {
 
 TEST(WinogradConv, OnlyWhereItPays) {
   const std::array<int64_t, 2> one{1, 1};
-  EXPECT_TRUE(winogradPays({16, 16, 3, 3}, one, one, 1, 8, 8));
-  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, {2, 2}, one, 1, 28, 28));  // strided
-  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, one, {2, 2}, 1, 28, 28));  // dilated
-  EXPECT_FALSE(winogradPays({32, 16, 3, 3}, one, one, 2, 28, 28));     // grouped
-  EXPECT_FALSE(winogradPays({16, 16, 5, 5}, one, one, 1, 28, 28));     // not 3x3
-  EXPECT_FALSE(winogradPays({16, 8, 3, 3}, one, one, 1, 28, 28));      // too few input channels
-  EXPECT_FALSE(winogradPays({8, 16, 3, 3}, one, one, 1, 28, 28));      // too few output channels
-  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, one, one, 1, 7, 28));      // a map under 8x8
+  EXPECT_TRUE(winogradPays({256, 256, 3, 3}, one, one, 1, 14, 14));  // ResNet's 14x14 stage
+  EXPECT_TRUE(winogradPays({32, 32, 3, 3}, one, one, 1, 32, 32));    // 2^20 multiplies
+  EXPECT_FALSE(winogradPays({16, 16, 3, 3}, one, one, 1, 32, 32));   // fewer
+  EXPECT_FALSE(winogradPays({512, 512, 3, 3}, one, one, 1, 7, 28));  // a map under 12x12
+  EXPECT_FALSE(winogradPays({64, 8, 3, 3}, one, one, 1, 128, 128));  // too few input channels
+  EXPECT_FALSE(winogradPays({8, 64, 3, 3}, one, one, 1, 128, 128));  // too few output channels
+  // It applies only to 3x3 stride-1 convolutions, undilated and ungrouped.
+  EXPECT_TRUE(winogradApplies({1, 1, 3, 3}, one, one, 1));
+  EXPECT_FALSE(winogradPays({64, 64, 3, 3}, {2, 2}, one, 1, 28, 28));
+  EXPECT_FALSE(winogradApplies({64, 64, 3, 3}, {2, 2}, one, 1));  // strided
+  EXPECT_FALSE(winogradApplies({64, 64, 3, 3}, one, {2, 2}, 1));  // dilated
+  EXPECT_FALSE(winogradApplies({64, 32, 3, 3}, one, one, 2));     // grouped
+  EXPECT_FALSE(winogradApplies({64, 64, 5, 5}, one, one, 1));     // not 3x3
   EXPECT_THROW_MSG(PackedConvWeights(random({16, 16, 5, 5}, DType::F32), Layout::Winograd), std::invalid_argument,
                    "Winograd weights must be 3x3");
 }
 
-TEST(WinogradConv, WhereItDoesNotPayTheConvolutionStillRuns) {
-  // Weights transformed for a stride-1 convolution, given to a strided one
-  // (or a map under 8x8): conv2d takes another kernel on the plain weights.
+TEST(WinogradConv, WhereItDoesNotApplyTheConvolutionStillRuns) {
+  // Weights transformed for a stride-1 convolution, given to a strided one:
+  // conv2d takes another kernel on the plain weights.
   at::manual_seed(31);
   const at::Tensor x = randomAten({1, 16, 10, 10}, DType::F32), w = randomAten({16, 16, 3, 3}, DType::F32);
   const Tensor wt = fromAten(w);
@@ -94,9 +101,6 @@ TEST(WinogradConv, WhereItDoesNotPayTheConvolutionStillRuns) {
   const std::array<int64_t, 2> one{1, 1}, two{2, 2};
   EXPECT_TRUE(sameAs(conv2d(fromAten(x), wt, nullptr, two, one, one, 1, nullptr, &packed),
                      at::conv2d(x, w, {}, two, one), 1e-4, 1e-4));
-  const at::Tensor small = randomAten({1, 16, 5, 5}, DType::F32);
-  EXPECT_TRUE(sameAs(conv2d(fromAten(small), wt, nullptr, one, one, one, 1, nullptr, &packed),
-                     at::conv2d(small, w, {}, one, one), 1e-4, 1e-4));
 }
 
 }  // namespace
