@@ -202,7 +202,9 @@ using Epilogue = std::function<void(float* out, int64_t begin, int64_t rows, int
 /// torch.conv2d on NCHW (or unbatched CHW) input; im2col + GEMM. An f32
 /// convolution calls `epilogue` (if given) on every range of its output.
 /// `packed`: the weight packed at load (PackedConv.h), which an f32
-/// convolution runs on where packedConvPays.
+/// convolution runs on: as Winograd F(2x2, 3x3) if it is in that layout and
+/// the convolution is 3x3 stride 1 (winogradApplies), on its blocks of
+/// channels where packedConvPays; otherwise conv2d reads `w` itself.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
               std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
               std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1, const Epilogue* epilogue = nullptr,

@@ -2,10 +2,12 @@
 //
 // conv2d lowers each (image, group) to one GEMM: the weights [O/g, C/g*kh*kw]
 // times an im2col matrix [C/g*kh*kw, Ho*Wo] (skipped for 1x1 stride-1
-// convolutions, whose input already has that layout). Two kernels read a
-// padded copy of the image instead: one on weights packed at load
-// (PackedConv.h: an artifact's convolutions larger than 1x1), and the direct
-// kernel for a stride-1 one of at most 64 input channels (DirectConv.h).
+// convolutions, whose input already has that layout). Three kernels read a
+// padded copy of the image instead: two on weights packed at load (an
+// artifact's convolutions larger than 1x1: Winograd F(2x2, 3x3) for a large
+// enough 3x3 stride-1 one, WinogradConv.h; blocks of output channels for the
+// others, PackedConv.h), and the direct kernel for a stride-1 one of at most
+// 64 input channels (DirectConv.h).
 // Normalisations
 // compute their statistics in double. Pools follow ATen's output-size and
 // divisor rules exactly, including ceil_mode's "last window must start
