@@ -321,6 +321,24 @@ void convWinograd(const float* img, int64_t C, int64_t H, int64_t W, const Packe
     for (int64_t k = 0; k < chunks; ++k) runChunk(k);
 }
 
+/// Runs f(n) for each image of a batch of N. A batch of at least one image
+/// per worker (a multiple of their number, or four per worker) splits over
+/// the workers image by image, each image's kernels running on its worker
+/// (parallelFor runs inline there): a small map split over the workers
+/// leaves them waiting on each other per image. Otherwise image after
+/// image, each split over the workers.
+template <typename F>
+void forEachImage(int64_t N, F&& f) {
+  const int64_t workers = numWorkers();
+  if (workers > 1 && N >= workers && (N % workers == 0 || N >= 4 * workers)) {
+    parallelFor(N, 1, [&](int64_t n0, int64_t n1) {
+      for (int64_t n = n0; n < n1; ++n) f(n);
+    });
+    return;
+  }
+  for (int64_t n = 0; n < N; ++n) f(n);
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride,
@@ -374,34 +392,38 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
                                                 str(packed->shape()), str(w.shape())));
       if (packed && packed->layout() == PackedConvWeights::Layout::Winograd &&
           winogradApplies(w.shape(), stride, dilation, groups)) {
-        for (int64_t n = 0; n < N; ++n)
+        forEachImage(N, [&](int64_t n) {
           convWinograd(x.data<float>() + n * C * H * W, C, H, W, *packed, padding,
                        bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
                        Ho, Wo, epilogue, out.data<float>());
+        });
         return;
       }
       if (packed && packed->layout() == PackedConvWeights::Layout::ChannelBlocks &&
           packedConvPays(w.shape(), stride, groups)) {
-        for (int64_t n = 0; n < N; ++n)
+        forEachImage(N, [&](int64_t n) {
           convPacked(x.data<float>() + n * C * H * W, C, H, W, *packed, stride, padding, dilation,
                      bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
                      Ho, Wo, epilogue, out.data<float>());
+        });
         return;
       }
       if (takesDirectConv(C, kh, kw, Wo, stride, dilation, groups)) {
-        for (int64_t n = 0; n < N; ++n)
+        forEachImage(N, [&](int64_t n) {
           convDirect(x.data<float>() + n * C * H * W, C, H, W, w.data<float>(), O, kh, kw, padding,
                      bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
                      Ho, Wo, epilogue, out.data<float>());
+        });
         return;
       }
     }
-    T* cols = direct ? nullptr : convScratch<T>(static_cast<size_t>(K * P));
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
     const T* pb = bias && bias->defined() ? bias->data<T>() : nullptr;
     T* po = out.data<T>();
-    for (int64_t n = 0; n < N; ++n) {
+    auto image = [&](int64_t n) {
+      // The calling thread's scratch: a worker's own when the batch is split.
+      T* cols = direct ? nullptr : convScratch<T>(static_cast<size_t>(K * P));
       for (int64_t g = 0; g < groups; ++g) {
         const T* img = px + (n * C + g * Cg) * H * W;
         const T* colPtr = img;
@@ -420,7 +442,12 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
         }
         gemmNN<T>(Og, P, K, pw + g * Og * K, colPtr, groupBias, dst, epilogue, po);
       }
-    }
+    };
+    // f64 multiplies with OpenBLAS, whose own threads would not share.
+    if constexpr (std::is_same_v<T, float>)
+      forEachImage(N, image);
+    else
+      for (int64_t n = 0; n < N; ++n) image(n);
   });
   return unbatchLike(out, input);
 }

@@ -7,9 +7,11 @@
 
 #include <atomic>
 #include <cstring>
+#include <optional>
 
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/PackedConv.h"
+#include "runtime/cpu/WorkerPool.h"
 #include "tests/runtime/kernels/AtenCompare.h"
 
 namespace cocktail::runtime::cpu {
@@ -331,6 +333,54 @@ TEST(NN, Pools) {
 
 /// Not a benchmark: guards against an accidentally quadratic conv2d.
 // ResNet's common convolutions at full size (speed is bench/'s business, not a test's).
+// A batch of at least one image per worker splits over the workers image by
+// image: each image's result has the same bits as that image alone (whose
+// kernels split it over the workers), on every kernel: Winograd, blocks of
+// channels, the direct kernel, im2col with a GEMM, a 1x1 GEMM, and f64.
+TEST(NN, Conv2dSplitsABatchOverTheWorkers) {
+  at::manual_seed(71);
+  using Layout = PackedConvWeights::Layout;
+  struct Case {
+    Shape x, w;
+    std::array<int64_t, 2> stride;
+    std::optional<Layout> layout;
+    DType dtype = DType::F32;
+  };
+  const std::vector<Case> cases = {
+      {{4, 32, 24, 24}, {48, 32, 3, 3}, {1, 1}, Layout::Winograd},
+      {{4, 16, 15, 17}, {32, 16, 3, 3}, {2, 2}, Layout::ChannelBlocks},
+      {{4, 16, 20, 20}, {16, 16, 3, 3}, {1, 1}, std::nullopt},  // the direct kernel
+      {{6, 8, 9, 9}, {12, 8, 3, 3}, {2, 2}, std::nullopt},      // im2col
+      {{4, 24, 7, 7}, {40, 24, 1, 1}, {1, 1}, std::nullopt},    // a GEMM on the input
+      {{4, 8, 9, 9}, {12, 8, 3, 3}, {1, 1}, std::nullopt, DType::F64},
+  };
+  const int before = numWorkers();
+  setNumWorkers(2);
+  for (const Case& c : cases) {
+    SCOPED_TRACE(shapeToString(c.x) + " * " + shapeToString(c.w));
+    const at::Tensor x = randomAten(c.x, c.dtype), w = randomAten(c.w, c.dtype), b = randomAten({c.w[0]}, c.dtype);
+    const Tensor wt = fromAten(w), bt = fromAten(b);
+    std::optional<PackedConvWeights> packed;
+    if (c.layout) packed.emplace(wt, *c.layout);
+    const PackedConvWeights* p = packed ? &*packed : nullptr;
+    const std::array<int64_t, 2> pad{1, 1}, one{1, 1};
+    const std::array<int64_t, 2> padding = c.w[2] == 1 ? std::array<int64_t, 2>{0, 0} : pad;
+    const Tensor batch = conv2d(fromAten(x), wt, &bt, c.stride, padding, one, 1, nullptr, p);
+    EXPECT_TRUE(sameAs(batch, at::conv2d(x, w, b, c.stride, padding), 1e-4, 1e-4));
+    const int64_t perImage = batch.numel() / c.x[0];
+    for (int64_t n = 0; n < c.x[0]; ++n) {
+      const Tensor alone = conv2d(fromAten(x.slice(0, n, n + 1).contiguous()), wt, &bt, c.stride, padding, one, 1,
+                                  nullptr, p);
+      EXPECT_EQ(std::memcmp(static_cast<const std::byte*>(batch.rawData()) + n * alone.nbytes(), alone.rawData(),
+                            static_cast<size_t>(alone.nbytes())),
+                0)
+          << "image " << n;
+      EXPECT_EQ(alone.numel(), perImage);
+    }
+  }
+  setNumWorkers(before);
+}
+
 TEST(NN, ResNetShapesMatchAten) {
   at::manual_seed(64);
   const at::Tensor x = randomAten({1, 256, 56, 56}, DType::F32);
