@@ -58,6 +58,12 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or auto (default: the best this machine and artifact support)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_flag("-q,--quiet", quiet, "Do not print the outputs' shapes");
+  app.footer(
+      "Environment:\n"
+      "  COCKTAIL_NUM_THREADS=N     CPU workers (default: one per hardware thread)\n"
+      "  COCKTAIL_PROFILE=1         on exit, print the CPU executor's time per kind of op\n"
+      "  COCKTAIL_PROFILE=shapes    the same, split by the ops' operand types (a fused\n"
+      "                             convolution by its input and weight)");
   CLI11_PARSE(app, argc, argv);
 
 #if COCKTAIL_HAVE_CUDA

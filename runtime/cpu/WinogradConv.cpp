@@ -120,7 +120,6 @@ void winogradOutputTiles(const WinogradTiling& tiling, const float* m, int64_t O
     for (int64_t i = i0; i < i1; ++i) {
       const float* src = m + o * T + (i - i0) * tw;
       float* rows[2] = {out + (o * Ho + 2 * i) * Wo, 2 * i + 1 < Ho ? out + (o * Ho + 2 * i + 1) * Wo : nullptr};
-
       // 16 tiles at a time (the last group reads up to 15 floats past m's row).
       for (int64_t j = 0; j < tw; j += 16) {
         V16 s[4][4];

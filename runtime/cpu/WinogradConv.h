@@ -56,7 +56,6 @@ struct WinogradTiling {
   int64_t Ho = 0, Wo = 0;
   int64_t tilesH() const { return (Ho + 1) / 2; }
   int64_t tilesW() const { return (Wo + 1) / 2; }
-  int64_t tiles() const { return tilesH() * tilesW(); }
   /// The padded input the patches are read from: rows and columns
   /// 2 * tiles + 2, so that every patch lies inside it.
   int64_t paddedH() const { return 2 * tilesH() + 2; }
@@ -66,7 +65,7 @@ struct WinogradTiling {
 /// V[xi] = B^T d B for channels [c0, c1) and tile rows [i0, i1) of the
 /// padded image xp [C, paddedH, paddedW]: v[xi * C * n + c * n + t], n =
 /// (i1 - i0) * tilesW, tile t = (i - i0) * tilesW + j reading the patch at
-/// row 2i, column 2j.
+/// row 2i, column 2j. xp must be readable 32 floats past its end.
 void winogradInputTiles(const WinogradTiling& tiling, const float* xp, int64_t C, int64_t c0, int64_t c1, int64_t i0,
                         int64_t i1, float* v);
 
