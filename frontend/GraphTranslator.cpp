@@ -284,7 +284,7 @@ void GraphTranslator::run(jit::Graph& graph, const std::vector<ir::Type>& argTyp
                           const std::vector<std::string>& argNames) {
   analyzeMutations(graph.block());
   ir::Region& body = program_.body();
-  // Input 0 is `self`, frozen away.
+  // Input 0 is the module (`self`), frozen away.
   for (size_t i = 1; i < graph.inputs().size(); ++i) {
     const jit::Value* in = graph.inputs()[i];
     ir::Value* arg = body.addArgument(argTypes.at(i - 1), argNames.at(i - 1));
@@ -365,7 +365,8 @@ Slot GraphTranslator::constantSlot(const c10::IValue& iv, const jit::Value* out,
     std::vector<ir::Dim> dims;
     for (int64_t d : t.sizes()) dims.push_back(ir::Dim::constant(d));
     Type type = Type::tensor(*dtype, dims);
-    // Name weights after the module attribute they came from (self.lin.weight).
+    // Name weights after the module attribute they came from (self.lin.weight:
+    // freezing names them so whatever forward calls its module parameter).
     std::string base = out->hasDebugName() ? out->debugName() : "c";
     if (base.rfind("self.", 0) == 0) base = base.substr(5);
     std::replace_if(base.begin(), base.end(), [](char c) { return !(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.'); }, '_');

@@ -15,13 +15,20 @@ bool specFits(const ir::InputSpec& spec, const c10::TypePtr& t) {
     default: return false;
   }
 }
+
+/// The method's receiver: its first argument, the module (named `self` by
+/// convention only; `def forward(m, x)` is as valid).
+bool isReceiver(const c10::FunctionSchema& schema, size_t i) {
+  return i == 0 && !schema.arguments().empty() && schema.arguments()[0].type()->kind() == c10::TypeKind::ClassType;
+}
 }  // namespace
 
 std::string describeArguments(const c10::FunctionSchema& schema) {
   std::string s = schema.name() + "(";
   bool first = true;
-  for (const auto& a : schema.arguments()) {
-    if (a.name() == "self") continue;
+  for (size_t i = 0; i < schema.arguments().size(); ++i) {
+    if (isReceiver(schema, i)) continue;
+    const c10::Argument& a = schema.arguments()[i];
     s += (first ? "" : ", ") + a.name() + ": " + a.type()->repr_str();
     first = false;
   }
@@ -32,8 +39,9 @@ ir::Expected<std::vector<ir::InputSpec>> matchSpecsToArguments(
     const c10::FunctionSchema& schema, const std::vector<ir::InputSpec>& specs, std::string_view what,
     const std::function<std::string(const c10::Argument&)>& missingHint) {
   std::vector<ir::InputSpec> ordered;
-  for (const c10::Argument& arg : schema.arguments()) {
-    if (arg.name() == "self") continue;
+  for (size_t i = 0; i < schema.arguments().size(); ++i) {
+    if (isReceiver(schema, i)) continue;
+    const c10::Argument& arg = schema.arguments()[i];
     const ir::InputSpec* spec = nullptr;
     for (const ir::InputSpec& s : specs)
       if (s.name == arg.name()) spec = &s;

@@ -20,11 +20,12 @@
 
 namespace cocktail::runtime {
 
-/// "forward(xs: Tensor, steps: int)" (without self).
+/// "forward(xs: Tensor, steps: int)" (without the module itself, whatever
+/// its parameter is named).
 std::string describeArguments(const c10::FunctionSchema& schema);
 
-/// The specs in the method's argument order, one per argument (self
-/// excluded), matched by name; a spec's kind must fit the argument's type (a
+/// The specs in the method's argument order, one per argument (the
+/// module itself excluded), matched by name; a spec's kind must fit the argument's type (a
 /// tensor spec for Tensor, i64 for int, f64 for float, i1 for bool). Errors
 /// name the spec as `what` calls them ("--input", "input spec") and, for a
 /// missing one, append missingHint(argument) when given.

@@ -171,6 +171,32 @@ def test_compile_missing_tensor_input_suggests_a_tensor_spec(models, tmp_path):
     expect_clean_failure(proc, "missing --input for argument 'x'", "x:f32[")
 
 
+class NotSelf(nn.Module):
+    """forward's module parameter named other than `self`, as Python allows."""
+
+    def __init__(m):
+        super().__init__()
+        m.lin = nn.Linear(4, 3)
+
+    def forward(m, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return torch.relu(m.lin(x)) + y
+
+
+def test_module_parameter_need_not_be_named_self(tmp_path):
+    model = tmp_path / "notself.pt"
+    torch.jit.save(torch.jit.script(NotSelf().eval()), str(model))
+    # The module is not an argument to give a spec for...
+    proc = run_tool("cocktail-compile", model, "-o", tmp_path / "o.cocktail", "--input", "x:f32[2,4]")
+    expect_clean_failure(proc, "missing --input for argument 'y'", "forward(x: Tensor, y: Tensor)")
+    # ...and with one per real argument, the model compiles and matches TorchScript.
+    artifact = tmp_path / "notself.cocktail"
+    proc = run_tool("cocktail-compile", model, "-o", artifact, "--input", "x:f32[2,4]", "--input", "y:f32[2,3]")
+    assert proc.returncode == 0, describe(proc)
+    inputs = save_inputs(tmp_path / "in.pt", [torch.randn(2, 4), torch.randn(2, 3)])
+    proc = run_tool("cocktail-run", artifact, "--inputs", inputs, "--reference", model, "-q")
+    assert proc.returncode == 0 and "within rtol" in proc.stdout, describe(proc)
+
+
 def test_compile_unknown_input_name(models, tmp_path):
     proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", *SPECS, "--input", "y:f32[3]")
     expect_clean_failure(proc, "no argument named 'y'", "forward(x: Tensor, steps: int)")
