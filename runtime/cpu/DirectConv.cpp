@@ -29,9 +29,9 @@ void convDirectF32(const float* xp, int64_t Wp, const int64_t* tapOffsets, int64
       // The weights (at most 64 channels x 9 taps per output channel, see
       // conv2d) stay in L2 across the output rows.
       if (wide)
-        micro::rowBlocks<8>(O, width, taps, w, taps, rows, 0.0f, bias, c, plane);
+        micro::rowBlocks<8>(O, width, taps, micro::RowMajorA{w, taps}, rows, 0.0f, bias, c, plane);
       else
-        micro::rowBlocks<4>(O, width, taps, w, taps, rows, 0.0f, bias, c, plane);
+        micro::rowBlocks<4>(O, width, taps, micro::RowMajorA{w, taps}, rows, 0.0f, bias, c, plane);
     }
 }
 

@@ -67,12 +67,12 @@ constexpr int64_t kMc = 1024;
   }
 }
 
-/// The loop of both entry points (see the file comment); panelOf(p0, kc, j,
-/// width) gives rows [p0, p0 + kc) of the panel of columns [j, j + width).
-template <typename PanelOf>
-[[gnu::always_inline]] inline void gemmPanels(int64_t n, int64_t k, const float* A, int64_t lda, float beta, float* C,
-                                              int64_t ldc, int64_t j0, int64_t j1, const float* rowBias,
-                                              PanelOf panelOf) {
+/// The loop of every entry point (see the file comment); A is an accessor
+/// (MicroKernel.h: RowMajorA, TransposedA); panelOf(p0, kc, j, width) gives
+/// rows [p0, p0 + kc) of the panel of columns [j, j + width).
+template <typename AOf, typename PanelOf>
+[[gnu::always_inline]] inline void gemmPanels(int64_t n, int64_t k, AOf A, float beta, float* C, int64_t ldc,
+                                              int64_t j0, int64_t j1, const float* rowBias, PanelOf panelOf) {
   // 32 vector registers (AVX-512) hold an 8 x 32 block of C, 16 (AVX2) only 4 x 32.
   static const bool wide = __builtin_cpu_supports("avx512f");
   if (k == 0) {
@@ -91,10 +91,11 @@ template <typename PanelOf>
       for (int64_t j = j0; j < j1; j += 32) {
         const int64_t width = std::min<int64_t>(32, j1 - j);
         const PanelRows rows{panelOf(p0, kc, j, width)};
+        const AOf a = A.fromRow(i0).fromColumn(p0);
         if (wide)
-          rowBlocks<8>(rowsHere, width, kc, A + i0 * lda + p0, lda, rows, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<8>(rowsHere, width, kc, a, rows, b, bias, C + i0 * ldc + j, ldc);
         else
-          rowBlocks<4>(rowsHere, width, kc, A + i0 * lda + p0, lda, rows, b, bias, C + i0 * ldc + j, ldc);
+          rowBlocks<4>(rowsHere, width, kc, a, rows, b, bias, C + i0 * ldc + j, ldc);
       }
     }
   }
@@ -106,7 +107,8 @@ COCKTAIL_MULTIVERSION
 void gemmF32(int64_t n, int64_t k, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
              int64_t ldc, int64_t j0, int64_t j1, const float* rowBias, BLayout layout) {
   alignas(64) float panel[kKc * 32];
-  gemmPanels(n, k, A, lda, beta, C, ldc, j0, j1, rowBias, [&](int64_t p0, int64_t kc, int64_t j, int64_t width) {
+  gemmPanels(n, k, micro::RowMajorA{A, lda}, beta, C, ldc, j0, j1, rowBias,
+             [&](int64_t p0, int64_t kc, int64_t j, int64_t width) {
     packPanel(B, ldb, layout, p0, kc, j, width, panel);
     return static_cast<const float*>(panel);
   });
@@ -116,7 +118,15 @@ COCKTAIL_MULTIVERSION
 void gemmF32Packed(int64_t n, const float* A, int64_t lda, const PackedPanels& B, float beta, float* C, int64_t ldc,
                    int64_t q0, int64_t q1, const float* rowBias) {
   const int64_t j1 = std::min(q1 * 32, B.m());
-  gemmPanels(n, B.k(), A, lda, beta, C, ldc, q0 * 32, j1, rowBias,
+  gemmPanels(n, B.k(), micro::RowMajorA{A, lda}, beta, C, ldc, q0 * 32, j1, rowBias,
+             [&](int64_t p0, int64_t, int64_t j, int64_t) { return B.panel(j / 32, p0); });
+}
+
+COCKTAIL_MULTIVERSION
+void gemmF32PackedTransposedA(int64_t n, const float* At, int64_t ldat, const PackedPanels& B, float* C,
+                              int64_t ldc, int64_t q0, int64_t q1) {
+  const int64_t j1 = std::min(q1 * 32, B.m());
+  gemmPanels(n, B.k(), micro::TransposedA{At, ldat}, 0.0f, C, ldc, q0 * 32, j1, nullptr,
              [&](int64_t p0, int64_t, int64_t j, int64_t) { return B.panel(j / 32, p0); });
 }
 

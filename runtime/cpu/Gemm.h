@@ -51,4 +51,11 @@ class PackedPanels {
 void gemmF32Packed(int64_t n, const float* A, int64_t lda, const PackedPanels& B, float beta, float* C, int64_t ldc,
                    int64_t q0, int64_t q1, const float* rowBias = nullptr);
 
+/// Columns [32 q0, min(32 q1, m)) of C[n, m] = A[n, k] @ B[k, m], A given
+/// transposed: At [k, n] with leading dimension ldat (A's column p is At's
+/// row p). For a product whose rows are stored as columns: Winograd's
+/// transformed tiles (WinogradConv.h), which then fill the kernel's rows.
+void gemmF32PackedTransposedA(int64_t n, const float* At, int64_t ldat, const PackedPanels& B, float* C,
+                              int64_t ldc, int64_t q0, int64_t q1);
+
 }  // namespace cocktail::runtime::cpu

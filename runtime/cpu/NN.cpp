@@ -300,11 +300,14 @@ void convWinograd(const float* img, int64_t C, int64_t H, int64_t W, const Packe
     const int64_t i0 = chunk * rowsPerChunk, i1 = std::min(tiling.tilesH(), i0 + rowsPerChunk), T = (i1 - i0) * tw;
     float* v = convScratch<float, Scratch::WinogradTiles>(static_cast<size_t>(kWinogradPositions * C * T));
     // The output transform reads up to 15 floats past the products.
-    float* m = convScratch<float, Scratch::WinogradProducts>(static_cast<size_t>(kWinogradPositions * O * T + 16));
+    float* m = convScratch<float, Scratch::WinogradProducts>(static_cast<size_t>(kWinogradPositions * T * O + 16));
     parallelFor(C, 1, [&](int64_t c0, int64_t c1) { winogradInputTiles(tiling, xp, C, c0, c1, i0, i1, v); });
+    // m[xi] [T, O] = V[xi]^T U[xi]^T, V[xi] [C, T] read as transposed.
     parallelFor(kWinogradPositions, 1, [&](int64_t x0, int64_t x1) {
-      for (int64_t xi = x0; xi < x1; ++xi)
-        gemmF32(O, C, w.winogradFilters() + xi * O * C, C, v + xi * C * T, T, 0.0f, m + xi * O * T, T, 0, T);
+      for (int64_t xi = x0; xi < x1; ++xi) {
+        const PackedPanels& u = w.winogradFilters(xi);
+        gemmF32PackedTransposedA(T, v + xi * C * T, T, u, m + xi * T * O, O, 0, u.numPanels());
+      }
     });
     const int64_t row0 = 2 * i0, rows = std::min(Ho, 2 * i1) - row0;
     parallelFor(O, 1, [&](int64_t o0, int64_t o1) {

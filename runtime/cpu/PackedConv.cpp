@@ -22,8 +22,13 @@ PackedConvWeights::PackedConvWeights(const Tensor& w, Layout layout) : shape_(w.
     if (shape_[2] != 3 || shape_[3] != 3)
       throw std::invalid_argument(
           fmt::format("conv2d: Winograd weights must be 3x3, got {}", shapeToString(w.shape())));
-    data_.resize(static_cast<size_t>(kWinogradPositions * O * shape_[1]));
-    cpu::winogradFilters(w.data<float>(), O, shape_[1], data_.data());
+    const int64_t C = shape_[1];
+    std::vector<float> u(static_cast<size_t>(kWinogradPositions * O * C));
+    cpu::winogradFilters(w.data<float>(), O, C, u.data());
+    // U[xi] is [O, C]: U[xi]^T [C, O] in panels is it read as transposed.
+    winograd_.reserve(kWinogradPositions);
+    for (int64_t xi = 0; xi < kWinogradPositions; ++xi)
+      winograd_.emplace_back(u.data() + xi * O * C, C, O, C, BLayout::Transposed);
     return;
   }
   data_.assign(static_cast<size_t>(numBlocks() * taps_ * kChannels), 0.0f);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "runtime/Tensor.h"
+#include "runtime/cpu/Gemm.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -26,7 +27,8 @@ namespace cocktail::runtime::cpu {
 ///  - ChannelBlocks (this file's kernel): blocks of 32 output channels; row
 ///    t of block b (t = (c * kh + ki) * kw + kj) holds
 ///    w[32b .. 32b + 31, c, ki, kj], zeros past O.
-///  - Winograd (WinogradConv.h, 3x3 only): the 16 matrices U[xi] [O, C].
+///  - Winograd (WinogradConv.h, 3x3 only): the 16 matrices U[xi]^T [C, O]
+///    (the transformed filters), each in GEMM panels of 32 output channels.
 class PackedConvWeights {
  public:
   static constexpr int64_t kChannels = 32;
@@ -42,14 +44,15 @@ class PackedConvWeights {
   int64_t numBlocks() const { return (shape_[0] + kChannels - 1) / kChannels; }
   /// ChannelBlocks: block b, C * kh * kw rows of 32 floats.
   const float* block(int64_t b) const { return data_.data() + b * taps_ * kChannels; }
-  /// Winograd: U[0], followed by the other 15 [O, C] matrices.
-  const float* winogradFilters() const { return data_.data(); }
+  /// Winograd: U[xi]^T [C, O], xi < kWinogradPositions.
+  const PackedPanels& winogradFilters(int64_t xi) const { return winograd_[static_cast<size_t>(xi)]; }
 
  private:
   Shape shape_;
   Layout layout_;
   int64_t taps_ = 0;
   std::vector<float> data_;
+  std::vector<PackedPanels> winograd_;
 };
 
 /// Where one image's convolution reads and writes: the padded input

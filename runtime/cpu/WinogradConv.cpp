@@ -1,8 +1,9 @@
 //===- runtime/cpu/WinogradConv.cpp -----------------------------------------------===//
 //
-// The transforms run on 16 tiles of a row at a time, one per vector lane:
-// the patches of neighbouring tiles are two columns apart in the input
-// (split into even and odd columns), their entries in V and m adjacent.
+// The input transform runs on 16 tiles of a row at a time, one per vector
+// lane: the patches of neighbouring tiles are two columns apart in the input
+// (split into even and odd columns), their entries in V adjacent. The output
+// transform runs on 16 output channels at a time, adjacent in m.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cpu/WinogradConv.h"
@@ -107,42 +108,36 @@ void winogradInputTiles(const WinogradTiling& tiling, const float* xp, int64_t C
 COCKTAIL_MULTIVERSION
 void winogradOutputTiles(const WinogradTiling& tiling, const float* m, int64_t O, int64_t o0, int64_t o1, int64_t i0,
                          int64_t i1, const float* bias, float* out) {
-  const int64_t tw = tiling.tilesW(), T = (i1 - i0) * tw, Ho = tiling.Ho, Wo = tiling.Wo;
-  const int64_t plane = O * T;
-  // Output rows [2 i0, end) are this call's; the next channel's follow on
-  // only when that is every row.
-  const int64_t end = std::min(Ho, 2 * i1);
-  const int64_t nextChannels = i0 == 0 && end == Ho ? Ho * Wo : 0;
-  const I16 low = {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23};
-  const I16 high = {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  for (int64_t o = o0; o < o1; ++o) {
-    const V16 b = splat(bias ? bias[o] : 0.0f);
-    for (int64_t i = i0; i < i1; ++i) {
-      const float* src = m + o * T + (i - i0) * tw;
-      float* rows[2] = {out + (o * Ho + 2 * i) * Wo, 2 * i + 1 < Ho ? out + (o * Ho + 2 * i + 1) * Wo : nullptr};
-      // 16 tiles at a time (the last group reads up to 15 floats past m's row).
-      for (int64_t j = 0; j < tw; j += 16) {
+  const int64_t tw = tiling.tilesW(), T = (i1 - i0) * tw, Ho = tiling.Ho, Wo = tiling.Wo, P = Ho * Wo;
+  const int64_t plane = T * O;  // one position's products
+  // 16 output channels at a time, one per lane: a tile's products for them
+  // are adjacent in m, its pixels a plane apart in the output.
+  for (int64_t o = o0; o < o1; o += 16) {
+    const int64_t n = std::min<int64_t>(16, o1 - o);
+    alignas(64) float lanes[16] = {};
+    if (bias) std::copy_n(bias + o, n, lanes);
+    const V16 b = load(lanes);
+    for (int64_t i = i0; i < i1; ++i)
+      for (int64_t j = 0; j < tw; ++j) {
+        // The last group of the last tile reads up to 15 floats past m.
+        const float* src = m + ((i - i0) * tw + j) * O + o;
         V16 s[4][4];
-        for (int p = 0; p < 16; ++p) s[p / 4][p % 4] = load(src + p * plane + j);
+        for (int p = 0; p < 16; ++p) s[p / 4][p % 4] = load(src + p * plane);
         // t = A^T s: (s0 + s1 + s2, s1 - s2 - s3) down the columns; then Y = t A along the rows.
-        const int64_t width = std::min<int64_t>(32, Wo - 2 * j);  // output pixels of this group
+        alignas(64) float y[2][2][16];
         for (int a = 0; a < 2; ++a) {
-          if (!rows[a]) continue;
           V16 t[4];
           for (int k = 0; k < 4; ++k) t[k] = a == 0 ? s[0][k] + s[1][k] + s[2][k] : s[1][k] - s[2][k] - s[3][k];
-          const V16 left = b + t[0] + t[1] + t[2], right = b + t[1] - t[2] - t[3];
-          // Tile l's two pixels are columns 2 (j + l) and 2 (j + l) + 1: interleave.
-          float* y = rows[a] + 2 * j;
-          const V16 first = __builtin_shuffle(left, right, low), second = __builtin_shuffle(left, right, high);
-          // As in the input transform, a short group may run on into the
-          // next rows and channels; not from the upper row of a tile when
-          // an earlier group already wrote the lower one.
-          const int64_t room = a == 0 && j > 0 ? 0 : (o1 - 1 - o) * nextChannels + (end - 1 - (2 * i + a)) * Wo;
-          storeFirst(y, first, std::min<int64_t>(16, width), room);
-          if (width > 16) storeFirst(y + 16, second, width - 16, room);
+          store(y[a][0], b + t[0] + t[1] + t[2]);
+          store(y[a][1], b + t[1] - t[2] - t[3]);
         }
+        // The last row and column of tiles are cut in half on an odd map.
+        const int64_t rows = std::min<int64_t>(2, Ho - 2 * i), cols = std::min<int64_t>(2, Wo - 2 * j);
+        float* pixel = out + o * P + 2 * i * Wo + 2 * j;
+        for (int64_t l = 0; l < n; ++l)
+          for (int64_t a = 0; a < rows; ++a)
+            for (int64_t c = 0; c < cols; ++c) pixel[l * P + a * Wo + c] = y[a][c][l];
       }
-    }
   }
 }
 

@@ -7,10 +7,13 @@
 //   Y = A^T [ (G g G^T) (.) (B^T d B) ] A      (.) elementwise, over 4x4
 //
 // Summed over input channels, the elementwise product at each of the 16
-// positions of the 4x4 tile is a matrix product: U[xi] [O, C] (the filters,
-// transformed once at load) times V[xi] [C, tiles] (the input patches,
-// transformed per call). That is 16 multiplies per 4 outputs where the
-// direct convolution needs 36: 2.25 times fewer, on the same GEMM kernel.
+// positions of the 4x4 tile is a matrix product: V[xi]^T [tiles, C] (the
+// input patches, transformed per call) times U[xi]^T [C, O] (the filters,
+// transformed and packed once at load). That is 16 multiplies per 4 outputs
+// where the direct convolution needs 36: 2.25 times fewer, on the same GEMM
+// kernel. Tiles are the product's rows, 8 to a register block, so a small
+// map fills them (ResNet's 14x14: 49 tiles, 6 blocks and a row; 7x7: 16
+// tiles, 2 blocks), where as columns, 32 to a panel, it would not.
 // The transforms' coefficients are 0, +-1 and +-1/2, so the result differs
 // from the direct sum only by rounding (a few ulp of the largest term).
 //
@@ -39,10 +42,12 @@ bool winogradApplies(const Shape& weight, std::array<int64_t, 2> stride, std::ar
 /// Whether a convolution with weight [O, C, kh, kw] on an H x W input pays
 /// for its weights in the Winograd layout: it applies, with at least 16
 /// input and output channels on a map of at least 12x12, and at least 2^20
-/// multiplies of C x O x H x W (on this 2-core Xeon, against the direct
+/// multiplies of C x O x H x W (on this 2-core Xeon, against the other
 /// kernels: ResNet's 3x3 convolutions x1.2-1.6 faster, a 16-channel 32x32
 /// one or a 64-channel 8x8 one slower, their transforms and small GEMMs
-/// costing more than they save).
+/// costing more than they save). ResNet's 7x7 map with 512 channels runs no
+/// faster: its 16 tiles use each transformed filter twice, so the 16.8 MB
+/// of them (1.8 times the filters) stream from memory at the GEMM's pace.
 bool winogradPays(const Shape& weight, std::array<int64_t, 2> stride, std::array<int64_t, 2> dilation,
                   int64_t groups, int64_t H, int64_t W);
 
@@ -70,7 +75,7 @@ void winogradInputTiles(const WinogradTiling& tiling, const float* xp, int64_t C
                         int64_t i1, float* v);
 
 /// out[o] = A^T m A (+ bias[o]) for output channels [o0, o1) and tile rows
-/// [i0, i1), from the products m[xi * O * n + o * n + t] (n and t as for
+/// [i0, i1), from the products m[xi * n * O + t * O + o] (n and t as for
 /// winogradInputTiles, m readable 15 floats past its end); out is
 /// [O, Ho, Wo]; `bias` may be null.
 void winogradOutputTiles(const WinogradTiling& tiling, const float* m, int64_t O, int64_t o0, int64_t o1, int64_t i0,

@@ -133,6 +133,35 @@ TEST(Linalg, MatrixProductsAtOddSizes) {
                    std::invalid_argument, "linear: packed weights for [6, 9] given a weight of shape [6, 8]");
 }
 
+// A given transposed (Winograd's tiles): the same kernel on the same
+// operands as A row-major, so the same bits, for rows that fill blocks of 8,
+// 4 and 1, ragged last panels, and reductions of one slice and of two;
+// columns of C past a panel range stay untouched.
+TEST(Linalg, PackedProductWithATransposed) {
+  at::manual_seed(54);
+  for (int64_t n : {1, 5, 16, 49})
+    for (int64_t k : {3, 256, 300})
+      for (int64_t m : {7, 32, 40, 64}) {
+        const at::Tensor a = randomAten({n, k}, DType::F32), b = randomAten({k, m}, DType::F32);
+        const at::Tensor at = a.t().contiguous();
+        const PackedPanels packed(b.data_ptr<float>(), k, m, m, BLayout::RowMajor);
+        std::vector<float> rowMajor(static_cast<size_t>(n * m), -1.0f), transposed(rowMajor);
+        gemmF32Packed(n, a.data_ptr<float>(), k, packed, 0.0f, rowMajor.data(), m, 0, packed.numPanels());
+        gemmF32PackedTransposedA(n, at.data_ptr<float>(), n, packed, transposed.data(), m, 0, packed.numPanels());
+        EXPECT_EQ(rowMajor, transposed) << "n=" << n << " k=" << k << " m=" << m;
+        const at::Tensor want = at::mm(a, b);
+        EXPECT_TRUE(sameAs(Tensor::fromBytes(DType::F32, {n, m}, rowMajor.data()), want, 1e-4, 1e-4))
+            << "n=" << n << " k=" << k << " m=" << m;
+        // The first panel only.
+        std::vector<float> first(static_cast<size_t>(n * m), -1.0f);
+        gemmF32PackedTransposedA(n, at.data_ptr<float>(), n, packed, first.data(), m, 0, 1);
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < m; ++j)
+            ASSERT_EQ(first[static_cast<size_t>(i * m + j)], j < 32 ? rowMajor[static_cast<size_t>(i * m + j)] : -1.0f)
+                << "n=" << n << " k=" << k << " m=" << m << " at " << i << ", " << j;
+      }
+}
+
 // ---- neural-network ops ------------------------------------------------------------
 
 TEST(NN, Embedding) {

@@ -38,6 +38,7 @@ TEST(WinogradConv, MatchesTheDirectConvolution) {
       {{1, 16, 11, 12}, {20, 16, 3, 3}, 2},   // padding 2: 13x14 out
       {{1, 64, 56, 56}, {64, 64, 3, 3}, 1},   // ResNet's first stage
       {{1, 3, 2, 3}, {5, 3, 3, 3}, 1},        // a map of one tile row, few channels
+      {{1, 40, 7, 7}, {72, 40, 3, 3}, 1},     // a 7x7 map: 16 tiles (two register blocks), 3 panels of output channels
   };
   const int before = numWorkers();
   for (int workers : {1, 2, 3}) {
