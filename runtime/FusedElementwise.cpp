@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "runtime/cpu/Kernels.h"
+#include "runtime/cpu/Vec16.h"
 #include "runtime/cpu/VecMath.h"
 #include "runtime/cpu/WorkerPool.h"
 
@@ -237,6 +238,8 @@ Tensor FusedElementwise::runHead(const std::vector<const RuntimeValue*>& inputs,
   return y;
 }
 
+// Multiversioned: the steps' loops vectorise for AVX-512 where the CPU has it.
+COCKTAIL_MULTIVERSION
 void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64_t stride,
                                const std::vector<const float*>& data, const std::vector<float>& value,
                                float* const* out, const float* head) const {

@@ -94,6 +94,11 @@ void finishRect(const Epilogue& epilogue, float* out, float* C, int64_t n, int64
     epilogue(out, C + i * stride - out, std::min(rowsPerTile, n - i), width, stride);
 }
 
+/// The block of C that gemmNN finishes (its epilogue) at a time, and the
+/// largest A for which it does so: both stay in a core's L2 (2 MiB here).
+constexpr int64_t kEpilogueChunkBytes = 256 << 10;
+constexpr int64_t kChunkedGemmMaxWeightBytes = 1 << 20;
+
 /// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null). An
 /// f32 `epilogue` runs on each worker's columns as soon as its GEMM is done,
 /// while they are still in its L2 (C's elements being out[C - out ...]).
@@ -108,10 +113,20 @@ void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bi
     // and none pays for a ragged panel of its own.
     const int64_t panels = (m + 31) / 32;
     if (panels >= 4 * numWorkers() || n < 16) {
+      // With an epilogue, a worker's columns go in chunks of C that stay in
+      // L2 (kEpilogueChunkBytes) when A does too: the epilogue then reads
+      // its block of C from there, not from memory after the whole GEMM (a
+      // 56x56 map's 256 channels are 3 MiB). A larger A, read once per
+      // chunk, would come from memory each time instead.
+      const bool chunked = epilogue && n * k * int64_t{sizeof(float)} <= kChunkedGemmMaxWeightBytes;
+      const int64_t chunk = chunked ? std::max<int64_t>(1, kEpilogueChunkBytes / (n * 32 * int64_t{sizeof(float)}))
+                                    : panels;
       parallelFor(panels, 2, [&](int64_t p0, int64_t p1) {
-        const int64_t j0 = p0 * 32, j1 = std::min(m, p1 * 32);
-        gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
-        if (epilogue) finishRect(*epilogue, out, C + j0, n, j1 - j0, m);
+        for (int64_t q = p0; q < p1; q += chunk) {
+          const int64_t j0 = q * 32, j1 = std::min(m, std::min(p1, q + chunk) * 32);
+          gemmF32(n, k, A, k, B, m, 0.0f, C, m, j0, j1, bias);
+          if (epilogue) finishRect(*epilogue, out, C + j0, n, j1 - j0, m);
+        }
       });
     } else {
       parallelFor((n + 7) / 8, 1, [&](int64_t r0, int64_t r1) {

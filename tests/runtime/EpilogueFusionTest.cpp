@@ -82,9 +82,11 @@ void expectSameFusedOrNot(std::string_view text, const std::vector<RuntimeValue>
 // wider than one 256-element tile), its shortcut added on either side, a
 // 1x1 conv without bias, a conv on a small map (its GEMM split over output
 // channels, not pixels), a stride-1 conv of few channels (the direct kernel,
-// its output rows split over the workers) and a linear layer whose epilogue
-// has a number.
-constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64, %xs: f32[1,24,7,7], %ws: f32[20,24,3,3], %rs: f32[1,20,7,7], %xd: f32[2,16,18,20], %wd: f32[8,16,3,3], %bd: f32[8]) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24], f32[1,20,7,7], f32[2,8,18,20]) {
+// its output rows split over the workers), a linear layer whose epilogue
+// has a number, and a 1x1 conv with 256 output channels on a 48x48 map,
+// whose GEMM runs its epilogue on chunks of 8 panels as it goes (the last
+// ragged).
+constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f32[8,2,3,3], %b: f32[8], %res: f32[2,8,20,20], %w1: f32[6,8,1,1], %v: f32[5,40], %lw: f32[24,40], %lb: f32[24], %k: f64, %xs: f32[1,24,7,7], %ws: f32[20,24,3,3], %rs: f32[1,20,7,7], %xd: f32[2,16,18,20], %wd: f32[8,16,3,3], %bd: f32[8], %xl: f32[1,8,48,48], %wl: f32[256,8,1,1], %rl: f32[1,256,48,48]) -> (f32[2,8,20,20], f32[2,6,20,20], f32[5,24], f32[1,20,7,7], f32[2,8,18,20], f32[1,256,48,48]) {
   %c = conv2d(%x, %w, %b) {dilation = [1, 1], groups = 2, padding = [1, 1], stride = [2, 2]} : f32[2,8,20,20]
   %s = add(%res, %c) : f32[2,8,20,20]
   %y = relu(%s) : f32[2,8,20,20]
@@ -98,7 +100,10 @@ constexpr std::string_view kProgram = R"(func @forward(%x: f32[2,4,40,40], %w: f
   %ys = relu(%ss) : f32[1,20,7,7]
   %cd = conv2d(%xd, %wd, %bd) {dilation = [1, 1], groups = 1, padding = [1, 1], stride = [1, 1]} : f32[2,8,18,20]
   %yd = relu(%cd) : f32[2,8,18,20]
-  return(%y, %y1, %h, %ys, %yd)
+  %cl = conv2d(%xl, %wl) {dilation = [1, 1], groups = 1, padding = [0, 0], stride = [1, 1]} : f32[1,256,48,48]
+  %sl = add(%cl, %rl) : f32[1,256,48,48]
+  %yl = relu(%sl) : f32[1,256,48,48]
+  return(%y, %y1, %h, %ys, %yd, %yl)
 }
 )";
 
@@ -109,11 +114,12 @@ TEST(EpilogueFusionTest, ConvAndLinearEpiloguesMatchOpByOp) {
       random({6, 8, 1, 1}, gen),   random({5, 40}, gen),      random({24, 40}, gen), random({24}, gen),
       0.75,
       random({1, 24, 7, 7}, gen), random({20, 24, 3, 3}, gen), random({1, 20, 7, 7}, gen),
-      random({2, 16, 18, 20}, gen), random({8, 16, 3, 3}, gen), random({8}, gen)};
+      random({2, 16, 18, 20}, gen), random({8, 16, 3, 3}, gen), random({8}, gen),
+      random({1, 8, 48, 48}, gen), random({256, 8, 1, 1}, gen), random({1, 256, 48, 48}, gen)};
   for (int workers : {1, 2}) {
     SCOPED_TRACE(testing::Message() << workers << " workers");
     cpu::setNumWorkers(workers);
-    expectSameFusedOrNot(kProgram, inputs, 5);
+    expectSameFusedOrNot(kProgram, inputs, 6);
   }
 }
 
