@@ -2,13 +2,14 @@
 //
 //   conv-block-bench [--reps 100] [--per-conv] [--out FILE.md]
 //
-// Why SkipNet is slower than TorchScript (README, issue 4): times ResNet
-// bottleneck blocks, one per stage (1x1, 3x3, 1x1 convolutions with a relu
-// after each, batch 1), built from Cocktail's conv2d and from oneDNN's (Debian's libdnnl, the
-// library TorchScript's LibTorch runs convolutions with), at 1 and 2 threads,
-// alternating, in one process. Cocktail's convolutions take the weights the
-// executor packs at load where it packs them (the 3x3 ones: Winograd on maps
-// of at least 8x8, WinogradConv.h; blocks of channels otherwise, PackedConv.h).
+// Where SkipNet's time goes against TorchScript's (README, issue 4): times
+// ResNet bottleneck blocks, one per stage (1x1, 3x3, 1x1 convolutions with a
+// relu after each, batch 1), built from Cocktail's conv2d and from oneDNN's
+// (Debian's libdnnl, the library TorchScript's LibTorch runs convolutions
+// with), at 1 and 2 threads, alternating, in one process. Cocktail's
+// convolutions take the weights the executor packs at load where it packs
+// them (the 3x3 ones where winogradPays says so: Winograd, WinogradConv.h;
+// blocks of channels otherwise, PackedConv.h).
 // Both sides use the same relus on Cocktail's
 // worker pool, so oneDNN's OpenMP team and the pool share the two cores as
 // they would inside the executor. oneDNN's weights are reordered once, before
