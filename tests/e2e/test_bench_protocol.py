@@ -66,6 +66,21 @@ def test_a_failed_later_round_is_noted(bench):
     assert bench.summarize(merged)["median_ms"] == 5.0
 
 
+def test_a_failed_first_round_leaves_the_others(bench):
+    later = {"check": {"ok": True}, "runs": [run(2, "cpu-executor", 7.0)]}
+    merged = bench.merge_rounds([{"error": "cocktail-bench (Cocktail) exited 1: killed"}, later])
+    assert merged["check"] == {"ok": True}
+    assert "round 1: cocktail-bench (Cocktail) exited 1" in merged["timeout_note"]
+    assert bench.summarize(merged)["median_ms"] == 7.0
+
+
+def test_an_abandoned_setting_counts_once_it_ran(bench):
+    abandoned = {"threads": 2, "variant": "frozen", "abandoned_ms": 900.0}
+    merged = bench.merge_rounds([{"check": {"ok": True}, "runs": [run(1, "frozen", 5.0), abandoned]},
+                                 {"check": {"ok": True}, "runs": [run(1, "frozen", 6.0), run(2, "frozen", 8.0)]}])
+    assert bench.summarize(merged)["all_settings_ms"] == {"1t frozen": 5.0, "2t frozen": 8.0}
+
+
 def test_quick_mode_is_one_round_of_the_whole_budget(bench):
     quick = bench.PROTOCOLS["quick"]
     assert quick["rounds"] == 1
