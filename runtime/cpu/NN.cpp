@@ -100,8 +100,9 @@ constexpr int64_t kEpilogueChunkBytes = 256 << 10;
 constexpr int64_t kChunkedGemmMaxWeightBytes = 1 << 20;
 
 /// C[n, m] = A[n, k] @ B[k, m] + bias[i] on row i (bias may be null). An
-/// f32 `epilogue` runs on each worker's columns as soon as its GEMM is done,
-/// while they are still in its L2 (C's elements being out[C - out ...]).
+/// f32 `epilogue` runs on each worker's part of C as soon as its GEMM has
+/// made it, while it is still in the worker's L2 (C's elements being
+/// out[C - out ...]).
 template <typename T>
 void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bias, T* C, const Epilogue* epilogue,
             T* out) {
@@ -408,29 +409,28 @@ Tensor conv2d(const Tensor& input, const Tensor& w, const Tensor* bias, std::arr
       if (packed && packed->shape() != w.shape())
         throw std::invalid_argument(fmt::format("conv2d: packed weights of shape {} for a weight of shape {}",
                                                 str(packed->shape()), str(w.shape())));
+      // Image n's input and output for the kernels below, which run one image at a time.
+      const float* fb = bias && bias->defined() ? bias->data<float>() : nullptr;
+      float* fo = out.data<float>();
+      auto in = [&](int64_t n) { return x.data<float>() + n * C * H * W; };
+      auto dst = [&](int64_t n) { return fo + n * O * Ho * Wo; };
       if (packed && packed->layout() == PackedConvWeights::Layout::Winograd &&
           winogradApplies(w.shape(), stride, dilation, groups)) {
         forEachImage(N, [&](int64_t n) {
-          convWinograd(x.data<float>() + n * C * H * W, C, H, W, *packed, padding,
-                       bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
-                       Ho, Wo, epilogue, out.data<float>());
+          convWinograd(in(n), C, H, W, *packed, padding, fb, dst(n), Ho, Wo, epilogue, fo);
         });
         return;
       }
       if (packed && packed->layout() == PackedConvWeights::Layout::ChannelBlocks &&
           packedConvPays(w.shape(), stride, groups)) {
         forEachImage(N, [&](int64_t n) {
-          convPacked(x.data<float>() + n * C * H * W, C, H, W, *packed, stride, padding, dilation,
-                     bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
-                     Ho, Wo, epilogue, out.data<float>());
+          convPacked(in(n), C, H, W, *packed, stride, padding, dilation, fb, dst(n), Ho, Wo, epilogue, fo);
         });
         return;
       }
       if (takesDirectConv(C, kh, kw, Wo, stride, dilation, groups)) {
         forEachImage(N, [&](int64_t n) {
-          convDirect(x.data<float>() + n * C * H * W, C, H, W, w.data<float>(), O, kh, kw, padding,
-                     bias && bias->defined() ? bias->data<float>() : nullptr, out.data<float>() + n * O * Ho * Wo,
-                     Ho, Wo, epilogue, out.data<float>());
+          convDirect(in(n), C, H, W, w.data<float>(), O, kh, kw, padding, fb, dst(n), Ho, Wo, epilogue, fo);
         });
         return;
       }

@@ -25,7 +25,8 @@ PackedConvWeights::PackedConvWeights(const Tensor& w, Layout layout) : shape_(w.
     const int64_t C = shape_[1];
     std::vector<float> u(static_cast<size_t>(kWinogradPositions * O * C));
     cpu::winogradFilters(w.data<float>(), O, C, u.data());
-    // U[xi] is [O, C]: U[xi]^T [C, O] in panels is it read as transposed.
+    // U[xi] is [O, C], the transposed layout of U[xi]^T [C, O]: packed from
+    // its rows, the panels hold U[xi]^T, 32 output channels each.
     winograd_.reserve(kWinogradPositions);
     for (int64_t xi = 0; xi < kWinogradPositions; ++xi)
       winograd_.emplace_back(u.data() + xi * O * C, C, O, C, BLayout::Transposed);
