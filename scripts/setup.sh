@@ -17,14 +17,31 @@ export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
 DEPS_ONLY=0
 [[ "${1:-}" == "--deps-only" ]] && DEPS_ONLY=1
 
+# Every package has a reason; scripts/gpu-check.sh --fetch-deps carries a subset
+# of these to a GPU machine (its DEBIAN_PACKAGES).
 PACKAGES=(
+  # the build: compilers, CMake + Ninja, ccache for rebuilds; pkg-config is how
+  # CMake's FindBLAS and gRPC's Findre2 look for their libraries
   build-essential cmake ninja-build ccache pkg-config
-  libtorch-dev python3-torch python3-pytest python3-numpy
-  libgtest-dev libgmock-dev libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  # LibTorch 1.13 (frontend, runtime boundary, TorchScript reference) and the
+  # Python that matches it (tests, bench/models/export.py, the cocktail package)
+  libtorch-dev python3-torch
+  # the compiler's libraries: CLI, logging, JSON, the artifact's protobuf, BLAS
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   protobuf-compiler libprotobuf-dev libopenblas-dev
-  libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev python3-venv
-  libb64-0d python3-matplotlib libdnnl-dev
-  llvm-14-tools
+  # cocktail-serve: gRPC (KServe v2 / Triton protocol) and Prometheus metrics
+  libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev
+  # tests: gtest/gmock, FileCheck (the IR tests), pytest and numpy (e2e),
+  # torchvision and torchaudio (users' models: the coverage corpus)
+  libgtest-dev libgmock-dev llvm-14-tools python3-pytest python3-numpy
+  python3-torchvision python3-torchaudio
+  # venvs for PyPI-only peers and clients (tritonclient in tests/server,
+  # ONNX Runtime and JAX in bench/run, perf_analyzer in bench/serve, which
+  # also needs libb64), charts (bench/run, scripts/gpu_check.py)
+  python3-venv libb64-0d python3-matplotlib
+  # bench/cpp/conv-block-bench compares Cocktail's convolutions with oneDNN's;
+  # optional: configure skips it (and says so) where oneDNN is absent
+  libdnnl-dev
 )
 
 SUDO=""

@@ -47,6 +47,21 @@ def require_tool(name: str) -> Path:
     return p
 
 
+def require_cuda_backend() -> None:
+    """Skips the test unless this build has the CUDA code generator.
+
+    The backend is built where CMake found the CUDA toolkit (COCKTAIL_ENABLE_CUDA,
+    recorded in the build's CMakeCache.txt); most Debian 12 machines have none,
+    and there `cocktail-compile --target cuda` says "this build has no CUDA backend".
+    """
+    cache = build_dir() / "CMakeCache.txt"
+    if not cache.is_file():
+        pytest.skip(f"no CMakeCache.txt in {build_dir()}: cannot tell whether the CUDA backend is built")
+    if "COCKTAIL_ENABLE_CUDA:BOOL=ON" not in cache.read_text(errors="replace"):
+        pytest.skip("this build has no CUDA backend (CMake found no CUDA toolkit; see README, "
+                    "'Without the CUDA toolkit')")
+
+
 @pytest.fixture(scope="session")
 def cocktail_compile() -> Path:
     """Path of cocktail-compile; skips the test when it is not built."""

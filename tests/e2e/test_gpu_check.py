@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import build_dir, tool_path
+from conftest import build_dir, require_cuda_backend, tool_path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / "scripts" / "gpu-check.sh"
@@ -61,6 +61,7 @@ def test_a_step_without_its_build_is_an_error(tmp_path):
 def test_diff_on_the_cpu_matches_torchscript(tmp_path):
     if not tool_path("cocktail-compile").is_file():
         pytest.skip(f"cocktail-compile is not built in {build_dir()}")
+    require_cuda_backend()   # the diff step compiles with --target cuda, then runs on the CPU
     r = run(sys.executable, PY_HALF, "--build", build_dir(), "--out", tmp_path, "--models", "rae",
             "--device", "cpu", "diff")
     assert r.returncode == 0, r.stdout + r.stderr
