@@ -638,7 +638,7 @@ class Parser {
         advance();
         if (!is(Tok::Ident)) return expected("a symbol name");
         Symbol s{std::string(tok_.text), 0};
-        if (program_->findSymbol(s.name))
+        if (!declaredSymbols_.insert(s.name).second)
           return fail(tok_, fmt::format("redefinition of symbol '{}'", s.name));
         advance();
         if (!consume(Tok::LessEqual, "'<='")) return false;
@@ -652,7 +652,7 @@ class Parser {
         Token nameTok = tok_;
         std::string name;
         if (!parseSymbolName(name)) return false;
-        if (program_->findWeight(name))
+        if (!declaredWeights_.insert(name).second)
           return fail(nameTok, fmt::format("redefinition of weight '@{}'", name));
         if (!consume(Tok::Colon, "':'")) return false;
         Type t = Type::unknownTensor();
@@ -688,6 +688,9 @@ class Parser {
   Status error_;
   Program* program_ = nullptr;
   std::unordered_map<std::string, Value*> values_;
+  // Names declared so far: Program::findSymbol/findWeight scan a vector, which
+  // made a program of n declarations parse in O(n^2).
+  std::unordered_set<std::string> declaredSymbols_, declaredWeights_;
   int depth_ = 0;
 };
 

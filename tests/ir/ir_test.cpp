@@ -212,6 +212,30 @@ TEST(Parser, BigProgramRoundTrips) {
   EXPECT_EQ(printProgram(*again), printed);
 }
 
+// 200,000 declarations: they parse, each kept, and a repeated name is still
+// found. With a linear search per declaration this took minutes (quadratic);
+// the ctest timeout is what would catch that, the test itself times nothing.
+TEST(Parser, ManyDeclarationsParseAndRepeatsAreFound) {
+  constexpr int kEach = 100'000;
+  std::string text;
+  text.reserve(kEach * 48);
+  for (int i = 0; i < kEach; ++i) text += "symbol S" + std::to_string(i) + " <= 8\n";
+  for (int i = 0; i < kEach; ++i) text += "weight @w" + std::to_string(i) + " : f32[4]\n";
+  const std::string func = "func @f() -> () {\n  return\n}\n";
+  auto p = parseProgram(text + func);
+  ASSERT_TRUE(p) << p.status().str();
+  EXPECT_EQ((*p)->symbols().size(), size_t{kEach});
+  EXPECT_EQ((*p)->weights().size(), size_t{kEach});
+  EXPECT_EQ((*p)->symbols().back().name, "S" + std::to_string(kEach - 1));
+
+  auto repeatedSymbol = parseProgram(text + "symbol S77 <= 8\n" + func);
+  ASSERT_FALSE(repeatedSymbol);
+  EXPECT_THAT(repeatedSymbol.status().str(), testing::HasSubstr("redefinition of symbol 'S77'"));
+  auto repeatedWeight = parseProgram(text + "weight @w99999 : f32[4]\n" + func);
+  ASSERT_FALSE(repeatedWeight);
+  EXPECT_THAT(repeatedWeight.status().str(), testing::HasSubstr("redefinition of weight '@w99999'"));
+}
+
 TEST(Parser, ReadsEveryAttributeKind) {
   auto p = parseOk(kBig);
   ASSERT_TRUE(p);
