@@ -14,7 +14,8 @@
 
 namespace cocktail::runtime {
 
-/// Throws std::invalid_argument for dtypes the runtime does not have.
+/// Throws std::invalid_argument for dtypes the runtime does not have, and for
+/// a tensor whose storage cannot hold its shape, strides and offset.
 Tensor fromAten(const at::Tensor& t);
 at::Tensor toAten(const Tensor& t);
 

@@ -22,11 +22,12 @@ uint64_t readLE(std::string_view s, size_t at, size_t n) {
 
 }  // namespace
 
-std::optional<std::string> rewritePickleAppends(std::string_view p) {
+std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
   std::vector<Item> stack;
   std::vector<size_t> markInserts;  // offsets where a MARK goes
   std::vector<size_t> appendAt;     // offsets of APPEND opcodes
   std::vector<size_t> setItemAt;    // offsets of SETITEM opcodes
+  std::vector<size_t> shortLongAt;  // offsets of LONG1 opcodes of 1 to 7 bytes
   size_t pos = 0;
 
   auto popToMark = [&]() -> std::optional<size_t> {
@@ -73,7 +74,14 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
       case 'K': ok = skip(1); push(op); break;
       case 'M': ok = skip(2); push(op); break;
       case 'G': ok = skip(8); push(op); break;
-      case 0x8a: ok = skipLen(1); push(op); break;  // LONG1
+      case 0x8a: {  // LONG1: an int of n little-endian two's-complement bytes
+        if (!need(1)) return std::nullopt;
+        const size_t n = static_cast<unsigned char>(p[pos]);
+        if (n >= 1 && n < 8) shortLongAt.push_back(op);
+        ok = skipLen(1);
+        push(op);
+        break;
+      }
       case 0x8b: ok = skipLen(4); push(op); break;  // LONG4
       case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;
       case 0x8c: case 'U': case 'C': ok = skipLen(1); push(op); break;
@@ -141,16 +149,31 @@ std::optional<std::string> rewritePickleAppends(std::string_view p) {
     if (!ok) return std::nullopt;
   }
 done:
-  if (appendAt.empty() && setItemAt.empty()) return std::string(p);
-  std::string out;
-  out.reserve(p.size() + markInserts.size());
+  if (appendAt.empty() && setItemAt.empty() && shortLongAt.empty()) return std::string(p);
+  // Edits, applied in one pass: at an offset, insert MARKs, then replace the
+  // opcode there (APPEND, SETITEM, or a whole LONG1 with its bytes).
   std::vector<int> marksAt(p.size() + 1, 0);
   for (size_t m : markInserts) ++marksAt[m];
   std::vector<char> replacement(p.size(), 0);
   for (size_t a : appendAt) replacement[a] = 'e';   // APPENDS
   for (size_t a : setItemAt) replacement[a] = 'u';  // SETITEMS
+  for (size_t a : shortLongAt) replacement[a] = static_cast<char>(0x8a);
+  std::string out;
+  out.reserve(p.size() + markInserts.size() + 7 * shortLongAt.size());
   for (size_t i = 0; i < p.size(); ++i) {
     out.append(static_cast<size_t>(marksAt[i]), '(');
+    if (replacement[i] == static_cast<char>(0x8a) && static_cast<unsigned char>(p[i]) == 0x8a) {
+      // LibTorch 1.13 reads only 8-byte LONG1s (ints of 2^31 and more that
+      // Python writes in fewer bytes failed to load): sign-extend to 8.
+      const size_t n = static_cast<unsigned char>(p[i + 1]);
+      const bool negative = static_cast<unsigned char>(p[i + 1 + n]) & 0x80;
+      out.push_back(static_cast<char>(0x8a));
+      out.push_back(8);
+      out.append(p.substr(i + 2, n));
+      out.append(8 - n, negative ? '\xff' : '\0');
+      i += 1 + n;
+      continue;
+    }
     out.push_back(replacement[i] ? replacement[i] : p[i]);
   }
   return out;

@@ -1,10 +1,13 @@
 //===- runtime/PickleCompat.h - Pickles LibTorch 1.13's unpickler can read ----------===//
 //
-// Python pickles a one-element list as EMPTY_LIST, item, APPEND; LibTorch
-// 1.13's unpickler knows APPENDS but not APPEND, so `torch.save([x], f)`
-// could not be read from C++. This rewrites every APPEND into the
-// equivalent MARK, item, APPENDS (and SETITEM, also missing, into MARK, key,
-// value, SETITEMS) by tracking where each stack item started.
+// Two things Python's pickles do that LibTorch 1.13's unpickler cannot read,
+// rewritten into what it can:
+// - a one-element list is pickled as EMPTY_LIST, item, APPEND; LibTorch knows
+//   APPENDS but not APPEND, so `torch.save([x], f)` could not be read from
+//   C++. Every APPEND becomes MARK, item, APPENDS (and SETITEM, also missing,
+//   MARK, key, value, SETITEMS), by tracking where each stack item started.
+// - an int of 2^31 or more is a LONG1 of as few bytes as it needs; LibTorch
+//   reads only LONG1s of 8 bytes. Shorter ones are sign-extended to 8.
 // Pure byte manipulation: no LibTorch, unit-tested on its own.
 //
 //===----------------------------------------------------------------------===//
@@ -16,8 +19,8 @@
 
 namespace cocktail::runtime {
 
-/// The pickle with APPEND rewritten, or nullopt when it holds an opcode this
+/// The pickle with APPEND and SETITEM rewritten and LONG1 widened, or nullopt when it holds an opcode this
 /// scanner does not know (the caller then tries the bytes unchanged).
-std::optional<std::string> rewritePickleAppends(std::string_view pickle);
+std::optional<std::string> rewritePickleForLibTorch(std::string_view pickle);
 
 }  // namespace cocktail::runtime

@@ -54,9 +54,38 @@ at::ScalarType scalarTypeOf(DType t) {
 }
 }  // namespace
 
+namespace {
+/// Refuses a tensor whose storage cannot hold its shape and strides. A tensor
+/// read from a file (torch.save's pickle says offset, sizes and strides apart
+/// from the storage, and LibTorch does not check them against each other on
+/// load) could otherwise make the copy below read past its storage.
+void checkStorageHoldsTensor(const at::Tensor& t) {
+  const int64_t offset = t.storage_offset();
+  if (offset < 0) throw std::invalid_argument(fmt::format("its storage offset {} is negative", offset));
+  // The last element's index, offset + sum((size - 1) * stride), in 128 bits:
+  // sizes and strides read from a file may be anything an int64 holds.
+  __int128 last = offset;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    const int64_t size = t.size(d), stride = t.stride(d);
+    if (size < 0) throw std::invalid_argument(fmt::format("its size {} in dim {} is negative", size, d));
+    if (size == 0) return;   // no element is read
+    if (stride < 0) throw std::invalid_argument(fmt::format("its stride {} in dim {} is negative", stride, d));
+    last += static_cast<__int128>(size - 1) * stride;
+  }
+  if (!t.has_storage()) throw std::invalid_argument("it has no storage");
+  const size_t itemSize = t.element_size();
+  const __int128 available = static_cast<__int128>(t.storage().nbytes() / itemSize);
+  if (last >= available)
+    throw std::invalid_argument(fmt::format(
+        "its storage holds {} elements, but its shape {}, strides {} and storage offset {} reach past them",
+        static_cast<int64_t>(available), c10::str(t.sizes()), c10::str(t.strides()), offset));
+}
+}  // namespace
+
 Tensor fromAten(const at::Tensor& t) {
   auto dtype = dtypeOf(t.scalar_type());
   if (!dtype) throw std::invalid_argument(fmt::format("tensors of dtype {} are not supported", c10::toString(t.scalar_type())));
+  if (t.device().is_cpu()) checkStorageHoldsTensor(t);
   at::Tensor c = t.to(at::kCPU).contiguous();
   return Tensor::fromBytes(*dtype, Shape(c.sizes().begin(), c.sizes().end()), c.data_ptr());
 }
@@ -110,7 +139,7 @@ c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
       std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), bytes.size()));
   auto [pickleData, pickleSize] = reader.getRecord("data.pkl");
   std::string_view original(static_cast<const char*>(pickleData.get()), pickleSize);
-  std::string pickle = rewritePickleAppends(original).value_or(std::string(original));
+  std::string pickle = rewritePickleForLibTorch(original).value_or(std::string(original));
   size_t offset = 0;
   auto read = [&](char* buffer, size_t len) -> size_t {
     size_t n = std::min(len, pickle.size() - offset);

@@ -8,7 +8,9 @@ Models are scripted here, into ``tmp_path``; nothing else is needed.
     /usr/bin/python3 -m pytest -q tests/e2e/test_cli_errors.py
 """
 import os
+import re
 import signal
+from collections import OrderedDict
 import subprocess
 from pathlib import Path
 from typing import List
@@ -399,6 +401,50 @@ def test_run_too_many_inputs(models, tmp_path):
     p = save_inputs(tmp_path / "three.pt", [torch.randn(5, 4), 3, 4])
     proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
     expect_clean_failure(proc, "expected 2 inputs", "got 3")
+
+
+class ForgedTensor:
+    """Pickles, through torch.save, as a tensor of the given geometry over a real
+    storage, the way a corrupted or hand-made inputs file can say it: torch.save's
+    pickle gives offset, sizes and strides apart from the storage, and nothing on
+    the writing side checks them against each other."""
+
+    def __init__(self, storage_elems: int, offset: int, size, stride):
+        self.storage = torch.arange(storage_elems, dtype=torch.float32).storage()
+        self.geometry = (offset, tuple(size), tuple(stride))
+
+    def __reduce__(self):
+        offset, size, stride = self.geometry
+        return (torch._utils._rebuild_tensor_v2, (self.storage, offset, size, stride, False, OrderedDict()))
+
+
+@pytest.mark.parametrize("offset,size,stride,why", [
+    (20, (5, 4), (4, 1), "offset past the end"),
+    (0, (5, 8), (8, 1), "more elements than the storage"),
+    # LibTorch replaces a negative stride by the contiguous one as it loads; with
+    # that stride this offset reaches past the storage.
+    (1, (5, 4), (-1, 1), "negative stride"),
+    (-3, (5, 4), (4, 1), "negative offset"),
+    (0, (5, 4), (2**62, 1), "stride overflowing int64"),
+])
+def test_run_inputs_tensor_outside_its_storage(models, tmp_path, offset, size, stride, why):
+    p = save_inputs(tmp_path / "forged.pt", [ForgedTensor(20, offset, size, stride), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "forged.pt", "element 0")
+    assert "storage" in proc.stderr or "negative" in proc.stderr, describe(proc)
+    assert not re.search(r"\b\d{12,}\b", proc.stderr.replace(str(2**62), "")), "a pointer-like number in\n" + describe(proc)
+
+
+def test_run_inputs_tensor_sharing_a_storage_is_read_as_its_view(models, tmp_path):
+    """The check refuses only what reaches outside the storage: a view with an
+    offset and strides inside it is read as the view it is."""
+    p = save_inputs(tmp_path / "view.pt", [ForgedTensor(40, 3, (5, 4), (8, 1)), 2])
+    out = tmp_path / "out.pt"
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p, "--outputs", out, "-q")
+    assert proc.returncode == 0, describe(proc)
+    x = torch.arange(40, dtype=torch.float32).as_strided((5, 4), (8, 1), 3)
+    want = torch.tanh(torch.tanh(x * 0.5) * 0.5)
+    torch.testing.assert_close(torch.load(str(out))[0], want, rtol=1e-5, atol=1e-6)
 
 
 def test_run_wrong_dtype(models, tmp_path):

@@ -1,6 +1,6 @@
 //===- tests/runtime/PickleCompatTest.cpp - APPEND -> MARK ... APPENDS ---------------===//
 //
-// rewritePickleAppends on hand-assembled protocol-2 pickles: every APPEND
+// rewritePickleForLibTorch on hand-assembled protocol-2 pickles: every APPEND
 // becomes APPENDS with a MARK before the appended item (wherever that item's
 // opcodes start), everything else is copied unchanged, and input it cannot
 // follow (unknown opcodes, truncation, stack underflow) gives nullopt rather
@@ -59,9 +59,16 @@ std::string BINUNICODE(const std::string& s) {
 std::string SHORT_BINUNICODE(const std::string& s) { return std::string("\x8c", 1) + char(s.size()) + s; }
 std::string GLOBAL(const std::string& module, const std::string& name) { return "c" + module + "\n" + name + "\n"; }
 std::string LONG1(uint8_t v) { return std::string("\x8a\x01", 2) + static_cast<char>(v); }
+/// LONG1 with the n low bytes of v, as Python writes an int that needs n bytes.
+std::string LONG1n(int64_t v, size_t n) {
+  std::string s = std::string("\x8a", 1) + static_cast<char>(n);
+  for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff));
+  return s;
+}
+std::string LONG8(int64_t v) { return LONG1n(v, 8); }
 
 std::string rewritten(const std::string& pickle) {
-  auto r = rewritePickleAppends(pickle);
+  auto r = rewritePickleForLibTorch(pickle);
   EXPECT_TRUE(r.has_value()) << "refused";
   return r.value_or("<nullopt>");
 }
@@ -133,10 +140,25 @@ TEST(PickleCompatTest, NoListIsCopiedUnchanged) {
        {PROTO2 + BININT1(3) + STOP, PROTO2 + NONE + STOP, PROTO2 + BININT(-123456) + STOP,
         PROTO2 + BINFLOAT(1.0) + STOP, PROTO2 + SHORT_BINUNICODE("hi") + BINPUT(0) + STOP,
         PROTO2 + EMPTY_DICT + MARK + SHORT_BINUNICODE("a") + BININT1(1) + SETITEMS + STOP,
-        PROTO2 + LONG1(5) + STOP, PROTO2 + BININT1(1) + BINPUT(0) + BINGET(0) + TUPLE2 + STOP,
+        PROTO2 + LONG8(5) + STOP, PROTO2 + BININT1(1) + BINPUT(0) + BINGET(0) + TUPLE2 + STOP,
         PROTO2 + BININT1(1) + LONG_BINPUT(7) + STOP}) {
     EXPECT_EQ(rewritten(in), in);
   }
+}
+
+// Python writes 2**31 as a LONG1 of 5 bytes, -2**40 of 6; LibTorch 1.13 reads
+// only 8. Each is widened, sign-extended, with the value kept.
+TEST(PickleCompatTest, ShortLongsAreWidenedToEightBytes) {
+  for (auto [v, n] : std::vector<std::pair<int64_t, size_t>>{
+           {5, 1}, {-1, 1}, {int64_t{1} << 31, 5}, {-(int64_t{1} << 40), 6}, {(int64_t{1} << 54) + 3, 7},
+           {-(int64_t{1} << 55), 7}}) {
+    EXPECT_EQ(rewritten(PROTO2 + LONG1n(v, n) + STOP), PROTO2 + LONG8(v) + STOP) << v;
+    // In a one-element list the MARK still goes before the item.
+    EXPECT_EQ(rewritten(PROTO2 + EMPTY_LIST + LONG1n(v, n) + APPEND + STOP),
+              PROTO2 + EMPTY_LIST + MARK + LONG8(v) + APPENDS + STOP) << v;
+  }
+  // Zero bytes (Python's 0 in LONG1) and 8 bytes are left as they are.
+  EXPECT_EQ(rewritten(PROTO2 + std::string("\x8a\x00", 2) + STOP), PROTO2 + std::string("\x8a\x00", 2) + STOP);
 }
 
 TEST(PickleCompatTest, ItemFromMemo) {
@@ -157,17 +179,17 @@ TEST(PickleCompatTest, UnknownOpcodeGivesNullopt) {
   for (const std::string& op : {std::string("\x95\x05\0\0\0\0\0\0\0", 9), std::string("I5\n"), std::string("2"),
                                 std::string("\xff", 1)}) {
     std::string in = PROTO2 + EMPTY_LIST + BININT1(5) + APPEND + op + STOP;
-    EXPECT_FALSE(rewritePickleAppends(in).has_value()) << int(static_cast<unsigned char>(op[0]));
+    EXPECT_FALSE(rewritePickleForLibTorch(in).has_value()) << int(static_cast<unsigned char>(op[0]));
   }
 }
 
 TEST(PickleCompatTest, StackUnderflowGivesNullopt) {
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + APPEND + STOP).has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + BININT1(1) + APPEND + STOP).has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + BININT1(1) + TUPLE2 + STOP).has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + BININT1(1) + TUPLE + STOP).has_value());  // no MARK
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + EMPTY_LIST + APPENDS + STOP).has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + REDUCE + STOP).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + APPEND + STOP).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + APPEND + STOP).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + TUPLE2 + STOP).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + TUPLE + STOP).has_value());  // no MARK
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + EMPTY_LIST + APPENDS + STOP).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + REDUCE + STOP).has_value());
 }
 
 TEST(PickleCompatTest, EveryTruncationIsHandled) {
@@ -186,10 +208,10 @@ TEST(PickleCompatTest, EveryTruncationIsHandled) {
     boundaries.push_back(full.size());
     full += op;
   }
-  ASSERT_TRUE(rewritePickleAppends(full).has_value());
+  ASSERT_TRUE(rewritePickleForLibTorch(full).has_value());
   for (size_t n = 0; n < full.size(); ++n) {
     std::string prefix = full.substr(0, n);
-    auto r = rewritePickleAppends(prefix);
+    auto r = rewritePickleForLibTorch(prefix);
     bool atBoundary = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
     if (!atBoundary) {
       EXPECT_FALSE(r.has_value()) << "cut at " << n << " (inside an opcode) was accepted";
@@ -201,11 +223,11 @@ TEST(PickleCompatTest, EveryTruncationIsHandled) {
 
 TEST(PickleCompatTest, LengthsPastTheEndGiveNullopt) {
   // Length fields that announce more bytes than there are.
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + std::string("X\xff\xff\xff\x7f", 5) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + std::string("\x8c\x10", 2) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + std::string("\x8d\x00\x01\0\0\0\0\0\0", 9) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleAppends(PROTO2 + std::string("c", 1) + "torch\nSize").has_value());  // no final \n
-  EXPECT_FALSE(rewritePickleAppends(std::string("\x80", 1)).has_value());  // PROTO without its byte
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("X\xff\xff\xff\x7f", 5) + "abc").has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("\x8c\x10", 2) + "abc").has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("\x8d\x00\x01\0\0\0\0\0\0", 9) + "abc").has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("c", 1) + "torch\nSize").has_value());  // no final \n
+  EXPECT_FALSE(rewritePickleForLibTorch(std::string("\x80", 1)).has_value());  // PROTO without its byte
 }
 
 TEST(PickleCompatTest, HugeEightByteLengthDoesNotWrapAround) {
@@ -213,7 +235,7 @@ TEST(PickleCompatTest, HugeEightByteLengthDoesNotWrapAround) {
   std::string len(8, '\xff');
   len[0] = static_cast<char>(0xf7);
   std::string in = PROTO2 + std::string("\x8d", 1) + len + STOP;
-  EXPECT_FALSE(rewritePickleAppends(in).has_value());
+  EXPECT_FALSE(rewritePickleForLibTorch(in).has_value());
 }
 
 TEST(PickleCompatTest, RandomBytesNeverCrash) {
@@ -224,7 +246,7 @@ TEST(PickleCompatTest, RandomBytesNeverCrash) {
     size_t n = rng() % 40;
     for (size_t k = 0; k < n; ++k)
       p.push_back(rng() % 4 ? alphabet[rng() % alphabet.size()] : static_cast<char>(rng() % 0x20));
-    auto r = rewritePickleAppends(p);
+    auto r = rewritePickleForLibTorch(p);
     if (r) {
       EXPECT_GE(r->size(), p.size());
     }
