@@ -76,6 +76,7 @@ struct Run {
   std::vector<RuntimeValue> frame;
   RunArena arena;
   const Instr* current = nullptr;
+  const RunControl* control = nullptr;
 };
 
 /// Every slot an instruction reads, including inside its regions.
@@ -414,9 +415,12 @@ class CpuExecutor final : public Executor {
   const Signature& signature() const override { return signature_; }
   std::string device() const override { return "cpu"; }
 
-  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) override {
+  using Executor::run;
+  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs,
+                                              const RunControl& control) override {
     COCKTAIL_RETURN_IF_ERROR(signature_.check(inputs));
     Run run;
+    run.control = &control;
     run.frame.resize(static_cast<size_t>(numSlots_));
     for (size_t i = 0; i < inputs.size(); ++i) {
       const RuntimeValue& v = inputs[i];
@@ -646,11 +650,20 @@ class CpuExecutor final : public Executor {
       case OpKind::Loop: {
         int64_t maxTrip = asInt(in(0));
         bool cond = asBool(in(1));
+        // TorchScript gives a `while` loop the trip count INT64_MAX: only a
+        // `for` loop's count is known before it starts.
+        const int64_t limit = run.control->maxLoopTrips;
+        const bool counted = maxTrip != std::numeric_limits<int64_t>::max();
+        if (counted && cond && maxTrip > limit)
+          throw OpError(fmt::format("the loop would run {} steps, over the limit of {}", maxTrip, limit));
         const Block& body = ins.regions[0];
         std::vector<RuntimeValue> carried;
         for (size_t i = 2; i < ins.in.size(); ++i)
           carried.push_back(ins.lastUse[i] ? std::move(f[static_cast<size_t>(ins.in[i])]) : in(i));
         for (int64_t iter = 0; iter < maxTrip && cond; ++iter) {
+          if (auto why = run.control->stopReason())
+            throw OpError(fmt::format("stopped at step {} of the loop: {}", iter, *why));
+          if (iter == limit) throw OpError(fmt::format("the loop ran past the limit of {} steps", limit));
           settleCarried(ins, carried, run);
           f[static_cast<size_t>(body.args[0])] = iter;
           for (size_t k = 0; k < carried.size(); ++k) f[static_cast<size_t>(body.args[k + 1])] = std::move(carried[k]);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ir/Status.h"
+#include "runtime/RunControl.h"
 #include "runtime/RuntimeValue.h"
 #include "runtime/Signature.h"
 
@@ -24,7 +25,15 @@ class Executor {
   virtual const Signature& signature() const = 0;
   /// "cpu", "cuda:0".
   virtual std::string device() const = 0;
-  virtual ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) = 0;
+  /// Runs one inference. `control` bounds it: a loop over its trip-count
+  /// limit is refused, and a deadline or cancellation stops it between loop
+  /// steps with an error that says so.
+  virtual ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs,
+                                                      const RunControl& control) = 0;
+  /// An unbounded run (no deadline, no cancellation; the default trip-count limit).
+  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) {
+    return run(inputs, RunControl{});
+  }
 };
 
 /// Runs a TorchScript island (an op the compiler did not lower) on the host.

@@ -77,8 +77,13 @@ class TorchScriptExecutor final : public Executor {
   const Signature& signature() const override { return signature_; }
   std::string device() const override { return "cpu"; }
 
-  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) override {
+  using Executor::run;
+  /// The interpreter cannot be stopped once it runs: the control is checked
+  /// before it starts (Triton's PyTorch backend does no better).
+  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs,
+                                              const RunControl& control) override {
     COCKTAIL_RETURN_IF_ERROR(signature_.check(inputs));
+    if (auto why = control.stopReason()) return ir::Status::error(fmt::format("not started: {}", *why));
     std::vector<c10::IValue> args;
     args.reserve(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {

@@ -658,6 +658,13 @@ int64_t GrpcServer::Impl::drainAndShutdown(std::chrono::milliseconds timeout) {
     drainCv_.wait_for(lock, timeout, [&] { return inFlight_.load() == 0; });
   }
   int64_t left = inFlight_.load();
+  if (left > 0) {
+    // Past the exit timeout: stop the runs still going (at their next loop
+    // step), so that their calls are answered before the completion queues close.
+    for (const std::shared_ptr<Model>& m : repo_.loaded()) m->cancelRuns();
+    std::unique_lock<std::mutex> lock(drainMu_);
+    drainCv_.wait_for(lock, std::chrono::seconds(5), [&] { return inFlight_.load() == 0; });
+  }
   // Loads and unloads in progress finish first; their calls are answered.
   control_.stop();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));

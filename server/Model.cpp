@@ -389,15 +389,29 @@ void Model::execute(size_t instance, std::vector<InferJob*>& batch) {
   for (InferJob* job : batch) runOne(instance, job);
 }
 
+Status Model::runFailure(const ir::Status& error, const InferJob& job, Clock::time_point when) const {
+  if (cancelRuns_.load())
+    return unavailable(fmt::format("model '{}' version {}: the run was stopped: the server is shutting down",
+                                   name_, version_));
+  if (when >= job.deadline)
+    return {Status::Code::DeadlineExceeded,
+            fmt::format("request for model '{}' did not finish before its deadline ({} us after it was accepted): {}",
+                        name_, nsBetween(job.accepted, when) / 1000, error.str())};
+  return Status::fromIr(error, Status::Code::Internal);
+}
+
 void Model::runOne(size_t instance, InferJob* job) {
   const auto start = Clock::now();
-  auto out = executors_[instance]->run(job->inputs);
+  runtime::RunControl control;
+  control.deadline = job->deadline;   // Triton's timeout: queue and compute together
+  control.cancelled = &cancelRuns_;
+  auto out = executors_[instance]->run(job->inputs, control);
   const auto ran = Clock::now();
   if (out) {
     job->results = out.take();
     job->status = Status::success();
   } else {
-    job->status = Status::fromIr(out.status(), Status::Code::Internal);
+    job->status = runFailure(out.status(), *job, ran);
   }
   const auto end = Clock::now();
   const uint64_t queueNs = nsBetween(job->accepted, start), inferNs = nsBetween(start, ran),
@@ -457,7 +471,12 @@ bool Model::runBatched(size_t instance, std::vector<InferJob*>& batch) {
     inputs.emplace_back(std::move(t));
   }
   const auto inputDone = Clock::now();
-  auto out = executors_[instance]->run(inputs);
+  // The batch may run as long as one of its requests still waits for it.
+  runtime::RunControl control;
+  control.deadline = Clock::time_point::min();
+  for (const InferJob* job : batch) control.deadline = std::max(control.deadline, job->deadline);
+  control.cancelled = &cancelRuns_;
+  auto out = executors_[instance]->run(inputs, control);
   const auto ran = Clock::now();
   if (!out) return false;  // run them one by one: the error then names the request
   // Every output must be batch-major to be split back.

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -118,6 +119,9 @@ class Model {
 
   /// Refuses new work, runs what is queued, joins the instances. Idempotent.
   void stop();
+  /// Stops the runs in progress at their next loop step (they are answered
+  /// UNAVAILABLE), and every later one: for a server whose drain timed out.
+  void cancelRuns() { cancelRuns_.store(true); }
   bool stopping() const;
 
   /// A request for this model that failed before it was queued (validation).
@@ -133,6 +137,9 @@ class Model {
   void execute(size_t instance, std::vector<InferJob*>& batch);
   bool runBatched(size_t instance, std::vector<InferJob*>& batch);
   void runOne(size_t instance, InferJob* job);
+  /// The status of a run that failed at `when`: UNAVAILABLE when cancelRuns()
+  /// cut it short, DEADLINE_EXCEEDED past the request's deadline, else the error's.
+  Status runFailure(const ir::Status& error, const InferJob& job, Clock::time_point when) const;
   Status probeOutputs(std::vector<runtime::RuntimeValue>& results);
 
   std::string name_;
@@ -155,6 +162,9 @@ class Model {
   std::condition_variable cv_;
   std::deque<InferJob*> queue_;
   bool stopping_ = false;
+  // Set by cancelRuns(): runs in progress end at their next loop step instead
+  // of holding a shutdown for as long as they would run.
+  std::atomic<bool> cancelRuns_{false};
   int64_t running_ = 0;
   std::mutex stopMu_;  // serialises stop()
 

@@ -58,6 +58,16 @@ int main(int argc, char** argv) {
   app.add_option("--device", device, "cpu, cuda or auto (default: the best this machine and artifact support)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_flag("-q,--quiet", quiet, "Do not print the outputs' shapes");
+  double timeoutSeconds = 0;
+  app.add_option("--timeout", timeoutSeconds,
+                 "Stop a run that takes longer than this many seconds (checked between loop steps on the\n"
+                 "CPU; a CUDA run is checked before it starts), e.g. --timeout 2.5; 0: no limit")
+      ->check(CLI::NonNegativeNumber);
+  runtime::RunControl control;
+  app.add_option("--max-loop-trips", control.maxLoopTrips,
+                 fmt::format("Refuse a loop whose trip count is over N before it starts, and stop a while loop\n"
+                             "at N steps (default {})", runtime::RunControl::kDefaultMaxLoopTrips))
+      ->check(CLI::PositiveNumber);
   app.footer(
       "Environment:\n"
       "  COCKTAIL_NUM_THREADS=N     CPU workers (default: one per hardware thread)\n"
@@ -114,7 +124,14 @@ int main(int argc, char** argv) {
     expected = ref.take();
   }
 
-  auto run = [&]() { return (*executor)->run(*inputs); };
+  // Each run gets the whole --timeout from its start.
+  auto run = [&]() {
+    if (timeoutSeconds > 0)
+      control.deadline = runtime::RunControl::Clock::now() +
+                         std::chrono::duration_cast<runtime::RunControl::Clock::duration>(
+                             std::chrono::duration<double>(timeoutSeconds));
+    return (*executor)->run(*inputs, control);
+  };
   auto outputs = run();
   if (!outputs) {
     fmt::print(stderr, "cocktail-run: the model failed on {}:\n", inputsPath);

@@ -23,7 +23,12 @@ class CudaExecutor final : public Executor {
   ir::Status prepare() { return runner_.prepare(); }
   const Signature& signature() const override { return signature_; }
   std::string device() const override { return device_->description(); }
-  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs) override {
+  using Executor::run;
+  /// A persistent kernel runs its loops on the device, out of the host's reach:
+  /// the control is checked before it starts, not between its steps.
+  ir::Expected<std::vector<RuntimeValue>> run(const std::vector<RuntimeValue>& inputs,
+                                              const RunControl& control) override {
+    if (auto why = control.stopReason()) return ir::Status::error(fmt::format("not started: {}", *why));
     return runner_.run(inputs);
   }
 

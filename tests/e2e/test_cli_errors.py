@@ -447,6 +447,22 @@ def test_run_inputs_tensor_sharing_a_storage_is_read_as_its_view(models, tmp_pat
     torch.testing.assert_close(torch.load(str(out))[0], want, rtol=1e-5, atol=1e-6)
 
 
+def test_run_timeout_stops_a_long_loop(models, tmp_path):
+    p = save_inputs(tmp_path / "long.pt", [torch.randn(5, 4), 2**31])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p, "--timeout", "0.3")
+    expect_clean_failure(proc, "stopped at step", "the deadline passed")
+
+
+def test_run_refuses_a_trip_count_over_the_limit(models, tmp_path):
+    p = save_inputs(tmp_path / "huge.pt", [torch.randn(5, 4), 2**62])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "would run 4611686018427387904 steps, over the limit of 4294967296")
+    p3 = save_inputs(tmp_path / "three.pt", [torch.randn(5, 4), 3])
+    expect_clean_failure(run_tool("cocktail-run", models["artifact"], "--inputs", p3, "--max-loop-trips", "2"),
+                         "would run 3 steps, over the limit of 2")
+    assert run_tool("cocktail-run", models["artifact"], "--inputs", p3, "--max-loop-trips", "3").returncode == 0
+
+
 def test_run_wrong_dtype(models, tmp_path):
     p = save_inputs(tmp_path / "f64.pt", [torch.randn(5, 4, dtype=torch.float64), 3])
     proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)

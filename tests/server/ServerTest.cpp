@@ -806,6 +806,46 @@ TEST(ServerModes, NoneModeRefusesLoadsAndPollModeSeesNewModels) {
   EXPECT_TRUE(waitFor("addmul", false));
 }
 
+// A loop whose trip count comes from the request could run for hours. Past the
+// client's deadline its run stops (the next request on the one instance is then
+// answered), a trip count over the limit is refused before it starts, and
+// SIGTERM ends a server whose run has no deadline within the exit timeout.
+TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
+  ServerProcess server(gRepo / "repo", {"--cache-dir", cacheDir(), "--exit-timeout-secs", "1"});
+  ASSERT_GT(server.grpcPort, 0);
+  auto stub = server.stub();
+  LoopCase runaway = gCases[0];
+  runaway.steps = int64_t{1} << 31;  // under the limit of 2^32 steps, and hours of work
+  ModelInferResponse resp;
+  grpc::Status s = infer(*stub, loopRequest(runaway, "slow"), &resp, 300);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+
+  // `slow` has one instance: this request runs only once the runaway stopped.
+  const LoopCase& normal = gCases[0];
+  s = infer(*stub, loopRequest(normal, "slow"), &resp, 20000);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  expectClose(floats(resp.raw_output_contents(0)), normal.out);
+
+  LoopCase huge = gCases[0];
+  huge.steps = int64_t{1} << 62;
+  s = infer(*stub, loopRequest(huge, "slow"), &resp, 20000);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.error_message().find("would run 4611686018427387904 steps, over the limit of 4294967296"),
+            std::string::npos) << s.error_message();
+
+  std::atomic<int> code{-1};
+  std::thread client([&] {
+    ModelInferResponse r;
+    code = infer(*server.stub(), loopRequest(runaway, "slow"), &r, 600000).error_code();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(server.terminate(), 1);  // a request was still running at the exit timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  client.join();
+  EXPECT_EQ(code.load(), grpc::StatusCode::UNAVAILABLE);
+}
+
 TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
   ServerProcess server(gRepo / "repo", {"--cache-dir", cacheDir()});
   ASSERT_GT(server.grpcPort, 0);
