@@ -1,9 +1,11 @@
 //===- runtime/Artifact.h - The `.cocktail` file -------------------------------------===//
 //
 // A compiled model: its signature, the uProgram as IR text, the weights, the
-// fallback report and per-target code. Saving writes a small header (magic,
-// format version, payload size) before the protobuf payload so that a foreign
-// or truncated file is recognised before anything is parsed.
+// fallback report and per-target code. Saving writes a small header before the
+// protobuf payload: the magic "COCKTAIL", the format version (uint32), the
+// payload size (uint64) and the payload's CRC-32 (uint32), all little-endian,
+// so that a foreign, truncated or corrupted file is refused before anything is
+// parsed (a flipped weight byte would otherwise load and answer wrongly).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -19,8 +21,9 @@
 
 namespace cocktail::runtime {
 
-/// Bumped whenever the payload's meaning changes; older files are refused.
-inline constexpr uint32_t kArtifactFormatVersion = 1;
+/// Bumped whenever the file's layout or the payload's meaning changes; older
+/// files are refused with "recompile". 2: the header holds the payload's CRC-32.
+inline constexpr uint32_t kArtifactFormatVersion = 2;
 inline constexpr char kArtifactMagic[8] = {'C', 'O', 'C', 'K', 'T', 'A', 'I', 'L'};
 
 struct FallbackInfo {

@@ -44,7 +44,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 DEPS_DEBS=$REPO/.gpu-deps
-DEBIAN_PACKAGES=(libprotobuf-dev libprotobuf32 protobuf-compiler libprotoc32 libfmt-dev libfmt9
+DEBIAN_PACKAGES=(libprotobuf-dev libprotobuf32 protobuf-compiler libprotoc32 libfmt-dev libfmt9 zlib1g-dev zlib1g
                  nlohmann-json3-dev libcli11-dev libopenblas-dev libopenblas-pthread-dev libopenblas0-pthread
                  libgfortran5 libquadmath0)
 

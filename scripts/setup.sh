@@ -26,8 +26,9 @@ PACKAGES=(
   # LibTorch 1.13 (frontend, runtime boundary, TorchScript reference) and the
   # Python that matches it (tests, bench/models/export.py, the cocktail package)
   libtorch-dev python3-torch
-  # the compiler's libraries: CLI, logging, JSON, the artifact's protobuf, BLAS
-  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
+  # the compiler's libraries: CLI, logging, JSON, the artifact's checksum (zlib)
+  # and protobuf, BLAS
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev zlib1g-dev
   protobuf-compiler libprotobuf-dev libopenblas-dev
   # cocktail-serve: gRPC (KServe v2 / Triton protocol) and Prometheus metrics
   libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev
