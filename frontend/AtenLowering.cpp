@@ -512,6 +512,21 @@ void lowerClamp(Lowering& L, bool hasMin, bool hasMax) {
   L.out(L.emit(OpKind::Clamp, {L.in(0)}, std::move(a)));
 }
 
+/// hardtanh(x, min_val, max_val) is clamp; ReLU6 is hardtanh(x, 0, 6).
+void lowerHardtanh(Lowering& L) {
+  L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", L.cdouble(1, "min_val")}, {"max", L.cdouble(2, "max_val")}})));
+}
+
+/// An activation whose scalar arguments (after x) become the named attributes.
+LowerFn activation(OpKind k, std::vector<const char*> names) {
+  return [k, names](Lowering& L) {
+    if (L.numInputs() != names.size() + 1) throw NotLowered{"this overload is not supported"};
+    Attributes a;
+    for (size_t i = 0; i < names.size(); ++i) a.set(names[i], L.cdouble(i + 1, names[i]));
+    L.out(L.emit(k, {L.in(0)}, std::move(a)));
+  };
+}
+
 void lowerTo(Lowering& L) {
   // to.dtype(self, dtype, non_blocking, copy, memory_format)
   // to.device(self, device, dtype, non_blocking, copy, memory_format)
@@ -606,6 +621,13 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::round", unary(OpKind::Round)},
       {"aten::reciprocal", unary(OpKind::Reciprocal)},
       {"aten::silu", unary(OpKind::Silu)},
+      {"aten::hardtanh", lowerHardtanh},
+      {"aten::relu6", [](Lowering& L) { L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", 0.0}, {"max", 6.0}}))); }},
+      {"aten::hardswish", activation(OpKind::Hardswish, {})},
+      {"aten::hardsigmoid", activation(OpKind::Hardsigmoid, {})},
+      {"aten::leaky_relu", activation(OpKind::LeakyRelu, {"negative_slope"})},
+      {"aten::elu", activation(OpKind::Elu, {"alpha", "scale", "input_scale"})},
+      {"aten::softplus", activation(OpKind::Softplus, {"beta", "threshold"})},
       {"aten::where", lowerWhere},
       {"aten::masked_fill", lowerMaskedFill},
       {"aten::clamp", [](Lowering& L) { lowerClamp(L, true, true); }},

@@ -32,6 +32,12 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
       return {req("graph", K::String), opt("source", K::String)};
     case OpKind::Clamp:
       return {opt("min", K::Number), opt("max", K::Number), opt("float_bounds", K::Bool)};
+    case OpKind::LeakyRelu:
+      return {req("negative_slope", K::Number)};
+    case OpKind::Elu:
+      return {req("alpha", K::Number), req("scale", K::Number), req("input_scale", K::Number)};
+    case OpKind::Softplus:
+      return {req("beta", K::Number), req("threshold", K::Number)};
     case OpKind::Raise:
       return {req("message", K::String)};
     case OpKind::Cast:

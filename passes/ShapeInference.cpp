@@ -326,6 +326,11 @@ class ShapeInference final : public Pass {
           return set(tensorOf(DType::F32, dimsOf(x)));
         return set(x);
       }
+      case OpKind::Hardswish:
+      case OpKind::Hardsigmoid:
+      case OpKind::LeakyRelu:
+      case OpKind::Elu:
+      case OpKind::Softplus:
       case OpKind::MaskedFill:
       case OpKind::Softmax:
       case OpKind::LogSoftmax:

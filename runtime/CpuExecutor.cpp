@@ -716,6 +716,15 @@ class CpuExecutor final : public Executor {
         if (a.getBool("float_bounds").value_or(false) && !ir::isFloating(x.dtype())) x = cpu::cast(x, DType::F32);
         return set(cpu::clamp(x, a.getFloat("min"), a.getFloat("max")));
       }
+      case OpKind::Hardswish: return set(cpu::activation(cpu::Activation::Hardswish, T(0)));
+      case OpKind::Hardsigmoid: return set(cpu::activation(cpu::Activation::Hardsigmoid, T(0)));
+      case OpKind::LeakyRelu:
+        return set(cpu::activation(cpu::Activation::LeakyRelu, T(0), {*a.getFloat("negative_slope")}));
+      case OpKind::Elu:
+        return set(cpu::activation(cpu::Activation::Elu, T(0),
+                                   {*a.getFloat("alpha"), *a.getFloat("scale"), *a.getFloat("input_scale")}));
+      case OpKind::Softplus:
+        return set(cpu::activation(cpu::Activation::Softplus, T(0), {*a.getFloat("beta"), *a.getFloat("threshold")}));
       case OpKind::CastLike: return set(cpu::cast(T(0), T(1).dtype()));
       case OpKind::Raise: throw OpError(a.getString("message").value_or("the model raised an exception"));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/Tensor.h"
+#include "runtime/cpu/Activation.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -72,6 +73,10 @@ enum class UnaryOp {
 /// Elementwise unary op. Floating functions (sigmoid, exp, ...) promote
 /// integer and bool inputs to F32; rounding ops return integers unchanged.
 Tensor unary(UnaryOp op, const Tensor& x);
+
+/// hardswish / hardsigmoid / leaky_relu / elu / softplus (runtime/cpu/Activation.h)
+/// on a floating tensor; integer and bool inputs throw, as in ATen.
+Tensor activation(Activation op, const Tensor& x, const ActivationParams& params = {});
 
 /// torch.where(cond, a, b), broadcasting all three; cond is read as bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);

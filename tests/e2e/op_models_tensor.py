@@ -78,6 +78,34 @@ class Unary(nn.Module):
                 F.silu(x), torch.round(halves))
 
 
+@case("activations", ["x:f32[4,6]", "img:f32[1,3,8,8]", "w:f32[4,3,3,3]"],
+      ["hardtanh", "hardtanh_bounds", "relu6_module", "relu6_fn", "hardswish", "hardsigmoid", "leaky_relu",
+       "leaky_relu_slope", "elu", "elu_alpha", "elu_scaled", "softplus", "softplus_beta", "silu_module",
+       "hardtanh_inplace", "leaky_relu_inplace", "elu_inplace", "hardswish_inplace", "fused_chain", "conv_relu6",
+       "conv_hardswish"],
+      {"": lambda g: [randn(g, 4, 6) * 4.0, randn(g, 1, 3, 8, 8), randn(g, 4, 3, 3, 3)],
+       # around the kinks: hardswish's -3 and 3, softplus's threshold, zero
+       "edges": lambda g: [torch.tensor([[-3.0, 3.0, 0.0, -0.0, 20.0, 10.0]] * 4) + randn(g, 4, 6) * 1e-3,
+                           randn(g, 1, 3, 8, 8) * 3.0, randn(g, 4, 3, 3, 3)]})
+class Activations(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu6 = nn.ReLU6()
+        self.silu = nn.SiLU()
+
+    def forward(self, x: Tensor, img: Tensor, w: Tensor):
+        a, b, c, d = x * 1.0, x * 1.0, x * 1.0, x * 1.0
+        return (F.hardtanh(x), F.hardtanh(x, -0.5, 2.0), self.relu6(x), F.relu6(x), F.hardswish(x),
+                F.hardsigmoid(x), F.leaky_relu(x), F.leaky_relu(x, 0.2), F.elu(x), F.elu(x, 0.5),
+                torch._C._nn.elu(x, 1.5, 1.2, 0.7), F.softplus(x), F.softplus(x, 2.0, 5.0),
+                self.silu(x), F.hardtanh(a, 0.0, 6.0, inplace=True), F.leaky_relu(b, 0.1, inplace=True),
+                F.elu(c, 1.0, inplace=True), F.hardswish(d, inplace=True),
+                # one fused uOperator at -O2
+                F.softplus(F.elu(F.leaky_relu(x, 0.3) * 2.0) + 0.5) - F.hardsigmoid(x + 1.0),
+                # clamp and hardswish in the epilogue of a convolution
+                self.relu6(F.conv2d(img, w, padding=1)), F.hardswish(F.conv2d(img, w, stride=2)))
+
+
 @case("where_fill_clamp", ["x:f32[3,4]", "y:f32[3,4]", "m:i1[3,4]", "v:f32[]", "s:f64"],
       ["where", "where_scalar_other", "where_scalar_self", "where_cond_expr", "masked_fill", "masked_fill_int",
        "masked_fill_tensor", "masked_fill_arg", "clamp", "clamp_min_kw", "clamp_max_kw", "clamp_min",
