@@ -434,6 +434,31 @@ void lowerConv2d(Lowering& L) {
                       {"groups", L.cint(6, "groups")}})));
 }
 
+/// conv1d(x, w, bias, stride, padding, dilation, groups) is a conv2d of
+/// height 1: x [N,C,L] -> [N,C,1,L], w [O,C/g,K] -> [O,C/g,1,K], then the
+/// height squeezed away (unbatched [C,L] works alike: dim -2).
+void lowerConv1d(Lowering& L) {
+  if (L.slotOf(4).kind == Slot::Kind::String) throw NotLowered{"string padding ('same'/'valid') is not supported"};
+  auto one = [&](size_t i, const char* what) {
+    std::vector<int64_t> v = L.cints(i, what);
+    if (v.size() != 1) throw NotLowered{fmt::format("its {} must have one element", what)};
+    return v[0];
+  };
+  const int64_t stride = one(3, "stride"), padding = one(4, "padding"), dilation = one(5, "dilation");
+  const int64_t groups = L.cint(6, "groups");
+  auto unsqueeze = [&](ir::Value* v, int64_t dim) {
+    return L.emitTyped(OpKind::Unsqueeze, {v}, Type::unknownTensor(), attrs({{"dim", dim}}));
+  };
+  std::vector<ir::Value*> ops = {unsqueeze(L.in(0), -2), unsqueeze(L.in(1), 2)};
+  if (!L.isNone(2)) ops.push_back(L.in(2));
+  ir::Value* y = L.emitTyped(OpKind::Conv2d, ops, Type::unknownTensor(),
+                             attrs({{"stride", std::vector<int64_t>{1, stride}},
+                                    {"padding", std::vector<int64_t>{0, padding}},
+                                    {"dilation", std::vector<int64_t>{1, dilation}},
+                                    {"groups", groups}}));
+  L.out(L.emit(OpKind::Squeeze, {y}, attrs({{"dim", int64_t{-2}}})));
+}
+
 void lowerBatchNorm(Lowering& L) {
   // batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
   if (L.cbool(5, "training flag")) throw NotLowered{"batch_norm in training mode"};
@@ -710,6 +735,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       // nn
       {"aten::embedding", lowerEmbedding},
       {"aten::conv2d", lowerConv2d},
+      {"aten::conv1d", lowerConv1d},
       {"aten::batch_norm", lowerBatchNorm},
       {"aten::layer_norm", lowerLayerNorm},
       {"aten::max_pool2d", lowerMaxPool2d},

@@ -404,6 +404,24 @@ class Conv(nn.Module):
                 F.conv2d(x, w[:, :, :2, :], wb, stride=(1, 2), padding=(0, 1)), self.conv(x))
 
 
+@case("conv1d", ["x:f32[2,4,17]", "w:f32[6,4,3]", "wb:f32[6]", "wg:f32[6,2,3]", "wd:f32[4,1,5]"],
+      ["conv", "conv_no_bias", "conv_stride2", "conv_padding2", "conv_groups2", "conv_dilation3", "conv_all",
+       "depthwise", "nn_conv", "nn_depthwise"],
+      lambda g: [randn(g, 2, 4, 17), randn(g, 6, 4, 3), randn(g, 6), randn(g, 6, 2, 3), randn(g, 4, 1, 5)])
+class Conv1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(12)
+        self.conv = nn.Conv1d(4, 8, 5, stride=2, padding=2)
+        self.dw = nn.Conv1d(4, 4, 3, padding=1, groups=4, bias=False)
+
+    def forward(self, x: Tensor, w: Tensor, wb: Tensor, wg: Tensor, wd: Tensor):
+        return (F.conv1d(x, w, wb), F.conv1d(x, w), F.conv1d(x, w, wb, stride=2), F.conv1d(x, w, wb, padding=2),
+                F.conv1d(x, wg, wb, groups=2), F.conv1d(x, w, None, dilation=3),
+                F.conv1d(x, wg, wb, stride=3, padding=4, dilation=2, groups=2), F.conv1d(x, wd, None, padding=2, groups=4),
+                self.conv(x), torch.relu(self.dw(x)))
+
+
 @case("norm", ["x:f32[2,3,4,4]", "s:f32[2,5,6]", "rm:f32[3]", "rv:f32[3]", "lw:f32[6]", "lb:f32[6]"],
       ["batch_norm_module", "batch_norm_fn", "batch_norm_no_affine", "layer_norm_module", "layer_norm_fn",
        "layer_norm_no_affine", "layer_norm_2d"],

@@ -38,3 +38,13 @@ def test_mobilenet_v2(tmp_path):
     check(model, ["x:f32[1,3,64,64]"], [[torch.randn(1, 3, 64, 64, generator=g)]], tmp_path, "mobilenet_v2")
 
 
+@pytest.mark.parametrize("input_type,channels", [("waveform", 1), ("mfcc", 13)])
+def test_wav2letter(tmp_path, input_type, channels):
+    torchaudio = pytest.importorskip("torchaudio")
+    torch.manual_seed(0)
+    model = torchaudio.models.Wav2Letter(num_classes=12, input_type=input_type, num_features=channels)
+    g = torch.Generator().manual_seed(2)
+    # Waveforms: stride 160 and kernel 250 need a few thousand samples; MFCC frames are fewer.
+    length = 2000 if input_type == "waveform" else 60
+    inputs = [[torch.randn(1, channels, length, generator=g)], [torch.randn(1, channels, length, generator=g) * 3]]
+    check(model, [f"x:f32[1,{channels},{length}]"], inputs, tmp_path, f"wav2letter_{input_type}")
