@@ -142,6 +142,23 @@ LowerFn softmax(OpKind k) {
   };
 }
 
+// topk(self, k, dim, largest, sorted): the IR's topk is always sorted, one
+// of the orders sorted=False allows.
+void lowerTopk(Lowering& L) {
+  Attributes a = attrs({{"k", L.cint(1, "k")}, {"dim", L.cint(2, "dim")}, {"largest", L.cbool(3, "largest")}});
+  ir::Op* op = L.b().create(OpKind::Topk, {L.in(0)}, {L.outType(0), L.outType(1)}, std::move(a));
+  L.out(op->result(0), 0);
+  L.out(op->result(1), 1);
+}
+
+// cumsum(self, dim, dtype)
+void lowerCumsum(Lowering& L) {
+  Attributes a = attrs({{"dim", L.cint(1, "dim")}});
+  if (L.numInputs() > 2)
+    if (auto d = L.cdtype(2)) a.set("dtype", *d);
+  L.out(L.emit(OpKind::Cumsum, {L.in(0)}, std::move(a)));
+}
+
 // zeros/ones(size, dtype, layout, device, pin_memory); full(size, value, dtype, ...)
 LowerFn creation(std::optional<int64_t> fill) {
   return [fill](Lowering& L) {
@@ -680,6 +697,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::all", indexReduction(OpKind::All)},
       {"aten::softmax", softmax(OpKind::Softmax)},
       {"aten::log_softmax", softmax(OpKind::LogSoftmax)},
+      {"aten::topk", lowerTopk},
+      {"aten::cumsum", lowerCumsum},
       // linear algebra
       {"aten::matmul", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
       {"aten::mm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},

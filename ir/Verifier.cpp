@@ -63,6 +63,10 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
     case OpKind::Softmax:
     case OpKind::LogSoftmax:
       return {req("dim", K::Int)};
+    case OpKind::Topk:
+      return {req("k", K::Int), req("dim", K::Int), req("largest", K::Bool)};
+    case OpKind::Cumsum:
+      return {req("dim", K::Int), opt("dtype", K::DType)};
     case OpKind::Addmm:
       return {req("beta", K::Number), req("alpha", K::Number)};
     case OpKind::Permute:

@@ -764,6 +764,12 @@ class CpuExecutor final : public Executor {
       case OpKind::All: return set(cpu::all(T(0), a.getInt("dim"), *a.getBool("keepdim")));
       case OpKind::Softmax: return set(cpu::softmax(T(0), intAttr(op, "dim")));
       case OpKind::LogSoftmax: return set(cpu::logSoftmax(T(0), intAttr(op, "dim")));
+      case OpKind::Topk: {
+        auto [v, i] = cpu::topk(T(0), intAttr(op, "k"), intAttr(op, "dim"), *a.getBool("largest"));
+        set(v, 0);
+        return set(i, 1);
+      }
+      case OpKind::Cumsum: return set(cpu::cumsum(T(0), intAttr(op, "dim"), a.getDType("dtype")));
       case OpKind::Matmul: return set(cpu::matmul(T(0), T(1)));
       case OpKind::Linear: {
         Tensor bias = ins.in.size() > 2 ? T(2) : Tensor();

@@ -113,6 +113,12 @@ Tensor all(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keep
 /// torch.softmax / torch.log_softmax over one dim (floating inputs only).
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor logSoftmax(const Tensor& x, int64_t dim);
+/// torch.topk(x, k, dim, largest, sorted=True): values and I64 indices, in
+/// order (NaN counts as the largest value; equal values keep index order).
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest = true);
+/// torch.cumsum(x, dim, dtype): integer and bool inputs sum to I64 unless
+/// `dtype` says otherwise.
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 
 // ---- linear algebra (OpenBLAS for F32/F64) -------------------------------------------
 

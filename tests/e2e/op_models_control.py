@@ -331,6 +331,36 @@ class WhileBreak(nn.Module):
         return (h, steps, out)
 
 
+@case("loop_beam_search", ["h:f32[3,8]", "steps:i64"],
+      ["scores", "tokens", "h_out", "first_pick"],
+      {"steps4": lambda g: [randn(g, 3, 8), 4], "steps0": lambda g: [randn(g, 3, 8), 0],
+       "steps1": lambda g: [randn(g, 3, 8), 1]})
+class LoopBeamSearch(nn.Module):
+    """Beam search over 3 beams and a vocabulary of 10 as decoders write it:
+    log_softmax, topk over beams x vocabulary, // and % back to beam and
+    token, index_select of the surviving beams' states, gather of scores."""
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(21)
+        self.out = nn.Linear(8, 10)
+        self.emb = nn.Embedding(10, 8)
+
+    def forward(self, h: Tensor, steps: int):
+        scores = torch.zeros(3)
+        tokens = torch.zeros(3, dtype=torch.long)
+        first_pick = torch.zeros(3)
+        for t in range(steps):
+            logp = F.log_softmax(self.out(h), dim=-1)               # [3, 10]
+            total = (scores.unsqueeze(1) + logp).view(-1)           # [30]
+            best, flat = total.topk(3)
+            beam = torch.div(flat, 10, rounding_mode="floor")
+            tokens = flat % 10
+            h = torch.tanh(h.index_select(0, beam) + self.emb(tokens))
+            scores = best
+            first_pick = logp.gather(1, tokens.unsqueeze(1)).squeeze(1)
+        return (scores, tokens, h, first_pick)
+
+
 # ============================================================================================
 # bugs and gaps found by this suite: the fixed ones stay as regression tests; the
 # open ones are strict xfails (they pass once fixed, and then the mark must go)

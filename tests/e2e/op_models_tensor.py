@@ -185,6 +185,27 @@ class ReduceArgAnySoftmax(nn.Module):
 # ============================================================================================
 
 
+@case("topk_cumsum", ["x:f32[4,7]", "a:i64[3,5]", "m:i1[3,5]"],
+      ["topk", "topk_idx", "topk_smallest", "topk_smallest_idx", "topk_dim0", "topk_dim0_idx", "topk_unsorted_sum",
+       "topk_int", "topk_int_idx", "topk_all", "cumsum", "cumsum_dim0", "cumsum_neg", "cumsum_int", "cumsum_bool",
+       "cumsum_dtype", "cumsum_method"],
+      {"": lambda g: [randn(g, 4, 7), randint(g, -50, 50, 3, 5), mask(g, 3, 5)],
+       # one NaN per row and column: NaN is the largest (ties between NaNs have no defined order)
+       "nan": lambda g: [randn(g, 4, 7) + torch.eye(4, 7).masked_fill(torch.eye(4, 7) > 0, float("nan")),
+                         randint(g, -50, 50, 3, 5), mask(g, 3, 5)]})
+class TopkCumsum(nn.Module):
+    def forward(self, x: Tensor, a: Tensor, m: Tensor):
+        v, i = torch.topk(x, 3)
+        s, si = x.topk(2, dim=1, largest=False)
+        d, di = torch.topk(x, 2, 0)
+        u, _ = torch.topk(x, 4, sorted=False)  # any order: compare the sum
+        iv, ii = torch.topk(a * 7 + torch.arange(5), 2)  # distinct ints
+        w, _ = torch.topk(x, 7)
+        return (v, i, s, si, d, di, u.sum(1), iv, ii, w,
+                torch.cumsum(x, 1), torch.cumsum(x, 0), torch.cumsum(x, -1), torch.cumsum(a, 1), torch.cumsum(m, 0),
+                torch.cumsum(a, 0, dtype=torch.float64), x.cumsum(1))
+
+
 @case("linalg", ["a:f32[3,4]", "b:f32[4,5]", "c:f32[2,3,4]", "d:f32[2,4,5]", "v:f32[4]", "w:f32[5,4]",
                  "bias:f32[5]", "m:f32[3,5]"],
       ["matmul_2d", "matmul_batched", "matmul_broadcast", "matmul_vec_mat", "matmul_mat_vec", "matmul_op",
