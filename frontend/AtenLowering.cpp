@@ -252,6 +252,7 @@ void lowerUnpack(Lowering& L) {
 }
 
 void lowerGetItem(Lowering& L) {
+  if (lowerRowsGetItem(L)) return;
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Size, {s.value, L.in(1)}, Type::scalar(DType::I64)));
   if (s.kind != Slot::Kind::List) throw NotLowered{"indexing a value that is not a list"};
@@ -265,6 +266,7 @@ void lowerGetItem(Lowering& L) {
 void lowerTupleIndex(Lowering& L) { lowerGetItem(L); }
 
 void lowerLen(Lowering& L) {
+  if (lowerRowsLen(L)) return;
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Rank, {s.value}, Type::scalar(DType::I64)));
   if (s.kind == Slot::Kind::List) return L.out(L.b().constantInt(static_cast<int64_t>(s.elems.size())));
@@ -344,7 +346,10 @@ void lowerUnbind(Lowering& L) {
 }
 
 LowerFn catOrStack(OpKind k) {
-  return [k](Lowering& L) { L.out(L.emit(k, L.listValues(0), attrs({{"dim", L.cint(1, "dim")}}))); };
+  return [k](Lowering& L) {
+    if (lowerRowsStackOrCat(L, k)) return;
+    L.out(L.emit(k, L.listValues(0), attrs({{"dim", L.cint(1, "dim")}})));
+  };
 }
 
 // ---- scalars ---------------------------------------------------------------------------------
@@ -783,6 +788,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::__derive_index", lowerDeriveIndex},
       {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},
       {"aten::__isnot__", [](Lowering& L) { lowerIs(L, true); }},
+      {"aten::append", lowerAppend},
       {"prim::ListConstruct", lowerListConstruct},
       {"prim::TupleConstruct", lowerListConstruct},
       {"prim::ListUnpack", lowerUnpack},

@@ -361,6 +361,72 @@ class LoopBeamSearch(nn.Module):
         return (scores, tokens, h, first_pick)
 
 
+@case("loop_list_greedy_decode", ["h:f32[2,6]", "max_len:i64", "eos:i64"],
+      ["tokens", "states", "states_cat", "n"],
+      {"break_early": lambda g: [randn(g, 2, 6), 8, 1], "break_first": lambda g: [randn(g, 2, 6), 8, 2],
+       "no_break": lambda g: [randn(g, 2, 6), 6, -1],
+       "steps0": lambda g: [randn(g, 2, 6), 0, 0], "steps1": lambda g: [randn(g, 2, 6), 1, -1],
+       "bound_long": lambda g: [randn(g, 2, 6), 40, -1]})
+class LoopListGreedyDecode(nn.Module):
+    """A greedy decoder that appends each step's token and state to lists and
+    stacks them at the end, stopping at an EOS token (a while loop with a
+    run-time trip count and a break); the lists start with the start state,
+    so zero steps stack one element."""
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(22)
+        self.rec = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 5)
+        self.emb = nn.Embedding(5, 6)
+
+    def forward(self, h: Tensor, max_len: int, eos: int):
+        tok = torch.zeros(2, dtype=torch.long)
+        tokens: List[Tensor] = [tok]
+        states: List[Tensor] = [h]
+        for _ in range(max_len):
+            h = torch.tanh(self.rec(h) * 2.0 + self.emb(tokens[-1]))
+            tok = self.out(h).argmax(1)
+            tokens.append(tok)
+            states.append(h)
+            if bool((tok == eos).any()):
+                break
+        return (torch.stack(tokens, 1), torch.stack(states), torch.cat(states, 1), len(tokens))
+
+
+@case("loop_list_append_for", ["xs:f32[T<=12,3]", "k:i64"],
+      ["stacked", "stacked_dim1", "catted", "catted_dim1", "last", "count"],
+      {"T5": lambda g: [randn(g, 5, 3), 2], "T1": lambda g: [randn(g, 1, 3), 0], "T12": lambda g: [randn(g, 12, 3), 7]})
+class LoopListAppendFor(nn.Module):
+    """A for loop over a symbolic dim appending to empty lists, one of them
+    only in a branch; the lists are read inside the loop (len, [-1])."""
+    def forward(self, xs: Tensor, k: int):
+        ys: List[Tensor] = []
+        picked: List[Tensor] = [xs[0] * 0.0]
+        for t in range(xs.size(0)):
+            y = xs[t] * 2.0 + float(len(ys))
+            ys.append(y)
+            if t % 2 == k % 2:
+                picked.append(ys[-1] + picked[-1])
+        return (torch.stack(ys), torch.stack(ys, 1), torch.cat(ys), torch.cat([y.unsqueeze(0) for y in ys], 1),
+                picked[-1], len(picked))
+
+
+@case("loop_list_while", ["x:f32[2,3]", "n:i64"],
+      ["stacked", "catted", "count"],
+      {"n1": lambda g: [randn(g, 2, 3), 1], "n2": lambda g: [randn(g, 2, 3), 2], "n5": lambda g: [randn(g, 2, 3), 5],
+       "n17": lambda g: [randn(g, 2, 3), 17]})
+class LoopListWhile(nn.Module):
+    """A while loop whose trip count the compiler cannot see: the rows start
+    at one and double (at 1, 2, 4, 8 and 16 elements)."""
+    def forward(self, x: Tensor, n: int):
+        outs: List[Tensor] = []
+        h = x
+        while len(outs) < n:
+            h = h * 0.5 + float(len(outs))
+            outs.append(h)
+        return (torch.stack(outs, 1), torch.cat(outs, 0), len(outs))
+
+
 # ============================================================================================
 # bugs and gaps found by this suite: the fixed ones stay as regression tests; the
 # open ones are strict xfails (they pass once fixed, and then the mark must go)
