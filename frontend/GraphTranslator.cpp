@@ -281,12 +281,16 @@ void GraphTranslator::writeInto(const jit::Value* target, ir::Value* newValue) {
 // ---- the walk ------------------------------------------------------------------------------------
 
 void GraphTranslator::run(jit::Graph& graph, const std::vector<ir::Type>& argTypes,
-                          const std::vector<std::string>& argNames) {
+                          const std::vector<std::string>& argNames, const std::vector<bool>& absent) {
   analyzeMutations(graph.block());
   ir::Region& body = program_.body();
   // Input 0 is the module (`self`), frozen away.
   for (size_t i = 1; i < graph.inputs().size(); ++i) {
     const jit::Value* in = graph.inputs()[i];
+    if (i - 1 < absent.size() && absent[i - 1]) {
+      bind(in, Slot::none());  // `is None` on it folds; using it as a value is an error naming it
+      continue;
+    }
     ir::Value* arg = body.addArgument(argTypes.at(i - 1), argNames.at(i - 1));
     bind(in, arg);
   }

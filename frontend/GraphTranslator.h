@@ -62,8 +62,10 @@ class GraphTranslator {
   GraphTranslator(ir::Program& program, const FrontendOptions& options) : program_(program), options_(options), b_(program.body()) {}
 
   /// Translates `graph` (frozen and inlined; input 0 is `self`) with the
-  /// given argument types. Throws TranslationError.
-  void run(jit::Graph& graph, const std::vector<ir::Type>& argTypes, const std::vector<std::string>& argNames);
+  /// given argument types; an `absent` argument is None (`--input NAME:none`)
+  /// and not an argument of the program. Throws TranslationError.
+  void run(jit::Graph& graph, const std::vector<ir::Type>& argTypes, const std::vector<std::string>& argNames,
+           const std::vector<bool>& absent = {});
 
   const std::vector<Fallback>& fallbacks() const { return fallbacks_; }
 

@@ -73,10 +73,11 @@ ir::Expected<RuntimeValue> fromIValue(const c10::IValue& v) {
     if (v.isInt()) return RuntimeValue(v.toInt());
     if (v.isDouble()) return RuntimeValue(v.toDouble());
     if (v.isBool()) return RuntimeValue(v.toBool());
+    if (v.isNone()) return RuntimeValue(std::monostate{});  // an argument compiled as NAME:none
   } catch (const std::exception& e) {
     return ir::Status::error(e.what());
   }
-  return ir::Status::error(fmt::format("values of type {} are not supported (only tensors, ints, floats and bools)",
+  return ir::Status::error(fmt::format("values of type {} are not supported (only tensors, ints, floats, bools and None)",
                                        v.tagKind()));
 }
 

@@ -427,6 +427,19 @@ class LoopListWhile(nn.Module):
         return (torch.stack(outs, 1), torch.cat(outs, 0), len(outs))
 
 
+@case("optional_absent", ["x:f32[3,4]", "bias:none", "scale:f64"],
+      ["y", "bias_is_none"],
+      {"": lambda g: [randn(g, 3, 4), None, 0.5]})
+class OptionalAbsent(nn.Module):
+    """`--input bias:none`: the argument is the constant None; its `is None`
+    folds and the branch that would use it goes away."""
+    def forward(self, x: Tensor, bias: Optional[Tensor], scale: float):
+        y = x * scale
+        if bias is not None:
+            y = y + bias
+        return (y, bias is None)
+
+
 # ============================================================================================
 # bugs and gaps found by this suite: the fixed ones stay as regression tests; the
 # open ones are strict xfails (they pass once fixed, and then the mark must go)
