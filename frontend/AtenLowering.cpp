@@ -164,13 +164,21 @@ LowerFn creation(std::optional<int64_t> fill) {
   return [fill](Lowering& L) {
     size_t dtypeAt = fill ? 1 : 2;
     std::optional<DType> dtype;
-    if (L.numInputs() > dtypeAt) dtype = L.cdtype(dtypeAt);
+    // zeros(..., dtype=x.dtype): made in f32, then cast to x's dtype.
+    ir::Value* dtypeLike = nullptr;
+    if (L.numInputs() > dtypeAt && L.slotOf(dtypeAt).kind == Slot::Kind::DTypeOf) {
+      dtypeLike = L.slotOf(dtypeAt).value;
+      dtype = DType::F32;
+    } else if (L.numInputs() > dtypeAt) {
+      dtype = L.cdtype(dtypeAt);
+    }
+    auto out = [&](ir::Value* v) { L.out(dtypeLike ? L.emit(OpKind::CastLike, {v, dtypeLike}) : v); };
     if (L.slotOf(0).kind == Slot::Kind::SizeList) {
       // zeros(x.size()): x's shape, without knowing x's rank here.
       ir::Value* like = L.slotOf(0).value;
       ir::Value* value = fill ? L.b().constantInt(*fill) : L.in(1);
       if (!dtype) dtype = fill ? DType::F32 : (value->type().dtype() == DType::F64 ? DType::F32 : value->type().dtype());
-      return L.out(L.emit(OpKind::FullLike, {like, value}, attrs({{"dtype", *dtype}})));
+      return out(L.emitTyped(OpKind::FullLike, {like, value}, Type::unknownTensor(), attrs({{"dtype", *dtype}})));
     }
     std::vector<ir::Value*> sizes = L.listValues(0);
     ir::Value* value;
@@ -186,7 +194,7 @@ LowerFn creation(std::optional<int64_t> fill) {
     }
     std::vector<ir::Value*> operands = {value};
     operands.insert(operands.end(), sizes.begin(), sizes.end());
-    L.out(L.emit(OpKind::Full, operands, attrs({{"dtype", *dtype}})));
+    out(L.emitTyped(OpKind::Full, operands, Type::unknownTensor(), attrs({{"dtype", *dtype}})));
   };
 }
 

@@ -440,6 +440,15 @@ class OptionalAbsent(nn.Module):
         return (y, bias is None)
 
 
+@case("creation_dtype_of", ["x:f32[2,3]", "a:i64[2,3]"], ["zeros_f32", "zeros_i64", "full_f32", "ones_size_i64"],
+      lambda g: [randn(g, 2, 3), randint(g, 0, 5, 2, 3)])
+class CreationDtypeOf(nn.Module):
+    """torch.zeros(..., dtype=x.dtype, device=x.device), as ConvTasNet pads."""
+    def forward(self, x: Tensor, a: Tensor):
+        return (torch.zeros(x.size(0), 4, dtype=x.dtype, device=x.device), torch.zeros(3, dtype=a.dtype) + a.sum(),
+                torch.full([2], 3.5, dtype=x.dtype), torch.ones(a.size(), dtype=a.dtype))
+
+
 # ============================================================================================
 # bugs and gaps found by this suite: the fixed ones stay as regression tests; the
 # open ones are strict xfails (they pass once fixed, and then the mark must go)
