@@ -41,6 +41,7 @@ std::string specHint(const std::string& name, const c10::TypePtr& t) {
     case c10::TypeKind::IntType: return name + ":i64";
     case c10::TypeKind::FloatType: return name + ":f64";
     case c10::TypeKind::BoolType: return name + ":i1";
+    case c10::TypeKind::OptionalType: return name + ":none";  // the one Optional form the compiler takes
     default: return name + ":f32[...]";
   }
 }

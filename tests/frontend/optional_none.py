@@ -9,6 +9,7 @@
 # RUN: not cocktail-compile %t.pt -q --emit ir --input 'x:none' --input bias:none --input scale:f64 2>&1 | FileCheck %s --check-prefix=NOT-OPTIONAL
 # RUN: not cocktail-compile %t.pt -q --emit ir --input 'x:f32[3,4]' --input 'bias:none[4]' --input scale:f64 2>&1 | FileCheck %s --check-prefix=DIMS
 # RUN: not cocktail-compile %t.pt -q --emit ir --input 'x:f32[3,4]' --input 'bias:f32[3,4]' --input scale:f64 2>&1 | FileCheck %s --check-prefix=GIVEN
+# RUN: not cocktail-compile %t.pt -q --emit ir --input 'x:f32[3,4]' --input scale:f64 2>&1 | FileCheck %s --check-prefix=MISSING
 #
 # CHECK:      func @forward(%x: f32[3,4], %scale: f64) -> (f32[3,4], i1) {
 # CHECK-NEXT:   [[Y:%[^ ]+]] = mul(%x, %scale) : f32[3,4]
@@ -18,6 +19,7 @@
 # NOT-OPTIONAL: error: --input x:none: argument 'x' of forward(x: Tensor, bias: Optional[Tensor], scale: float) has type Tensor, which is not Optional
 # DIMS:         error: invalid input spec 'bias:none[4]': 'none' takes no dims
 # GIVEN:        error: --input bias:f32[3,4]: {{.*}}Optional[Tensor]{{.*}}(only an absent Optional argument is supported: bias:none)
+# MISSING:      error: missing --input for argument 'bias' of {{.*}}; for example --input bias:none
 import sys
 from typing import Optional
 
