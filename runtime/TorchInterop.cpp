@@ -73,11 +73,10 @@ ir::Expected<RuntimeValue> fromIValue(const c10::IValue& v) {
     if (v.isInt()) return RuntimeValue(v.toInt());
     if (v.isDouble()) return RuntimeValue(v.toDouble());
     if (v.isBool()) return RuntimeValue(v.toBool());
-    if (v.isNone()) return RuntimeValue(std::monostate{});  // an argument compiled as NAME:none
   } catch (const std::exception& e) {
     return ir::Status::error(e.what());
   }
-  return ir::Status::error(fmt::format("values of type {} are not supported (only tensors, ints, floats, bools and None)",
+  return ir::Status::error(fmt::format("values of type {} are not supported (only tensors, ints, floats and bools)",
                                        v.tagKind()));
 }
 
@@ -146,6 +145,11 @@ ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) 
   std::vector<RuntimeValue> out;
   size_t i = 0;
   for (const c10::IValue& e : value.isList() ? value.toListRef().vec() : value.toTupleRef().elements().vec()) {
+    if (e.isNone()) {  // an argument compiled as absent (NAME:none)
+      out.push_back(std::monostate{});
+      ++i;
+      continue;
+    }
     auto rv = fromIValue(e);
     if (!rv)
       return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, rv.status().diagnostics().front().message));
