@@ -142,18 +142,43 @@ LowerFn softmax(OpKind k) {
   };
 }
 
+// topk(self, k, dim, largest, sorted): the IR's topk is always sorted, one
+// of the orders sorted=False allows.
+void lowerTopk(Lowering& L) {
+  Attributes a = attrs({{"k", L.cint(1, "k")}, {"dim", L.cint(2, "dim")}, {"largest", L.cbool(3, "largest")}});
+  ir::Op* op = L.b().create(OpKind::Topk, {L.in(0)}, {L.outType(0), L.outType(1)}, std::move(a));
+  L.out(op->result(0), 0);
+  L.out(op->result(1), 1);
+}
+
+// cumsum(self, dim, dtype)
+void lowerCumsum(Lowering& L) {
+  Attributes a = attrs({{"dim", L.cint(1, "dim")}});
+  if (L.numInputs() > 2)
+    if (auto d = L.cdtype(2)) a.set("dtype", *d);
+  L.out(L.emit(OpKind::Cumsum, {L.in(0)}, std::move(a)));
+}
+
 // zeros/ones(size, dtype, layout, device, pin_memory); full(size, value, dtype, ...)
 LowerFn creation(std::optional<int64_t> fill) {
   return [fill](Lowering& L) {
     size_t dtypeAt = fill ? 1 : 2;
     std::optional<DType> dtype;
-    if (L.numInputs() > dtypeAt) dtype = L.cdtype(dtypeAt);
+    // zeros(..., dtype=x.dtype): made in f32, then cast to x's dtype.
+    ir::Value* dtypeLike = nullptr;
+    if (L.numInputs() > dtypeAt && L.slotOf(dtypeAt).kind == Slot::Kind::DTypeOf) {
+      dtypeLike = L.slotOf(dtypeAt).value;
+      dtype = DType::F32;
+    } else if (L.numInputs() > dtypeAt) {
+      dtype = L.cdtype(dtypeAt);
+    }
+    auto out = [&](ir::Value* v) { L.out(dtypeLike ? L.emit(OpKind::CastLike, {v, dtypeLike}) : v); };
     if (L.slotOf(0).kind == Slot::Kind::SizeList) {
       // zeros(x.size()): x's shape, without knowing x's rank here.
       ir::Value* like = L.slotOf(0).value;
       ir::Value* value = fill ? L.b().constantInt(*fill) : L.in(1);
       if (!dtype) dtype = fill ? DType::F32 : (value->type().dtype() == DType::F64 ? DType::F32 : value->type().dtype());
-      return L.out(L.emit(OpKind::FullLike, {like, value}, attrs({{"dtype", *dtype}})));
+      return out(L.emitTyped(OpKind::FullLike, {like, value}, Type::unknownTensor(), attrs({{"dtype", *dtype}})));
     }
     std::vector<ir::Value*> sizes = L.listValues(0);
     ir::Value* value;
@@ -169,7 +194,7 @@ LowerFn creation(std::optional<int64_t> fill) {
     }
     std::vector<ir::Value*> operands = {value};
     operands.insert(operands.end(), sizes.begin(), sizes.end());
-    L.out(L.emit(OpKind::Full, operands, attrs({{"dtype", *dtype}})));
+    out(L.emitTyped(OpKind::Full, operands, Type::unknownTensor(), attrs({{"dtype", *dtype}})));
   };
 }
 
@@ -235,6 +260,7 @@ void lowerUnpack(Lowering& L) {
 }
 
 void lowerGetItem(Lowering& L) {
+  if (lowerRowsGetItem(L)) return;
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Size, {s.value, L.in(1)}, Type::scalar(DType::I64)));
   if (s.kind != Slot::Kind::List) throw NotLowered{"indexing a value that is not a list"};
@@ -248,6 +274,7 @@ void lowerGetItem(Lowering& L) {
 void lowerTupleIndex(Lowering& L) { lowerGetItem(L); }
 
 void lowerLen(Lowering& L) {
+  if (lowerRowsLen(L)) return;
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Rank, {s.value}, Type::scalar(DType::I64)));
   if (s.kind == Slot::Kind::List) return L.out(L.b().constantInt(static_cast<int64_t>(s.elems.size())));
@@ -327,7 +354,10 @@ void lowerUnbind(Lowering& L) {
 }
 
 LowerFn catOrStack(OpKind k) {
-  return [k](Lowering& L) { L.out(L.emit(k, L.listValues(0), attrs({{"dim", L.cint(1, "dim")}}))); };
+  return [k](Lowering& L) {
+    if (lowerRowsStackOrCat(L, k)) return;
+    L.out(L.emit(k, L.listValues(0), attrs({{"dim", L.cint(1, "dim")}})));
+  };
 }
 
 // ---- scalars ---------------------------------------------------------------------------------
@@ -434,6 +464,31 @@ void lowerConv2d(Lowering& L) {
                       {"groups", L.cint(6, "groups")}})));
 }
 
+/// conv1d(x, w, bias, stride, padding, dilation, groups) is a conv2d of
+/// height 1: x [N,C,L] -> [N,C,1,L], w [O,C/g,K] -> [O,C/g,1,K], then the
+/// height squeezed away (unbatched [C,L] works alike: dim -2).
+void lowerConv1d(Lowering& L) {
+  if (L.slotOf(4).kind == Slot::Kind::String) throw NotLowered{"string padding ('same'/'valid') is not supported"};
+  auto one = [&](size_t i, const char* what) {
+    std::vector<int64_t> v = L.cints(i, what);
+    if (v.size() != 1) throw NotLowered{fmt::format("its {} must have one element", what)};
+    return v[0];
+  };
+  const int64_t stride = one(3, "stride"), padding = one(4, "padding"), dilation = one(5, "dilation");
+  const int64_t groups = L.cint(6, "groups");
+  auto unsqueeze = [&](ir::Value* v, int64_t dim) {
+    return L.emitTyped(OpKind::Unsqueeze, {v}, Type::unknownTensor(), attrs({{"dim", dim}}));
+  };
+  std::vector<ir::Value*> ops = {unsqueeze(L.in(0), -2), unsqueeze(L.in(1), 2)};
+  if (!L.isNone(2)) ops.push_back(L.in(2));
+  ir::Value* y = L.emitTyped(OpKind::Conv2d, ops, Type::unknownTensor(),
+                             attrs({{"stride", std::vector<int64_t>{1, stride}},
+                                    {"padding", std::vector<int64_t>{0, padding}},
+                                    {"dilation", std::vector<int64_t>{1, dilation}},
+                                    {"groups", groups}}));
+  L.out(L.emit(OpKind::Squeeze, {y}, attrs({{"dim", int64_t{-2}}})));
+}
+
 void lowerBatchNorm(Lowering& L) {
   // batch_norm(x, weight, bias, running_mean, running_var, training, momentum, eps, cudnn)
   if (L.cbool(5, "training flag")) throw NotLowered{"batch_norm in training mode"};
@@ -510,6 +565,21 @@ void lowerClamp(Lowering& L, bool hasMin, bool hasMax) {
   // An integer tensor clamped by a float bound is a float tensor (result_type).
   if (floatBound) a.set("float_bounds", true);
   L.out(L.emit(OpKind::Clamp, {L.in(0)}, std::move(a)));
+}
+
+/// hardtanh(x, min_val, max_val) is clamp; ReLU6 is hardtanh(x, 0, 6).
+void lowerHardtanh(Lowering& L) {
+  L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", L.cdouble(1, "min_val")}, {"max", L.cdouble(2, "max_val")}})));
+}
+
+/// An activation whose scalar arguments (after x) become the named attributes.
+LowerFn activation(OpKind k, std::vector<const char*> names) {
+  return [k, names](Lowering& L) {
+    if (L.numInputs() != names.size() + 1) throw NotLowered{"this overload is not supported"};
+    Attributes a;
+    for (size_t i = 0; i < names.size(); ++i) a.set(names[i], L.cdouble(i + 1, names[i]));
+    L.out(L.emit(k, {L.in(0)}, std::move(a)));
+  };
 }
 
 void lowerTo(Lowering& L) {
@@ -606,6 +676,13 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::round", unary(OpKind::Round)},
       {"aten::reciprocal", unary(OpKind::Reciprocal)},
       {"aten::silu", unary(OpKind::Silu)},
+      {"aten::hardtanh", lowerHardtanh},
+      {"aten::relu6", [](Lowering& L) { L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", 0.0}, {"max", 6.0}}))); }},
+      {"aten::hardswish", activation(OpKind::Hardswish, {})},
+      {"aten::hardsigmoid", activation(OpKind::Hardsigmoid, {})},
+      {"aten::leaky_relu", activation(OpKind::LeakyRelu, {"negative_slope"})},
+      {"aten::elu", activation(OpKind::Elu, {"alpha", "scale", "input_scale"})},
+      {"aten::softplus", activation(OpKind::Softplus, {"beta", "threshold"})},
       {"aten::where", lowerWhere},
       {"aten::masked_fill", lowerMaskedFill},
       {"aten::clamp", [](Lowering& L) { lowerClamp(L, true, true); }},
@@ -633,6 +710,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::all", indexReduction(OpKind::All)},
       {"aten::softmax", softmax(OpKind::Softmax)},
       {"aten::log_softmax", softmax(OpKind::LogSoftmax)},
+      {"aten::topk", lowerTopk},
+      {"aten::cumsum", lowerCumsum},
       // linear algebra
       {"aten::matmul", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
       {"aten::mm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
@@ -688,6 +767,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       // nn
       {"aten::embedding", lowerEmbedding},
       {"aten::conv2d", lowerConv2d},
+      {"aten::conv1d", lowerConv1d},
       {"aten::batch_norm", lowerBatchNorm},
       {"aten::layer_norm", lowerLayerNorm},
       {"aten::max_pool2d", lowerMaxPool2d},
@@ -716,6 +796,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::__derive_index", lowerDeriveIndex},
       {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},
       {"aten::__isnot__", [](Lowering& L) { lowerIs(L, true); }},
+      {"aten::append", lowerAppend},
       {"prim::ListConstruct", lowerListConstruct},
       {"prim::TupleConstruct", lowerListConstruct},
       {"prim::ListUnpack", lowerUnpack},

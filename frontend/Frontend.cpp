@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 #include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
 #include <torch/csrc/jit/passes/inliner.h>
 #include <torch/csrc/jit/passes/remove_mutation.h>
@@ -40,6 +41,7 @@ std::string specHint(const std::string& name, const c10::TypePtr& t) {
     case c10::TypeKind::IntType: return name + ":i64";
     case c10::TypeKind::FloatType: return name + ":f64";
     case c10::TypeKind::BoolType: return name + ":i1";
+    case c10::TypeKind::OptionalType: return name + ":none";  // the one Optional form the compiler takes
     default: return name + ":f32[...]";
   }
 }
@@ -72,9 +74,11 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
   if (!ordered) return ordered.status();
   std::vector<ir::Type> argTypes;
   std::vector<std::string> argNames;
+  std::vector<bool> absent;
   for (const ir::InputSpec& spec : *ordered) {
     argNames.push_back(spec.name);
     argTypes.push_back(spec.type);
+    absent.push_back(spec.absent);
   }
 
   auto program = std::make_unique<ir::Program>();
@@ -86,9 +90,20 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     torch::jit::Module frozen = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/true);
     std::shared_ptr<torch::jit::Graph> graph = frozen.get_method(options.method).graph()->copy();
     torch::jit::Inline(*graph);
+    // An argument declared absent (NAME:none) is the constant None: its
+    // `is None` tests fold and the branches that need it go away.
+    bool anyAbsent = false;
+    for (size_t i = 0; i < absent.size(); ++i)
+      if (absent[i]) {
+        torch::jit::Value* arg = graph->inputs().at(i + 1);  // input 0 is the module
+        torch::jit::WithInsertPoint at(graph->block()->nodes().front());
+        arg->replaceAllUsesWith(graph->insertConstant(c10::IValue()));
+        anyAbsent = true;
+      }
+    if (anyAbsent) torch::jit::ConstantPropagation(graph);
     torch::jit::RemoveTensorMutation(graph);
     torch::jit::EliminateDeadCode(graph);
-    translator.run(*graph, argTypes, argNames);
+    translator.run(*graph, argTypes, argNames, absent);
   } catch (const TranslationError& e) {
     return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc);
   } catch (const c10::Error& e) {
@@ -97,7 +112,8 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
   Translation t;
   t.program = std::move(program);
   t.fallbacks = translator.fallbacks();
-  t.argumentNames = argNames;
+  for (size_t i = 0; i < argNames.size(); ++i)
+    if (!absent[i]) t.argumentNames.push_back(argNames[i]);
   return t;
 }
 

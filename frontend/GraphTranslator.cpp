@@ -246,7 +246,7 @@ bool blockEncloses(const jit::Block* outer, const jit::Block* inner) {
 void GraphTranslator::analyzeMutations(jit::Block* block) {
   for (jit::Node* n : block->nodes()) {
     for (jit::Block* sub : n->blocks()) analyzeMutations(sub);
-    if (!isInPlaceOp(n)) continue;
+    if (!isInPlaceOp(n) && !isListAppend(n)) continue;
     const jit::Value* root = rootOf(n->input(0));
     const jit::Block* home = definingBlock(root);
     // Every Loop/If between the write and the root's definition carries it.
@@ -281,12 +281,16 @@ void GraphTranslator::writeInto(const jit::Value* target, ir::Value* newValue) {
 // ---- the walk ------------------------------------------------------------------------------------
 
 void GraphTranslator::run(jit::Graph& graph, const std::vector<ir::Type>& argTypes,
-                          const std::vector<std::string>& argNames) {
+                          const std::vector<std::string>& argNames, const std::vector<bool>& absent) {
   analyzeMutations(graph.block());
   ir::Region& body = program_.body();
   // Input 0 is the module (`self`), frozen away.
   for (size_t i = 1; i < graph.inputs().size(); ++i) {
     const jit::Value* in = graph.inputs()[i];
+    if (i - 1 < absent.size() && absent[i - 1]) {
+      bind(in, Slot::none());  // `is None` on it folds; using it as a value is an error naming it
+      continue;
+    }
     ir::Value* arg = body.addArgument(argTypes.at(i - 1), argNames.at(i - 1));
     bind(in, arg);
   }
@@ -401,7 +405,8 @@ void GraphTranslator::translateLoop(jit::Node* n) {
     carried.insert(carried.end(), leaves.begin(), leaves.end());
   }
   size_t numUserCarried = carried.size();
-  for (const jit::Value* r : mutated) carried.push_back(value(r));
+  ir::Value* bound = mutated.empty() ? nullptr : tripBound(n);
+  for (const jit::Value* r : mutated) rootLeaves(r, carried, n, bound);
   // A carried tensor's type is what every iteration has in common, which
   // shape inference works out; the initial value's type is only a start.
   for (ir::Value* v : carried) carriedTypes.push_back(v->type().isScalar() ? v->type() : Type::unknownTensor());
@@ -424,9 +429,10 @@ void GraphTranslator::translateLoop(jit::Node* n) {
     if (env_[p].kind == Slot::Kind::Value) args[pos - 1]->setName(p->debugName());
   }
   // Saved so that after the loop the roots are rebound to the loop's results.
-  for (size_t k = 0; k < mutated.size(); ++k) {
-    env_[mutated[k]] = Slot::of(args[numUserCarried + k]);
-    rootVersion_[mutated[k]] = ++versionCounter_;
+  size_t rootPos = numUserCarried;
+  for (const jit::Value* r : mutated) {
+    rebindRoot(r, args, rootPos);
+    rootVersion_[r] = ++versionCounter_;
   }
 
   translateBlock(body);
@@ -438,7 +444,7 @@ void GraphTranslator::translateLoop(jit::Node* n) {
     if (slot(o).kind == Slot::Kind::Value) yields.push_back(value(o));
     else flattenInto(slot(o), yields, n);
   }
-  for (const jit::Value* r : mutated) yields.push_back(value(r));
+  for (const jit::Value* r : mutated) rootLeaves(r, yields, n, nullptr);
   if (yields.size() != carried.size() + 1)
     fail(n, "loop body yields a different structure than the loop carries (an Optional or a list that changes "
             "length inside a loop is not supported)");
@@ -452,9 +458,10 @@ void GraphTranslator::translateLoop(jit::Node* n) {
     bind(out, unflatten(out->type(), results, pos));
     if (env_[out].kind == Slot::Kind::Value) results[pos - 1]->setName(out->debugName());
   }
-  for (size_t k = 0; k < mutated.size(); ++k) {
-    env_[mutated[k]] = Slot::of(results[numUserCarried + k]);
-    rootVersion_[mutated[k]] = ++versionCounter_;
+  rootPos = numUserCarried;
+  for (const jit::Value* r : mutated) {
+    rebindRoot(r, results, rootPos);
+    rootVersion_[r] = ++versionCounter_;
   }
 }
 
@@ -469,13 +476,15 @@ void GraphTranslator::translateIf(jit::Node* n) {
     leafTypes(out->type(), types, n);
   }
   size_t numUserResults = types.size();
-  std::vector<ir::Value*> before;
+  std::vector<Slot> before;
   std::vector<int64_t> beforeVersion;
+  std::vector<ir::Value*> rootValues;
   for (const jit::Value* r : mutated) {
-    before.push_back(value(r));
+    rootLeaves(r, rootValues, n, nullptr);
+    before.push_back(slot(r));
     beforeVersion.push_back(rootVersion_[r]);
-    types.push_back(Type::unknownTensor());
   }
+  for (ir::Value* v : rootValues) types.push_back(v->type().isScalar() ? v->type() : Type::unknownTensor());
 
   ir::Op* op = b_.create(OpKind::If, {cond}, types);
   ir::Builder outer = b_;
@@ -491,12 +500,12 @@ void GraphTranslator::translateIf(jit::Node* n) {
       else if (slot(o).kind == Slot::Kind::None) fail(n, "an if whose branches return None and a value is not supported");
       else flattenInto(slot(o), yields, n);
     }
-    for (const jit::Value* r : mutated) yields.push_back(value(r));
+    for (const jit::Value* r : mutated) rootLeaves(r, yields, n, nullptr);
     if (yields.size() != types.size()) fail(n, "the branches of an if yield different structures");
     b_.create(OpKind::Yield, yields, {});
     // The other branch starts from the state before the if.
     for (size_t k = 0; k < mutated.size(); ++k) {
-      env_[mutated[k]] = Slot::of(before[k]);
+      env_[mutated[k]] = before[k];
       rootVersion_[mutated[k]] = beforeVersion[k];
     }
   }
@@ -512,9 +521,10 @@ void GraphTranslator::translateIf(jit::Node* n) {
     bind(out, unflatten(out->type(), results, pos));
     if (env_[out].kind == Slot::Kind::Value) results[pos - 1]->setName(out->debugName());
   }
-  for (size_t k = 0; k < mutated.size(); ++k) {
-    env_[mutated[k]] = Slot::of(results[numUserResults + k]);
-    rootVersion_[mutated[k]] = ++versionCounter_;
+  size_t rootPos = numUserResults;
+  for (const jit::Value* r : mutated) {
+    rebindRoot(r, results, rootPos);
+    rootVersion_[r] = ++versionCounter_;
   }
 }
 

@@ -35,10 +35,14 @@ namespace jit = torch::jit;
 
 /// What a TorchScript value translated to.
 struct Slot {
-  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String };
+  // Rows: a List[Tensor] that control flow appends to (frontend/ListLowering.cpp):
+  // `value` holds its elements as the rows of one buffer (undef while it has
+  // none), elems[0] their count (i64) and elems[1] how many rows to allocate
+  // at the first append.
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows };
   Kind kind = Kind::Unset;
-  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf
-  std::vector<Slot> elems;     // List (tuples and lists alike)
+  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf; the buffer for Rows
+  std::vector<Slot> elems;     // List (tuples and lists alike); Rows: count, first capacity
   std::string str;             // String
 
   static Slot of(ir::Value* v) { return Slot{Kind::Value, v, {}, {}}; }
@@ -58,8 +62,10 @@ class GraphTranslator {
   GraphTranslator(ir::Program& program, const FrontendOptions& options) : program_(program), options_(options), b_(program.body()) {}
 
   /// Translates `graph` (frozen and inlined; input 0 is `self`) with the
-  /// given argument types. Throws TranslationError.
-  void run(jit::Graph& graph, const std::vector<ir::Type>& argTypes, const std::vector<std::string>& argNames);
+  /// given argument types; an `absent` argument is None (`--input NAME:none`)
+  /// and not an argument of the program. Throws TranslationError.
+  void run(jit::Graph& graph, const std::vector<ir::Type>& argTypes, const std::vector<std::string>& argNames,
+           const std::vector<bool>& absent = {});
 
   const std::vector<Fallback>& fallbacks() const { return fallbacks_; }
 
@@ -80,6 +86,8 @@ class GraphTranslator {
   void alias(const jit::Value* out, const jit::Value* in);
   /// Writes `newValue` into the tensor `target` denotes, updating its root.
   void writeInto(const jit::Value* target, ir::Value* newValue);
+  /// Rebinds the list (or tensor) that `v` denotes to `s` (aten::append).
+  void rebind(const jit::Value* v, Slot s) { env_[canonical(v)] = std::move(s); }
   /// The IR type a TorchScript type translates to (tensor types are unknown).
   ir::Type irType(const c10::TypePtr& t, const jit::Node* where) const;
 
@@ -109,6 +117,14 @@ class GraphTranslator {
   void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
   ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);
   Slot placeholderSlot(const c10::TypePtr& t, const jit::Node* where);
+
+  // Roots that control flow writes (tensors, and lists it appends to, as
+  // Rows: ListLowering.cpp) as the IR values a loop carries or an if yields.
+  void rootLeaves(const jit::Value* root, std::vector<ir::Value*>& out, const jit::Node* where, ir::Value* tripHint);
+  void rebindRoot(const jit::Value* root, const std::vector<ir::Value*>& leaves, size_t& pos);
+  /// The loop's trip count when it is known before the loop: its max trip,
+  /// or the `n` of `for i in range(n)` with a `break`; else null.
+  ir::Value* tripBound(const jit::Node* loop);
 
   // Views: recomputing a view from its base, and writing back into the base.
   ir::Value* recomputeView(const jit::Node* viewNode, ir::Value* base);
@@ -141,5 +157,7 @@ std::optional<ir::DType> dtypeOf(c10::ScalarType t);
 bool isViewOp(const jit::Node* n);
 /// True for ops that write into their first input (`copy_`, `add_`, ...).
 bool isInPlaceOp(const jit::Node* n);
+/// True for `aten::append` on a list (a write into the list, for control flow).
+bool isListAppend(const jit::Node* n);
 
 }  // namespace cocktail::frontend

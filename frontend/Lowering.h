@@ -78,7 +78,8 @@ class Lowering {
     if (s.kind != Slot::Kind::List) throw NotLowered{"its list argument is not a list the compiler can see"};
     std::vector<ir::Value*> out;
     const jit::Node* producer = n_->input(i)->node();
-    bool fromConstruct = producer->kind() == c10::prim::ListConstruct;
+    // (Not when appends grew the list past what its ListConstruct made.)
+    bool fromConstruct = producer->kind() == c10::prim::ListConstruct && producer->inputs().size() == s.elems.size();
     for (size_t k = 0; k < s.elems.size(); ++k) {
       if (s.elems[k].kind != Slot::Kind::Value) throw NotLowered{"its list holds a None or a nested list"};
       // Re-read each element: it may be a view written since the list was made.
@@ -140,5 +141,13 @@ ir::Value* emitIndexPut(Lowering& L);
 void lowerIndexPutInPlace(Lowering& L);
 void lowerFill(Lowering& L, bool zero);
 void lowerIndex(Lowering& L);
+
+// ---- lists that control flow appends to (ListLowering.cpp) -------------------------------
+
+void lowerAppend(Lowering& L);
+/// stack/cat, len() and list[i] of a list held as rows; false for other lists.
+bool lowerRowsStackOrCat(Lowering& L, OpKind k);
+bool lowerRowsLen(Lowering& L);
+bool lowerRowsGetItem(Lowering& L);
 
 }  // namespace cocktail::frontend::lowering

@@ -33,6 +33,7 @@ bool parseInt(std::string_view s, int64_t& out) {
 
 std::string InputSpec::str() const {
   std::string s = name + ":";
+  if (absent) return s + "none";
   if (type.isScalar()) return s + std::string(dtypeName(type.dtype()));
   s += std::string(dtypeName(type.dtype())) + "[";
   for (size_t i = 0; i < type.dims().size(); ++i) {
@@ -52,8 +53,8 @@ std::string InputSpec::str() const {
 Expected<InputSpec> parseInputSpec(std::string_view text) {
   auto fail = [&](const std::string& why) {
     return Status::error(fmt::format(
-        "invalid input spec '{}': {} (expected NAME:DTYPE[DIMS] such as 'xs:f32[T<=128,4,64]', or NAME:DTYPE "
-        "for a scalar such as 'steps:i64')",
+        "invalid input spec '{}': {} (expected NAME:DTYPE[DIMS] such as 'xs:f32[T<=128,4,64]', NAME:DTYPE "
+        "for a scalar such as 'steps:i64', or NAME:none for an Optional argument that is None)",
         text, why));
   };
   size_t colon = text.find(':');
@@ -62,11 +63,16 @@ Expected<InputSpec> parseInputSpec(std::string_view text) {
   spec.name = std::string(trim(text.substr(0, colon)));
   if (!isIdentifier(spec.name)) return fail(fmt::format("'{}' is not a valid argument name", spec.name));
   std::string_view rest = trim(text.substr(colon + 1));
+  if (rest == "none") {
+    spec.absent = true;
+    return spec;
+  }
   size_t bracket = rest.find('[');
   std::string_view dtypeText = trim(rest.substr(0, bracket));
+  if (dtypeText == "none") return fail("'none' takes no dims: write NAME:none for an absent Optional argument");
   auto dtype = parseDType(dtypeText);
   if (!dtype)
-    return fail(fmt::format("unknown dtype '{}' (one of f32, f64, f16, bf16, i64, i32, i1)", dtypeText));
+    return fail(fmt::format("unknown dtype '{}' (one of f32, f64, f16, bf16, i64, i32, i1, or none)", dtypeText));
   if (bracket == std::string_view::npos) {
     if (*dtype != DType::I64 && *dtype != DType::F64 && *dtype != DType::I1)
       return fail(fmt::format("a scalar must be i64, f64 or i1, not {}; a tensor needs dims, e.g. '{}:{}[4]'",

@@ -4,6 +4,8 @@
 // server's model config and from Python: `xs:f32[T<=128,4,64]` is a tensor
 // whose first dim is the symbol T bounded by 128; `steps:i64` is a scalar.
 // A symbol's bound is given once; later mentions may omit it (`T`).
+// `lengths:none` declares an Optional argument absent: the model is compiled
+// for it being None, and the compiled model does not take it.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -23,6 +25,8 @@ struct InputSpec {
   Type type = Type::scalar(DType::I64);
   /// Symbols whose bound this spec declares (`T<=128`).
   std::vector<Symbol> symbols;
+  /// `NAME:none`: an Optional argument that is None (`type` means nothing then).
+  bool absent = false;
 
   /// Back to the textual form.
   std::string str() const;

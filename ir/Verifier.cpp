@@ -32,6 +32,12 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
       return {req("graph", K::String), opt("source", K::String)};
     case OpKind::Clamp:
       return {opt("min", K::Number), opt("max", K::Number), opt("float_bounds", K::Bool)};
+    case OpKind::LeakyRelu:
+      return {req("negative_slope", K::Number)};
+    case OpKind::Elu:
+      return {req("alpha", K::Number), req("scale", K::Number), req("input_scale", K::Number)};
+    case OpKind::Softplus:
+      return {req("beta", K::Number), req("threshold", K::Number)};
     case OpKind::Raise:
       return {req("message", K::String)};
     case OpKind::Cast:
@@ -57,6 +63,10 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
     case OpKind::Softmax:
     case OpKind::LogSoftmax:
       return {req("dim", K::Int)};
+    case OpKind::Topk:
+      return {req("k", K::Int), req("dim", K::Int), req("largest", K::Bool)};
+    case OpKind::Cumsum:
+      return {req("dim", K::Int), opt("dtype", K::DType)};
     case OpKind::Addmm:
       return {req("beta", K::Number), req("alpha", K::Number)};
     case OpKind::Permute:

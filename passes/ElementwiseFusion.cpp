@@ -40,6 +40,12 @@ bool isFusibleElementwise(const Op& op) {
     case OpKind::Abs:
     case OpKind::Reciprocal:
     case OpKind::Silu:
+    case OpKind::Clamp:
+    case OpKind::Hardswish:
+    case OpKind::Hardsigmoid:
+    case OpKind::LeakyRelu:
+    case OpKind::Elu:
+    case OpKind::Softplus:
       break;
     default:
       return false;

@@ -326,6 +326,11 @@ class ShapeInference final : public Pass {
           return set(tensorOf(DType::F32, dimsOf(x)));
         return set(x);
       }
+      case OpKind::Hardswish:
+      case OpKind::Hardsigmoid:
+      case OpKind::LeakyRelu:
+      case OpKind::Elu:
+      case OpKind::Softplus:
       case OpKind::MaskedFill:
       case OpKind::Softmax:
       case OpKind::LogSoftmax:
@@ -370,6 +375,25 @@ class ShapeInference final : public Pass {
         auto dims = reduce(x, {attrs.getInt("dim").value_or(0)}, attrs.getBool("keepdim").value_or(false));
         set(tensorOf(x.hasDType() ? std::optional<DType>(x.dtype()) : std::nullopt, dims), 0);
         return set(tensorOf(DType::I64, dims), 1);
+      }
+      case OpKind::Topk: {
+        const Type& x = operandType(0);
+        std::optional<std::vector<Dim>> dims;
+        if (x.hasRank()) {
+          dims = x.dims();
+          if (auto d = normDim(attrs.getInt("dim").value_or(-1), static_cast<int64_t>(x.rank())))
+            (*dims)[static_cast<size_t>(*d)] = Dim::constant(attrs.getInt("k").value_or(0));
+          else if (x.rank() > 0)
+            dims = std::nullopt;
+        }
+        set(tensorOf(dtypeOf(x), dims), 0);
+        return set(tensorOf(DType::I64, dims), 1);
+      }
+      case OpKind::Cumsum: {
+        const Type& x = operandType(0);
+        std::optional<DType> dt = attrs.getDType("dtype");
+        if (!dt && x.hasDType()) dt = ir::isFloating(x.dtype()) ? x.dtype() : DType::I64;
+        return set(tensorOf(dt, dimsOf(x)));
       }
       case OpKind::Argmax:
       case OpKind::Argmin:

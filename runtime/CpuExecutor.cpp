@@ -729,6 +729,15 @@ class CpuExecutor final : public Executor {
         if (a.getBool("float_bounds").value_or(false) && !ir::isFloating(x.dtype())) x = cpu::cast(x, DType::F32);
         return set(cpu::clamp(x, a.getFloat("min"), a.getFloat("max")));
       }
+      case OpKind::Hardswish: return set(cpu::activation(cpu::Activation::Hardswish, T(0)));
+      case OpKind::Hardsigmoid: return set(cpu::activation(cpu::Activation::Hardsigmoid, T(0)));
+      case OpKind::LeakyRelu:
+        return set(cpu::activation(cpu::Activation::LeakyRelu, T(0), {*a.getFloat("negative_slope")}));
+      case OpKind::Elu:
+        return set(cpu::activation(cpu::Activation::Elu, T(0),
+                                   {*a.getFloat("alpha"), *a.getFloat("scale"), *a.getFloat("input_scale")}));
+      case OpKind::Softplus:
+        return set(cpu::activation(cpu::Activation::Softplus, T(0), {*a.getFloat("beta"), *a.getFloat("threshold")}));
       case OpKind::CastLike: return set(cpu::cast(T(0), T(1).dtype()));
       case OpKind::Raise: throw OpError(a.getString("message").value_or("the model raised an exception"));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));
@@ -768,6 +777,12 @@ class CpuExecutor final : public Executor {
       case OpKind::All: return set(cpu::all(T(0), a.getInt("dim"), *a.getBool("keepdim")));
       case OpKind::Softmax: return set(cpu::softmax(T(0), intAttr(op, "dim")));
       case OpKind::LogSoftmax: return set(cpu::logSoftmax(T(0), intAttr(op, "dim")));
+      case OpKind::Topk: {
+        auto [v, i] = cpu::topk(T(0), intAttr(op, "k"), intAttr(op, "dim"), *a.getBool("largest"));
+        set(v, 0);
+        return set(i, 1);
+      }
+      case OpKind::Cumsum: return set(cpu::cumsum(T(0), intAttr(op, "dim"), a.getDType("dtype")));
       case OpKind::Matmul: return set(cpu::matmul(T(0), T(1)));
       case OpKind::Linear: {
         Tensor bias = ins.in.size() > 2 ? T(2) : Tensor();

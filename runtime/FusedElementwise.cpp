@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -84,6 +85,32 @@ ir::Expected<FusedElementwise> FusedElementwise::compile(const ir::Op& op) {
       case OpKind::Abs: s.fn = Fn::Abs; break;
       case OpKind::Reciprocal: s.fn = Fn::Reciprocal; break;
       case OpKind::Silu: s.fn = Fn::Silu; break;
+      case OpKind::Clamp: {
+        s.fn = Fn::Clamp;
+        const ir::Attributes& a = inner.attrs();
+        s.lo = static_cast<float>(a.getFloat("min").value_or(-INFINITY));
+        s.hi = static_cast<float>(a.getFloat("max").value_or(INFINITY));
+        break;
+      }
+      case OpKind::Hardswish:
+      case OpKind::Hardsigmoid:
+      case OpKind::LeakyRelu:
+      case OpKind::Elu:
+      case OpKind::Softplus: {
+        s.fn = Fn::Activation;
+        const ir::Attributes& a = inner.attrs();
+        auto p = [&](const char* name) { return a.getFloat(name).value_or(0.0); };
+        switch (inner.kind()) {
+          case OpKind::Hardswish: s.activation = cpu::Activation::Hardswish; break;
+          case OpKind::Hardsigmoid: s.activation = cpu::Activation::Hardsigmoid; break;
+          case OpKind::LeakyRelu: s.activation = cpu::Activation::LeakyRelu, s.params = {p("negative_slope")}; break;
+          case OpKind::Elu:
+            s.activation = cpu::Activation::Elu, s.params = {p("alpha"), p("scale"), p("input_scale")};
+            break;
+          default: s.activation = cpu::Activation::Softplus, s.params = {p("beta"), p("threshold")}; break;
+        }
+        break;
+      }
       default:
         return ir::Status::error(fmt::format("'{}' cannot run inside a fused op on the CPU", inner.name()),
                                  inner.loc());
@@ -302,6 +329,31 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
         case Fn::Abs: map1(a, d, len, [](float x) { return std::fabs(x); }); break;
         case Fn::Reciprocal: map1(a, d, len, [](float x) { return 1.0f / x; }); break;
         case Fn::Silu: cpu::siluF32(a, d, len); break;
+        // As cpu::clamp: NaN passes.
+        case Fn::Clamp: {
+          const float lo = s.lo, hi = s.hi;
+          map1(a, d, len, [lo, hi](float x) {
+            const float v = x < lo ? lo : x;
+            return x != x ? x : v > hi ? hi : v;
+          });
+          break;
+        }
+        case Fn::Activation: {
+          // One loop per kind, so each inlines its own formula.
+          const cpu::ActivationParams p = s.params;
+          auto run = [&](auto kind) {
+            map1(a, d, len, [&p](float x) { return cpu::activationValue<float>(decltype(kind)::value, x, p); });
+          };
+          using A = cpu::Activation;
+          switch (s.activation) {
+            case A::Hardswish: run(std::integral_constant<A, A::Hardswish>{}); break;
+            case A::Hardsigmoid: run(std::integral_constant<A, A::Hardsigmoid>{}); break;
+            case A::LeakyRelu: run(std::integral_constant<A, A::LeakyRelu>{}); break;
+            case A::Elu: run(std::integral_constant<A, A::Elu>{}); break;
+            case A::Softplus: run(std::integral_constant<A, A::Softplus>{}); break;
+          }
+          break;
+        }
       }
     }
   }

@@ -22,6 +22,7 @@
 #include "ir/Op.h"
 #include "ir/Status.h"
 #include "runtime/RuntimeValue.h"
+#include "runtime/cpu/Activation.h"
 
 namespace cocktail::runtime {
 
@@ -78,12 +79,15 @@ class FusedElementwise {
                  const std::vector<float>& value, PackedHead packed) const;
 
   enum class Fn : uint8_t { Add, Sub, Mul, Div, Max, Min, Neg, Sigmoid, Tanh, Relu, Exp, Log, Sqrt, Rsqrt, Abs,
-                            Reciprocal, Silu };
+                            Reciprocal, Silu, Clamp, Activation };
   /// dst = fn(a[, b]); operands index the block table: inputs first, then
   /// one register per body value.
   struct Step {
     Fn fn;
     int a = -1, b = -1, dst = -1;
+    float lo = 0, hi = 0;                // Clamp: the bounds (+-inf when absent)
+    cpu::Activation activation{};       // Activation: which, and its attributes
+    cpu::ActivationParams params;
   };
   /// A contraction the body starts with; its result is slot numInputs_.
   struct Head {

@@ -174,6 +174,11 @@ ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) 
   std::vector<RuntimeValue> out;
   size_t i = 0;
   for (const c10::IValue& e : value.isList() ? value.toListRef().vec() : value.toTupleRef().elements().vec()) {
+    if (e.isNone()) {  // an argument compiled as absent (NAME:none)
+      out.push_back(std::monostate{});
+      ++i;
+      continue;
+    }
     auto rv = fromIValue(e);
     if (!rv)
       return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, rv.status().diagnostics().front().message));

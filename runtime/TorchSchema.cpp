@@ -48,10 +48,23 @@ ir::Expected<std::vector<ir::InputSpec>> matchSpecsToArguments(
     if (!spec)
       return ir::Status::error(fmt::format("missing {} for argument '{}' of {}{}", what, arg.name(),
                                            describeArguments(schema), missingHint ? missingHint(arg) : ""));
+    if (spec->absent) {
+      const c10::TypeKind k = arg.type()->kind();
+      if (k != c10::TypeKind::OptionalType && k != c10::TypeKind::NoneType)
+        return ir::Status::error(fmt::format("{} {}: argument '{}' of {} has type {}, which is not Optional; only an "
+                                             "Optional argument can be none",
+                                             what, spec->str(), arg.name(), describeArguments(schema),
+                                             arg.type()->repr_str()));
+      ordered.push_back(*spec);
+      continue;
+    }
     if (!specFits(*spec, arg.type()))
-      return ir::Status::error(fmt::format("{} {}: argument '{}' of {} has type {}, but the spec says {}", what,
-                                           spec->str(), arg.name(), describeArguments(schema),
-                                           arg.type()->repr_str(), spec->type.str()));
+      return ir::Status::error(fmt::format(
+          "{} {}: argument '{}' of {} has type {}, but the spec says {}{}", what, spec->str(), arg.name(),
+          describeArguments(schema), arg.type()->repr_str(), spec->type.str(),
+          arg.type()->kind() == c10::TypeKind::OptionalType
+              ? fmt::format(" (only an absent Optional argument is supported: {}:none)", arg.name())
+              : ""));
     ordered.push_back(*spec);
   }
   for (const ir::InputSpec& s : specs) {

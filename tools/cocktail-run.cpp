@@ -46,7 +46,8 @@ int main(int argc, char** argv) {
   app.add_option("artifact", artifactPath, "A .cocktail file written by cocktail-compile")->required();
   app.add_option("--inputs", inputsPath,
                  "The inputs, in forward's argument order, as a list saved by torch.save, e.g.\n"
-                 "torch.save([xs, 10], 'in.pt') for forward(xs: Tensor, steps: int)")
+                 "torch.save([xs, 10], 'in.pt') for forward(xs: Tensor, steps: int); a None for an argument\n"
+                 "compiled as absent (--input lengths:none) goes to --reference only")
       ->required();
   app.add_option("--outputs", outputsPath, "Write the outputs here as a list that torch.load reads, e.g. --outputs out.pt");
   app.add_option("--reference", reference,
@@ -124,13 +125,18 @@ int main(int argc, char** argv) {
     expected = ref.take();
   }
 
+  // A None stands for an argument compiled as absent (--input NAME:none): the
+  // reference takes it, the compiled model does not.
+  std::vector<runtime::RuntimeValue> present;
+  for (const runtime::RuntimeValue& v : *inputs)
+    if (!std::holds_alternative<std::monostate>(v)) present.push_back(v);
   // Each run gets the whole --timeout from its start.
   auto run = [&]() {
     if (timeoutSeconds > 0)
       control.deadline = runtime::RunControl::Clock::now() +
                          std::chrono::duration_cast<runtime::RunControl::Clock::duration>(
                              std::chrono::duration<double>(timeoutSeconds));
-    return (*executor)->run(*inputs, control);
+    return (*executor)->run(present, control);
   };
   auto outputs = run();
   if (!outputs) {

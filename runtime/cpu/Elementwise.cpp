@@ -537,6 +537,16 @@ Tensor unary(UnaryOp op, const Tensor& x) {
   throw std::logic_error(fmt::format("{}: unhandled unary op", name));
 }
 
+Tensor activation(Activation op, const Tensor& x, const ActivationParams& params) {
+  static constexpr const char* kNames[] = {"hardswish", "hardsigmoid", "leaky_relu", "elu", "softplus"};
+  const char* name = kNames[static_cast<int>(op)];
+  if (!ir::isFloating(x.dtype())) throwUnsupported(name, x.dtype());
+  return dispatchFloat(name, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    return unaryMap<T, T>(x, [&](T v) { return activationValue<T>(op, v, params); });
+  });
+}
+
 // ---- where / masked_fill / clamp ------------------------------------------------------
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "runtime/Tensor.h"
+#include "runtime/cpu/Activation.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -73,6 +74,10 @@ enum class UnaryOp {
 /// integer and bool inputs to F32; rounding ops return integers unchanged.
 Tensor unary(UnaryOp op, const Tensor& x);
 
+/// hardswish / hardsigmoid / leaky_relu / elu / softplus (runtime/cpu/Activation.h)
+/// on a floating tensor; integer and bool inputs throw, as in ATen.
+Tensor activation(Activation op, const Tensor& x, const ActivationParams& params = {});
+
 /// torch.where(cond, a, b), broadcasting all three; cond is read as bool.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 /// x.masked_fill(mask, value): x and mask broadcast; value is 0-d and cast to x's dtype.
@@ -108,6 +113,12 @@ Tensor all(const Tensor& x, std::optional<int64_t> dim = std::nullopt, bool keep
 /// torch.softmax / torch.log_softmax over one dim (floating inputs only).
 Tensor softmax(const Tensor& x, int64_t dim);
 Tensor logSoftmax(const Tensor& x, int64_t dim);
+/// torch.topk(x, k, dim, largest, sorted=True): values and I64 indices, in
+/// order (NaN counts as the largest value; equal values keep index order).
+std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int64_t dim, bool largest = true);
+/// torch.cumsum(x, dim, dtype): integer and bool inputs sum to I64 unless
+/// `dtype` says otherwise.
+Tensor cumsum(const Tensor& x, int64_t dim, std::optional<DType> dtype = std::nullopt);
 
 // ---- linear algebra (OpenBLAS for F32/F64) -------------------------------------------
 

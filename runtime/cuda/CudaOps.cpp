@@ -366,6 +366,27 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
     case OpKind::Full:
     case OpKind::FullLike:
       return arg(0);
+    case OpKind::Hardswish:
+    case OpKind::Hardsigmoid:
+    case OpKind::LeakyRelu:
+    case OpKind::Elu:
+    case OpKind::Softplus: {
+      if (!isFloat) throw error(op, fmt::format("'{}' of a {} tensor is not defined", op.name(), ir::dtypeName(t)));
+      const std::string ct = ctypeOf(t);
+      auto c = [&](const char* name) { return fmt::format("(({}){})", ct, op.attrs().getFloat(name).value_or(0.0)); };
+      const std::string x0 = arg(0);
+      switch (op.kind()) {
+        case OpKind::Hardswish: return fmt::format("{0} * cocktail_clamp06({0} + ({1})3) / ({1})6", x0, ct);
+        case OpKind::Hardsigmoid: return fmt::format("cocktail_clamp06({0} + ({1})3) / ({1})6", x0, ct);
+        case OpKind::LeakyRelu: return fmt::format("{0} > 0 ? {0} : {0} * {1}", x0, c("negative_slope"));
+        case OpKind::Elu:
+          return fmt::format("{0} > 0 ? {0} * {1} : {2}({0} * {3}) * {1} * {4}", x0, c("scale"), fn("expm1", t),
+                             c("input_scale"), c("alpha"));
+        default:
+          return fmt::format("{0} * {1} > {2} ? {0} : {3}({4}({0} * {1})) / {1}", x0, c("beta"), c("threshold"),
+                             fn("log1p", t), fn("exp", t));
+      }
+    }
     case OpKind::Clamp: {
       std::string v = arg(0);
       if (auto lo = op.attrs().getFloat("min")) v = fmt::format("({0} < ({1}){2} ? ({1}){2} : {0})", v, ctypeOf(t), *lo);

@@ -47,6 +47,9 @@ __device__ __forceinline__ i64 cocktail_index(i64 i, i64 size) { return i < 0 ? 
 
 __device__ __forceinline__ float cocktail_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 __device__ __forceinline__ double cocktail_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
+// min(max(x, 0), 6) letting NaN through, as ATen's hardswish/hardsigmoid do.
+__device__ __forceinline__ float cocktail_clamp06(float x) { x = x < 0.0f ? 0.0f : x; return x > 6.0f ? 6.0f : x; }
+__device__ __forceinline__ double cocktail_clamp06(double x) { x = x < 0.0 ? 0.0 : x; return x > 6.0 ? 6.0 : x; }
 
 // Sum over the 32 lanes of a warp; lane 0 holds the result.
 __device__ __forceinline__ float cocktail_warp_sum(float v) {

@@ -331,6 +331,124 @@ class WhileBreak(nn.Module):
         return (h, steps, out)
 
 
+@case("loop_beam_search", ["h:f32[3,8]", "steps:i64"],
+      ["scores", "tokens", "h_out", "first_pick"],
+      {"steps4": lambda g: [randn(g, 3, 8), 4], "steps0": lambda g: [randn(g, 3, 8), 0],
+       "steps1": lambda g: [randn(g, 3, 8), 1]})
+class LoopBeamSearch(nn.Module):
+    """Beam search over 3 beams and a vocabulary of 10 as decoders write it:
+    log_softmax, topk over beams x vocabulary, // and % back to beam and
+    token, index_select of the surviving beams' states, gather of scores."""
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(21)
+        self.out = nn.Linear(8, 10)
+        self.emb = nn.Embedding(10, 8)
+
+    def forward(self, h: Tensor, steps: int):
+        scores = torch.zeros(3)
+        tokens = torch.zeros(3, dtype=torch.long)
+        first_pick = torch.zeros(3)
+        for t in range(steps):
+            logp = F.log_softmax(self.out(h), dim=-1)               # [3, 10]
+            total = (scores.unsqueeze(1) + logp).view(-1)           # [30]
+            best, flat = total.topk(3)
+            beam = torch.div(flat, 10, rounding_mode="floor")
+            tokens = flat % 10
+            h = torch.tanh(h.index_select(0, beam) + self.emb(tokens))
+            scores = best
+            first_pick = logp.gather(1, tokens.unsqueeze(1)).squeeze(1)
+        return (scores, tokens, h, first_pick)
+
+
+@case("loop_list_greedy_decode", ["h:f32[2,6]", "max_len:i64", "eos:i64"],
+      ["tokens", "states", "states_cat", "n"],
+      {"break_early": lambda g: [randn(g, 2, 6), 8, 1], "break_first": lambda g: [randn(g, 2, 6), 8, 2],
+       "no_break": lambda g: [randn(g, 2, 6), 6, -1],
+       "steps0": lambda g: [randn(g, 2, 6), 0, 0], "steps1": lambda g: [randn(g, 2, 6), 1, -1],
+       "bound_long": lambda g: [randn(g, 2, 6), 40, -1]})
+class LoopListGreedyDecode(nn.Module):
+    """A greedy decoder that appends each step's token and state to lists and
+    stacks them at the end, stopping at an EOS token (a while loop with a
+    run-time trip count and a break); the lists start with the start state,
+    so zero steps stack one element."""
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(22)
+        self.rec = nn.Linear(6, 6)
+        self.out = nn.Linear(6, 5)
+        self.emb = nn.Embedding(5, 6)
+
+    def forward(self, h: Tensor, max_len: int, eos: int):
+        tok = torch.zeros(2, dtype=torch.long)
+        tokens: List[Tensor] = [tok]
+        states: List[Tensor] = [h]
+        for _ in range(max_len):
+            h = torch.tanh(self.rec(h) * 2.0 + self.emb(tokens[-1]))
+            tok = self.out(h).argmax(1)
+            tokens.append(tok)
+            states.append(h)
+            if bool((tok == eos).any()):
+                break
+        return (torch.stack(tokens, 1), torch.stack(states), torch.cat(states, 1), len(tokens))
+
+
+@case("loop_list_append_for", ["xs:f32[T<=12,3]", "k:i64"],
+      ["stacked", "stacked_dim1", "catted", "catted_dim1", "last", "count"],
+      {"T5": lambda g: [randn(g, 5, 3), 2], "T1": lambda g: [randn(g, 1, 3), 0], "T12": lambda g: [randn(g, 12, 3), 7]})
+class LoopListAppendFor(nn.Module):
+    """A for loop over a symbolic dim appending to empty lists, one of them
+    only in a branch; the lists are read inside the loop (len, [-1])."""
+    def forward(self, xs: Tensor, k: int):
+        ys: List[Tensor] = []
+        picked: List[Tensor] = [xs[0] * 0.0]
+        for t in range(xs.size(0)):
+            y = xs[t] * 2.0 + float(len(ys))
+            ys.append(y)
+            if t % 2 == k % 2:
+                picked.append(ys[-1] + picked[-1])
+        return (torch.stack(ys), torch.stack(ys, 1), torch.cat(ys), torch.cat([y.unsqueeze(0) for y in ys], 1),
+                picked[-1], len(picked))
+
+
+@case("loop_list_while", ["x:f32[2,3]", "n:i64"],
+      ["stacked", "catted", "count"],
+      {"n1": lambda g: [randn(g, 2, 3), 1], "n2": lambda g: [randn(g, 2, 3), 2], "n5": lambda g: [randn(g, 2, 3), 5],
+       "n17": lambda g: [randn(g, 2, 3), 17]})
+class LoopListWhile(nn.Module):
+    """A while loop whose trip count the compiler cannot see: the rows start
+    at one and double (at 1, 2, 4, 8 and 16 elements)."""
+    def forward(self, x: Tensor, n: int):
+        outs: List[Tensor] = []
+        h = x
+        while len(outs) < n:
+            h = h * 0.5 + float(len(outs))
+            outs.append(h)
+        return (torch.stack(outs, 1), torch.cat(outs, 0), len(outs))
+
+
+@case("optional_absent", ["x:f32[3,4]", "bias:none", "scale:f64"],
+      ["y", "bias_is_none"],
+      {"": lambda g: [randn(g, 3, 4), None, 0.5]})
+class OptionalAbsent(nn.Module):
+    """`--input bias:none`: the argument is the constant None; its `is None`
+    folds and the branch that would use it goes away."""
+    def forward(self, x: Tensor, bias: Optional[Tensor], scale: float):
+        y = x * scale
+        if bias is not None:
+            y = y + bias
+        return (y, bias is None)
+
+
+@case("creation_dtype_of", ["x:f32[2,3]", "a:i64[2,3]"], ["zeros_f32", "zeros_i64", "full_f32", "ones_size_i64"],
+      lambda g: [randn(g, 2, 3), randint(g, 0, 5, 2, 3)])
+class CreationDtypeOf(nn.Module):
+    """torch.zeros(..., dtype=x.dtype, device=x.device), as ConvTasNet pads."""
+    def forward(self, x: Tensor, a: Tensor):
+        return (torch.zeros(x.size(0), 4, dtype=x.dtype, device=x.device), torch.zeros(3, dtype=a.dtype) + a.sum(),
+                torch.full([2], 3.5, dtype=x.dtype), torch.ones(a.size(), dtype=a.dtype))
+
+
 # ============================================================================================
 # bugs and gaps found by this suite: the fixed ones stay as regression tests; the
 # open ones are strict xfails (they pass once fixed, and then the mark must go)

@@ -78,6 +78,34 @@ class Unary(nn.Module):
                 F.silu(x), torch.round(halves))
 
 
+@case("activations", ["x:f32[4,6]", "img:f32[1,3,8,8]", "w:f32[4,3,3,3]"],
+      ["hardtanh", "hardtanh_bounds", "relu6_module", "relu6_fn", "hardswish", "hardsigmoid", "leaky_relu",
+       "leaky_relu_slope", "elu", "elu_alpha", "elu_scaled", "softplus", "softplus_beta", "silu_module",
+       "hardtanh_inplace", "leaky_relu_inplace", "elu_inplace", "hardswish_inplace", "fused_chain", "conv_relu6",
+       "conv_hardswish"],
+      {"": lambda g: [randn(g, 4, 6) * 4.0, randn(g, 1, 3, 8, 8), randn(g, 4, 3, 3, 3)],
+       # around the kinks: hardswish's -3 and 3, softplus's threshold, zero
+       "edges": lambda g: [torch.tensor([[-3.0, 3.0, 0.0, -0.0, 20.0, 10.0]] * 4) + randn(g, 4, 6) * 1e-3,
+                           randn(g, 1, 3, 8, 8) * 3.0, randn(g, 4, 3, 3, 3)]})
+class Activations(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.relu6 = nn.ReLU6()
+        self.silu = nn.SiLU()
+
+    def forward(self, x: Tensor, img: Tensor, w: Tensor):
+        a, b, c, d = x * 1.0, x * 1.0, x * 1.0, x * 1.0
+        return (F.hardtanh(x), F.hardtanh(x, -0.5, 2.0), self.relu6(x), F.relu6(x), F.hardswish(x),
+                F.hardsigmoid(x), F.leaky_relu(x), F.leaky_relu(x, 0.2), F.elu(x), F.elu(x, 0.5),
+                torch._C._nn.elu(x, 1.5, 1.2, 0.7), F.softplus(x), F.softplus(x, 2.0, 5.0),
+                self.silu(x), F.hardtanh(a, 0.0, 6.0, inplace=True), F.leaky_relu(b, 0.1, inplace=True),
+                F.elu(c, 1.0, inplace=True), F.hardswish(d, inplace=True),
+                # one fused uOperator at -O2
+                F.softplus(F.elu(F.leaky_relu(x, 0.3) * 2.0) + 0.5) - F.hardsigmoid(x + 1.0),
+                # clamp and hardswish in the epilogue of a convolution
+                self.relu6(F.conv2d(img, w, padding=1)), F.hardswish(F.conv2d(img, w, stride=2)))
+
+
 @case("where_fill_clamp", ["x:f32[3,4]", "y:f32[3,4]", "m:i1[3,4]", "v:f32[]", "s:f64"],
       ["where", "where_scalar_other", "where_scalar_self", "where_cond_expr", "masked_fill", "masked_fill_int",
        "masked_fill_tensor", "masked_fill_arg", "clamp", "clamp_min_kw", "clamp_max_kw", "clamp_min",
@@ -155,6 +183,27 @@ class ReduceArgAnySoftmax(nn.Module):
 # ============================================================================================
 # linear algebra
 # ============================================================================================
+
+
+@case("topk_cumsum", ["x:f32[4,7]", "a:i64[3,5]", "m:i1[3,5]"],
+      ["topk", "topk_idx", "topk_smallest", "topk_smallest_idx", "topk_dim0", "topk_dim0_idx", "topk_unsorted_sum",
+       "topk_int", "topk_int_idx", "topk_all", "cumsum", "cumsum_dim0", "cumsum_neg", "cumsum_int", "cumsum_bool",
+       "cumsum_dtype", "cumsum_method"],
+      {"": lambda g: [randn(g, 4, 7), randint(g, -50, 50, 3, 5), mask(g, 3, 5)],
+       # one NaN per row and column: NaN is the largest (ties between NaNs have no defined order)
+       "nan": lambda g: [randn(g, 4, 7) + torch.eye(4, 7).masked_fill(torch.eye(4, 7) > 0, float("nan")),
+                         randint(g, -50, 50, 3, 5), mask(g, 3, 5)]})
+class TopkCumsum(nn.Module):
+    def forward(self, x: Tensor, a: Tensor, m: Tensor):
+        v, i = torch.topk(x, 3)
+        s, si = x.topk(2, dim=1, largest=False)
+        d, di = torch.topk(x, 2, 0)
+        u, _ = torch.topk(x, 4, sorted=False)  # any order: compare the sum
+        iv, ii = torch.topk(a * 7 + torch.arange(5), 2)  # distinct ints
+        w, _ = torch.topk(x, 7)
+        return (v, i, s, si, d, di, u.sum(1), iv, ii, w,
+                torch.cumsum(x, 1), torch.cumsum(x, 0), torch.cumsum(x, -1), torch.cumsum(a, 1), torch.cumsum(m, 0),
+                torch.cumsum(a, 0, dtype=torch.float64), x.cumsum(1))
 
 
 @case("linalg", ["a:f32[3,4]", "b:f32[4,5]", "c:f32[2,3,4]", "d:f32[2,4,5]", "v:f32[4]", "w:f32[5,4]",
@@ -374,6 +423,24 @@ class Conv(nn.Module):
                 F.conv2d(x, wg, wb, groups=2), F.conv2d(x, w, None, dilation=2),
                 F.conv2d(x, wg, wb, stride=2, padding=2, dilation=2, groups=2),
                 F.conv2d(x, w[:, :, :2, :], wb, stride=(1, 2), padding=(0, 1)), self.conv(x))
+
+
+@case("conv1d", ["x:f32[2,4,17]", "w:f32[6,4,3]", "wb:f32[6]", "wg:f32[6,2,3]", "wd:f32[4,1,5]"],
+      ["conv", "conv_no_bias", "conv_stride2", "conv_padding2", "conv_groups2", "conv_dilation3", "conv_all",
+       "depthwise", "nn_conv", "nn_depthwise"],
+      lambda g: [randn(g, 2, 4, 17), randn(g, 6, 4, 3), randn(g, 6), randn(g, 6, 2, 3), randn(g, 4, 1, 5)])
+class Conv1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(12)
+        self.conv = nn.Conv1d(4, 8, 5, stride=2, padding=2)
+        self.dw = nn.Conv1d(4, 4, 3, padding=1, groups=4, bias=False)
+
+    def forward(self, x: Tensor, w: Tensor, wb: Tensor, wg: Tensor, wd: Tensor):
+        return (F.conv1d(x, w, wb), F.conv1d(x, w), F.conv1d(x, w, wb, stride=2), F.conv1d(x, w, wb, padding=2),
+                F.conv1d(x, wg, wb, groups=2), F.conv1d(x, w, None, dilation=3),
+                F.conv1d(x, wg, wb, stride=3, padding=4, dilation=2, groups=2), F.conv1d(x, wd, None, padding=2, groups=4),
+                self.conv(x), torch.relu(self.dw(x)))
 
 
 @case("norm", ["x:f32[2,3,4,4]", "s:f32[2,5,6]", "rm:f32[3]", "rv:f32[3]", "lw:f32[6]", "lb:f32[6]"],

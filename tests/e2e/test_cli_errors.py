@@ -577,3 +577,28 @@ def test_run_model_raise_reports_its_message(tmp_path):
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "neg.pt", [-torch.ones(3)]))
     expect_clean_failure(proc, "negative number", "test_cli_errors.py:")
+
+
+class StacksWhatTheLoopAppends(nn.Module):
+    def forward(self, x: torch.Tensor, n: int) -> torch.Tensor:
+        outs: List[torch.Tensor] = []
+        for i in range(n):
+            outs.append(x * float(i))
+        return torch.stack(outs)
+
+
+def test_run_stack_of_a_list_no_step_appended_to_fails_like_pytorch(tmp_path):
+    # A list appended to in a loop that ran zero times is empty: torch.stack
+    # raises in PyTorch, and the compiled model fails the run with its message.
+    module = torch.jit.script(StacksWhatTheLoopAppends())
+    with pytest.raises(RuntimeError, match="stack expects a non-empty TensorList"):
+        module(torch.ones(3), 0)
+    pt = tmp_path / "stacks.pt"
+    torch.jit.save(module, str(pt))
+    art = tmp_path / "stacks.cocktail"
+    proc = run_tool("cocktail-compile", pt, "-o", art, "--input", "x:f32[3]", "--input", "n:i64", "--strict")
+    assert proc.returncode == 0, describe(proc)
+    ok = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "two.pt", [torch.ones(3), 2]), "--reference", pt)
+    assert ok.returncode == 0, describe(ok)
+    proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "zero.pt", [torch.ones(3), 0]))
+    expect_clean_failure(proc, "stack expects a non-empty TensorList", "test_cli_errors.py:")

@@ -1,4 +1,4 @@
-# An op the compiler does not lower (aten::cumsum) becomes an `island` op
+# An op the compiler does not lower (aten::cumprod) becomes an `island` op
 # holding the TorchScript graph of that node and the op name, with a warning
 # that names the op and this file's line; with --strict it is an error that
 # names them, and nothing is written.
@@ -13,7 +13,7 @@
 #
 # CHECK:      loop(
 # CHECK:        [[X:%[0-9]+]] = select(%xs, {{%[^)]+}}) {dim = 0}
-# CHECK-NEXT:   [[I:%[0-9]+]] = island([[X]]) {graph = "graph(%0 : Tensor):{{.*}}aten::cumsum(%0, {{.*}})\n  return ({{.*}})\n", op = "aten::cumsum"}
+# CHECK-NEXT:   [[I:%[0-9]+]] = island([[X]]) {graph = "graph(%0 : Tensor):{{.*}}aten::cumprod(%0, {{.*}})\n  return ({{.*}})\n", op = "aten::cumprod"}
 # CHECK-NEXT:   add({{%[^,]+}}, [[I]])
 #
 # STRICT-NOT: warning
@@ -28,9 +28,9 @@ class Island(nn.Module):
     def forward(self, xs: Tensor):
         h = torch.zeros(4)
         for t in range(xs.size(0)):
-            # WARN:   island.py:[[@LINE+2]]: warning: aten::cumsum runs as a TorchScript island on the host ({{.*}}); --strict makes this an error
-            # STRICT: island.py:[[@LINE+1]]: error: aten::cumsum: aten::cumsum is not supported by the compiler
-            h = h + torch.cumsum(xs[t], 0)
+            # WARN:   island.py:[[@LINE+2]]: warning: aten::cumprod runs as a TorchScript island on the host ({{.*}}); --strict makes this an error
+            # STRICT: island.py:[[@LINE+1]]: error: aten::cumprod: aten::cumprod is not supported by the compiler
+            h = h + torch.cumprod(xs[t], 0)
         return h
 
 

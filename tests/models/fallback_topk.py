@@ -1,6 +1,6 @@
-"""Uses torch.topk inside a loop and torch.sort after it (both outside the
-compiler's op list): keep the top-3 logits' embeddings each step, then sort the
-final state."""
+"""Uses torch.topk inside a loop (lowered) and torch.sort after it (outside
+the compiler's op list: a TorchScript island): keep the top-3 logits'
+embeddings each step, then sort the final state."""
 from typing import Tuple
 
 import torch

@@ -157,13 +157,13 @@ def test_compile_error_names_the_problem():
 def test_strict_names_op_and_line():
     class Cumsum(torch.nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.cumsum(x, 0) * 2
+            return torch.cumprod(x, 0) * 2
 
-    with pytest.warns(cocktail.CompileWarning, match="aten::cumsum"):
+    with pytest.warns(cocktail.CompileWarning, match="aten::cumprod"):
         loose = cocktail.compile(Cumsum(), inputs=["x:f32[5]"])
     x = torch.randn(5)
     assert_close(loose(x), Cumsum()(x))
-    with pytest.raises(cocktail.CompileError, match=r"aten::cumsum.*|test_integration.py:\d+"):
+    with pytest.raises(cocktail.CompileError, match=r"aten::cumprod.*|test_integration.py:\d+"):
         cocktail.compile(Cumsum(), inputs=["x:f32[5]"], strict=True)
 
 

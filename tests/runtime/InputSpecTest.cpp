@@ -173,6 +173,22 @@ TEST(InputSpecTest, BadBound) {
   EXPECT_THAT(parseError("xs:f32[T<=1.5]"), HasSubstr("must be a positive integer"));
 }
 
+TEST(InputSpecTest, AbsentOptional) {
+  InputSpec s = parseOk("lengths:none");
+  EXPECT_TRUE(s.absent);
+  EXPECT_EQ(s.name, "lengths");
+  EXPECT_EQ(s.str(), "lengths:none");
+  EXPECT_TRUE(parseOk(" lengths : none ").absent);
+  EXPECT_FALSE(parseOk("n:i64").absent);
+  // none takes no dims, is spelt in lower case, and still needs a valid name.
+  EXPECT_THAT(parseError("lengths:none[4]"), HasSubstr("'none' takes no dims"));
+  EXPECT_THAT(parseError("lengths:None"), HasSubstr("unknown dtype 'None'"));
+  EXPECT_THAT(parseError("lengths:NONE"), HasSubstr("or none"));
+  EXPECT_THAT(parseError("1x:none"), HasSubstr("'1x' is not a valid argument name"));
+  EXPECT_THAT(parseError("none"), HasSubstr("missing ':'"));
+  EXPECT_THAT(specsError({"lengths:none", "lengths:f32[4]"}), HasSubstr("input 'lengths' is specified twice"));
+}
+
 // ---- several specs ---------------------------------------------------------------------
 
 TEST(InputSpecTest, ErrorInOneOfSeveralSpecsNamesIt) {

@@ -230,6 +230,36 @@ TEST(Clamp, Bounds) {
   EXPECT_THROW_MSG(clamp(fromAten(x), std::nullopt, std::nullopt), std::invalid_argument, "clamp");
 }
 
+TEST(Activation, MatchesAten) {
+  at::manual_seed(7);
+  at::Tensor x = randomAten({6, 9}, DType::F32) * 5;  // past hardswish's +-3 and softplus's threshold
+  x[0][0] = NAN;
+  x[0][1] = 0.0;
+  x[0][2] = -3.0;
+  x[0][3] = 3.0;
+  struct C {
+    Activation op;
+    ActivationParams p;
+    std::function<at::Tensor(const at::Tensor&)> ref;
+  };
+  const std::vector<C> cases = {
+      {Activation::Hardswish, {}, [](auto& a) { return at::hardswish(a); }},
+      {Activation::Hardsigmoid, {}, [](auto& a) { return at::hardsigmoid(a); }},
+      {Activation::LeakyRelu, {0.01}, [](auto& a) { return at::leaky_relu(a, 0.01); }},
+      {Activation::LeakyRelu, {-1.5}, [](auto& a) { return at::leaky_relu(a, -1.5); }},
+      {Activation::Elu, {1.0, 1.0, 1.0}, [](auto& a) { return at::elu(a); }},
+      {Activation::Elu, {0.7, 1.3, 0.5}, [](auto& a) { return at::elu(a, 0.7, 1.3, 0.5); }},
+      {Activation::Softplus, {1.0, 20.0}, [](auto& a) { return at::softplus(a, 1.0, 20.0); }},
+      {Activation::Softplus, {2.0, 3.0}, [](auto& a) { return at::softplus(a, 2.0, 3.0); }},
+  };
+  for (const C& c : cases)
+    for (DType t : {DType::F32, DType::F64}) {
+      const at::Tensor a = x.to(toAtenType(t));
+      EXPECT_TRUE(sameAs(activation(c.op, fromAten(a), c.p), c.ref(a))) << static_cast<int>(c.op) << " " << name(t);
+    }
+  EXPECT_THROW_MSG(activation(Activation::Hardswish, random({3}, DType::I64)), std::invalid_argument, "hardswish");
+}
+
 TEST(Creation, FullArangeEye) {
   EXPECT_TRUE(sameAs(full({2, 3}, Tensor::scalarF32(2.5f), DType::F32), at::full({2, 3}, 2.5)));
   EXPECT_TRUE(sameAs(full({4}, Tensor::scalarI64(7), DType::I64),

@@ -140,6 +140,47 @@ TEST(Reduce, Softmax) {
   EXPECT_THROW_MSG(softmax(random({3}, DType::I64), 0), std::invalid_argument, "softmax");
 }
 
+TEST(Scan, TopkMatchesAten) {
+  at::manual_seed(14);
+  // randn: distinct values, so the indices are defined.
+  for (DType t : {DType::F32, DType::F64, DType::I64, DType::I32})
+    for (const auto& [shape, k, dim] : std::vector<std::tuple<Shape, int64_t, int64_t>>{
+             {{4, 10}, 3, -1}, {{4, 10}, 2, 0}, {{2, 3, 5}, 5, 2}, {{2, 3, 5}, 0, 1}, {{7}, 7, 0}, {{}, 1, 0}}) {
+      // Distinct values (a permutation), so that the indices are defined.
+      int64_t n = 1;
+      for (int64_t d : shape) n *= d;
+      at::Tensor a = (at::randperm(n, at::kLong) - n / 2).reshape(std::vector<int64_t>(shape.begin(), shape.end()));
+      a = ir::isFloating(t) ? (a.to(at::kDouble) * 0.37).to(toAtenType(t)) : a.to(toAtenType(t));
+      for (bool largest : {true, false}) {
+        auto [v, i] = topk(fromAten(a), k, dim, largest);
+        auto ref = at::topk(a, k, dim, largest, /*sorted=*/true);
+        EXPECT_TRUE(sameAs(v, std::get<0>(ref))) << ir::dtypeName(t) << shapeToString(shape) << " k " << k;
+        EXPECT_TRUE(sameAs(i, std::get<1>(ref))) << ir::dtypeName(t) << shapeToString(shape) << " k " << k;
+      }
+    }
+  // NaN is the largest value.
+  const at::Tensor nan = at::tensor({1.0f, NAN, -2.0f, 5.0f});
+  for (bool largest : {true, false}) {
+    auto [v, i] = topk(fromAten(nan), 2, 0, largest);
+    auto ref = at::topk(nan, 2, 0, largest);
+    EXPECT_TRUE(sameAs(v, std::get<0>(ref)));
+    EXPECT_TRUE(sameAs(i, std::get<1>(ref)));
+  }
+  EXPECT_THROW_MSG(topk(random({3}, DType::F32), 4, 0), std::out_of_range, "topk");
+  EXPECT_THROW_MSG(topk(random({3}, DType::I1), 1, 0), std::invalid_argument, "topk");
+}
+
+TEST(Scan, CumsumMatchesAten) {
+  at::manual_seed(15);
+  for (DType t : {DType::F32, DType::F64, DType::I64, DType::I32, DType::I1})
+    for (const auto& [shape, dim] : std::vector<std::pair<Shape, int64_t>>{
+             {{4, 10}, -1}, {{4, 10}, 0}, {{2, 3, 5}, 1}, {{}, 0}, {{3, 0}, 1}, {{1000}, 0}}) {
+      const at::Tensor a = randomAten(shape, t);
+      EXPECT_TRUE(sameAs(cumsum(fromAten(a), dim), at::cumsum(a, dim))) << ir::dtypeName(t) << shapeToString(shape);
+      EXPECT_TRUE(sameAs(cumsum(fromAten(a), dim, DType::F64), at::cumsum(a, dim, at::kDouble)));
+    }
+}
+
 // ---- shapes and views -------------------------------------------------------------
 
 TEST(Shape, ReshapePermuteSqueeze) {

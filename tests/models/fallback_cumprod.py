@@ -1,4 +1,4 @@
-"""Uses torch.cumsum (outside the compiler's op list) inside a time loop, to
+"""Uses torch.cumprod (outside the compiler's op list) inside a time loop, to
 exercise the TorchScript-island fallback inside a loop body."""
 import torch
 from torch import nn
@@ -6,7 +6,7 @@ from torch import nn
 VARIANTS = [{"steps": 5}, {"steps": 0}]
 
 
-class FallbackCumsum(nn.Module):
+class FallbackCumprod(nn.Module):
     def __init__(self):
         super().__init__()
         self.lin = nn.Linear(8, 8)
@@ -14,13 +14,13 @@ class FallbackCumsum(nn.Module):
     def forward(self, xs: torch.Tensor) -> torch.Tensor:
         h = torch.zeros(xs.size(1), 8)
         for t in range(xs.size(0)):
-            h = torch.tanh(self.lin(h) + torch.cumsum(xs[t], 1) * 0.25)
+            h = torch.tanh(self.lin(h) + torch.cumprod(xs[t], 1) * 0.25)
         return h
 
 
 def build():
     torch.manual_seed(0)
-    return FallbackCumsum().eval()
+    return FallbackCumprod().eval()
 
 
 def example_inputs(seed: int = 0, steps: int = 5):
