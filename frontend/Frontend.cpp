@@ -12,6 +12,7 @@
 #include <torch/csrc/jit/serialization/import.h>
 
 #include "frontend/GraphTranslator.h"
+#include "frontend/Specialize.h"
 #include "runtime/TorchSchema.h"
 
 namespace cocktail::frontend {
@@ -88,6 +89,7 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     torch::jit::Inline(*graph);
     torch::jit::RemoveTensorMutation(graph);
     torch::jit::EliminateDeadCode(graph);
+    specializeOnInputs(graph, argTypes);
     translator.run(*graph, argTypes, argNames);
   } catch (const TranslationError& e) {
     return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc);

@@ -77,8 +77,46 @@ ir::Location GraphTranslator::locationOf(const jit::Node* n) {
   return loc;
 }
 
+namespace {
+/// "file:line" of the node's own source range (for inlined library code:
+/// the line inside the library), or empty.
+std::string innermostSource(const jit::Node* n) {
+  if (!n) return {};
+  const torch::jit::SourceRange& r = n->sourceRange();
+  auto flc = r.findSourceRangeThatGenerated() ? r.findSourceRangeThatGenerated()->file_line_col() : r.file_line_col();
+  if (!flc) return {};
+  return fmt::format("{}:{}", std::get<0>(*flc), std::get<1>(*flc));
+}
+}  // namespace
+
 void GraphTranslator::fail(const jit::Node* n, const std::string& message) const {
-  throw TranslationError{message, n ? n->kind().toQualString() : "", locationOf(n)};
+  ir::Location loc = locationOf(n);
+  std::string inner = innermostSource(n);
+  std::string where = loc.file.empty() ? std::string() : fmt::format("{}:{}", loc.file, loc.line);
+  std::string full = inner.empty() || inner == where ? message : fmt::format("{} (inlined from {})", message, inner);
+  throw TranslationError{full, n ? n->kind().toQualString() : "", loc};
+}
+
+std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s) const {
+  const jit::Node* producer = v->node();
+  std::string from = producer->kind() == c10::prim::Param ? "an argument of forward"
+                                                            : fmt::format("{}", producer->kind().toQualString());
+  std::string producerAt = innermostSource(producer);
+  if (!producerAt.empty() && producer->kind() != c10::prim::Param) from += " at " + producerAt;
+  std::string what;
+  switch (s.kind) {
+    case Slot::Kind::String: what = fmt::format("the string %{} (from {})", v->debugName(), from); break;
+    case Slot::Kind::None: what = fmt::format("%{} (from {}), which is None or a device", v->debugName(), from); break;
+    case Slot::Kind::DTypeOf:
+      what = fmt::format("the dtype %{} (from {}), which the input specs do not fix here", v->debugName(), from);
+      break;
+    case Slot::Kind::List:
+    case Slot::Kind::SizeList: what = fmt::format("the list %{} (from {})", v->debugName(), from); break;
+    default: what = fmt::format("%{} of type {} (from {})", v->debugName(), v->type()->repr_str(), from); break;
+  }
+  return fmt::format("{} cannot be used as a single tensor or scalar here: it is not a constant after specialising on "
+                     "the input specs",
+                     what);
 }
 
 // ---- the environment -----------------------------------------------------------------
@@ -115,9 +153,7 @@ ir::Value* GraphTranslator::value(const jit::Value* v) {
     }
   }
   const Slot& s = slot(v);
-  if (s.kind != Slot::Kind::Value || !s.value)
-    fail(v->node(), fmt::format("value %{} of type {} cannot be used as a single tensor or scalar here",
-                                v->debugName(), v->type()->repr_str()));
+  if (s.kind != Slot::Kind::Value || !s.value) fail(current_ ? current_ : v->node(), describeUnusable(v, s));
   return s.value;
 }
 
@@ -317,6 +353,7 @@ void GraphTranslator::translateBlock(jit::Block* block) {
 
 void GraphTranslator::translateNode(jit::Node* n) {
   b_.setLoc(locationOf(n));
+  current_ = n;
   switch (n->kind()) {
     case c10::prim::Loop: translateLoop(n); return;
     case c10::prim::If: translateIf(n); return;
@@ -430,6 +467,7 @@ void GraphTranslator::translateLoop(jit::Node* n) {
   }
 
   translateBlock(body);
+  current_ = n;
 
   b_.setLoc(locationOf(n));
   std::vector<ir::Value*> yields = {value(body->outputs()[0])};
@@ -483,6 +521,7 @@ void GraphTranslator::translateIf(jit::Node* n) {
     ir::Region& region = op->addRegion();
     b_.setInsertionPointToEnd(region);
     translateBlock(block);
+    current_ = n;
     b_.setLoc(locationOf(n));
     std::vector<ir::Value*> yields;
     for (const jit::Value* o : block->outputs()) {

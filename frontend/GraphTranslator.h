@@ -85,6 +85,8 @@ class GraphTranslator {
 
   [[noreturn]] void fail(const jit::Node* n, const std::string& message) const;
   static ir::Location locationOf(const jit::Node* n);
+  /// Why the value `v` (translated to `s`) cannot be used as one IR value.
+  std::string describeUnusable(const jit::Value* v, const Slot& s) const;
 
  private:
   void translateBlock(jit::Block* block);
@@ -132,6 +134,7 @@ class GraphTranslator {
   std::unordered_map<const jit::Node*, std::vector<const jit::Value*>> mutatedRoots_;
   std::map<std::string, int> weightCount_;
   std::vector<Fallback> fallbacks_;
+  const jit::Node* current_ = nullptr;  // the node being translated, for errors
 };
 
 /// The IR dtype of a LibTorch scalar type; nullopt for one the IR lacks.
