@@ -555,8 +555,13 @@ void lowerGatherLike(Lowering& L, OpKind k) {
   L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
 }
 
+std::unordered_map<std::string, LowerFn>* withRecurrentLowerings(std::unordered_map<std::string, LowerFn>* table) {
+  addRecurrentLowerings(*table);
+  return table;
+}
+
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
-  static const auto* table = new std::unordered_map<std::string, LowerFn>{
+  static const auto* table = withRecurrentLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
       {"aten::add", binary(OpKind::Add)},
       {"aten::sub", binary(OpKind::Sub)},
@@ -721,7 +726,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"prim::ListUnpack", lowerUnpack},
       {"prim::TupleUnpack", lowerUnpack},
       {"prim::TupleIndex", lowerTupleIndex},
-  };
+  });
   return *table;
 }
 

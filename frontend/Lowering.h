@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -140,5 +141,10 @@ ir::Value* emitIndexPut(Lowering& L);
 void lowerIndexPutInPlace(Lowering& L);
 void lowerFill(Lowering& L, bool zero);
 void lowerIndex(Lowering& L);
+
+// ---- recurrent modules (RecurrentLowering.cpp) ------------------------------------------
+
+/// aten::lstm/gru/rnn_tanh/rnn_relu and their cells, as IR loops over time.
+void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 }  // namespace cocktail::frontend::lowering
