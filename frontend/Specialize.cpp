@@ -259,6 +259,12 @@ bool foldArgumentSize(jit::Node* n, const ArgumentDims& dims) {
   const auto* all = dims.of(n->input(0));
   if (!all) return false;
   if (n->inputs().size() == 1) {
+    // Only for comparisons (`hx.size() != expected_hidden_size`): other uses
+    // (`x.size()[i]` with a run-time i) keep the size list the translator reads.
+    std::vector<jit::Use> comparisons;
+    for (const jit::Use& u : n->output()->uses())
+      if (u.user->kind() == c10::aten::eq || u.user->kind() == c10::aten::ne) comparisons.push_back(u);
+    if (comparisons.empty()) return false;
     std::vector<jit::Value*> elems;
     for (const auto& d : *all) {
       if (!d) return false;
@@ -268,7 +274,7 @@ bool foldArgumentSize(jit::Node* n, const ArgumentDims& dims) {
     jit::WithInsertPoint guard(n);
     jit::Node* list = g->insertNode(g->createList(c10::IntType::get(), elems));
     list->setSourceRange(n->sourceRange());
-    n->output()->replaceAllUsesWith(list->output());
+    for (const jit::Use& u : comparisons) u.user->replaceInput(u.offset, list->output());
     return true;
   }
   auto index = jit::toIValue(n->input(1));
@@ -310,6 +316,18 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     return true;
   }
   if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param) return foldArgumentSize(n, dims);
+  if (k == c10::aten::size && n->inputs().size() == 2) {
+    // A static size the refined types know (nn.GRU's `input.size(-1) !=
+    // input_size` on an embedding's output).
+    auto t = tensorType(n->input(0));
+    auto d = jit::toIValue(n->input(1));
+    if (!t || !t->dim() || !d || !d->isInt()) return false;
+    int64_t rank = static_cast<int64_t>(*t->dim());
+    int64_t i = d->toInt() < 0 ? d->toInt() + rank : d->toInt();
+    if (i < 0 || i >= rank || !t->sizes()[static_cast<size_t>(i)]) return false;
+    replaceWithConstant(n, *t->sizes()[static_cast<size_t>(i)]);
+    return true;
+  }
   if (foldSizeOfCreation(n)) return true;
   if (k == c10::aten::__is__ || k == c10::aten::__isnot__) {
     auto r = foldIs(n);

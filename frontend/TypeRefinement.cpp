@@ -19,14 +19,25 @@ constexpr int kMaxLoopIterations = 8;
 struct Info {
   c10::optional<c10::ScalarType> dtype;
   c10::optional<size_t> rank;
+  c10::optional<int64_t> last;  // the size of the last dim (features), when static
   std::vector<Info> elems;
   bool operator==(const Info&) const = default;
 };
+
+Info makeInfo(c10::optional<c10::ScalarType> dtype, c10::optional<size_t> rank,
+              c10::optional<int64_t> last = c10::nullopt) {
+  Info i;
+  i.dtype = dtype;
+  i.rank = rank;
+  i.last = last;
+  return i;
+}
 
 Info merge(const Info& a, const Info& b) {
   Info m;
   if (a.dtype == b.dtype) m.dtype = a.dtype;
   if (a.rank == b.rank) m.rank = a.rank;
+  if (a.last == b.last) m.last = a.last;
   if (a.elems.size() == b.elems.size())
     for (size_t i = 0; i < a.elems.size(); ++i) m.elems.push_back(merge(a.elems[i], b.elems[i]));
   return m;
@@ -59,6 +70,13 @@ class Refiner {
       if (!refined->scalarType() && info.dtype) refined = refined->withScalarType(info.dtype);
       if (!refined->dim() && info.rank) refined = refined->withDim(info.rank);
       if (!refined->device() && (info.dtype || info.rank)) refined = refined->withDevice(c10::Device(c10::kCPU));
+      if (info.last && refined->dim() && *refined->dim() > 0 && !refined->sizes()[*refined->dim() - 1]) {
+        std::vector<c10::optional<int64_t>> sizes;
+        for (size_t d = 0; d < *refined->dim(); ++d) sizes.push_back(refined->sizes()[d]);
+        sizes.back() = info.last;
+        refined = c10::TensorType::create(refined->scalarType(), refined->device(), c10::VaryingShape<int64_t>(sizes),
+                                          c10::VaryingShape<int64_t>(sizes.size()), refined->requiresGrad());
+      }
       if (refined != t && *refined != *t) {
         v->setType(refined);
         changed = true;
@@ -77,6 +95,7 @@ class Refiner {
     if (auto t = v->type()->cast<c10::TensorType>()) {
       i.dtype = t->scalarType();
       i.rank = t->dim();
+      if (i.rank && *i.rank > 0) i.last = t->sizes()[*i.rank - 1];
     }
     return i;
   }
@@ -101,6 +120,12 @@ class Refiner {
   c10::optional<size_t> listLength(const jit::Value* v) const {
     if (auto c = jit::toIValue(v); c && c->isList()) return c->toListRef().size();
     if (v->node()->kind() == c10::prim::ListConstruct) return v->node()->inputs().size();
+    return c10::nullopt;
+  }
+  c10::optional<int64_t> lastListElement(const jit::Value* v) const {
+    if (auto c = jit::toIValue(v); c && c->isIntList() && !c->toIntVector().empty()) return c->toIntVector().back();
+    if (v->node()->kind() == c10::prim::ListConstruct && !v->node()->inputs().empty())
+      return constInt(v->node()->inputs().back());
     return c10::nullopt;
   }
   c10::optional<c10::ScalarType> dtypeArg(const jit::Node* n, size_t i) const {
@@ -208,6 +233,27 @@ class Refiner {
     return c10::nullopt;
   }
 
+  /// The last dim of a broadcast of the tensor operands, when each one's is known.
+  c10::optional<int64_t> broadcastLast(const jit::Node* n, size_t operands) const {
+    c10::optional<int64_t> last;
+    for (size_t i = 0; i < operands && i < n->inputs().size(); ++i) {
+      if (!isTensor(n->input(i))) continue;
+      Info in = get(n->input(i));
+      if (in.rank && *in.rank == 0) continue;
+      if (!in.last) return c10::nullopt;
+      if (!last || *last == 1) last = in.last;
+      else if (*in.last != 1 && *in.last != *last) return c10::nullopt;
+    }
+    return last;
+  }
+
+  /// Size `d` of a constant tensor operand (a frozen weight).
+  static c10::optional<int64_t> weightSize(const jit::Value* w, size_t d) {
+    auto iv = jit::toIValue(w);
+    if (!iv || !iv->isTensor() || static_cast<size_t>(iv->toTensor().dim()) <= d) return c10::nullopt;
+    return iv->toTensor().size(static_cast<int64_t>(d));
+  }
+
   /// Dtype and rank of an elementwise op's result over its tensor and number operands.
   Info elementwise(const jit::Node* n, size_t operands, bool boolean) const {
     Info out;
@@ -228,9 +274,17 @@ class Refiner {
       else dtype = in.dtype;
     }
     out.rank = rank;
+    out.last = broadcastLast(n, operands);
     if (boolean) out.dtype = c10::ScalarType::Bool;
     else if (dtypeKnown && dtype && (isFloating(*dtype) || !anyNumber)) out.dtype = dtype;
     return out;
+  }
+
+  /// A cell's new state: the input's dtype and rows, w_hh's [gates * H, H] columns.
+  Info cellState(const jit::Node* n) const {
+    Info i = get(n->input(0));
+    i.last = weightSize(n->input(3), 1);
+    return i;
   }
 
   Info rule(const jit::Node* n) const {
@@ -241,12 +295,20 @@ class Refiner {
         c10::aten::feature_dropout, c10::aten::contiguous, c10::aten::clone, c10::aten::detach, c10::aten::copy_,
         c10::aten::clamp,   c10::aten::clamp_min, c10::aten::clamp_max, c10::aten::masked_fill, c10::aten::layer_norm,
         c10::aten::hardtanh, c10::aten::leaky_relu, c10::aten::elu,    c10::aten::floor,      c10::aten::ceil,
-        c10::aten::round,   c10::aten::slice,   c10::aten::narrow,     c10::aten::transpose,  c10::aten::permute,
-        c10::aten::flip,    c10::aten::t,       c10::aten::index_select, c10::aten::gather,   c10::aten::fill_,
-        c10::aten::zero_,   c10::aten::tril,    c10::aten::triu,       c10::prim::unchecked_cast};
+        c10::aten::round,   c10::aten::fill_,   c10::aten::zero_,      c10::aten::tril,       c10::aten::triu,
+        c10::prim::unchecked_cast};
+    // Same dtype and rank, other sizes.
+    static const std::set<c10::Symbol> sameRank = {c10::aten::slice, c10::aten::narrow, c10::aten::transpose,
+                                                   c10::aten::permute, c10::aten::flip, c10::aten::t,
+                                                   c10::aten::index_select, c10::aten::gather};
     c10::Symbol k = n->kind();
     std::string name = k.toQualString();
     if (sameAsInput.count(k)) return isTensor(n->input(0)) ? get(n->input(0)) : Info{};
+    if (sameRank.count(k)) {
+      Info i = isTensor(n->input(0)) ? get(n->input(0)) : Info{};
+      i.last.reset();
+      return i;
+    }
     // In-place variants (add_, mul_, sigmoid_, ...) return self.
     if (name.size() > 1 && name.back() == '_' && name[name.size() - 2] != '_' && !n->inputs().empty() &&
         isTensor(n->input(0)))
@@ -274,7 +336,11 @@ class Refiner {
         k == c10::aten::ge || k == c10::aten::logical_and || k == c10::aten::logical_or ||
         k == c10::aten::logical_not)
       return elementwise(n, 2, true);
-    if (k == c10::aten::linear) return get(n->input(0));
+    if (k == c10::aten::linear) {
+      Info i = get(n->input(0));
+      i.last = weightSize(n->input(1), 0);
+      return i;
+    }
     if (k == c10::aten::matmul || k == c10::aten::mm || k == c10::aten::bmm) {
       Info a = get(n->input(0)), b = get(n->input(1));
       Info out;
@@ -287,27 +353,27 @@ class Refiner {
     }
     if (k == c10::aten::embedding) {
       Info w = get(n->input(0)), idx = get(n->input(1));
-      return Info{w.dtype, idx.rank ? c10::optional<size_t>(*idx.rank + 1) : c10::nullopt};
+      return makeInfo(w.dtype, idx.rank ? c10::optional<size_t>(*idx.rank + 1) : c10::nullopt, weightSize(n->input(0), 1));
     }
     if (k == c10::aten::argmax || k == c10::aten::argmin) {
       Info x = get(n->input(0));
-      Info out{c10::ScalarType::Long, c10::nullopt};
+      Info out = makeInfo(c10::ScalarType::Long, c10::nullopt);
       auto keep = constant(n->input(2));
       if (n->input(1)->type()->kind() == c10::TypeKind::NoneType) out.rank = 0;
       else if (x.rank && keep && keep->isBool()) out.rank = keep->toBool() ? *x.rank : *x.rank - 1;
       return out;
     }
     if (k == c10::aten::all || k == c10::aten::any) {
-      if (n->inputs().size() == 1) return Info{c10::ScalarType::Bool, 0};
-      return Info{c10::ScalarType::Bool, c10::nullopt};
+      if (n->inputs().size() == 1) return makeInfo(c10::ScalarType::Bool, 0);
+      return makeInfo(c10::ScalarType::Bool, c10::nullopt);
     }
     if (k == c10::aten::zeros || k == c10::aten::ones || k == c10::aten::empty || k == c10::aten::rand ||
         k == c10::aten::randn) {
-      Info out{c10::ScalarType::Float, listLength(n->input(0))};
+      Info out = makeInfo(c10::ScalarType::Float, listLength(n->input(0)), lastListElement(n->input(0)));
       if (n->inputs().size() > 1 && n->input(1)->type()->kind() != c10::TypeKind::NoneType) out.dtype = dtypeArg(n, 1);
       return out;
     }
-    if (k == c10::aten::full) return Info{dtypeArg(n, 2), listLength(n->input(0))};
+    if (k == c10::aten::full) return makeInfo(dtypeArg(n, 2), listLength(n->input(0)));
     if (k == c10::aten::zeros_like || k == c10::aten::ones_like || k == c10::aten::empty_like ||
         k == c10::aten::full_like) {
       Info out = get(n->input(0));
@@ -328,7 +394,7 @@ class Refiner {
       return i;
     }
     if (k == c10::aten::view || k == c10::aten::reshape || k == c10::aten::expand)
-      return Info{get(n->input(0)).dtype, listLength(n->input(1))};
+      return makeInfo(get(n->input(0)).dtype, listLength(n->input(1)));
     if (k == c10::aten::cat || k == c10::aten::stack) {
       const jit::Node* list = n->input(0)->node();
       if (list->kind() != c10::prim::ListConstruct || list->inputs().empty()) return Info{};
@@ -340,7 +406,7 @@ class Refiner {
     // The recurrent cells: the new state is like the input's rows.
     if (k == c10::aten::gru_cell || k == c10::aten::rnn_tanh_cell || k == c10::aten::rnn_relu_cell ||
         k == c10::aten::lstm_cell)
-      return get(n->input(0));
+      return cellState(n);
     return Info{};
   }
 
@@ -372,7 +438,7 @@ class Refiner {
       return;
     }
     if (n->kind() == c10::aten::lstm_cell) {
-      for (jit::Value* o : n->outputs()) set(o, get(n->input(0)));
+      for (jit::Value* o : n->outputs()) set(o, cellState(n));
       return;
     }
     if (n->kind() == c10::prim::ConstantChunk) {
@@ -383,7 +449,11 @@ class Refiner {
     Info mine = rule(n);
     Info theirs = fromType(n->output());
     // Keep what TorchScript knew; add what it did not.
-    set(n->output(), Info{theirs.dtype ? theirs.dtype : mine.dtype, theirs.rank ? theirs.rank : mine.rank});
+    Info merged = makeInfo(theirs.dtype ? theirs.dtype : mine.dtype, theirs.rank ? theirs.rank : mine.rank,
+                           theirs.last ? theirs.last : mine.last);
+    // A last dim is a size of the rank it was worked out for.
+    if (merged.rank != mine.rank && !theirs.last) merged.last.reset();
+    set(n->output(), merged);
   }
 
   std::unordered_map<const jit::Value*, Info> info_;

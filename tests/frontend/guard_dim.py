@@ -1,6 +1,7 @@
 # aten::dim folds to the spec's rank: nn.RNN-style checks (`if input.dim() not
 # in (2, 3)`, `is_batched = input.dim() == 3`) and the branches on them vanish;
-# a static size of an argument folds too (`input.size(-1) != input_size`).
+# a static size of an argument folds too (`input.size(-1) != input_size`), and
+# of a value computed from it.
 #
 # RUN: %python %s %t.pt
 # RUN: cocktail-compile %t.pt -q --input 'x:f32[T<=8,B<=2,6]' --emit ir --no-locations | FileCheck %s --check-prefix=BATCHED
@@ -32,6 +33,8 @@ class Dim(nn.Module):
         if not is_batched:
             x = x.unsqueeze(1)
         y = torch.tanh(x)
+        if y.size(-1) != 6:  # a static size of a computed value (nn.GRU after an embedding)
+            raise ValueError(f"expected 6 features, got {y.size(-1)}")
         if not is_batched:
             y = y.squeeze(1)
         return y
