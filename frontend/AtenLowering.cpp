@@ -403,6 +403,13 @@ void lowerDeriveIndex(Lowering& L) {
 }
 
 void lowerIs(Lowering& L, bool negate) {
+  // An Optional carried through control flow against None: its flag.
+  for (size_t i = 0; i < 2; ++i) {
+    if (L.slotOf(i).kind == Slot::Kind::Optional && (L.isNone(1 - i) || L.slotOf(1 - i).kind == Slot::Kind::None)) {
+      ir::Value* isNone = L.slotOf(i).isNone;
+      return L.out(negate ? L.emitTyped(OpKind::Not, {isNone}, Type::scalar(DType::I1)) : isNone);
+    }
+  }
   bool aNone = L.isNone(0) || L.slotOf(0).kind == Slot::Kind::None;
   bool bNone = L.isNone(1) || L.slotOf(1).kind == Slot::Kind::None;
   if (!aNone && !bNone) throw NotLowered{"identity comparison of two values"};

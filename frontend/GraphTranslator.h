@@ -35,15 +35,19 @@ namespace jit = torch::jit;
 
 /// What a TorchScript value translated to.
 struct Slot {
-  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String };
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Optional };
   Kind kind = Kind::Unset;
-  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf
+  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf; Optional: the value when not None
   std::vector<Slot> elems;     // List (tuples and lists alike)
   std::string str;             // String
+  ir::Value* isNone = nullptr;  // Optional: an i1, true while the value is None
 
   static Slot of(ir::Value* v) { return Slot{Kind::Value, v, {}, {}}; }
   static Slot none() { return Slot{Kind::None, nullptr, {}, {}}; }
   static Slot list(std::vector<Slot> e) { return Slot{Kind::List, nullptr, std::move(e), {}}; }
+  /// An Optional carried through control flow (`h = None` before a loop
+  /// that sets it): a flag and the value, read only where the flag is false.
+  static Slot optional(ir::Value* isNone, ir::Value* v) { return Slot{Kind::Optional, v, {}, {}, isNone}; }
 };
 
 /// A user error while translating: which node, and why.
@@ -107,6 +111,9 @@ class GraphTranslator {
 
   // Flattening of tuples for loop-carried values and if results.
   void flattenInto(const Slot& s, std::vector<ir::Value*>& out, const jit::Node* where) const;
+  /// The leaves of `v` as a value of type `as` (a loop-carried or if-result
+  /// type): an Optional is two leaves (is-None flag, value) whatever `v` is.
+  void flattenAs(const jit::Value* v, const c10::TypePtr& as, std::vector<ir::Value*>& out, const jit::Node* where);
   Slot unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const;
   void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
   ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);

@@ -137,6 +137,24 @@ class RnnCells(nn.Module):
         return self.tanh(x, h), self.relu(x, h)
 
 
+class OptionalState(nn.Module):
+    """A recurrence whose state is None before the first step (nn.GRUCell makes
+    zeros then), and None after a loop of zero steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.GRUCell(8, 16)
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, xs: Tensor) -> Tensor:
+        h: Optional[Tensor] = None
+        for t in range(xs.size(0)):
+            h = self.cell(xs[t], h)
+        if h is None:
+            return torch.zeros(xs.size(1), 4)
+        return self.out(h)
+
+
 def _seeded(cls, *args):
     torch.manual_seed(0)
     return cls(*args).eval()
@@ -182,6 +200,8 @@ CASES = {
                         lambda b, t, s: [_randn(b, 32, seed=s), t]),
     "lstmcell_decoder": (lambda: _eos_biased(_seeded(LstmCellDecoder), 0.2), ["h:f32[B<=4,32]", "c:f32[B,32]", "max_len:i64"],
                          lambda b, t, s: [_randn(b, 32, seed=s), _randn(b, 32, seed=s + 1), t]),
+    "optional_state": (lambda: _seeded(OptionalState), ["xs:f32[T<=8,B<=3,8]"],
+                       lambda b, t, s: [_randn(t, b, 8, seed=s)]),
     "rnn_cells": (lambda: _seeded(RnnCells), ["x:f32[B<=4,12]", "h:f32[B,20]"],
                   lambda b, t, s: [_randn(b, 12, seed=s), _randn(b, 20, seed=s + 1)]),
 }
