@@ -84,7 +84,7 @@ std::string innermostSource(const jit::Node* n) {
   if (!n) return {};
   const torch::jit::SourceRange& r = n->sourceRange();
   auto flc = r.findSourceRangeThatGenerated() ? r.findSourceRangeThatGenerated()->file_line_col() : r.file_line_col();
-  if (!flc) return {};
+  if (!flc || std::get<0>(*flc).empty()) return {};
   return fmt::format("{}:{}", std::get<0>(*flc), std::get<1>(*flc));
 }
 }  // namespace

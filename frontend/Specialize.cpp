@@ -309,6 +309,12 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, *t->device());
     return true;
   }
+  static const c10::Symbol isNested = c10::Symbol::fromQualString("prim::is_nested");
+  if (k == isNested && tensorType(n->input())) {
+    // The compiler never makes a nested tensor, and the specs describe dense ones.
+    replaceWithConstant(n, false);
+    return true;
+  }
   if (k == c10::aten::dim) {
     auto t = tensorType(n->input());
     if (!t || !t->dim()) return false;
