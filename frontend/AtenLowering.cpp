@@ -433,6 +433,13 @@ void lowerDeriveIndex(Lowering& L) {
 }
 
 void lowerIs(Lowering& L, bool negate) {
+  // An Optional carried through control flow against None: its flag.
+  for (size_t i = 0; i < 2; ++i) {
+    if (L.slotOf(i).kind == Slot::Kind::Optional && (L.isNone(1 - i) || L.slotOf(1 - i).kind == Slot::Kind::None)) {
+      ir::Value* isNone = L.slotOf(i).isNone;
+      return L.out(negate ? L.emitTyped(OpKind::Not, {isNone}, Type::scalar(DType::I1)) : isNone);
+    }
+  }
   bool aNone = L.isNone(0) || L.slotOf(0).kind == Slot::Kind::None;
   bool bNone = L.isNone(1) || L.slotOf(1).kind == Slot::Kind::None;
   if (!aNone && !bNone) throw NotLowered{"identity comparison of two values"};
@@ -625,8 +632,13 @@ void lowerGatherLike(Lowering& L, OpKind k) {
   L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
 }
 
+std::unordered_map<std::string, LowerFn>* withRecurrentLowerings(std::unordered_map<std::string, LowerFn>* table) {
+  addRecurrentLowerings(*table);
+  return table;
+}
+
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
-  static const auto* table = new std::unordered_map<std::string, LowerFn>{
+  static const auto* table = withRecurrentLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
       {"aten::add", binary(OpKind::Add)},
       {"aten::sub", binary(OpKind::Sub)},
@@ -802,7 +814,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"prim::ListUnpack", lowerUnpack},
       {"prim::TupleUnpack", lowerUnpack},
       {"prim::TupleIndex", lowerTupleIndex},
-  };
+  });
   return *table;
 }
 

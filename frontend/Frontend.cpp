@@ -13,6 +13,7 @@
 #include <torch/csrc/jit/serialization/import.h>
 
 #include "frontend/GraphTranslator.h"
+#include "frontend/Specialize.h"
 #include "runtime/TorchSchema.h"
 
 namespace cocktail::frontend {
@@ -103,6 +104,7 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     if (anyAbsent) torch::jit::ConstantPropagation(graph);
     torch::jit::RemoveTensorMutation(graph);
     torch::jit::EliminateDeadCode(graph);
+    specializeOnInputs(graph, argTypes);
     translator.run(*graph, argTypes, argNames, absent);
   } catch (const TranslationError& e) {
     return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc);

@@ -77,8 +77,46 @@ ir::Location GraphTranslator::locationOf(const jit::Node* n) {
   return loc;
 }
 
+namespace {
+/// "file:line" of the node's own source range (for inlined library code:
+/// the line inside the library), or empty.
+std::string innermostSource(const jit::Node* n) {
+  if (!n) return {};
+  const torch::jit::SourceRange& r = n->sourceRange();
+  auto flc = r.findSourceRangeThatGenerated() ? r.findSourceRangeThatGenerated()->file_line_col() : r.file_line_col();
+  if (!flc || std::get<0>(*flc).empty()) return {};
+  return fmt::format("{}:{}", std::get<0>(*flc), std::get<1>(*flc));
+}
+}  // namespace
+
 void GraphTranslator::fail(const jit::Node* n, const std::string& message) const {
-  throw TranslationError{message, n ? n->kind().toQualString() : "", locationOf(n)};
+  ir::Location loc = locationOf(n);
+  std::string inner = innermostSource(n);
+  std::string where = loc.file.empty() ? std::string() : fmt::format("{}:{}", loc.file, loc.line);
+  std::string full = inner.empty() || inner == where ? message : fmt::format("{} (inlined from {})", message, inner);
+  throw TranslationError{full, n ? n->kind().toQualString() : "", loc};
+}
+
+std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s) const {
+  const jit::Node* producer = v->node();
+  std::string from = producer->kind() == c10::prim::Param ? "an argument of forward"
+                                                            : fmt::format("{}", producer->kind().toQualString());
+  std::string producerAt = innermostSource(producer);
+  if (!producerAt.empty() && producer->kind() != c10::prim::Param) from += " at " + producerAt;
+  std::string what;
+  switch (s.kind) {
+    case Slot::Kind::String: what = fmt::format("the string %{} (from {})", v->debugName(), from); break;
+    case Slot::Kind::None: what = fmt::format("%{} (from {}), which is None or a device", v->debugName(), from); break;
+    case Slot::Kind::DTypeOf:
+      what = fmt::format("the dtype %{} (from {}), which the input specs do not fix here", v->debugName(), from);
+      break;
+    case Slot::Kind::List:
+    case Slot::Kind::SizeList: what = fmt::format("the list %{} (from {})", v->debugName(), from); break;
+    default: what = fmt::format("%{} of type {} (from {})", v->debugName(), v->type()->repr_str(), from); break;
+  }
+  return fmt::format("{} cannot be used as a single tensor or scalar here: it is not a constant after specialising on "
+                     "the input specs",
+                     what);
 }
 
 // ---- the environment -----------------------------------------------------------------
@@ -115,9 +153,10 @@ ir::Value* GraphTranslator::value(const jit::Value* v) {
     }
   }
   const Slot& s = slot(v);
-  if (s.kind != Slot::Kind::Value || !s.value)
-    fail(v->node(), fmt::format("value %{} of type {} cannot be used as a single tensor or scalar here",
-                                v->debugName(), v->type()->repr_str()));
+  // An Optional read as a value: TorchScript only lets that happen after a
+  // check that it is not None (prim::unchecked_cast).
+  if (s.kind == Slot::Kind::Optional) return s.value;
+  if (s.kind != Slot::Kind::Value || !s.value) fail(current_ ? current_ : v->node(), describeUnusable(v, s));
   return s.value;
 }
 
@@ -171,9 +210,29 @@ ir::Type GraphTranslator::irType(const c10::TypePtr& t, const jit::Node* where) 
 
 // ---- tuples and loop-carried values ------------------------------------------------------
 
+namespace {
+/// Optional[T] of a T the IR has (a tensor or a number): carried as two leaves.
+c10::TypePtr carriedOptional(const c10::TypePtr& t) {
+  auto opt = t->cast<c10::OptionalType>();
+  if (!opt) return nullptr;
+  switch (opt->getElementType()->kind()) {
+    case c10::TypeKind::TensorType:
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::FloatType:
+    case c10::TypeKind::BoolType: return opt->getElementType();
+    default: return nullptr;
+  }
+}
+}  // namespace
+
 void GraphTranslator::leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const {
   if (auto tt = t->cast<c10::TupleType>()) {
     for (const auto& e : tt->elements()) leafTypes(e, out, where);
+    return;
+  }
+  if (auto elem = carriedOptional(t)) {
+    out.push_back(Type::scalar(DType::I1));
+    out.push_back(irType(elem, where));
     return;
   }
   out.push_back(irType(t, where));
@@ -182,6 +241,10 @@ void GraphTranslator::leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& ou
 void GraphTranslator::flattenInto(const Slot& s, std::vector<ir::Value*>& out, const jit::Node* where) const {
   switch (s.kind) {
     case Slot::Kind::Value: out.push_back(s.value); return;
+    case Slot::Kind::Optional:
+      out.push_back(s.isNone);
+      out.push_back(s.value);
+      return;
     case Slot::Kind::List:
       for (const Slot& e : s.elems) flattenInto(e, out, where);
       return;
@@ -196,7 +259,30 @@ Slot GraphTranslator::unflatten(const c10::TypePtr& t, const std::vector<ir::Val
     for (const auto& e : tt->elements()) elems.push_back(unflatten(e, leaves, pos));
     return Slot::list(std::move(elems));
   }
+  if (carriedOptional(t)) {
+    ir::Value* isNone = leaves.at(pos++);
+    return Slot::optional(isNone, leaves.at(pos++));
+  }
   return Slot::of(leaves.at(pos++));
+}
+
+void GraphTranslator::flattenAs(const jit::Value* v, const c10::TypePtr& as, std::vector<ir::Value*>& out,
+                                const jit::Node* where) {
+  const Slot& s = slot(v);
+  if (auto elem = carriedOptional(as)) {
+    if (s.kind == Slot::Kind::Optional) return flattenInto(s, out, where);
+    if (s.kind == Slot::Kind::None) {
+      out.push_back(b_.constantBool(true));
+      out.push_back(placeholder(elem, where));
+      return;
+    }
+    out.push_back(b_.constantBool(false));
+    out.push_back(value(v));
+    return;
+  }
+  // A value, or an Optional that TorchScript has refined to its value.
+  if (s.kind == Slot::Kind::Value || s.kind == Slot::Kind::Optional) out.push_back(value(v));
+  else flattenInto(s, out, where);
 }
 
 ir::Value* GraphTranslator::placeholder(const c10::TypePtr& t, const jit::Node* where) {
@@ -321,6 +407,7 @@ void GraphTranslator::translateBlock(jit::Block* block) {
 
 void GraphTranslator::translateNode(jit::Node* n) {
   b_.setLoc(locationOf(n));
+  current_ = n;
   switch (n->kind()) {
     case c10::prim::Loop: translateLoop(n); return;
     case c10::prim::If: translateIf(n); return;
@@ -398,10 +485,8 @@ void GraphTranslator::translateLoop(jit::Node* n) {
   std::vector<ir::Value*> carried;
   std::vector<ir::Type> carriedTypes;
   for (size_t i = 2; i < n->inputs().size(); ++i) {
-    const jit::Value* in = n->input(i);
     std::vector<ir::Value*> leaves;
-    if (slot(in).kind == Slot::Kind::Value) leaves.push_back(value(in));
-    else flattenInto(slot(in), leaves, n);
+    flattenAs(n->input(i), body->inputs()[i - 1]->type(), leaves, n);
     carried.insert(carried.end(), leaves.begin(), leaves.end());
   }
   size_t numUserCarried = carried.size();
@@ -436,14 +521,11 @@ void GraphTranslator::translateLoop(jit::Node* n) {
   }
 
   translateBlock(body);
+  current_ = n;
 
   b_.setLoc(locationOf(n));
   std::vector<ir::Value*> yields = {value(body->outputs()[0])};
-  for (size_t i = 1; i < body->outputs().size(); ++i) {
-    const jit::Value* o = body->outputs()[i];
-    if (slot(o).kind == Slot::Kind::Value) yields.push_back(value(o));
-    else flattenInto(slot(o), yields, n);
-  }
+  for (size_t i = 1; i < body->outputs().size(); ++i) flattenAs(body->outputs()[i], body->inputs()[i]->type(), yields, n);
   for (const jit::Value* r : mutated) rootLeaves(r, yields, n, nullptr);
   if (yields.size() != carried.size() + 1)
     fail(n, "loop body yields a different structure than the loop carries (an Optional or a list that changes "
@@ -492,13 +574,16 @@ void GraphTranslator::translateIf(jit::Node* n) {
     ir::Region& region = op->addRegion();
     b_.setInsertionPointToEnd(region);
     translateBlock(block);
+    current_ = n;
     b_.setLoc(locationOf(n));
     std::vector<ir::Value*> yields;
-    for (const jit::Value* o : block->outputs()) {
-      if (o->type()->kind() == c10::TypeKind::NoneType) continue;
-      if (slot(o).kind == Slot::Kind::Value) yields.push_back(value(o));
-      else if (slot(o).kind == Slot::Kind::None) fail(n, "an if whose branches return None and a value is not supported");
-      else flattenInto(slot(o), yields, n);
+    for (size_t j = 0; j < block->outputs().size(); ++j) {
+      const jit::Value* o = block->outputs()[j];
+      const c10::TypePtr& resultType = n->outputs()[j]->type();
+      if (resultType->kind() == c10::TypeKind::NoneType) continue;
+      if (slot(o).kind == Slot::Kind::None && !carriedOptional(resultType))
+        fail(n, "an if whose branches return None and a value is not supported");
+      flattenAs(o, resultType, yields, n);
     }
     for (const jit::Value* r : mutated) rootLeaves(r, yields, n, nullptr);
     if (yields.size() != types.size()) fail(n, "the branches of an if yield different structures");

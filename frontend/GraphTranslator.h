@@ -39,15 +39,21 @@ struct Slot {
   // `value` holds its elements as the rows of one buffer (undef while it has
   // none), elems[0] their count (i64) and elems[1] how many rows to allocate
   // at the first append.
-  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows };
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows, Optional };
   Kind kind = Kind::Unset;
-  ir::Value* value = nullptr;  // Value; the tensor for SizeList and DTypeOf; the buffer for Rows
+  // Value; the tensor for SizeList and DTypeOf; the buffer for Rows; Optional:
+  // the value when not None
+  ir::Value* value = nullptr;
   std::vector<Slot> elems;     // List (tuples and lists alike); Rows: count, first capacity
   std::string str;             // String
+  ir::Value* isNone = nullptr;  // Optional: an i1, true while the value is None
 
   static Slot of(ir::Value* v) { return Slot{Kind::Value, v, {}, {}}; }
   static Slot none() { return Slot{Kind::None, nullptr, {}, {}}; }
   static Slot list(std::vector<Slot> e) { return Slot{Kind::List, nullptr, std::move(e), {}}; }
+  /// An Optional carried through control flow (`h = None` before a loop
+  /// that sets it): a flag and the value, read only where the flag is false.
+  static Slot optional(ir::Value* isNone, ir::Value* v) { return Slot{Kind::Optional, v, {}, {}, isNone}; }
 };
 
 /// A user error while translating: which node, and why.
@@ -93,6 +99,8 @@ class GraphTranslator {
 
   [[noreturn]] void fail(const jit::Node* n, const std::string& message) const;
   static ir::Location locationOf(const jit::Node* n);
+  /// Why the value `v` (translated to `s`) cannot be used as one IR value.
+  std::string describeUnusable(const jit::Value* v, const Slot& s) const;
 
  private:
   void translateBlock(jit::Block* block);
@@ -113,6 +121,9 @@ class GraphTranslator {
 
   // Flattening of tuples for loop-carried values and if results.
   void flattenInto(const Slot& s, std::vector<ir::Value*>& out, const jit::Node* where) const;
+  /// The leaves of `v` as a value of type `as` (a loop-carried or if-result
+  /// type): an Optional is two leaves (is-None flag, value) whatever `v` is.
+  void flattenAs(const jit::Value* v, const c10::TypePtr& as, std::vector<ir::Value*>& out, const jit::Node* where);
   Slot unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const;
   void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
   ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);
@@ -148,6 +159,7 @@ class GraphTranslator {
   std::unordered_map<const jit::Node*, std::vector<const jit::Value*>> mutatedRoots_;
   std::map<std::string, int> weightCount_;
   std::vector<Fallback> fallbacks_;
+  const jit::Node* current_ = nullptr;  // the node being translated, for errors
 };
 
 /// The IR dtype of a LibTorch scalar type; nullopt for one the IR lacks.

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -149,5 +150,10 @@ void lowerAppend(Lowering& L);
 bool lowerRowsStackOrCat(Lowering& L, OpKind k);
 bool lowerRowsLen(Lowering& L);
 bool lowerRowsGetItem(Lowering& L);
+
+// ---- recurrent modules (RecurrentLowering.cpp) ------------------------------------------
+
+/// aten::lstm/gru/rnn_tanh/rnn_relu and their cells, as IR loops over time.
+void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 }  // namespace cocktail::frontend::lowering

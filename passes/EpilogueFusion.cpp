@@ -27,7 +27,10 @@ bool isHead(const Op& op) {
   if (op.kind() != OpKind::Conv2d && op.kind() != OpKind::Linear) return false;
   const ir::Type& t = op.result()->type();
   if (!t.isTensor() || !t.hasDType() || t.dtype() != DType::F32 || !t.hasRank()) return false;
-  return std::none_of(t.dims().begin(), t.dims().end(), [](const ir::Dim& d) { return d.isUnknown(); });
+  // Static dims only: the executors size a fused head when they load it
+  // (runtime/FusedElementwise.cpp), so a symbolic batch keeps the head on
+  // its own rather than make an artifact that cannot load.
+  return std::all_of(t.dims().begin(), t.dims().end(), [](const ir::Dim& d) { return d.isConstant(); });
 }
 
 /// A reader the head can join: a one-result fused op that is not headed

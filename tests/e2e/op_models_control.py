@@ -567,9 +567,7 @@ class TupleConstant(nn.Module):
 
 
 @case("optional_refinement", ["x:f32[4,3]", "y:f32[4,3]", "n:i64"], ["isnot", "is"],
-      {"n1": lambda g: [randn(g, 4, 3), randn(g, 4, 3), 1], "n0": lambda g: [randn(g, 4, 3), randn(g, 4, 3), 0]},
-      xfail="frontend: an Optional[Tensor] produced by an if is rejected: "
-            "'prim::If: values of type Optional[Tensor] are not supported here'")
+      {"n1": lambda g: [randn(g, 4, 3), randn(g, 4, 3), 1], "n0": lambda g: [randn(g, 4, 3), randn(g, 4, 3), 0]})
 class OptionalRefinement(nn.Module):
     def forward(self, x: Tensor, y: Tensor, n: int):
         o: Optional[Tensor] = None

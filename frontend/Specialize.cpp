@@ -1,0 +1,432 @@
+//===- frontend/Specialize.cpp - Fold guards on the input specs -------------------===//
+//
+// One round: refine tensor types from the inputs (TorchScript's shape
+// analysis), fold the guards whose answer the types give (ours below, then
+// TorchScript's peephole), constant-propagate (immutable values only: ints,
+// bools, strings, tuples, so no new tensor constants appear), drop dead code.
+// Rounds repeat until nothing changes: a folded `if` exposes the next guard.
+//
+//===----------------------------------------------------------------------===//
+#include "frontend/Specialize.h"
+
+#include "frontend/TypeRefinement.h"
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <torch/csrc/jit/passes/constant_propagation.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/peephole.h>
+#include <torch/csrc/jit/passes/peephole_list_idioms.h>
+#include <torch/csrc/jit/passes/shape_analysis.h>
+
+namespace cocktail::frontend {
+
+namespace jit = torch::jit;
+
+namespace {
+
+constexpr int kMaxRounds = 16;
+
+std::optional<c10::ScalarType> scalarTypeOf(ir::DType d) {
+  switch (d) {
+    case ir::DType::F32: return c10::ScalarType::Float;
+    case ir::DType::F64: return c10::ScalarType::Double;
+    case ir::DType::F16: return c10::ScalarType::Half;
+    case ir::DType::BF16: return c10::ScalarType::BFloat16;
+    case ir::DType::I64: return c10::ScalarType::Long;
+    case ir::DType::I32: return c10::ScalarType::Int;
+    case ir::DType::I1: return c10::ScalarType::Bool;
+  }
+  return std::nullopt;
+}
+
+/// The TorchScript type a spec gives an argument: a tensor with its dtype,
+/// rank and static sizes on the CPU (symbolic dims stay unknown), or the
+/// scalar type. Nothing when the spec says nothing more than the schema.
+c10::TypePtr typeFromSpec(const ir::Type& spec, const c10::TypePtr& declared) {
+  if (spec.isTensor()) {
+    if (!spec.hasRank() || !spec.hasDType()) return nullptr;
+    std::vector<c10::optional<int64_t>> sizes;
+    for (const ir::Dim& d : spec.dims()) sizes.push_back(d.isConstant() ? c10::optional<int64_t>(d.value()) : c10::nullopt);
+    c10::optional<c10::ScalarType> scalar;
+    if (auto st = scalarTypeOf(spec.dtype())) scalar = *st;
+    return c10::TensorType::create(scalar, c10::Device(c10::kCPU), c10::VaryingShape<int64_t>(sizes),
+                                   c10::VaryingShape<int64_t>(sizes.size()), c10::optional<bool>(false));
+  }
+  // Optional[int] given as an int, and so on: the argument is not None.
+  if (auto opt = declared->cast<c10::OptionalType>()) return opt->getElementType();
+  return nullptr;
+}
+
+c10::TensorTypePtr tensorType(const jit::Value* v) { return v->type()->cast<c10::TensorType>(); }
+
+void replaceWithConstant(jit::Node* n, const c10::IValue& value) {
+  jit::WithInsertPoint guard(n);
+  jit::Value* c = n->owningGraph()->insertConstant(value, c10::nullopt, n->scope());
+  c->node()->setSourceRange(n->sourceRange());
+  n->output()->replaceAllUsesWith(c);
+}
+
+bool isNoneType(const c10::TypePtr& t) { return t->kind() == c10::TypeKind::NoneType; }
+
+/// True when a value of type `t` can never be None.
+bool neverNone(const c10::TypePtr& t) {
+  switch (t->kind()) {
+    case c10::TypeKind::OptionalType:
+    case c10::TypeKind::UnionType:
+    case c10::TypeKind::NoneType:
+    case c10::TypeKind::AnyType:
+    case c10::TypeKind::AnyClassType: return false;
+    default: return true;
+  }
+}
+
+/// `a is b` / `a is not b` when one side is None and the other's type says
+/// whether it is None.
+std::optional<bool> foldIs(const jit::Node* n) {
+  const c10::TypePtr& a = n->input(0)->type();
+  const c10::TypePtr& b = n->input(1)->type();
+  std::optional<bool> same;
+  if (isNoneType(a) && isNoneType(b)) same = true;
+  else if ((isNoneType(a) && neverNone(b)) || (isNoneType(b) && neverNone(a))) same = false;
+  if (!same) return std::nullopt;
+  return n->kind() == c10::aten::__is__ ? *same : !*same;
+}
+
+/// isinstance(x, (T1, ...)) once x's type is concrete.
+std::optional<bool> foldIsInstance(const jit::Node* n) {
+  const c10::TypePtr& t = n->input()->type();
+  if (!neverNone(t) && !isNoneType(t)) return std::nullopt;
+  for (const c10::TypePtr& candidate : n->tys(c10::attr::types))
+    if (t->isSubtypeOf(*candidate)) return true;
+  // A tensor is never an int, a list never a tuple, ...: a concrete type
+  // that matches no candidate is not an instance (Any-like ones are kept).
+  for (const c10::TypePtr& candidate : n->tys(c10::attr::types))
+    if (candidate->isSubtypeOf(*t)) return std::nullopt;
+  return false;
+}
+
+bool createsFromSizeList(const jit::Node* n) {
+  static const std::set<c10::Symbol> ops = {c10::aten::zeros, c10::aten::ones, c10::aten::empty, c10::aten::full,
+                                            c10::aten::rand, c10::aten::randn};
+  return ops.count(n->kind()) != 0 && n->inputs().size() > 0 && n->input(0)->node()->kind() == c10::prim::ListConstruct &&
+         n->input(0)->type()->isSubtypeOf(*c10::ListType::ofInts());
+}
+
+/// `zeros(sizes).size()` is `sizes`: a fresh list with the same elements.
+bool foldSizeOfCreation(jit::Node* n) {
+  if (n->kind() != c10::aten::size || n->inputs().size() != 1) return false;
+  const jit::Node* producer = n->input(0)->node();
+  if (!createsFromSizeList(producer)) return false;
+  jit::Graph* g = n->owningGraph();
+  jit::WithInsertPoint guard(n);
+  jit::Node* list = g->insertNode(g->createList(c10::IntType::get(), producer->input(0)->node()->inputs()));
+  list->setSourceRange(n->sourceRange());
+  n->output()->replaceAllUsesWith(list->output());
+  return true;
+}
+
+/// The same value, or two `aten::size(x, d)` of the same x and constant d.
+bool sameSize(const jit::Value* a, const jit::Value* b) {
+  if (a == b) return true;
+  const jit::Node* x = a->node();
+  const jit::Node* y = b->node();
+  if (x->kind() != c10::aten::size || y->kind() != c10::aten::size || x->inputs().size() != 2 ||
+      y->inputs().size() != 2 || x->input(0) != y->input(0))
+    return false;
+  auto i = jit::toIValue(x->input(1));
+  auto j = jit::toIValue(y->input(1));
+  return i && j && *i == *j;
+}
+
+/// `[a, b, c] == [a, b, c]` on int lists built from the same values.
+std::optional<bool> foldListEquality(const jit::Node* n) {
+  if (n->kind() != c10::aten::eq && n->kind() != c10::aten::ne) return std::nullopt;
+  if (n->inputs().size() != 2 || !n->input(0)->type()->isSubtypeOf(*c10::ListType::ofInts()) ||
+      !n->input(1)->type()->isSubtypeOf(*c10::ListType::ofInts()))
+    return std::nullopt;
+  const jit::Node* a = n->input(0)->node();
+  const jit::Node* b = n->input(1)->node();
+  if (a->kind() != c10::prim::ListConstruct || b->kind() != c10::prim::ListConstruct) return std::nullopt;
+  bool equal = a->inputs().size() == b->inputs().size();
+  for (size_t i = 0; equal && i < a->inputs().size(); ++i) {
+    if (sameSize(a->input(i), b->input(i))) continue;
+    auto x = jit::toIValue(a->input(i));
+    auto y = jit::toIValue(b->input(i));
+    if (!x || !y) return std::nullopt;
+    equal = *x == *y;
+  }
+  return n->kind() == c10::aten::eq ? equal : !equal;
+}
+
+/// The elements of a constant list, or of a ListConstruct of constants.
+std::optional<std::vector<c10::IValue>> constantElements(const jit::Value* v) {
+  if (auto iv = jit::toIValue(v)) {
+    if (iv->isList()) return iv->toListRef().vec();
+    if (iv->isTuple()) return iv->toTupleRef().elements().vec();
+    return std::nullopt;
+  }
+  const jit::Node* n = v->node();
+  if (n->kind() != c10::prim::ListConstruct && n->kind() != c10::prim::TupleConstruct) return std::nullopt;
+  std::vector<c10::IValue> out;
+  for (const jit::Value* e : n->inputs()) {
+    auto iv = jit::toIValue(e);
+    if (!iv) return std::nullopt;
+    out.push_back(*iv);
+  }
+  return out;
+}
+
+/// `x.dim() not in (1, 2)`: membership in a list of constants.
+std::optional<bool> foldContains(const jit::Node* n) {
+  if (n->inputs().size() != 2) return std::nullopt;
+  auto elems = constantElements(n->input(0));
+  auto item = jit::toIValue(n->input(1));
+  if (!elems || !item) return std::nullopt;
+  for (const c10::IValue& e : *elems)
+    if (e == *item) return true;
+  return false;
+}
+
+/// True when a string is only ever part of an exception or warning message.
+bool onlyMessageText(const jit::Value* v) {
+  for (const jit::Use& use : v->uses()) {
+    c10::Symbol k = use.user->kind();
+    if (k == c10::prim::RaiseException || k == c10::aten::warn) continue;
+    if ((k == c10::aten::format || k == c10::aten::add) && onlyMessageText(use.user->output())) continue;
+    return false;
+  }
+  return true;
+}
+
+/// Every dim of every argument: a constant for a static dim; for a symbolic
+/// one, the first argument dim with that symbol, so that `h0.size(1)` reads
+/// `x.size(1)` when both specs say `B` (and the two compare equal).
+class ArgumentDims {
+ public:
+  struct Dim {
+    std::optional<int64_t> constant;
+    jit::Value* arg = nullptr;  // for a symbol: the argument and dim that define it
+    int64_t index = 0;
+  };
+
+  ArgumentDims(jit::Graph& g, const std::vector<ir::Type>& argTypes) {
+    std::map<std::string, Dim> bySymbol;
+    for (size_t i = 1; i < g.inputs().size() && i - 1 < argTypes.size(); ++i) {
+      const ir::Type& t = argTypes[i - 1];
+      if (!t.isTensor() || !t.hasRank()) continue;
+      jit::Value* arg = g.inputs()[i];
+      std::vector<std::optional<Dim>>& dims = dims_[arg];
+      for (size_t d = 0; d < t.dims().size(); ++d) {
+        const ir::Dim& dim = t.dims()[d];
+        if (dim.isConstant()) {
+          dims.push_back(Dim{dim.value(), nullptr, 0});
+        } else if (dim.isSymbol()) {
+          auto [it, fresh] = bySymbol.emplace(dim.symbolName(), Dim{std::nullopt, arg, static_cast<int64_t>(d)});
+          dims.push_back(it->second);
+        } else {
+          dims.push_back(std::nullopt);
+        }
+      }
+    }
+  }
+  /// The dims of argument `arg`, or nullptr when its spec has no rank.
+  const std::vector<std::optional<Dim>>* of(const jit::Value* arg) const {
+    auto it = dims_.find(arg);
+    return it == dims_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<const jit::Value*, std::vector<std::optional<Dim>>> dims_;
+};
+
+/// The value of one dim, inserted before `where`.
+jit::Value* dimValue(jit::Node* where, const ArgumentDims::Dim& d) {
+  jit::Graph* g = where->owningGraph();
+  jit::WithInsertPoint guard(where);
+  if (d.constant) return g->insertConstant(*d.constant);
+  jit::Node* size = g->insertNode(g->create(c10::aten::size, {d.arg, g->insertConstant(d.index)}));
+  size->output()->setType(c10::IntType::get());
+  size->setSourceRange(where->sourceRange());
+  return size->output();
+}
+
+/// `x.size(d)` and `x.size()` of an argument, from its spec.
+bool foldArgumentSize(jit::Node* n, const ArgumentDims& dims) {
+  const auto* all = dims.of(n->input(0));
+  if (!all) return false;
+  if (n->inputs().size() == 1) {
+    // Only for comparisons (`hx.size() != expected_hidden_size`): other uses
+    // (`x.size()[i]` with a run-time i) keep the size list the translator reads.
+    std::vector<jit::Use> comparisons;
+    for (const jit::Use& u : n->output()->uses())
+      if (u.user->kind() == c10::aten::eq || u.user->kind() == c10::aten::ne) comparisons.push_back(u);
+    if (comparisons.empty()) return false;
+    std::vector<jit::Value*> elems;
+    for (const auto& d : *all) {
+      if (!d) return false;
+      elems.push_back(dimValue(n, *d));
+    }
+    jit::Graph* g = n->owningGraph();
+    jit::WithInsertPoint guard(n);
+    jit::Node* list = g->insertNode(g->createList(c10::IntType::get(), elems));
+    list->setSourceRange(n->sourceRange());
+    for (const jit::Use& u : comparisons) u.user->replaceInput(u.offset, list->output());
+    return true;
+  }
+  auto index = jit::toIValue(n->input(1));
+  if (!index || !index->isInt()) return false;
+  int64_t rank = static_cast<int64_t>(all->size());
+  int64_t i = index->toInt() < 0 ? index->toInt() + rank : index->toInt();
+  if (i < 0 || i >= rank) return false;
+  const auto& d = (*all)[static_cast<size_t>(i)];
+  // Already the defining size of its symbol: nothing to do.
+  if (!d || (!d->constant && d->arg == n->input(0) && d->index == i && index->toInt() == i)) return false;
+  n->output()->replaceAllUsesWith(dimValue(n, *d));
+  return true;
+}
+
+bool allConstant(const jit::Node* n) {
+  for (const jit::Value* v : n->inputs())
+    if (!jit::toIValue(v)) return false;
+  return true;
+}
+
+bool foldNode(jit::Node* n, const ArgumentDims& dims) {
+  c10::Symbol k = n->kind();
+  if (k == c10::prim::dtype) {
+    auto t = tensorType(n->input());
+    if (!t || !t->scalarType()) return false;
+    replaceWithConstant(n, static_cast<int64_t>(*t->scalarType()));
+    return true;
+  }
+  if (k == c10::prim::device) {
+    auto t = tensorType(n->input());
+    if (!t || !t->device()) return false;
+    replaceWithConstant(n, *t->device());
+    return true;
+  }
+  static const c10::Symbol isNested = c10::Symbol::fromQualString("prim::is_nested");
+  if (k == isNested && tensorType(n->input())) {
+    // The compiler never makes a nested tensor, and the specs describe dense ones.
+    replaceWithConstant(n, false);
+    return true;
+  }
+  if (k == c10::aten::dim) {
+    auto t = tensorType(n->input());
+    if (!t || !t->dim()) return false;
+    replaceWithConstant(n, static_cast<int64_t>(*t->dim()));
+    return true;
+  }
+  if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param) return foldArgumentSize(n, dims);
+  if (k == c10::aten::size && n->inputs().size() == 2) {
+    // A static size the refined types know (nn.GRU's `input.size(-1) !=
+    // input_size` on an embedding's output).
+    auto t = tensorType(n->input(0));
+    auto d = jit::toIValue(n->input(1));
+    if (!t || !t->dim() || !d || !d->isInt()) return false;
+    int64_t rank = static_cast<int64_t>(*t->dim());
+    int64_t i = d->toInt() < 0 ? d->toInt() + rank : d->toInt();
+    if (i < 0 || i >= rank || !t->sizes()[static_cast<size_t>(i)]) return false;
+    replaceWithConstant(n, *t->sizes()[static_cast<size_t>(i)]);
+    return true;
+  }
+  if (foldSizeOfCreation(n)) return true;
+  if (k == c10::aten::__is__ || k == c10::aten::__isnot__) {
+    auto r = foldIs(n);
+    if (!r) return false;
+    replaceWithConstant(n, *r);
+    return true;
+  }
+  if (k == c10::prim::isinstance) {
+    auto r = foldIsInstance(n);
+    if (!r) return false;
+    replaceWithConstant(n, *r);
+    return true;
+  }
+  if (k == c10::prim::TupleIndex && n->input(0)->node()->kind() == c10::prim::TupleConstruct) {
+    // (h0, c0)[0] is h0: the argument, whose spec then answers size checks.
+    auto i = jit::toIValue(n->input(1));
+    const jit::Node* tuple = n->input(0)->node();
+    int64_t size = static_cast<int64_t>(tuple->inputs().size());
+    if (!i || !i->isInt() || i->toInt() < -size || i->toInt() >= size) return false;
+    n->output()->replaceAllUsesWith(tuple->input(static_cast<size_t>(i->toInt() < 0 ? i->toInt() + size : i->toInt())));
+    return true;
+  }
+  if (k == c10::aten::__contains__) {
+    auto r = foldContains(n);
+    if (!r) return false;
+    replaceWithConstant(n, *r);
+    return true;
+  }
+  if (auto r = foldListEquality(n)) {
+    replaceWithConstant(n, *r);
+    return true;
+  }
+  if (k == c10::aten::format && jit::toIValue(n->input(0)) && !allConstant(n) && onlyMessageText(n->output())) {
+    // A message whose arguments are only known at run time: keep its
+    // template (`"Expected hidden size {}, got {}"`), which says what failed.
+    replaceWithConstant(n, jit::toIValue(n->input(0))->toStringRef());
+    return true;
+  }
+  return false;
+}
+
+bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
+  bool changed = false;
+  for (auto it = block->nodes().begin(); it != block->nodes().end();) {
+    jit::Node* n = *it++;
+    for (jit::Block* sub : n->blocks()) changed |= foldBlock(sub, dims);
+    if (n->kind() == c10::aten::warn) {
+      // warnings.warn never changes a result; what it would print is lost.
+      n->destroy();
+      changed = true;
+      continue;
+    }
+    if (foldNode(n, dims)) {
+      changed = true;
+      if (n->outputs().size() == 1 && !n->output()->hasUses()) n->destroy();
+    }
+  }
+  return changed;
+}
+
+void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
+  try {
+    jit::PropagateInputShapes(graph);
+  } catch (const std::exception&) {
+    // Shape analysis is only a help here: without it fewer guards fold, and
+    // the ones left are reported where they are used.
+  }
+  // Then ours, through the loops TorchScript's analysis gives up on.
+  refineTensorTypes(graph);
+}
+
+}  // namespace
+
+void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vector<ir::Type>& argTypes) {
+  for (size_t i = 1; i < graph->inputs().size() && i - 1 < argTypes.size(); ++i) {
+    jit::Value* in = graph->inputs()[i];
+    if (c10::TypePtr t = typeFromSpec(argTypes[i - 1], in->type())) in->setType(t);
+  }
+  ArgumentDims dims(*graph, argTypes);
+  for (int round = 0; round < kMaxRounds; ++round) {
+    // New types alone change nothing: the folds they allow do, in this round.
+    refineTypes(graph);
+    bool changed = foldBlock(graph->block(), dims);
+    changed |= jit::PeepholeOptimize(graph, /*disable_shape_peepholes=*/false);
+    changed |= jit::PeepholeOptimizeListIdioms(graph);
+    std::shared_ptr<jit::Graph> g = graph;
+    changed |= jit::ConstantPropagationImmutableTypes(g);
+    jit::EliminateDeadCode(graph);
+    if (!changed) break;
+  }
+  // The refined types served the folds; the translator types values itself,
+  // and TorchScript islands keep the plain types they were written with.
+  jit::EraseShapeInformation(graph);
+}
+
+}  // namespace cocktail::frontend

@@ -1,0 +1,29 @@
+//===- frontend/Specialize.h - Fold guards on the input specs --------------------===//
+//
+// The `--input` specs fix every argument's dtype, rank and device, so the
+// guards PyTorch's own modules are full of (`input.dim() != 3`, `hx is None`,
+// `x.dtype`, `x.device.type`, `isinstance`, formatted messages for `raise`
+// and `warnings.warn`) are compile-time constants. This pass types the
+// graph's inputs from the specs, folds those guards on the TorchScript graph
+// and lets TorchScript's own constant propagation and dead-code elimination
+// drop the branches that can no longer be taken, to a fixed point, before the
+// graph is translated. Internal to the frontend (it includes LibTorch).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <torch/csrc/jit/ir/ir.h>
+
+#include "ir/Type.h"
+
+namespace cocktail::frontend {
+
+/// Specialises `graph` (frozen and inlined; input 0 is `self`) on the types
+/// of its other inputs, in order. Raises that can still happen keep their
+/// message text; `warnings.warn` calls are dropped.
+void specializeOnInputs(const std::shared_ptr<torch::jit::Graph>& graph, const std::vector<ir::Type>& argTypes);
+
+}  // namespace cocktail::frontend

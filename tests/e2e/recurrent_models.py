@@ -1,0 +1,207 @@
+"""PyTorch's recurrent modules as users write them, for test_recurrent.py.
+
+Each case: a builder of the (eval-mode) module, its `--input` specs with a
+symbolic batch and sequence length, and a function making inputs for one
+(batch, steps) pair. Weights come from a fixed seed.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+EOS = 1
+
+
+class LstmHead(nn.Module):
+    """nn.LSTM(64, 128, num_layers=2, batch_first=True) and a linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(64, 128, num_layers=2, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y, _ = self.rnn(x)
+        return self.head(y)
+
+
+class LstmWithState(nn.Module):
+    """Given (h0, c0), returning the output and the final states."""
+
+    def __init__(self, bidirectional: bool = False):
+        super().__init__()
+        self.rnn = nn.LSTM(24, 32, num_layers=2, bidirectional=bidirectional)
+
+    def forward(self, x: Tensor, h0: Tensor, c0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        y, (h, c) = self.rnn(x, (h0, c0))
+        return y, h, c
+
+
+class LstmProj(nn.Module):
+    """proj_size: h is projected to 16 features, c keeps 32."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(20, 32, num_layers=2, proj_size=16, batch_first=True)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        y, (h, c) = self.rnn(x)
+        return y, h, c
+
+
+class GruTagger(nn.Module):
+    """A bidirectional two-layer GRU tagger over embedded tokens."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(50, 32)
+        self.rnn = nn.GRU(32, 48, num_layers=2, bidirectional=True, batch_first=True)
+        self.tag = nn.Linear(96, 7)
+
+    def forward(self, tokens: Tensor) -> Tuple[Tensor, Tensor]:
+        y, h = self.rnn(self.emb(tokens))
+        return self.tag(y).log_softmax(-1), h
+
+
+class Rnn(nn.Module):
+    def __init__(self, nonlinearity: str, bias: bool = True, bidirectional: bool = False):
+        super().__init__()
+        self.rnn = nn.RNN(16, 24, num_layers=2, nonlinearity=nonlinearity, bias=bias, bidirectional=bidirectional)
+
+    def forward(self, x: Tensor, h0: Tensor) -> Tuple[Tensor, Tensor]:
+        return self.rnn(x, h0)
+
+
+class GruNoBias(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(16, 24, bias=False)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        return self.rnn(x)
+
+
+class GruCellDecoder(nn.Module):
+    """Greedy decoding over nn.GRUCell until every row produced EOS."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 16)
+        self.cell = nn.GRUCell(16, 32)
+        self.out = nn.Linear(32, 20)
+
+    def forward(self, h: Tensor, max_len: int) -> Tuple[Tensor, Tensor]:
+        tok = torch.zeros(h.size(0), dtype=torch.long)
+        outs = torch.zeros(max_len, h.size(0), dtype=torch.long)
+        for t in range(max_len):
+            h = self.cell(self.emb(tok), h)
+            tok = self.out(h).argmax(-1)
+            outs[t] = tok
+            if bool((tok == 1).all()):  # EOS
+                break
+        return outs, h
+
+
+class LstmCellDecoder(nn.Module):
+    """Greedy decoding over nn.LSTMCell until the first row produced EOS."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.Embedding(20, 16)
+        self.cell = nn.LSTMCell(16, 32)
+        self.out = nn.Linear(32, 20)
+
+    def forward(self, h: Tensor, c: Tensor, max_len: int) -> Tuple[Tensor, Tensor]:
+        tok = torch.zeros(h.size(0), dtype=torch.long)
+        outs = torch.zeros(max_len, h.size(0), dtype=torch.long)
+        steps = 0
+        for t in range(max_len):
+            h, c = self.cell(self.emb(tok), (h, c))
+            tok = self.out(h).argmax(-1)
+            outs[t] = tok
+            steps = t + 1
+            if bool(tok[0] == 1):  # EOS
+                break
+        return outs[:steps], c
+
+
+class RnnCells(nn.Module):
+    """One step of each simple cell (tanh and relu), without and with bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.tanh = nn.RNNCell(12, 20, nonlinearity="tanh")
+        self.relu = nn.RNNCell(12, 20, nonlinearity="relu", bias=False)
+
+    def forward(self, x: Tensor, h: Tensor) -> Tuple[Tensor, Tensor]:
+        return self.tanh(x, h), self.relu(x, h)
+
+
+class OptionalState(nn.Module):
+    """A recurrence whose state is None before the first step (nn.GRUCell makes
+    zeros then), and None after a loop of zero steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.GRUCell(8, 16)
+        self.out = nn.Linear(16, 4)
+
+    def forward(self, xs: Tensor) -> Tensor:
+        h: Optional[Tensor] = None
+        for t in range(xs.size(0)):
+            h = self.cell(xs[t], h)
+        if h is None:
+            return torch.zeros(xs.size(1), 4)
+        return self.out(h)
+
+
+def _seeded(cls, *args):
+    torch.manual_seed(0)
+    return cls(*args).eval()
+
+
+def _randn(*shape, seed):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(*shape, generator=g)
+
+
+def _tokens(*shape, seed, vocab):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab, shape, generator=g)
+
+
+def _eos_biased(module, amount):
+    # Make EOS likely after a few steps, so that the test inputs take both
+    # exits of the loop (EOS, and max_len).
+    with torch.no_grad():
+        module.out.bias[EOS] += amount
+    return module
+
+
+# name -> (build, specs, inputs(batch, steps, seed))
+CASES = {
+    "lstm_head": (lambda: _seeded(LstmHead), ["x:f32[B<=4,T<=12,64]"],
+                  lambda b, t, s: [_randn(b, t, 64, seed=s)]),
+    "lstm_state": (lambda: _seeded(LstmWithState), ["x:f32[T<=10,B<=3,24]", "h0:f32[2,B,32]", "c0:f32[2,B,32]"],
+                   lambda b, t, s: [_randn(t, b, 24, seed=s), _randn(2, b, 32, seed=s + 1), _randn(2, b, 32, seed=s + 2)]),
+    "lstm_bidir_state": (lambda: _seeded(LstmWithState, True),
+                         ["x:f32[T<=10,B<=3,24]", "h0:f32[4,B,32]", "c0:f32[4,B,32]"],
+                         lambda b, t, s: [_randn(t, b, 24, seed=s), _randn(4, b, 32, seed=s + 1),
+                                          _randn(4, b, 32, seed=s + 2)]),
+    "lstm_proj": (lambda: _seeded(LstmProj), ["x:f32[B<=3,T<=9,20]"], lambda b, t, s: [_randn(b, t, 20, seed=s)]),
+    "gru_tagger": (lambda: _seeded(GruTagger), ["tokens:i64[B<=3,T<=11]"],
+                   lambda b, t, s: [_tokens(b, t, seed=s, vocab=50)]),
+    "rnn_tanh": (lambda: _seeded(Rnn, "tanh"), ["x:f32[T<=8,B<=3,16]", "h0:f32[2,B,24]"],
+                 lambda b, t, s: [_randn(t, b, 16, seed=s), _randn(2, b, 24, seed=s + 1)]),
+    "rnn_relu_nobias_bidir": (lambda: _seeded(Rnn, "relu", False, True), ["x:f32[T<=8,B<=3,16]", "h0:f32[4,B,24]"],
+                              lambda b, t, s: [_randn(t, b, 16, seed=s), _randn(4, b, 24, seed=s + 1)]),
+    "gru_nobias": (lambda: _seeded(GruNoBias), ["x:f32[T<=8,B<=3,16]"], lambda b, t, s: [_randn(t, b, 16, seed=s)]),
+    "grucell_decoder": (lambda: _eos_biased(_seeded(GruCellDecoder), 0.3), ["h:f32[B<=4,32]", "max_len:i64"],
+                        lambda b, t, s: [_randn(b, 32, seed=s), t]),
+    "lstmcell_decoder": (lambda: _eos_biased(_seeded(LstmCellDecoder), 0.2), ["h:f32[B<=4,32]", "c:f32[B,32]", "max_len:i64"],
+                         lambda b, t, s: [_randn(b, 32, seed=s), _randn(b, 32, seed=s + 1), t]),
+    "optional_state": (lambda: _seeded(OptionalState), ["xs:f32[T<=8,B<=3,8]"],
+                       lambda b, t, s: [_randn(t, b, 8, seed=s)]),
+    "rnn_cells": (lambda: _seeded(RnnCells), ["x:f32[B<=4,12]", "h:f32[B,20]"],
+                  lambda b, t, s: [_randn(b, 12, seed=s), _randn(b, 20, seed=s + 1)]),
+}
