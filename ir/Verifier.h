@@ -30,9 +30,6 @@ struct VerifyOptions {
 Status verifyProgram(const Program& program);
 Status verifyProgram(const Program& program, const VerifyOptions& options);
 
-/// The kind of value an attribute must hold.
-enum class AttrKind : uint8_t { Int, Number, Bool, String, Ints, DType, Literal };
-
 /// One attribute an op takes; the table mirrors the comments in OpDefs.def.
 struct AttrSpec {
   std::string_view name;

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "ir/Schedule.h"
+
 #include "runtime/FusedElementwise.h"
 #include "runtime/OpProfile.h"
 #include "runtime/PackedWeights.h"
@@ -406,8 +408,8 @@ class CpuExecutor final : public Executor {
     } catch (const OpError& e) {
       return ir::Status::error(e.what());
     }
-    if (auto bytes = program_->attrs().getInt("arena_bytes"); bytes && *bytes > 0)
-      arenas_ = std::make_unique<ArenaPool>(*bytes, program_->attrs().getInt("arena_align").value_or(64));
+    if (auto arena = ir::arenaPlan(*program_); arena && arena->bytes > 0)
+      arenas_ = std::make_unique<ArenaPool>(arena->bytes, arena->align);
     return ir::Status::success();
   }
 
@@ -467,14 +469,15 @@ class CpuExecutor final : public Executor {
       ins.op = &op;
       for (const ir::Value* v : op.operands()) ins.in.push_back(slotOf(v));
       for (const auto& r : op.results()) ins.out.push_back(slotOf(r.get()));
-      if (auto mem = op.attrs().getInts("mem")) {
-        ins.mem = *mem;
+      const ir::OpMemPlan plan = ir::memPlan(op);
+      if (!plan.offsets.empty()) {
+        ins.mem.assign(plan.offsets.begin(), plan.offsets.end());
         for (const auto& r : op.results()) ins.memBytes.push_back(ir::boundBytes(r->type(), *program_).value_or(-1));
         if (ins.mem.size() != op.numResults())
           throw OpError(fmt::format("the memory plan of '{}' has {} offsets for {} results", op.name(), ins.mem.size(),
                                     op.numResults()));
       }
-      ins.memAlias = op.attrs().has("mem_alias");
+      ins.memAlias = plan.aliasesOperand0;
       if (op.kind() == OpKind::Fused) {
         // The body runs as one kernel, not op by op.
         auto kernel = FusedElementwise::compile(op);
