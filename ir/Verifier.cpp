@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "ir/Printer.h"
+#include "ir/ScheduleVerifier.h"
 
 namespace cocktail::ir {
 
@@ -157,6 +158,10 @@ class Verifier {
     for (size_t i = 0; i < program_.resultTypes().size(); ++i)
       checkSymbols(program_.resultTypes()[i], fmt::format("function result #{}", i), nullptr);
     verifyRegion(program_.body(), nullptr);
+    // The schedule is read through the program's structure: only once that holds.
+    if (status_.ok())
+      verifySchedule(program_, ScheduleReport{[this](const Op& op, std::string m) { emitOp(op, std::move(m)); },
+                                              [this](std::string m) { emitProgram(std::move(m)); }});
     return std::move(status_);
   }
 

@@ -4,8 +4,10 @@
 // attributes and their kinds, SSA visibility (a use is dominated by its
 // definition: earlier in the same region or in an enclosing one), region
 // terminators, the typing rules of `loop`, `if`, `return`, `weight` and
-// `constant`, and that every symbol a type names is declared. Runs after
-// every pass in debug builds and in tests.
+// `constant`, that every symbol a type names is declared, and then the
+// schedule (ir/ScheduleVerifier.h: every schedule attribute and the memory
+// plan). Runs after every pass in debug builds and in tests, and on every
+// artifact loaded (runtime/Artifact.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

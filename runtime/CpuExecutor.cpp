@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -426,7 +427,14 @@ class CpuExecutor final : public Executor {
       bool wantsFloat = signature_.inputs[i].type.isScalar() && signature_.inputs[i].type.dtype() == DType::F64;
       run.frame[static_cast<size_t>(body_.args[i])] = wantsFloat ? RuntimeValue(asDouble(v)) : v;
     }
-    if (arenas_) run.arena = arenas_->acquire();
+    if (arenas_) {
+      try {
+        run.arena = arenas_->acquire();
+      } catch (const std::bad_alloc&) {
+        return ir::Status::error(fmt::format("cannot allocate the {}-byte arena of the memory plan (arena_bytes)",
+                                             ir::arenaPlan(*program_)->bytes));
+      }
+    }
     std::vector<RuntimeValue> outputs;
     try {
       execBlock(body_, run);
@@ -573,7 +581,7 @@ class CpuExecutor final : public Executor {
     for (size_t k = 0; k < ins.mem.size() && n < kMaxSlots; ++k) {
       const ir::Type& type = ins.op->result(k)->type();
       if (ins.mem[k] >= 0 && ins.memBytes[k] >= 0)
-        slots[n++] = {run.arena.slot(ins.mem[k]), static_cast<size_t>(ins.memBytes[k]), type.dtype(),
+        slots[n++] = {run.arena.slot(ins.mem[k], ins.memBytes[k]), static_cast<size_t>(ins.memBytes[k]), type.dtype(),
                       static_cast<int>(type.rank())};
     }
     {
