@@ -32,7 +32,10 @@
 
 #include "grpc_service.grpc.pb.h"
 #include "health.grpc.pb.h"
+#include "ir/Schedule.h"
+#include "runtime/Artifact.h"
 #include "runtime/TorchInterop.h"
+#include "tools/driver/Compile.h"
 
 namespace fs = std::filesystem;
 using inference::GRPCInferenceService;
@@ -40,6 +43,7 @@ using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 namespace ir = cocktail::ir;
 namespace runtime = cocktail::runtime;
+namespace driver = cocktail::driver;
 
 namespace {
 
@@ -804,6 +808,60 @@ TEST(ServerModes, NoneModeRefusesLoadsAndPollModeSeesNewModels) {
   EXPECT_TRUE(waitFor("loop", true));
   fs::remove_all(repo / "addmul");
   EXPECT_TRUE(waitFor("addmul", false));
+}
+
+TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe) {
+  // The loop model compiled as the server compiles it, then its memory plan
+  // edited: one tensor placed past the end of its arena. Before the verifier
+  // checked plans, the trial run at load wrote out of bounds and took the
+  // whole server down.
+  fs::path repo = gRepo / "edited";
+  fs::create_directories(repo);
+  fs::copy(gRepo / "repo" / "loop", repo / "loop", fs::copy_options::recursive);
+  driver::CompileOptions options;
+  options.inputSpecs = {"xs:f32[T<=16,4]", "steps:i64"};
+  options.target = "cpu";
+  auto compiled = driver::compileTorchScript((repo / "loop" / "1" / "model.pt").string(), options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  ir::Program& program = *compiled->artifact.program;
+  const auto arena = ir::arenaPlan(program);
+  ASSERT_TRUE(arena && arena->bytes > 0);
+  ir::Op* planned = nullptr;
+  ir::walk(program.body(), [&](ir::Op& op) {
+    if (!planned && ir::memPlan(op).offsets.size() == 1 && ir::memPlan(op).offsets[0] >= 0) planned = &op;
+  });
+  ASSERT_TRUE(planned);
+  const std::string opName(planned->name());
+  ir::setMemOffsets(*planned, {arena->bytes});
+  fs::create_directories(repo / "edited" / "1");
+  fs::copy_file(repo / "loop" / "config.pbtxt", repo / "edited" / "config.pbtxt");
+  {
+    std::ifstream in(repo / "edited" / "config.pbtxt");
+    std::stringstream config;
+    config << in.rdbuf();
+    std::string text = config.str();
+    text.replace(text.find("name: \"loop\""), 12, "name: \"edited\"");
+    std::ofstream(repo / "edited" / "config.pbtxt") << text;
+  }
+  ASSERT_TRUE(runtime::saveArtifact(compiled->artifact, (repo / "edited" / "1" / "model.cocktail").string()).ok());
+
+  ServerProcess server(repo, {"--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir()});
+  ASSERT_GT(server.grpcPort, 0) << "the server did not start";
+  auto stub = server.stub();
+  grpc::ClientContext ctx;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub->RepositoryIndex(&ctx, {}, &index).ok());
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  for (const auto& m : index.models()) byName[m.name()] = m;
+  EXPECT_EQ(byName["edited"].state(), "UNAVAILABLE");
+  const std::string& reason = byName["edited"].reason();
+  for (const std::string& part : {std::string("model.cocktail"), "'" + opName + "' op", std::string("attribute 'mem'"),
+                                  std::string("outside the")})
+    EXPECT_NE(reason.find(part), std::string::npos) << "reason: " << reason;
+  EXPECT_EQ(byName["loop"].state(), "READY");
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub, loopRequest(gCases[2]), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), gCases[2].out);
 }
 
 TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
