@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <random>
 
@@ -600,6 +602,23 @@ TEST(Schedule, ResidentLists) {
   EXPECT_FALSE(parseResidentList("@a,"));
   EXPECT_FALSE(parseResidentList("@a,,@b"));
   EXPECT_FALSE(parseResidentList("@"));
+}
+
+TEST(Schedule, DocsListEveryScheduleAttributeAsDeclared) {
+  const std::string path = std::string(COCKTAIL_SOURCE_DIR) + "/docs/ir.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string begin = "<!-- schedule-attrs: generated from ir/Schedule.cpp (scheduleAttrsMarkdown) -->\n";
+  const std::string end = "<!-- end schedule-attrs -->";
+  const std::string text = doc.str();
+  const size_t b = text.find(begin), e = text.find(end);
+  ASSERT_NE(b, std::string::npos) << path << " lacks " << begin;
+  ASSERT_NE(e, std::string::npos) << path << " lacks " << end;
+  EXPECT_EQ(text.substr(b + begin.size(), e - b - begin.size()), scheduleAttrsMarkdown())
+      << "docs/ir.md's table differs from the declarations; the table to paste:\n"
+      << scheduleAttrsMarkdown();
 }
 
 }  // namespace
