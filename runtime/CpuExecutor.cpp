@@ -30,6 +30,11 @@ using ir::OpKind;
 namespace {
 
 /// A user-visible failure inside an op, reported with the op's location.
+/// The model's own `raise`: the caller's input failed the model's check.
+struct ModelRaised : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 struct OpError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -432,7 +437,8 @@ class CpuExecutor final : public Executor {
         run.arena = arenas_->acquire();
       } catch (const std::bad_alloc&) {
         return ir::Status::error(fmt::format("cannot allocate the {}-byte arena of the memory plan (arena_bytes)",
-                                             ir::arenaPlan(*program_)->bytes));
+                                             ir::arenaPlan(*program_)->bytes),
+                                 {}, ir::ErrorKind::Internal);
       }
     }
     std::vector<RuntimeValue> outputs;
@@ -444,13 +450,10 @@ class CpuExecutor final : public Executor {
         if (const Tensor* t = std::get_if<Tensor>(&v); t && run.arena.contains(*t)) v = t->clone();
         outputs.push_back(v);
       }
+    } catch (const ModelRaised& e) {
+      return runError(run, e, ir::ErrorKind::User);
     } catch (const std::exception& e) {
-      const Instr* current = run.current;
-      ir::Location loc = current ? current->op->loc() : ir::Location{};
-      std::string opName = current ? std::string(current->op->name()) : "?";
-      if (current && current->op->kind() == OpKind::Island)
-        opName = current->op->attrs().getString("op").value_or("island");
-      return ir::Status::error(fmt::format("in '{}': {}", opName, e.what()), loc);
+      return runError(run, e, ir::ErrorKind::Internal);
     }
     run.frame.clear();
     if (arenas_) arenas_->release(std::move(run.arena));
@@ -458,6 +461,16 @@ class CpuExecutor final : public Executor {
   }
 
  private:
+  /// A failed run, at the op that failed.
+  static ir::Status runError(const Run& run, const std::exception& e, ir::ErrorKind kind) {
+    const Instr* current = run.current;
+    ir::Location loc = current ? current->op->loc() : ir::Location{};
+    std::string opName = current ? std::string(current->op->name()) : "?";
+    if (current && current->op->kind() == OpKind::Island)
+      opName = current->op->attrs().getString("op").value_or("island");
+    return ir::Status::error(fmt::format("in '{}': {}", opName, e.what()), loc, kind);
+  }
+
   int slotOf(const ir::Value* v) {
     auto [it, inserted] = slots_.emplace(v, numSlots_);
     if (inserted) ++numSlots_;
@@ -728,7 +741,7 @@ class CpuExecutor final : public Executor {
         return set(cpu::clamp(x, a.getFloat("min"), a.getFloat("max")));
       }
       case OpKind::CastLike: return set(cpu::cast(T(0), T(1).dtype()));
-      case OpKind::Raise: throw OpError(a.getString("message").value_or("the model raised an exception"));
+      case OpKind::Raise: throw ModelRaised(a.getString("message").value_or("the model raised an exception"));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));
       case OpKind::Size: {
         Tensor x = T(0);

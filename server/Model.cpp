@@ -397,7 +397,7 @@ void Model::runOne(size_t instance, InferJob* job) {
     job->results = out.take();
     job->status = Status::success();
   } else {
-    job->status = Status::fromIr(out.status(), Status::Code::Internal);
+    job->status = Status::fromRun(out.status());
   }
   const auto end = Clock::now();
   const uint64_t queueNs = nsBetween(job->accepted, start), inferNs = nsBetween(start, ran),

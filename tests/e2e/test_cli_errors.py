@@ -656,4 +656,4 @@ def test_run_model_raise_reports_its_message(tmp_path):
     ok = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "pos.pt", [torch.ones(3)]))
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "neg.pt", [-torch.ones(3)]))
-    expect_clean_failure(proc, "negative number", "test_cli_errors.py:")
+    expect_clean_failure(proc, "negative number", "test_cli_errors.py:", exit_code=1)

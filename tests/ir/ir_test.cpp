@@ -621,5 +621,18 @@ TEST(Schedule, DocsListEveryScheduleAttributeAsDeclared) {
       << scheduleAttrsMarkdown();
 }
 
+// ---- Status kinds ------------------------------------------------------------------------
+
+TEST(StatusKind, AnErrorKeepsItsKindAndASuccessTakesTheFirstOnesKind) {
+  EXPECT_EQ(Status::error("bad input").kind(), ErrorKind::User);
+  Status internal = Status::error("broken", {}, ErrorKind::Internal);
+  EXPECT_EQ(internal.kind(), ErrorKind::Internal);
+  Status collected;
+  collected.append(internal);
+  collected.append(Status::error("and more"));
+  EXPECT_EQ(collected.kind(), ErrorKind::Internal);
+  EXPECT_EQ(collected.diagnostics().size(), 2u);
+}
+
 }  // namespace
 }  // namespace cocktail::ir

@@ -435,6 +435,21 @@ TEST_F(ServerTest, EveryBadRequestIsRefusedAndTheServerStillServes) {
   expectStillServes();
 }
 
+TEST_F(ServerTest, AModelsOwnRaiseIsInvalidArgumentWithItsMessage) {
+  auto request = [](float v) {
+    ModelInferRequest r;
+    r.set_model_name("raising");
+    std::vector<float> x(4, v);
+    addRaw(r, "x", "FP32", {4}, x.data(), x.size() * 4);
+    return r;
+  };
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub_, request(1.5f), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), {3.0f, 3.0f, 3.0f, 3.0f});
+  expectError(request(-1.0f), grpc::StatusCode::INVALID_ARGUMENT, "x must not sum below zero");
+  expectStillServes();
+}
+
 TEST_F(ServerTest, UnimplementedExtensions) {
   grpc::ClientContext ctx;
   inference::SystemSharedMemoryStatusResponse resp;
