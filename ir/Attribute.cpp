@@ -52,4 +52,45 @@ std::optional<double> Attributes::getFloat(const std::string& name) const {
   return std::nullopt;
 }
 
+bool hasKind(const AttrValue& v, AttrKind k) {
+  switch (k) {
+    case AttrKind::Int:
+      return std::holds_alternative<int64_t>(v);
+    case AttrKind::Number:
+      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
+    case AttrKind::Bool:
+      return std::holds_alternative<bool>(v);
+    case AttrKind::String:
+      return std::holds_alternative<std::string>(v);
+    case AttrKind::Ints:
+      return std::holds_alternative<std::vector<int64_t>>(v);
+    case AttrKind::DType:
+      return std::holds_alternative<DType>(v);
+    case AttrKind::Literal:
+      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v) ||
+             std::holds_alternative<bool>(v);
+  }
+  return false;
+}
+
+std::string_view kindName(AttrKind k) {
+  switch (k) {
+    case AttrKind::Int:
+      return "an integer";
+    case AttrKind::Number:
+      return "a number";
+    case AttrKind::Bool:
+      return "a bool";
+    case AttrKind::String:
+      return "a string";
+    case AttrKind::Ints:
+      return "an integer list";
+    case AttrKind::DType:
+      return "a dtype";
+    case AttrKind::Literal:
+      return "an integer, a double or a bool";
+  }
+  return "?";
+}
+
 }  // namespace cocktail::ir

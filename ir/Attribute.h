@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -20,6 +21,14 @@
 namespace cocktail::ir {
 
 using AttrValue = std::variant<int64_t, double, bool, std::string, std::vector<int64_t>, DType>;
+
+/// The kind of value an attribute must hold.
+enum class AttrKind : uint8_t { Int, Number, Bool, String, Ints, DType, Literal };
+
+/// Whether `v` is of kind `k`.
+bool hasKind(const AttrValue& v, AttrKind k);
+/// "an integer", "a string", ...: for diagnostics and docs.
+std::string_view kindName(AttrKind k);
 
 /// `1`, `2.5`, `true`, `"text"`, `[1, 2]`, `f32`: the textual form of one value.
 std::string attrValueToString(const AttrValue& v);
@@ -30,6 +39,11 @@ class Attributes {
   bool has(const std::string& name) const { return map_.count(name) != 0; }
   void erase(const std::string& name) { map_.erase(name); }
   bool empty() const { return map_.empty(); }
+  /// The value itself, without a copy; null when absent.
+  const AttrValue* find(const std::string& name) const {
+    auto it = map_.find(name);
+    return it == map_.end() ? nullptr : &it->second;
+  }
   const std::map<std::string, AttrValue>& all() const { return map_; }
 
   /// Typed accessors; nullopt when absent or of another kind.

@@ -27,17 +27,20 @@ const WeightDecl* Program::findWeight(const std::string& name) const {
 
 std::optional<int64_t> boundBytes(const Type& t, const Program& program) {
   if (!t.isTensor() || !t.hasRank() || !t.hasDType()) return std::nullopt;
-  int64_t n = 1;
+  int64_t n = dtypeSize(t.dtype());
   for (const Dim& d : t.dims()) {
+    int64_t size = 0;
     if (d.isConstant()) {
-      n *= d.value();
+      size = d.value();
     } else if (const Symbol* s = d.isSymbol() ? program.findSymbol(d.symbolName()) : nullptr) {
-      n *= s->bound;
+      size = s->bound;
     } else {
       return std::nullopt;
     }
+    // A size no int64 holds is no size the memory plan can place.
+    if (size < 0 || __builtin_mul_overflow(n, size, &n)) return std::nullopt;
   }
-  return n * dtypeSize(t.dtype());
+  return n;
 }
 
 }  // namespace cocktail::ir

@@ -77,7 +77,8 @@ class Program {
 };
 
 /// Bytes of a tensor of type `t` with every dim at its bound in `program`;
-/// nullopt for a scalar, a missing rank or dtype, or a dim with no bound.
+/// nullopt for a scalar, a missing rank or dtype, a dim with no bound, or a
+/// size past int64.
 std::optional<int64_t> boundBytes(const Type& t, const Program& program);
 
 }  // namespace cocktail::ir

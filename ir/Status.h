@@ -18,6 +18,14 @@
 
 namespace cocktail::ir {
 
+/// What kind of failure a Status is: how each edge reports it (the server's
+/// gRPC codes in server/Status.cpp, the tools' exit codes).
+enum class ErrorKind : uint8_t {
+  User,         // bad input, or the model's own `raise`: the caller can fix it
+  Unsupported,  // a construct the compiler or a backend does not handle (yet)
+  Internal,     // anything else while running: a bug or an environment failure
+};
+
 struct Diagnostic {
   Location loc;
   std::string message;            // "'loop' op expects 3 yielded values, got 2"
@@ -29,22 +37,31 @@ struct Diagnostic {
 class [[nodiscard]] Status {
  public:
   static Status success() { return Status(); }
-  static Status error(std::string message, Location loc = {}) {
+  static Status error(std::string message, Location loc = {}, ErrorKind kind = ErrorKind::User) {
     Status s;
     s.diags_.push_back(Diagnostic{std::move(loc), std::move(message), {}});
+    s.kind_ = kind;
     return s;
   }
   bool ok() const { return diags_.empty(); }
   explicit operator bool() const { return ok(); }
 
+  /// The kind of the failure (User for a success or a plain error()).
+  ErrorKind kind() const { return kind_; }
+
   const std::vector<Diagnostic>& diagnostics() const { return diags_; }
   void add(Diagnostic d) { diags_.push_back(std::move(d)); }
-  void append(const Status& other) { diags_.insert(diags_.end(), other.diags_.begin(), other.diags_.end()); }
+  /// Appends other's diagnostics; a success takes other's kind too.
+  void append(const Status& other) {
+    if (diags_.empty()) kind_ = other.kind_;
+    diags_.insert(diags_.end(), other.diags_.begin(), other.diags_.end());
+  }
   /// All diagnostics, one per line.
   std::string str() const;
 
  private:
   std::vector<Diagnostic> diags_;
+  ErrorKind kind_ = ErrorKind::User;
 };
 
 /// A value or the Status saying why there is none.

@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "ir/Printer.h"
+#include "ir/ScheduleVerifier.h"
 
 namespace cocktail::ir {
 
@@ -130,47 +131,6 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
 
 namespace {
 
-bool hasKind(const AttrValue& v, AttrKind k) {
-  switch (k) {
-    case AttrKind::Int:
-      return std::holds_alternative<int64_t>(v);
-    case AttrKind::Number:
-      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v);
-    case AttrKind::Bool:
-      return std::holds_alternative<bool>(v);
-    case AttrKind::String:
-      return std::holds_alternative<std::string>(v);
-    case AttrKind::Ints:
-      return std::holds_alternative<std::vector<int64_t>>(v);
-    case AttrKind::DType:
-      return std::holds_alternative<DType>(v);
-    case AttrKind::Literal:
-      return std::holds_alternative<int64_t>(v) || std::holds_alternative<double>(v) ||
-             std::holds_alternative<bool>(v);
-  }
-  return false;
-}
-
-std::string_view kindName(AttrKind k) {
-  switch (k) {
-    case AttrKind::Int:
-      return "an integer";
-    case AttrKind::Number:
-      return "a number";
-    case AttrKind::Bool:
-      return "a bool";
-    case AttrKind::String:
-      return "a string";
-    case AttrKind::Ints:
-      return "an integer list";
-    case AttrKind::DType:
-      return "a dtype";
-    case AttrKind::Literal:
-      return "an integer, a double or a bool";
-  }
-  return "?";
-}
-
 /// Two types can describe the same value: equal, or tensors whose known parts
 /// agree (`tensor` stands for any tensor, `f32[*]` for any f32 tensor, a `?`
 /// dim for any size), as a loop-carried value's initial and general types do.
@@ -208,6 +168,10 @@ class Verifier {
     for (size_t i = 0; i < program_.resultTypes().size(); ++i)
       checkSymbols(program_.resultTypes()[i], fmt::format("function result #{}", i), nullptr);
     verifyRegion(program_.body(), nullptr);
+    // The schedule is read through the program's structure: only once that holds.
+    if (status_.ok())
+      verifySchedule(program_, ScheduleReport{[this](const Op& op, std::string m) { emitOp(op, std::move(m)); },
+                                              [this](std::string m) { emitProgram(std::move(m)); }});
     return std::move(status_);
   }
 

@@ -4,8 +4,10 @@
 // attributes and their kinds, SSA visibility (a use is dominated by its
 // definition: earlier in the same region or in an enclosing one), region
 // terminators, the typing rules of `loop`, `if`, `return`, `weight` and
-// `constant`, and that every symbol a type names is declared. Runs after
-// every pass in debug builds and in tests.
+// `constant`, that every symbol a type names is declared, and then the
+// schedule (ir/ScheduleVerifier.h: every schedule attribute and the memory
+// plan). Runs after every pass in debug builds and in tests, and on every
+// artifact loaded (runtime/Artifact.h).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -29,9 +31,6 @@ struct VerifyOptions {
 /// with a note showing the op as printed. Success when there are none.
 Status verifyProgram(const Program& program);
 Status verifyProgram(const Program& program, const VerifyOptions& options);
-
-/// The kind of value an attribute must hold.
-enum class AttrKind : uint8_t { Int, Number, Bool, String, Ints, DType, Literal };
 
 /// One attribute an op takes; the table mirrors the comments in OpDefs.def.
 struct AttrSpec {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/Schedule.h"
 #include "passes/CostModel.h"
 
 namespace cocktail::passes {
@@ -60,7 +61,7 @@ class ControlFlowPlacement final : public Pass {
         placeIn(op.region(0), persistent);
       } else if (op.kind() == OpKind::If) {
         placeIf(op, insidePersistent);
-        bool device = op.attrs().getString("placement") == "device";
+        bool device = ir::placement(op) == ir::Placement::Device;
         placeIn(op.region(0), insidePersistent && device);
         placeIn(op.region(1), insidePersistent && device);
       }
@@ -70,8 +71,7 @@ class ControlFlowPlacement final : public Pass {
   bool placeLoop(Op& op, bool insidePersistent) {
     const ir::Region& body = op.region(0);
     auto decide = [&](bool persistent, std::string reason) {
-      op.attrs().set("placement", std::string(persistent ? "persistent" : "host"));
-      op.attrs().set("reason", std::move(reason));
+      ir::setPlacement(op, persistent ? ir::Placement::Persistent : ir::Placement::Host, std::move(reason));
       return persistent;
     };
     if (std::string island = firstIsland(body); !island.empty())
@@ -104,29 +104,28 @@ class ControlFlowPlacement final : public Pass {
     std::map<std::string, const Op*> weights;
     weightsReadIn(loop.region(0), weights);
     double total = 0;
-    std::string names;
+    std::vector<std::string> names;
+    std::string listed;
     for (const auto& [name, def] : weights) {
       total += static_cast<double>(boundElements(*def->result(), *program_) *
                                    (def->result()->type().hasDType() ? ir::dtypeSize(def->result()->type().dtype()) : 4));
-      names += (names.empty() ? "@" : ", @") + name;
+      names.push_back(name);
+      listed += (listed.empty() ? "@" : ", @") + name;
     }
     if (weights.empty()) return;
     if (total <= static_cast<double>(t_.onChipBytes)) {
-      loop.attrs().set("resident", names);
-      loop.attrs().set("residency", fmt::format("{} of weights fit the {} on-chip budget of {}", mib(total),
+      ir::setResidency(loop, names, fmt::format("{} of weights fit the {} on-chip budget of {}", mib(total),
                                                 mib(static_cast<double>(t_.onChipBytes)), t_.name));
     } else {
-      loop.attrs().set("resident", std::string());
-      loop.attrs().set("residency",
+      ir::setResidency(loop, {},
                        fmt::format("{} of weights ({}) exceed the {} on-chip budget of {}: streamed each iteration",
-                                   mib(total), names, mib(static_cast<double>(t_.onChipBytes)), t_.name));
+                                   mib(total), listed, mib(static_cast<double>(t_.onChipBytes)), t_.name));
     }
   }
 
   void placeIf(Op& op, bool insidePersistent) {
     auto decide = [&](bool device, std::string reason) {
-      op.attrs().set("placement", std::string(device ? "device" : "host"));
-      op.attrs().set("reason", std::move(reason));
+      ir::setPlacement(op, device ? ir::Placement::Device : ir::Placement::Host, std::move(reason));
     };
     for (int i = 0; i < 2; ++i)
       if (std::string island = firstIsland(op.region(i)); !island.empty())

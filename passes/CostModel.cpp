@@ -34,22 +34,7 @@ bool hasUnboundedDims(const ir::Value& v, const ir::Program& program) {
   return false;
 }
 
-bool isView(const ir::Op& op) {
-  switch (op.kind()) {
-    case OpKind::Select:
-    case OpKind::Slice:
-    case OpKind::Reshape:
-    case OpKind::ReshapeAs:
-    case OpKind::Squeeze:
-    case OpKind::Unsqueeze:
-    case OpKind::Flatten:
-    case OpKind::Chunk:
-    case OpKind::Split:
-      return true;
-    default:
-      return false;
-  }
-}
+bool isView(const ir::Op& op) { return ir::isView(op.kind()) && !ir::hasTrait(op.kind(), ir::kStrides); }
 
 bool isUOperator(const ir::Op& op) {
   if (isView(op)) return false;

@@ -39,8 +39,10 @@ int64_t boundElements(const ir::Value& v, const ir::Program& program);
 /// True when a dim of the value has no bound (`?`), or it has no rank.
 bool hasUnboundedDims(const ir::Value& v, const ir::Program& program);
 
-/// True for a view: an offset and a shape over operand 0's memory, no kernel
-/// (select, slice, chunk, split, squeeze, unsqueeze, flatten, reshape).
+/// True for a view that moves no data where its operand is dense: an offset
+/// and a shape over operand 0's memory, no kernel (ir::isView, less the
+/// views that stride, ir::kStrides: on a target that does not read strided
+/// views in place those are copies).
 bool isView(const ir::Op& op);
 
 /// True for an op that is a uOperator: it does tensor work a kernel runs

@@ -22,34 +22,7 @@ using ir::OpKind;
 using ir::Value;
 
 bool isFusibleElementwise(const Op& op) {
-  switch (op.kind()) {
-    case OpKind::Add:
-    case OpKind::Sub:
-    case OpKind::Mul:
-    case OpKind::Div:
-    case OpKind::Maximum:
-    case OpKind::Minimum:
-    case OpKind::Neg:
-    case OpKind::Sigmoid:
-    case OpKind::Tanh:
-    case OpKind::Relu:
-    case OpKind::Exp:
-    case OpKind::Log:
-    case OpKind::Sqrt:
-    case OpKind::Rsqrt:
-    case OpKind::Abs:
-    case OpKind::Reciprocal:
-    case OpKind::Silu:
-    case OpKind::Clamp:
-    case OpKind::Hardswish:
-    case OpKind::Hardsigmoid:
-    case OpKind::LeakyRelu:
-    case OpKind::Elu:
-    case OpKind::Softplus:
-      break;
-    default:
-      return false;
-  }
+  if (!ir::hasTrait(op.kind(), ir::kFusible)) return false;
   if (op.numResults() != 1) return false;
   const ir::Type& t = op.result()->type();
   if (!t.isTensor() || !t.hasDType() || t.dtype() != DType::F32 || !t.hasRank()) return false;

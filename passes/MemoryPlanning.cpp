@@ -1,7 +1,7 @@
 //===- passes/MemoryPlanning.cpp ----------------------------------------------------===//
 //
-// Three steps: number the ops in program order (an op with regions spans the
-// positions of its regions), decide which values share a buffer (views,
+// Three steps: number the ops in program order and find each value's last
+// use (ir/Liveness.h), decide which values share a buffer (views,
 // in-place writes, a loop's carried values), then place the buffers, largest
 // first, at the lowest offset free over their lifetime.
 //
@@ -10,9 +10,13 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "ir/Liveness.h"
+#include "ir/Schedule.h"
 
 namespace cocktail::passes {
 
@@ -24,61 +28,25 @@ using ir::Value;
 
 namespace {
 
-/// Ops whose result is an index computation on operand 0's buffer.
-bool isView(OpKind k) {
-  switch (k) {
-    case OpKind::Select:
-    case OpKind::Slice:
-    case OpKind::Chunk:
-    case OpKind::Split:
-    case OpKind::Squeeze:
-    case OpKind::Unsqueeze:
-    case OpKind::Flatten:
-    case OpKind::Reshape:
-    case OpKind::ReshapeAs:
-    case OpKind::Transpose:
-    case OpKind::Permute:
-    case OpKind::Expand:
-    case OpKind::ExpandAs:
-      return true;
-    default:
-      return false;
-  }
-}
-
 /// Views that regroup elements in order: a view only of a dense operand.
-bool needsDenseOperand(OpKind k) {
-  return k == OpKind::Reshape || k == OpKind::ReshapeAs || k == OpKind::Flatten;
-}
+bool needsDenseOperand(OpKind k) { return ir::hasTrait(k, ir::kRegroups); }
 
 /// Whether a view's result may not be dense (row-major without gaps) even
 /// when its operand is.
 bool makesStrided(const Op& op) {
-  switch (op.kind()) {
-    case OpKind::Transpose:
-    case OpKind::Permute:
-    case OpKind::Expand:
-    case OpKind::ExpandAs:
-      return true;
-    case OpKind::Select:
-    case OpKind::Slice:
-    case OpKind::Chunk:
-    case OpKind::Split: {
-      if (op.kind() == OpKind::Slice && op.attrs().getInt("step").value_or(1) != 1) return true;
-      // A part along dim d is one dense piece only when every dim before d is 1.
-      const ir::Type& t = op.operand(0)->type();
-      const int64_t d = op.attrs().getInt("dim").value_or(0);
-      if (!t.hasRank()) return true;
-      const auto& dims = t.dims();
-      const int64_t rank = static_cast<int64_t>(dims.size());
-      const int64_t dim = d < 0 ? d + rank : d;
-      for (int64_t i = 0; i < dim && i < rank; ++i)
-        if (!dims[static_cast<size_t>(i)].isConstant() || dims[static_cast<size_t>(i)].value() != 1) return true;
-      return false;
-    }
-    default:
-      return false;
-  }
+  if (ir::hasTrait(op.kind(), ir::kStrides)) return true;
+  if (!ir::hasTrait(op.kind(), ir::kPartAlongDim)) return false;
+  if (op.kind() == OpKind::Slice && op.attrs().getInt("step").value_or(1) != 1) return true;
+  // A part along dim d is one dense piece only when every dim before d is 1.
+  const ir::Type& t = op.operand(0)->type();
+  const int64_t d = op.attrs().getInt("dim").value_or(0);
+  if (!t.hasRank()) return true;
+  const auto& dims = t.dims();
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  const int64_t dim = d < 0 ? d + rank : d;
+  for (int64_t i = 0; i < dim && i < rank; ++i)
+    if (!dims[static_cast<size_t>(i)].isConstant() || dims[static_cast<size_t>(i)].value() != 1) return true;
+  return false;
 }
 
 /// One buffer and the values that live in it.
@@ -101,63 +69,20 @@ class MemoryPlanning final : public Pass {
 
   ir::Status run(ir::Program& program) override {
     program_ = &program;
-    number(program.body());
+    liveness_.emplace(program.body());
     for (const auto& a : program.body().arguments()) join(a.get(), newBuffer(Buffer::Kind::External, 0));
-    collectUses(program.body());
     assign(program.body());
     place();
     annotate(program.body());
-    program.attrs().set("arena_bytes", arenaBytes_);
-    program.attrs().set("arena_align", t_.memoryAlignment);
+    ir::setArenaPlan(program, ir::ArenaPlan{arenaBytes_, t_.memoryAlignment});
     return ir::Status::success();
   }
 
  private:
-  // ---- positions and liveness ----------------------------------------------------------
+  // ---- liveness (ir/Liveness.h) ----------------------------------------------------------
 
-  void number(const Region& region) {
-    for (const auto& opPtr : region.ops()) {
-      const Op& op = *opPtr;
-      start_[&op] = next_++;
-      if (op.kind() != OpKind::Fused)
-        for (const auto& r : op.regions()) number(*r);
-      end_[&op] = next_ - 1;
-    }
-  }
-
-  int defPos(const Value* v) const {
-    if (const Op* d = v->definingOp()) return end_.at(d);
-    const Op* parent = v->ownerRegion()->parentOp();
-    return parent ? start_.at(parent) : 0;
-  }
-
-  /// Where `user` reading `v` ends v's life: at the user, or at the end of
-  /// the outermost loop around the user that `v` comes from outside of.
-  int usePos(const Op& user, const Value* v) const {
-    int pos = start_.at(&user);
-    for (const Region* r = user.parentRegion(); r && r->parentOp(); r = r->parentOp()->parentRegion()) {
-      const Op* a = r->parentOp();
-      if (a->kind() == OpKind::Loop && !ir::isDefinedInside(v, a)) pos = std::max(pos, end_.at(a));
-    }
-    return pos;
-  }
-
-  void collectUses(const Region& region) {
-    for (const auto& opPtr : region.ops()) {
-      const Op& op = *opPtr;
-      for (const Value* v : op.operands()) {
-        int& last = lastUse_.try_emplace(v, defPos(v)).first->second;
-        last = std::max(last, usePos(op, v));
-      }
-      if (op.kind() != OpKind::Fused)
-        for (const auto& r : op.regions()) collectUses(*r);
-    }
-  }
-
-  int lastUse(const Value* v) const {
-    auto it = lastUse_.find(v);
-    return it == lastUse_.end() ? defPos(v) : it->second;
-  }
+  int defPos(const Value* v) const { return liveness_->defPos(v); }
+  int lastUse(const Value* v) const { return liveness_->lastUse(v); }
 
   // ---- which values share a buffer -------------------------------------------------------
 
@@ -198,7 +123,7 @@ class MemoryPlanning final : public Pass {
   bool canWriteInPlace(const Op& write) const {
     const int b = bufferOf(write.operand(0));
     if (b < 0 || buffers_[static_cast<size_t>(b)].kind != Buffer::Kind::Arena) return false;
-    const int at = start_.at(&write);
+    const int at = liveness_->start(write);
     for (const Value* m : buffers_[static_cast<size_t>(b)].members)
       if (defPos(m) <= at && lastUse(m) > at) return false;
     return true;
@@ -221,7 +146,7 @@ class MemoryPlanning final : public Pass {
         const int base = op.numOperands() ? bufferOf(op.operand(0)) : -1;
         if (k == OpKind::Weight) {
           join(v, newBuffer(Buffer::Kind::External, 0));
-        } else if (isView(k) && base >= 0 && !(needsDenseOperand(k) && strided_.count(op.operand(0))) &&
+        } else if (ir::isView(k) && base >= 0 && !(needsDenseOperand(k) && strided_.count(op.operand(0))) &&
                    (t_.readsStridedViews || !makesStrided(op))) {
           join(v, base);
           if (strided_.count(op.operand(0)) || makesStrided(op)) strided_.insert(v);
@@ -256,21 +181,8 @@ class MemoryPlanning final : public Pass {
       carried.push_back(b);
     }
     assign(body);
-    std::vector<int64_t> copyBack;
-    const Op* yield = body.terminator();
-    for (size_t k = 0; k < carried.size(); ++k) {
-      if (carried[k] < 0) {
-        copyBack.push_back(0);
-        continue;
-      }
-      const int from = bufferOf(yield->operand(k + 1));
-      const bool fromOtherCarried =
-          from != carried[k] && std::find(carried.begin(), carried.end(), from) != carried.end();
-      copyBack.push_back(from == carried[k] ? 0 : fromOtherCarried ? 2 : 1);
-    }
     for (size_t k = 0; k < carried.size(); ++k)
       if (carried[k] >= 0) join(loop.result(k), carried[k]);
-    copyBack_[&loop] = std::move(copyBack);
   }
 
   // ---- placement ---------------------------------------------------------------------------
@@ -280,22 +192,7 @@ class MemoryPlanning final : public Pass {
     for (size_t i = 0; i < buffers_.size(); ++i) {
       Buffer& b = buffers_[i];
       if (b.kind != Buffer::Kind::Arena) continue;
-      b.start = next_;
-      b.end = 0;
-      for (const Value* m : b.members) {
-        b.start = std::min(b.start, defPos(m));
-        b.end = std::max(b.end, lastUse(m));
-      }
-      for (const Value* m : b.members) {
-        // A carried buffer holds data from the loop's start to its end.
-        if (const Op* loop = m->ownerRegion() ? m->ownerRegion()->parentOp() : nullptr) {
-          b.start = std::min(b.start, start_.at(loop));
-          b.end = std::max(b.end, end_.at(loop));
-        }
-        // An op with regions (an if) fills its results from inside them.
-        if (const Op* d = m->definingOp(); d && d->numRegions() && d->kind() != OpKind::Fused)
-          b.start = std::min(b.start, start_.at(d));
-      }
+      std::tie(b.start, b.end) = liveness_->bufferLifetime(b.members);
       order.push_back(i);
     }
     // Largest first, then earliest: the usual first-fit-decreasing heuristic.
@@ -341,26 +238,22 @@ class MemoryPlanning final : public Pass {
                                          [](const auto& r) { return r->type().isTensor(); });
       if (!anyTensor || op.kind() == OpKind::Weight) continue;
       if (shared_.count(&op)) {
-        op.attrs().set("mem_alias", int64_t{0});
+        ir::setMemAliasesOperand0(op);
         continue;
       }
       std::vector<int64_t> offsets;
       for (const auto& r : op.results()) offsets.push_back(offsetOf(r.get()));
-      op.attrs().set("mem", std::move(offsets));
-      if (auto it = copyBack_.find(&op); it != copyBack_.end()) op.attrs().set("copy_back", it->second);
+      ir::setMemOffsets(op, std::move(offsets));
     }
   }
 
   TargetModel t_;
   const ir::Program* program_ = nullptr;
-  int next_ = 0;
-  std::unordered_map<const Op*, int> start_, end_;
-  std::unordered_map<const Value*, int> lastUse_;
+  std::optional<ir::Liveness> liveness_;
   std::vector<Buffer> buffers_;
   std::unordered_map<const Value*, int> bufferOf_;
   std::unordered_set<const Value*> strided_;
   std::unordered_set<const Op*> shared_;
-  std::unordered_map<const Op*, std::vector<int64_t>> copyBack_;
   int64_t arenaBytes_ = 0;
 };
 

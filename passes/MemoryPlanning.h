@@ -30,13 +30,10 @@ namespace cocktail::passes {
 ///   mem_alias = 0        the results live in operand 0's buffer: a view of
 ///                        it, or its bytes written in place
 ///   on a loop, mem holds one buffer per carried value (the body's arguments
-///   and the loop's results are that buffer), and
-///   copy_back = [...]    per carried value: 0 when the body already left the
-///                        yielded value in the buffer; 1 when it is copied
-///                        there at the end of each iteration; 2 when it comes
-///                        from another carried buffer (copy through scratch:
-///                        all copies read before any writes)
+///   and the loop's results are that buffer; an executor copies a yielded
+///   value there when the body left it elsewhere);
 ///   on the function: arena_bytes = N, arena_align = A.
+/// ir/Schedule.h declares them and their accessors.
 std::unique_ptr<Pass> createMemoryPlanningPass(TargetModel target = TargetModel::cpu());
 
 }  // namespace cocktail::passes

@@ -4,21 +4,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ir/Schedule.h"
 #include "passes/CostModel.h"
 
 namespace cocktail::passes {
 
 using ir::Op;
-using ir::OpClass;
 using ir::OpKind;
 
 namespace {
 
 bool isTileLocal(const Op& op) {
-  const OpClass c = op.info().opClass;
   // A headed fused op's tile needs all of its contraction's input.
   if (op.kind() == OpKind::Fused) return !ir::fusedHead(op);
-  return c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
+  return ir::isElementwise(op.kind());
 }
 
 class TaskPartition final : public Pass {
@@ -47,13 +46,11 @@ class TaskPartition final : public Pass {
       const double minFlops = static_cast<double>(t_.minTileElements) * 16;
       int64_t tiles = static_cast<int64_t>(std::ceil(flops / minFlops));
       tiles = std::clamp<int64_t>(tiles, 1, std::min<int64_t>(t_.workers, elems));
-      op.attrs().set("tiles", tiles);
-      op.attrs().set("tile_elems", (elems + tiles - 1) / tiles);
-      op.attrs().set("sync", std::string(syncOf(op, region)));
+      ir::setPartition(op, ir::Partition{tiles, (elems + tiles - 1) / tiles, syncOf(op, region)});
     }
   }
 
-  const char* syncOf(const Op& op, const ir::Region& region) const {
+  ir::Sync syncOf(const Op& op, const ir::Region& region) const {
     bool anyProducer = false;
     for (const ir::Value* v : op.operands()) {
       // A view (the LSTM's chunk of the gates) is no kernel: the producer is
@@ -73,9 +70,9 @@ class TaskPartition final : public Pass {
       // every producer tile may be needed: a barrier.
       const bool sameElements = !throughView && v->type() == op.result()->type() &&
                                 p->result()->type() == op.result()->type();
-      if (!isTileLocal(op) || !sameElements) return "barrier";
+      if (!isTileLocal(op) || !sameElements) return ir::Sync::Barrier;
     }
-    return anyProducer ? "counter" : "none";
+    return anyProducer ? ir::Sync::Counter : ir::Sync::None;
   }
 
   TargetModel t_;

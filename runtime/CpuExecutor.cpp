@@ -7,10 +7,13 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <new>
 #include <stdexcept>
 #include <unordered_map>
 
 #include <fmt/format.h>
+
+#include "ir/Schedule.h"
 
 #include "runtime/FusedElementwise.h"
 #include "runtime/OpProfile.h"
@@ -26,7 +29,13 @@ using ir::OpKind;
 
 namespace {
 
-/// A user-visible failure inside an op, reported with the op's location.
+/// A failure the caller's input caused (ErrorKind::User): the model's own
+/// `raise`, or a loop asked for more steps than the run's limit.
+struct InputError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Any other failure inside an op, reported with the op's location.
 struct OpError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -407,8 +416,8 @@ class CpuExecutor final : public Executor {
     } catch (const OpError& e) {
       return ir::Status::error(e.what());
     }
-    if (auto bytes = program_->attrs().getInt("arena_bytes"); bytes && *bytes > 0)
-      arenas_ = std::make_unique<ArenaPool>(*bytes, program_->attrs().getInt("arena_align").value_or(64));
+    if (auto arena = ir::arenaPlan(*program_); arena && arena->bytes > 0)
+      arenas_ = std::make_unique<ArenaPool>(arena->bytes, arena->align);
     return ir::Status::success();
   }
 
@@ -428,7 +437,15 @@ class CpuExecutor final : public Executor {
       bool wantsFloat = signature_.inputs[i].type.isScalar() && signature_.inputs[i].type.dtype() == DType::F64;
       run.frame[static_cast<size_t>(body_.args[i])] = wantsFloat ? RuntimeValue(asDouble(v)) : v;
     }
-    if (arenas_) run.arena = arenas_->acquire();
+    if (arenas_) {
+      try {
+        run.arena = arenas_->acquire();
+      } catch (const std::bad_alloc&) {
+        return ir::Status::error(fmt::format("cannot allocate the {}-byte arena of the memory plan (arena_bytes)",
+                                             ir::arenaPlan(*program_)->bytes),
+                                 {}, ir::ErrorKind::Internal);
+      }
+    }
     std::vector<RuntimeValue> outputs;
     try {
       execBlock(body_, run);
@@ -438,13 +455,10 @@ class CpuExecutor final : public Executor {
         if (const Tensor* t = std::get_if<Tensor>(&v); t && run.arena.contains(*t)) v = t->clone();
         outputs.push_back(v);
       }
+    } catch (const InputError& e) {
+      return runError(run, e, ir::ErrorKind::User);
     } catch (const std::exception& e) {
-      const Instr* current = run.current;
-      ir::Location loc = current ? current->op->loc() : ir::Location{};
-      std::string opName = current ? std::string(current->op->name()) : "?";
-      if (current && current->op->kind() == OpKind::Island)
-        opName = current->op->attrs().getString("op").value_or("island");
-      return ir::Status::error(fmt::format("in '{}': {}", opName, e.what()), loc);
+      return runError(run, e, ir::ErrorKind::Internal);
     }
     run.frame.clear();
     if (arenas_) arenas_->release(std::move(run.arena));
@@ -452,6 +466,16 @@ class CpuExecutor final : public Executor {
   }
 
  private:
+  /// A failed run, at the op that failed.
+  static ir::Status runError(const Run& run, const std::exception& e, ir::ErrorKind kind) {
+    const Instr* current = run.current;
+    ir::Location loc = current ? current->op->loc() : ir::Location{};
+    std::string opName = current ? std::string(current->op->name()) : "?";
+    if (current && current->op->kind() == OpKind::Island)
+      opName = current->op->attrs().getString("op").value_or("island");
+    return ir::Status::error(fmt::format("in '{}': {}", opName, e.what()), loc, kind);
+  }
+
   int slotOf(const ir::Value* v) {
     auto [it, inserted] = slots_.emplace(v, numSlots_);
     if (inserted) ++numSlots_;
@@ -471,14 +495,15 @@ class CpuExecutor final : public Executor {
       ins.op = &op;
       for (const ir::Value* v : op.operands()) ins.in.push_back(slotOf(v));
       for (const auto& r : op.results()) ins.out.push_back(slotOf(r.get()));
-      if (auto mem = op.attrs().getInts("mem")) {
-        ins.mem = *mem;
+      const ir::OpMemPlan plan = ir::memPlan(op);
+      if (!plan.offsets.empty()) {
+        ins.mem.assign(plan.offsets.begin(), plan.offsets.end());
         for (const auto& r : op.results()) ins.memBytes.push_back(ir::boundBytes(r->type(), *program_).value_or(-1));
         if (ins.mem.size() != op.numResults())
           throw OpError(fmt::format("the memory plan of '{}' has {} offsets for {} results", op.name(), ins.mem.size(),
                                     op.numResults()));
       }
-      ins.memAlias = op.attrs().has("mem_alias");
+      ins.memAlias = plan.aliasesOperand0;
       if (op.kind() == OpKind::Fused) {
         // The body runs as one kernel, not op by op.
         auto kernel = FusedElementwise::compile(op);
@@ -574,7 +599,7 @@ class CpuExecutor final : public Executor {
     for (size_t k = 0; k < ins.mem.size() && n < kMaxSlots; ++k) {
       const ir::Type& type = ins.op->result(k)->type();
       if (ins.mem[k] >= 0 && ins.memBytes[k] >= 0)
-        slots[n++] = {run.arena.slot(ins.mem[k]), static_cast<size_t>(ins.memBytes[k]), type.dtype(),
+        slots[n++] = {run.arena.slot(ins.mem[k], ins.memBytes[k]), static_cast<size_t>(ins.memBytes[k]), type.dtype(),
                       static_cast<int>(type.rank())};
     }
     {
@@ -655,7 +680,7 @@ class CpuExecutor final : public Executor {
         const int64_t limit = run.control->maxLoopTrips;
         const bool counted = maxTrip != std::numeric_limits<int64_t>::max();
         if (counted && cond && maxTrip > limit)
-          throw OpError(fmt::format("the loop would run {} steps, over the limit of {}", maxTrip, limit));
+          throw InputError(fmt::format("the loop would run {} steps, over the limit of {}", maxTrip, limit));
         const Block& body = ins.regions[0];
         std::vector<RuntimeValue> carried;
         for (size_t i = 2; i < ins.in.size(); ++i)
@@ -663,7 +688,7 @@ class CpuExecutor final : public Executor {
         for (int64_t iter = 0; iter < maxTrip && cond; ++iter) {
           if (auto why = run.control->stopReason())
             throw OpError(fmt::format("stopped at step {} of the loop: {}", iter, *why));
-          if (iter == limit) throw OpError(fmt::format("the loop ran past the limit of {} steps", limit));
+          if (iter == limit) throw InputError(fmt::format("the loop ran past the limit of {} steps", limit));
           settleCarried(ins, carried, run);
           f[static_cast<size_t>(body.args[0])] = iter;
           for (size_t k = 0; k < carried.size(); ++k) f[static_cast<size_t>(body.args[k + 1])] = std::move(carried[k]);
@@ -739,7 +764,7 @@ class CpuExecutor final : public Executor {
       case OpKind::Softplus:
         return set(cpu::activation(cpu::Activation::Softplus, T(0), {*a.getFloat("beta"), *a.getFloat("threshold")}));
       case OpKind::CastLike: return set(cpu::cast(T(0), T(1).dtype()));
-      case OpKind::Raise: throw OpError(a.getString("message").value_or("the model raised an exception"));
+      case OpKind::Raise: throw InputError(a.getString("message").value_or("the model raised an exception"));
       case OpKind::Cast: return set(cpu::cast(T(0), *a.getDType("dtype")));
       case OpKind::Size: {
         Tensor x = T(0);

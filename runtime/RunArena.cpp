@@ -61,7 +61,7 @@ void RunArena::settle(std::span<RuntimeValue* const> values, std::span<const int
 
 void RunArena::moveToSlot(RuntimeValue& v, int64_t offset, int64_t bytes) const {
   const Tensor& t = std::get<Tensor>(v);
-  TensorPlacement::Slot slot{this->slot(offset), static_cast<size_t>(bytes), t.dtype(), static_cast<int>(t.dim())};
+  TensorPlacement::Slot slot{this->slot(offset, bytes), static_cast<size_t>(bytes), t.dtype(), static_cast<int>(t.dim())};
   TensorPlacement placement(std::span<const TensorPlacement::Slot>(&slot, 1));
   Tensor moved = Tensor::empty(t.dtype(), t.shape());
   std::memmove(moved.rawData(), t.rawData(), static_cast<size_t>(t.nbytes()));

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -35,10 +36,13 @@ class RunArena {
   }
   bool isAt(const Tensor& t, int64_t offset) const { return offset >= 0 && t.rawData() == memory_.get() + offset; }
 
-  /// The buffer at `offset`, with an owner count of its own (so that
-  /// Tensor::uniquelyOwned() means for it what it means on the heap), which
-  /// keeps the arena alive.
-  std::shared_ptr<std::byte[]> slot(int64_t offset) const {
+  /// The `bytes` at `offset`, with an owner count of their own (so that
+  /// Tensor::uniquelyOwned() means for them what it means on the heap),
+  /// which keeps the arena alive. The verifier (ir/ScheduleVerifier.h) has
+  /// checked every planned slot against the arena; the assert is the second
+  /// line of defence.
+  std::shared_ptr<std::byte[]> slot(int64_t offset, int64_t bytes) const {
+    assert(offset >= 0 && bytes >= 0 && offset <= bytes_ && bytes <= bytes_ - offset && "a slot outside the arena");
     return std::shared_ptr<std::byte[]>(memory_.get() + offset, [keep = memory_](std::byte*) {});
   }
 

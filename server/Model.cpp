@@ -397,7 +397,7 @@ Status Model::runFailure(const ir::Status& error, const InferJob& job, Clock::ti
     return {Status::Code::DeadlineExceeded,
             fmt::format("request for model '{}' did not finish before its deadline ({} us after it was accepted): {}",
                         name_, nsBetween(job.accepted, when) / 1000, error.str())};
-  return Status::fromIr(error, Status::Code::Internal);
+  return Status::fromRun(error);
 }
 
 void Model::runOne(size_t instance, InferJob* job) {

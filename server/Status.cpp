@@ -10,6 +10,15 @@ Status Status::fromIr(const ir::Status& s, Code code) {
   return {code, std::move(m)};
 }
 
+Status Status::fromRun(const ir::Status& s) {
+  switch (s.kind()) {
+    case ir::ErrorKind::User: return fromIr(s, Code::InvalidArgument);
+    case ir::ErrorKind::Unsupported: return fromIr(s, Code::FailedPrecondition);
+    case ir::ErrorKind::Internal: break;
+  }
+  return fromIr(s, Code::Internal);
+}
+
 const char* codeName(Status::Code code) {
   switch (code) {
     case Status::Code::Ok: return "OK";

@@ -41,6 +41,10 @@ class [[nodiscard]] Status {
 
   /// An ir::Status (compiler, runtime) as a server error of the given kind.
   static Status fromIr(const ir::Status& s, Code code);
+  /// A failed run as a server error, its code from the status's kind:
+  /// User -> InvalidArgument (a bad input, the model's own `raise`),
+  /// Unsupported -> FailedPrecondition, Internal -> Internal.
+  static Status fromRun(const ir::Status& s);
 
  private:
   Code code_ = Code::Ok;

@@ -114,8 +114,8 @@ std::string Generator::origin(const Op& op) const {
 CudaModule Generator::run() {
   for (const ir::Symbol& s : program_.symbols()) module_.symbols.push_back(s.name);
   // plan-memory's block first: its offsets are relative to it.
-  if (auto bytes = program_.attrs().getInt("arena_bytes"))
-    planBase_ = module_.layout.region(module_.layout.place("plan-memory: the values it placed", *bytes)).offset;
+  if (auto arena = ir::arenaPlan(program_))
+    planBase_ = module_.layout.region(module_.layout.place("plan-memory: the values it placed", arena->bytes)).offset;
   // The arena: weights first (copied once), then inputs, then everything the program computes.
   for (const ir::WeightDecl& w : program_.weights()) {
     std::vector<int64_t> bounds;
@@ -400,17 +400,17 @@ TensorRef Generator::freshRef(const std::string& name, DType dtype, std::vector<
 
 TensorRef Generator::resultRef(const Op& op, size_t i, const std::string& name, DType dtype, std::vector<Expr> dims,
                                std::vector<int64_t> bounds) {
-  auto mem = op.attrs().getInts("mem");
-  const auto planBytes = program_.attrs().getInt("arena_bytes");
-  if (planBase_ < 0 || !mem || i >= mem->size() || (*mem)[i] < 0) return freshRef(name, dtype, std::move(dims), std::move(bounds));
+  const std::span<const int64_t> mem = ir::memPlan(op).offsets;
+  const int64_t planBytes = ir::arenaPlan(program_).value_or(ir::ArenaPlan{}).bytes;
+  if (planBase_ < 0 || i >= mem.size() || mem[i] < 0) return freshRef(name, dtype, std::move(dims), std::move(bounds));
   int64_t bytes = ir::dtypeSize(dtype);
   for (int64_t b : bounds) bytes *= b;
-  if ((*mem)[i] + bytes > planBytes.value_or(0))
-    throw error(op, fmt::format("plan-memory put result {} at {} (+{} bytes) outside its {}-byte arena", i, (*mem)[i],
-                                bytes, planBytes.value_or(0)));
+  if (mem[i] + bytes > planBytes)
+    throw error(op, fmt::format("plan-memory put result {} at {} (+{} bytes) outside its {}-byte arena", i, mem[i],
+                                bytes, planBytes));
   TensorRef ref;
   ref.dtype = dtype;
-  ref.region = module_.layout.placeAt(name + " (planned)", planBase_ + (*mem)[i], bytes);
+  ref.region = module_.layout.placeAt(name + " (planned)", planBase_ + mem[i], bytes);
   ref.strides = contiguousStrides(dims);
   ref.dims = std::move(dims);
   ref.bounds = std::move(bounds);
@@ -453,35 +453,12 @@ const TensorRef& Generator::tensor(const Value* v, const Op& user) {
   return it->second;
 }
 
-namespace {
-
-bool isViewOp(OpKind k) {
-  switch (k) {
-    case OpKind::Select:
-    case OpKind::Slice:
-    case OpKind::Chunk:
-    case OpKind::Split:
-    case OpKind::Transpose:
-    case OpKind::Permute:
-    case OpKind::Unsqueeze:
-    case OpKind::Squeeze:
-    case OpKind::Expand:
-    case OpKind::ExpandAs:
-      return true;
-    default:
-      return false;
-  }
-}
-
-}  // namespace
-
 bool Generator::isView(const Op& op) const {
-  if (isViewOp(op.kind())) return true;
-  if (op.kind() == OpKind::Reshape || op.kind() == OpKind::ReshapeAs || op.kind() == OpKind::Flatten) {
-    auto it = tensors_.find(op.operand(0));
-    return it != tensors_.end() && it->second.contiguous();
-  }
-  return false;
+  if (!ir::isView(op.kind())) return false;
+  // A regrouping view (reshape) reads in place only a dense operand.
+  if (!ir::hasTrait(op.kind(), ir::kRegroups)) return true;
+  auto it = tensors_.find(op.operand(0));
+  return it != tensors_.end() && it->second.contiguous();
 }
 
 // ---- entry point -------------------------------------------------------------------------

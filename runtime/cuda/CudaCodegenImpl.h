@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ir/Program.h"
+#include "ir/Schedule.h"
 #include "ir/Status.h"
 #include "runtime/cuda/CudaCodegen.h"
 #include "runtime/cuda/CudaExpr.h"

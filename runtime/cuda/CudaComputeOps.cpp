@@ -36,7 +36,7 @@ void Generator::emitLinear(const Op& op, const TensorRef& o) {
         "tiles, streamed from global memory",
         wt, staged->slots, staged->pointer, staged->sliceElems(), bufferPointer(w), staged->cols, staged->weight));
   }
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), true,
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), true,
                   perTask);
   line("const int lane = threadIdx.x & 31;");
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
@@ -62,7 +62,7 @@ void Generator::emitMatmul(const Op& op, const TensorRef& o) {
   const TensorRef& a = tensor(op.operand(0), op);
   const TensorRef& b = tensor(op.operand(1), op);
   if (a.rank() < 1 || b.rank() < 1) throw error(op, "matmul of a 0-d tensor");
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   // Output coords: batch..., [m if a is a matrix], [n if b is a matrix].
   const bool aMat = a.rank() >= 2, bMat = b.rank() >= 2;
@@ -100,7 +100,7 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
   // A whole-tensor arg-reduction indexes the flattened tensor.
   const bool flatArg = arg && !attrs.getInt("dim");
 
-  openElementLoop(o, attrs.getInt("tiles").value_or(0), attrs.getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> xc;
   size_t next = 0;
@@ -148,7 +148,7 @@ void Generator::emitSoftmax(const Op& op, const TensorRef& o) {
   const TensorRef& x = tensor(op.operand(0), op);
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(-1), x.rank());
   const DType t = o.dtype;
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> rc = c;
   rc[static_cast<size_t>(d)] = "r";
@@ -179,7 +179,7 @@ void Generator::emitConv2d(const Op& op, const TensorRef& o) {
   };
   const auto stride = pair("stride", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
   const int64_t groups = op.attrs().getInt("groups").value_or(1);
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");  // n, o, oh, ow
   const Expr cinPerGroup = w.dims[1];
   line(fmt::format("{} acc = {};", ctypeOf(o.dtype), op.numOperands() > 2 ? at(tensor(op.operand(2), op), {c[1]}) : "0"));
@@ -212,7 +212,7 @@ void Generator::emitPool2d(const Op& op, const TensorRef& o) {
     if (stride[i] == 0) stride[i] = kernel[i];  // PyTorch: the stride defaults to the kernel
   const bool isMax = op.kind() == OpKind::MaxPool2d;
   const std::string H = x.dims[2].str(), W = x.dims[3].str();
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   if (isMax) {
     line(fmt::format("{} acc = 0; bool first = true;", ctypeOf(o.dtype)));
@@ -249,7 +249,7 @@ void Generator::emitPool2d(const Op& op, const TensorRef& o) {
 void Generator::emitEmbedding(const Op& op, const TensorRef& o) {
   const TensorRef& w = tensor(op.operand(0), op);
   const TensorRef& idx = tensor(op.operand(1), op);
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   std::vector<std::string> ic(c.begin(), c.end() - 1);
   line(fmt::format("const i64 row = (i64){};", idx.rank() == 0 ? at(idx, {}) : at(idx, ic)));

@@ -206,8 +206,7 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
       fromTensor(op.operand(0));
       break;
     default:
-      if (op.info().opClass == OpClass::Binary || op.info().opClass == OpClass::Unary ||
-          op.info().opClass == OpClass::Elementwise || op.kind() == OpKind::Fused) {
+      if (ir::isElementwise(op.kind()) || op.kind() == OpKind::Fused) {
         for (const Value* v : op.operands())
           if (v->type().isTensor() && v->type().rank() == t.rank()) {
             fromTensor(v);
@@ -224,7 +223,7 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
 
 void Generator::emitCat(const Op& op, const TensorRef& o) {
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), o.rank());
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   Expr start = 0;
   for (size_t i = 0; i < op.numOperands(); ++i) {
@@ -248,7 +247,7 @@ void Generator::emitScatter(const Op& op, const TensorRef& o) {
   const TensorRef& src = tensor(op.operand(1), op);
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), base.rank());
   const std::string size = base.dims[static_cast<size_t>(d)].str();
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");
   const std::string cd = c[static_cast<size_t>(d)];
   std::vector<std::string> sc = c;
@@ -272,7 +271,7 @@ void Generator::emitScatter(const Op& op, const TensorRef& o) {
 void Generator::emitMaterialize(const Op& op, const TensorRef& o) {
   // A reshape of a non-contiguous view: copy in the input's logical order.
   const TensorRef& x = tensor(op.operand(0), op);
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(x.dims, "e", "c");
   line(fmt::format("{}[e] = {};", bufferPointer(o), at(x, c)));
   closeElementLoop();

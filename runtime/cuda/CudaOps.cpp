@@ -229,7 +229,7 @@ void Generator::computeOp(const Op& op) {
     if (v->type().isTensor()) in.push_back(tensor(v, op));
   // plan-memory may have put a functional write into its base's bytes: then
   // only the written part is written.
-  if (op.info().opClass == OpClass::Write && op.attrs().getInt("mem_alias") == 0) {
+  if (op.info().opClass == OpClass::Write && ir::memPlan(op).aliasesOperand0) {
     emitInPlaceWrite(op, tensor(op.operand(0), op));
     return;
   }
@@ -401,7 +401,7 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
 void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out) {
   const TensorRef& o = out[0];
   const DType t = computeType(op);
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   const std::vector<std::string> c = emitCoords(o.dims, "e", "c", true);
   std::vector<std::string> args;
   switch (op.kind()) {
@@ -445,7 +445,7 @@ void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
   const TensorRef& o = out[0];
   for (const TensorRef& r : out)
     if (!(r.dims == o.dims)) throw error(op, "a fused op whose results differ in shape is not supported yet");
-  openElementLoop(o, op.attrs().getInt("tiles").value_or(0), op.attrs().getInt("tile_elems").value_or(0), false);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   const std::vector<std::string> c = emitCoords(o.dims, "e", "c", true);
   std::map<const Value*, std::string> local;
   int next = 0;

@@ -48,13 +48,13 @@ void Generator::hostRegion(const ir::Region& region, std::vector<HostStep>& step
     }
     switch (op.kind()) {
       case OpKind::Loop:
-        if (op.attrs().getString("placement") == "host")
+        if (ir::placement(op) == ir::Placement::Host)
           hostLoop(op, steps);
         else
           deviceRegionKernel(op, steps);
         break;
       case OpKind::If:
-        if (op.attrs().getString("placement") == "host")
+        if (ir::placement(op) == ir::Placement::Host)
           hostIf(op, steps);
         else
           deviceRegionKernel(op, steps);
@@ -106,7 +106,7 @@ bool Generator::declareCommon(const Op& op) {
 }
 
 void Generator::operatorKernel(const Op& op, std::vector<HostStep>& steps) {
-  const int64_t tiles = op.attrs().getInt("tiles").value_or(0);
+  const int64_t tiles = ir::tilesOf(op);
   const int id = openKernel(std::string(op.name()), KernelInfo::Kind::Operator, tiles, &op,
                             fmt::format("// {}\n", describe(op)));
   computeOp(op);
@@ -117,8 +117,9 @@ void Generator::operatorKernel(const Op& op, std::vector<HostStep>& steps) {
 void Generator::deviceRegionKernel(const Op& op, std::vector<HostStep>& steps) {
   const bool isLoop = op.kind() == OpKind::Loop;
   std::string comment = fmt::format("// Persistent kernel: {}\n", describe(op));
-  if (auto reason = op.attrs().getString("reason")) comment += fmt::format("//   placement: {}\n", *reason);
-  if (auto res = op.attrs().getString("residency")) comment += fmt::format("//   residency: {}\n", *res);
+  if (std::string reason = ir::placementReason(op); !reason.empty())
+    comment += fmt::format("//   placement: {}\n", reason);
+  if (std::string why = ir::residencyReason(op); !why.empty()) comment += fmt::format("//   residency: {}\n", why);
   const int id = openKernel(isLoop ? "loop" : "if", KernelInfo::Kind::Persistent, 0, &op, comment);
   for (size_t r = 0; r < op.numRegions(); ++r) findCounterProducers(op.region(r));
   if (isLoop)
@@ -359,7 +360,7 @@ void Generator::deviceLoop(const Op& op) {
   const ir::Region& body = op.region(0);
   const int id = valueId(body.argument(0));
   line(fmt::format("// {}", describe(op)));
-  if (op.attrs().getString("placement") == "host")
+  if (ir::placement(op) == ir::Placement::Host)
     line("// (placed on the host, but nested in a device region: it runs here)");
   syncBeforeRead(std::vector<Value*>(op.operands().begin() + 2, op.operands().end()), "the initial carried values");
   for (size_t i = 2; i < op.numOperands(); ++i) {

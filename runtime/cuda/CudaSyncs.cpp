@@ -41,9 +41,8 @@ bool Generator::sameTileOfSameBlock(const Op* a, const Op* b) const {
   // Tile i of both runs on block i mod gridDim.x, and a tile-local op touches
   // only its tile's elements of a result of the same shape.
   if (!a || !b || !isTileLocal(*a) || !isTileLocal(*b)) return false;
-  const auto tiles = a->attrs().getInt("tiles");
-  return tiles && *tiles > 0 && b->attrs().getInt("tiles") == tiles &&
-         a->attrs().getInt("tile_elems") == b->attrs().getInt("tile_elems") &&
+  const int64_t tiles = ir::tilesOf(*a);
+  return tiles > 0 && ir::tilesOf(*b) == tiles && ir::tileElemsOf(*a) == ir::tileElemsOf(*b) &&
          a->result()->type() == b->result()->type();
 }
 
@@ -70,7 +69,7 @@ void Generator::syncForAccess(const Op* op, const std::vector<TensorRef>& reads,
   };
   for (const TensorRef& r : reads) check(r, false);
   for (const TensorRef& w : writes) check(w, true);
-  const std::string planned = op ? op->attrs().getString("sync").value_or("none") : "";
+  const std::string planned = op ? std::string(ir::toString(ir::syncOf(*op).value_or(ir::Sync::None))) : "";
   if (needGrid) taskWaits_.clear();  // the grid barrier covers them
   if (!needGrid) exports_.tileWaited.insert(waitedNow_.begin(), waitedNow_.end());
   waitedNow_.clear();
@@ -101,8 +100,7 @@ void Generator::recordAccess(const Op* op, const std::vector<TensorRef>& reads, 
 }
 
 bool Generator::isTileLocal(const Op& op) {
-  const OpClass c = op.info().opClass;
-  return op.kind() == OpKind::Fused || c == OpClass::Binary || c == OpClass::Unary || c == OpClass::Elementwise;
+  return op.kind() == OpKind::Fused || ir::isElementwise(op.kind());
 }
 
 }  // namespace cocktail::runtime::cuda

@@ -31,7 +31,7 @@ namespace cocktail::runtime::cuda {
 namespace {
 
 bool isInPlaceWrite(const Op& op) {
-  return op.info().opClass == OpClass::Write && op.attrs().getInt("mem_alias") == 0;
+  return op.info().opClass == OpClass::Write && ir::memPlan(op).aliasesOperand0;
 }
 
 }  // namespace
@@ -43,8 +43,8 @@ const Op* Generator::tileProducer(const Op& consumer, const ir::Value* operand) 
   const Op* p = operand->definingOp();
   if (!p || p->parentRegion() != consumer.parentRegion() || isView(*p) || isInPlaceWrite(*p)) return nullptr;
   if (p->numRegions() > 0 && p->kind() != ir::OpKind::Fused) return nullptr;
-  if (!isTileLocal(consumer) || consumer.attrs().getInt("tiles").value_or(0) <= 0) return nullptr;
-  if (p->attrs().getInt("tiles").value_or(0) <= 0 || p->numResults() == 0 || !p->result()->type().isTensor()) return nullptr;
+  if (!isTileLocal(consumer) || ir::tilesOf(consumer) <= 0) return nullptr;
+  if (ir::tilesOf(*p) <= 0 || p->numResults() == 0 || !p->result()->type().isTensor()) return nullptr;
   if (operand->type() != consumer.result()->type() || p->result()->type() != consumer.result()->type()) return nullptr;
   return p;
 }
@@ -54,7 +54,7 @@ void Generator::findCounterProducers(const ir::Region& region) {
     const Op& op = *opPtr;
     for (size_t r = 0; r < op.numRegions(); ++r)
       if (op.kind() != ir::OpKind::Fused) findCounterProducers(op.region(r));
-    if (op.attrs().getString("sync") != "counter") continue;
+    if (ir::syncOf(op) != ir::Sync::Counter) continue;
     for (const ir::Value* v : op.operands())
       if (const Op* p = tileProducer(op, v); p && !sameTileOfSameBlock(&op, p))
         if (!exports_.secondPass || exports_.tileWaited.count(p)) counterProducers_.insert(p);
@@ -63,10 +63,10 @@ void Generator::findCounterProducers(const ir::Region& region) {
 
 void Generator::beginCounterProducer(const Op& op) {
   if (!counterProducers_.count(&op)) return;
-  const int64_t tiles = op.attrs().getInt("tiles").value_or(0);
+  const int64_t tiles = ir::tilesOf(op);
   int64_t elems = 1;
   for (int64_t b : boundsOfType(op.result()->type())) elems *= b;
-  const int64_t tileElems = coveringTileElems(tiles, op.attrs().getInt("tile_elems").value_or(0), elems);
+  const int64_t tileElems = coveringTileElems(tiles, ir::tileElemsOf(op), elems);
   const std::string name = ir::printValueName(op.result(), op);
   const int region = module_.layout.place(fmt::format("tile counters: {} ({} tiles)", name, tiles), 4 * tiles);
   TileCounters c{region, fmt::format("tc{}", region), fmt::format("ep{}", region), tiles, tileElems};

@@ -18,7 +18,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -30,16 +29,6 @@ namespace cocktail::runtime::cuda {
 namespace {
 
 /// "@w_ih, @w_hh" -> {"w_ih", "w_hh"}
-std::set<std::string> residentNames(const std::string& list) {
-  std::set<std::string> names;
-  std::stringstream in(list);
-  for (std::string item; std::getline(in, item, ',');) {
-    const size_t at = item.find('@');
-    if (at != std::string::npos) names.insert(item.substr(at + 1));
-  }
-  return names;
-}
-
 void collectLinears(const ir::Region& region, std::vector<const Op*>& out) {
   for (const auto& op : region.ops()) {
     if (op->kind() == OpKind::Linear) out.push_back(op.get());
@@ -64,9 +53,11 @@ const StagedWeight* Generator::stagedWeightOf(const Op& op) const {
 }
 
 void Generator::stageResidentWeights(const Op& loop) {
-  const std::string list = loop.attrs().getString("resident").value_or("");
-  const std::set<std::string> resident = residentNames(list);
+  const std::vector<std::string> names = ir::residentWeights(loop);
+  const std::set<std::string> resident(names.begin(), names.end());
   if (resident.empty()) return;
+  std::string list;
+  for (const std::string& n : names) list += (list.empty() ? "@" : ", @") + n;
   const passes::TargetModel target = passes::TargetModel::cuda();
   const int64_t budget = target.onChipBytesPerWorker;
   std::vector<const Op*> linears;
@@ -82,10 +73,10 @@ void Generator::stageResidentWeights(const Op& loop) {
     if (!resident.count(name)) continue;
     handled.insert(name);
     const TensorRef& w = weights_.at(name);
-    const int64_t tiles = op->attrs().getInt("tiles").value_or(0);
+    const int64_t tiles = ir::tilesOf(*op);
     int64_t outElems = 1;
     for (int64_t b : boundsOfType(op->result()->type())) outElems *= b;
-    const int64_t tileElems = coveringTileElems(tiles, op->attrs().getInt("tile_elems").value_or(0), outElems);
+    const int64_t tileElems = coveringTileElems(tiles, ir::tileElemsOf(*op), outElems);
     const std::string what = fmt::format("@{} (read by {})", name, describe(*op).substr(0, describe(*op).find(" {")));
     if (w.rank() != 2 || !w.contiguous() || tiles <= 0 || tileElems <= 0) {
       line(fmt::format("// {}: not a tiled [N, K] weight: streamed from global memory", what));

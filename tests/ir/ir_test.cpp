@@ -10,12 +10,15 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <limits>
 #include <random>
 
 #include "ir/Builder.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
+#include "ir/Schedule.h"
 #include "ir/Verifier.h"
 
 namespace cocktail::ir {
@@ -526,6 +529,133 @@ TEST(Structure, DefinedInsideAndIndexOf) {
   EXPECT_EQ(body.indexOf(loop), 2u);
   EXPECT_EQ(loop->region(0).indexOf(ifOp), 0u);
   EXPECT_EQ(body.indexOf(ifOp), body.size());  // not one of its own ops
+}
+
+// ---- op traits (ir/OpTraits.def) ------------------------------------------------------
+
+std::vector<std::string> opsWith(uint32_t traits) {
+  std::vector<std::string> names;
+  for (size_t k = 0; k < kNumOpKinds; ++k)
+    if (hasTrait(static_cast<OpKind>(k), traits)) names.emplace_back(opInfo(static_cast<OpKind>(k)).mnemonic);
+  return names;
+}
+
+TEST(OpTraits, ViewsAreDeclaredOnce) {
+  EXPECT_THAT(opsWith(kView),
+              ::testing::UnorderedElementsAre("select", "slice", "chunk", "split", "squeeze", "unsqueeze", "flatten",
+                                              "reshape", "reshape_as", "transpose", "permute", "expand", "expand_as"));
+  EXPECT_THAT(opsWith(kRegroups), ::testing::UnorderedElementsAre("flatten", "reshape", "reshape_as"));
+  EXPECT_THAT(opsWith(kStrides), ::testing::UnorderedElementsAre("transpose", "permute", "expand", "expand_as"));
+  // Each refinement of a view is a view.
+  for (uint32_t t : {kRegroups, kStrides, kPartAlongDim})
+    for (const std::string& name : opsWith(t)) EXPECT_TRUE(isView(*opKindFromMnemonic(name))) << name;
+}
+
+TEST(OpTraits, ElementwiseFollowsTheClassAndFusibleIsElementwise) {
+  EXPECT_TRUE(isElementwise(OpKind::Add));
+  EXPECT_TRUE(isElementwise(OpKind::Tanh));
+  EXPECT_TRUE(isElementwise(OpKind::Where));
+  EXPECT_FALSE(isElementwise(OpKind::Matmul));
+  EXPECT_FALSE(isElementwise(OpKind::Select));
+  for (const std::string& name : opsWith(kFusible)) EXPECT_TRUE(isElementwise(*opKindFromMnemonic(name))) << name;
+  EXPECT_FALSE(hasTrait(OpKind::Eq, kFusible));  // a bool result is not fused
+}
+
+// ---- the schedule (ir/Schedule.h) ---------------------------------------------------------
+
+TEST(Schedule, AccessorsWriteTheTextTheTestsRead) {
+  auto p = parseOk(R"(weight @w : f32[4,4]
+func @f(%x: f32[4,4], %n: i64) -> (f32[4,4]) {
+  %true = constant true : i1
+  %r = loop(%n, %true, %x) : f32[4,4] {
+  ^(%i: i64, %h: f32[4,4]):
+    %t = tanh(%h) : f32[4,4]
+    yield(%true, %t)
+  }
+  return(%r)
+}
+)");
+  ASSERT_TRUE(p);
+  Op& loop = *p->body().ops()[1];
+  Op& tanh = *loop.region(0).ops()[0];
+  setPlacement(loop, Placement::Persistent, "why");
+  setResidency(loop, {"w"}, "fits");
+  setPartition(tanh, Partition{2, 8, Sync::Counter});
+  setMemOffsets(tanh, {64});
+  setMemOffsets(loop, {0});
+  setArenaPlan(*p, ArenaPlan{128, 64});
+  const std::string text = printProgram(*p);
+  EXPECT_THAT(text, HasSubstr("attributes {arena_align = 64, arena_bytes = 128}"));
+  EXPECT_THAT(text, HasSubstr(R"({mem = [0], placement = "persistent", reason = "why", residency = "fits", resident = "@w"})"));
+  EXPECT_THAT(text, HasSubstr(R"(tanh(%h) {mem = [64], sync = "counter", tile_elems = 8, tiles = 2})"));
+  EXPECT_EQ(verifyProgram(*p).str(), "");
+  // ... and read back, typed, from the parsed text.
+  auto q = parseOk(text);
+  ASSERT_TRUE(q);
+  const Op& loop2 = *q->body().ops()[1];
+  const Op& tanh2 = *loop2.region(0).ops()[0];
+  EXPECT_EQ(placement(loop2), Placement::Persistent);
+  EXPECT_EQ(residentWeights(loop2), std::vector<std::string>{"w"});
+  auto part = partition(tanh2);
+  ASSERT_TRUE(part);
+  EXPECT_EQ(part->tiles, 2);
+  EXPECT_EQ(part->tileElems, 8);
+  EXPECT_EQ(part->sync, Sync::Counter);
+  ASSERT_EQ(memPlan(tanh2).offsets.size(), 1u);
+  EXPECT_EQ(memPlan(tanh2).offsets[0], 64);
+  EXPECT_FALSE(memPlan(tanh2).aliasesOperand0);
+  EXPECT_EQ(arenaPlan(*q)->bytes, 128);
+  EXPECT_FALSE(arenaPlan(*parseOk("func @f() -> () {\n  return\n}\n")));
+}
+
+TEST(Schedule, EnumsParseOnlyTheirNames) {
+  for (Placement pl : {Placement::Host, Placement::Device, Placement::Persistent})
+    EXPECT_EQ(parsePlacement(toString(pl)), pl);
+  for (Sync s : {Sync::None, Sync::Counter, Sync::Barrier}) EXPECT_EQ(parseSync(toString(s)), s);
+  EXPECT_FALSE(parsePlacement("zzz"));
+  EXPECT_FALSE(parsePlacement("Host"));
+  EXPECT_FALSE(parseSync("bogus"));
+  EXPECT_FALSE(parseSync(""));
+}
+
+TEST(Schedule, ResidentLists) {
+  EXPECT_EQ(parseResidentList(""), std::vector<std::string>{});
+  EXPECT_EQ(parseResidentList("@a"), std::vector<std::string>{"a"});
+  EXPECT_EQ(parseResidentList("@w1, @w2,@b"), (std::vector<std::string>{"w1", "w2", "b"}));
+  EXPECT_FALSE(parseResidentList("w"));
+  EXPECT_FALSE(parseResidentList("@a,"));
+  EXPECT_FALSE(parseResidentList("@a,,@b"));
+  EXPECT_FALSE(parseResidentList("@"));
+}
+
+TEST(Schedule, DocsListEveryScheduleAttributeAsDeclared) {
+  const std::string path = std::string(COCKTAIL_SOURCE_DIR) + "/docs/ir.md";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::stringstream doc;
+  doc << in.rdbuf();
+  const std::string begin = "<!-- schedule-attrs: generated from ir/Schedule.cpp (scheduleAttrsMarkdown) -->\n";
+  const std::string end = "<!-- end schedule-attrs -->";
+  const std::string text = doc.str();
+  const size_t b = text.find(begin), e = text.find(end);
+  ASSERT_NE(b, std::string::npos) << path << " lacks " << begin;
+  ASSERT_NE(e, std::string::npos) << path << " lacks " << end;
+  EXPECT_EQ(text.substr(b + begin.size(), e - b - begin.size()), scheduleAttrsMarkdown())
+      << "docs/ir.md's table differs from the declarations; the table to paste:\n"
+      << scheduleAttrsMarkdown();
+}
+
+// ---- Status kinds ------------------------------------------------------------------------
+
+TEST(StatusKind, AnErrorKeepsItsKindAndASuccessTakesTheFirstOnesKind) {
+  EXPECT_EQ(Status::error("bad input").kind(), ErrorKind::User);
+  Status internal = Status::error("broken", {}, ErrorKind::Internal);
+  EXPECT_EQ(internal.kind(), ErrorKind::Internal);
+  Status collected;
+  collected.append(internal);
+  collected.append(Status::error("and more"));
+  EXPECT_EQ(collected.kind(), ErrorKind::Internal);
+  EXPECT_EQ(collected.diagnostics().size(), 2u);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include <sys/stat.h>
@@ -21,6 +22,8 @@
 
 #include "ir/Parser.h"
 #include "ir/Printer.h"
+#include "ir/Schedule.h"
+#include "passes/Pass.h"
 #include "runtime/Artifact.h"
 
 namespace cocktail::runtime {
@@ -409,6 +412,132 @@ TEST(ArtifactTest, ProgramThatDoesNotVerify) {
   std::string e = loadError(serializeArtifact(a));
   EXPECT_THAT(e, HasSubstr("its program is invalid"));
   EXPECT_THAT(e, HasSubstr("'add' op expects 2 operands, got 1"));
+}
+
+// ---- hand-edited schedules: refused at load, naming the op and the attribute ------------
+
+// A recurrence the scheduling pipeline plans as it plans a compiled model:
+// placement, tiles and a memory plan with a loop-carried buffer.
+constexpr std::string_view kRecurrence = R"(symbol T <= 8
+weight @w : f32[16,16]
+func @forward(%xs: f32[T,16], %n: i64) -> (f32[16]) {
+  %true = constant true : i1
+  %zero = constant 0.0 : f64
+  %c16 = constant 16 : i64
+  %w = weight {name = "w"} : f32[16,16]
+  %h0 = full(%zero, %c16) {dtype = f32} : f32[16]
+  %h = loop(%n, %true, %h0) : f32[16] {
+  ^(%i: i64, %h.1: f32[16]):
+    %x = select(%xs, %i) {dim = 0} : f32[16]
+    %m = matmul(%w, %h.1) : f32[16] loc("model.py":6)
+    %s = add(%x, %m) : f32[16] loc("model.py":7)
+    %t = tanh(%s) : f32[16] loc("model.py":8)
+    yield(%true, %t)
+  }
+  %y = mul(%h, %h) : f32[16] loc("model.py":10)
+  return(%y)
+}
+)";
+
+/// kRecurrence through the scheduling pipeline, with its weight filled.
+Artifact scheduledArtifact() {
+  Artifact a;
+  a.program = parse(kRecurrence);
+  passes::PassManager pm;
+  EXPECT_TRUE(pm.addPipeline(passes::kSchedulingPipeline).ok());
+  ir::Status st = pm.run(*a.program);
+  EXPECT_TRUE(st.ok()) << st.str();
+  std::vector<float> w(256, 0.5f);
+  a.program->weights()[0].data = bytesOf(w.data(), w.size() * sizeof(float));
+  return a;
+}
+
+/// The op whose first result is `%name`.
+ir::Op& opNamed(ir::Program& p, const std::string& name) {
+  ir::Op* found = nullptr;
+  ir::walk(p.body(), [&](ir::Op& op) {
+    if (op.numResults() && op.result()->name() == name) found = &op;
+  });
+  EXPECT_TRUE(found) << "no op defines %" << name << " in\n" << ir::printProgram(p);
+  return *found;
+}
+
+ir::Op& firstLoop(ir::Program& p) {
+  ir::Op* found = nullptr;
+  ir::walk(p.body(), [&](ir::Op& op) {
+    if (!found && op.kind() == ir::OpKind::Loop) found = &op;
+  });
+  EXPECT_TRUE(found);
+  return *found;
+}
+
+/// Loads `a` after `edit`; the error it must give.
+std::string editedLoadError(const std::function<void(ir::Program&)>& edit) {
+  Artifact a = scheduledArtifact();
+  edit(*a.program);
+  return loadError(serializeArtifact(a));
+}
+
+TEST(ArtifactSchedule, ThePlannedArtifactLoads) {
+  Artifact a = scheduledArtifact();
+  const std::string text = ir::printProgram(*a.program);
+  // What the edits below change is there to change.
+  EXPECT_THAT(text, HasSubstr("arena_bytes = "));
+  EXPECT_THAT(text, HasSubstr("placement = \"persistent\""));
+  EXPECT_THAT(text, HasSubstr("tiles = "));
+  EXPECT_EQ(ir::memPlan(opNamed(*a.program, "y")).offsets.size(), 1u);
+  auto back = deserializeArtifact(serializeArtifact(a), "m.cocktail");
+  ASSERT_TRUE(back.ok()) << back.status().str();
+  EXPECT_EQ(ir::printProgram(*back->program), text);
+}
+
+TEST(ArtifactSchedule, AnOffsetPastTheArenaOrFarOutsideIt) {
+  for (int64_t offset : {int64_t{-1} /* the arena's size, below */, int64_t{1} << 40, INT64_MAX - 8}) {
+    std::string e = editedLoadError([&](ir::Program& p) {
+      ir::setMemOffsets(opNamed(p, "y"), {offset < 0 ? ir::arenaPlan(p)->bytes : offset});
+    });
+    EXPECT_THAT(e, HasSubstr("its program is invalid"));
+    EXPECT_THAT(e, HasSubstr("model.py:10: error: 'mul' op attribute 'mem': result #0 at offset"));
+    EXPECT_THAT(e, HasSubstr("bytes is outside the"));
+  }
+}
+
+TEST(ArtifactSchedule, AnArenaSmallerThanThePlanNeeds) {
+  std::string e = editedLoadError([](ir::Program& p) { ir::setArenaPlan(p, ir::ArenaPlan{64, 64}); });
+  EXPECT_THAT(e, HasSubstr("attribute 'mem'"));
+  EXPECT_THAT(e, HasSubstr("is outside the 64-byte arena (arena_bytes)"));
+}
+
+TEST(ArtifactSchedule, AnArenaOfInt64Max) {
+  std::string e = editedLoadError([](ir::Program& p) { ir::setArenaPlan(p, ir::ArenaPlan{INT64_MAX, 64}); });
+  EXPECT_THAT(e, HasSubstr("function attribute 'arena_bytes' = 9223372036854775807 is outside 0 to"));
+}
+
+TEST(ArtifactSchedule, ANegativeOffset) {
+  std::string e = editedLoadError([](ir::Program& p) { ir::setMemOffsets(opNamed(p, "y"), {-5}); });
+  EXPECT_THAT(e, HasSubstr("'mul' op attribute 'mem': result #0 has offset -5, which is negative"));
+}
+
+TEST(ArtifactSchedule, TwoLiveTensorsOverlapping) {
+  // %y reads the loop's result: both live at %y, so %y may not take its bytes.
+  std::string e = editedLoadError([](ir::Program& p) {
+    ir::Op& loop = firstLoop(p);
+    ir::setMemOffsets(opNamed(p, "y"), {ir::memPlan(loop).offsets[0]});
+  });
+  EXPECT_THAT(e, HasSubstr("'mul' op attribute 'mem': result #0 at ["));
+  EXPECT_THAT(e, HasSubstr("while both are live"));
+}
+
+TEST(ArtifactSchedule, InvalidPlacementSyncAndTiles) {
+  auto loopOf = [](ir::Program& p) -> ir::Op& { return firstLoop(p); };
+  EXPECT_THAT(editedLoadError([&](ir::Program& p) { loopOf(p).attrs().set("placement", std::string("zzz")); }),
+              HasSubstr("'loop' op attribute 'placement' = \"zzz\" is not a placement"));
+  EXPECT_THAT(editedLoadError([&](ir::Program& p) { opNamed(p, "y").attrs().set("sync", std::string("bogus")); }),
+              HasSubstr("'mul' op attribute 'sync' = \"bogus\" is not a sync"));
+  EXPECT_THAT(editedLoadError([&](ir::Program& p) { opNamed(p, "y").attrs().set("tiles", int64_t{0}); }),
+              HasSubstr("'mul' op attribute 'tiles' = 0 must be positive"));
+  EXPECT_THAT(editedLoadError([&](ir::Program& p) { opNamed(p, "y").attrs().set("tile_elems", int64_t{0}); }),
+              HasSubstr("'mul' op attribute 'tile_elems' = 0 must be positive"));
 }
 
 }  // namespace

@@ -32,7 +32,10 @@
 
 #include "grpc_service.grpc.pb.h"
 #include "health.grpc.pb.h"
+#include "ir/Schedule.h"
+#include "runtime/Artifact.h"
 #include "runtime/TorchInterop.h"
+#include "tools/driver/Compile.h"
 
 namespace fs = std::filesystem;
 using inference::GRPCInferenceService;
@@ -40,6 +43,7 @@ using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 namespace ir = cocktail::ir;
 namespace runtime = cocktail::runtime;
+namespace driver = cocktail::driver;
 
 namespace {
 
@@ -428,6 +432,21 @@ TEST_F(ServerTest, EveryBadRequestIsRefusedAndTheServerStillServes) {
   mismatch.mutable_raw_input_contents(1)->resize(48);
   expectError(mismatch, Code::INVALID_ARGUMENT, "sets B to 2");
   expectError(addmulRequest(9, 1, 1), Code::INVALID_ARGUMENT, "above the bound B<=8");
+  expectStillServes();
+}
+
+TEST_F(ServerTest, AModelsOwnRaiseIsInvalidArgumentWithItsMessage) {
+  auto request = [](float v) {
+    ModelInferRequest r;
+    r.set_model_name("raising");
+    std::vector<float> x(4, v);
+    addRaw(r, "x", "FP32", {4}, x.data(), x.size() * 4);
+    return r;
+  };
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub_, request(1.5f), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), {3.0f, 3.0f, 3.0f, 3.0f});
+  expectError(request(-1.0f), grpc::StatusCode::INVALID_ARGUMENT, "x must not sum below zero");
   expectStillServes();
 }
 
@@ -829,7 +848,7 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
   LoopCase huge = gCases[0];
   huge.steps = int64_t{1} << 62;
   s = infer(*stub, loopRequest(huge, "slow"), &resp, 20000);
-  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("would run 4611686018427387904 steps, over the limit of 4294967296"),
             std::string::npos) << s.error_message();
 
@@ -844,6 +863,59 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   client.join();
   EXPECT_EQ(code.load(), grpc::StatusCode::UNAVAILABLE);
+
+TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe) {
+  // The loop model compiled as the server compiles it, then its memory plan
+  // edited: one tensor placed past the end of its arena. Before the verifier
+  // checked plans, the trial run at load wrote out of bounds and took the
+  // whole server down.
+  fs::path repo = gRepo / "edited";
+  fs::create_directories(repo);
+  fs::copy(gRepo / "repo" / "loop", repo / "loop", fs::copy_options::recursive);
+  driver::CompileOptions options;
+  options.inputSpecs = {"xs:f32[T<=16,4]", "steps:i64"};
+  options.target = "cpu";
+  auto compiled = driver::compileTorchScript((repo / "loop" / "1" / "model.pt").string(), options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  ir::Program& program = *compiled->artifact.program;
+  const auto arena = ir::arenaPlan(program);
+  ASSERT_TRUE(arena && arena->bytes > 0);
+  ir::Op* planned = nullptr;
+  ir::walk(program.body(), [&](ir::Op& op) {
+    if (!planned && ir::memPlan(op).offsets.size() == 1 && ir::memPlan(op).offsets[0] >= 0) planned = &op;
+  });
+  ASSERT_TRUE(planned);
+  const std::string opName(planned->name());
+  ir::setMemOffsets(*planned, {arena->bytes});
+  fs::create_directories(repo / "edited" / "1");
+  fs::copy_file(repo / "loop" / "config.pbtxt", repo / "edited" / "config.pbtxt");
+  {
+    std::ifstream in(repo / "edited" / "config.pbtxt");
+    std::stringstream config;
+    config << in.rdbuf();
+    std::string text = config.str();
+    text.replace(text.find("name: \"loop\""), 12, "name: \"edited\"");
+    std::ofstream(repo / "edited" / "config.pbtxt") << text;
+  }
+  ASSERT_TRUE(runtime::saveArtifact(compiled->artifact, (repo / "edited" / "1" / "model.cocktail").string()).ok());
+
+  ServerProcess server(repo, {"--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir()});
+  ASSERT_GT(server.grpcPort, 0) << "the server did not start";
+  auto stub = server.stub();
+  grpc::ClientContext ctx;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub->RepositoryIndex(&ctx, {}, &index).ok());
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  for (const auto& m : index.models()) byName[m.name()] = m;
+  EXPECT_EQ(byName["edited"].state(), "UNAVAILABLE");
+  const std::string& reason = byName["edited"].reason();
+  for (const std::string& part : {std::string("model.cocktail"), "'" + opName + "' op", std::string("attribute 'mem'"),
+                                  std::string("outside the")})
+    EXPECT_NE(reason.find(part), std::string::npos) << "reason: " << reason;
+  EXPECT_EQ(byName["loop"].state(), "READY");
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub, loopRequest(gCases[2]), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), gCases[2].out);
 }
 
 TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {

@@ -40,6 +40,15 @@ class AddMul(torch.nn.Module):
         return s, x * y
 
 
+class Raising(torch.nn.Module):
+    """forward(x: f32[4]) -> x * 2, raising when x sums below zero."""
+
+    def forward(self, x: torch.Tensor):
+        if bool(x.sum() < 0):
+            raise ValueError("x must not sum below zero")
+        return x * 2.0
+
+
 def write(repo, name, module, config, version="1"):
     d = os.path.join(repo, name, version)
     os.makedirs(d, exist_ok=True)
@@ -96,6 +105,8 @@ parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps
     write(out, "broken", None, 'backend: "pytorch"\nparameters { key: "cocktail.inputs" value { string_value: "x:f32[4]" } }\n')
     with open(os.path.join(out, "broken", "1", "model.pt"), "wb") as f:
         f.write(b"this is not a TorchScript archive")
+    # Raises on a negative sum: the client gets INVALID_ARGUMENT with the message.
+    write(out, "raising", Raising(), 'backend: "pytorch"\nparameters { key: "cocktail.inputs" value { string_value: "x:f32[4]" } }\n')
     write_expected(out)
 
 
