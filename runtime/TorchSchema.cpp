@@ -12,6 +12,9 @@ bool specFits(const ir::InputSpec& spec, const c10::TypePtr& t) {
     case c10::TypeKind::IntType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I64;
     case c10::TypeKind::FloatType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::F64;
     case c10::TypeKind::BoolType: return spec.type.isScalar() && spec.type.dtype() == ir::DType::I1;
+    // An Optional argument given a value: compiled for it not being None
+    // (the frontend types the argument as its element; `is None` folds).
+    case c10::TypeKind::OptionalType: return specFits(spec, t->castRaw<c10::OptionalType>()->getElementType());
     default: return false;
   }
 }
@@ -63,7 +66,7 @@ ir::Expected<std::vector<ir::InputSpec>> matchSpecsToArguments(
           "{} {}: argument '{}' of {} has type {}, but the spec says {}{}", what, spec->str(), arg.name(),
           describeArguments(schema), arg.type()->repr_str(), spec->type.str(),
           arg.type()->kind() == c10::TypeKind::OptionalType
-              ? fmt::format(" (only an absent Optional argument is supported: {}:none)", arg.name())
+              ? fmt::format(" (an Optional argument takes a spec of its element type, or {}:none)", arg.name())
               : ""));
     ordered.push_back(*spec);
   }

@@ -440,6 +440,14 @@ class OptionalAbsent(nn.Module):
         return (y, bias is None)
 
 
+@case("optional_given", ["x:f32[3,4]", "bias:f32[4]", "scale:f64"],
+      ["y", "bias_is_none"],
+      {"": lambda g: [randn(g, 3, 4), randn(g, 4), 0.5]})
+class OptionalGiven(OptionalAbsent):
+    """The same model with `bias` given: an Optional argument takes its
+    element's spec, is compiled for not being None, and the branch stays."""
+
+
 @case("creation_dtype_of", ["x:f32[2,3]", "a:i64[2,3]"], ["zeros_f32", "zeros_i64", "full_f32", "ones_size_i64"],
       lambda g: [randn(g, 2, 3), randint(g, 0, 5, 2, 3)])
 class CreationDtypeOf(nn.Module):

@@ -721,7 +721,7 @@ def test_run_model_raise_reports_its_message(tmp_path):
     ok = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "pos.pt", [torch.ones(3)]))
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "neg.pt", [-torch.ones(3)]))
-    expect_clean_failure(proc, "negative number", "test_cli_errors.py:")
+    expect_clean_failure(proc, "negative number", "test_cli_errors.py:", exit_code=1)
 
 
 class StacksWhatTheLoopAppends(nn.Module):
@@ -747,5 +747,3 @@ def test_run_stack_of_a_list_no_step_appended_to_fails_like_pytorch(tmp_path):
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "zero.pt", [torch.ones(3), 0]))
     expect_clean_failure(proc, "stack expects a non-empty TensorList", "test_cli_errors.py:")
-
-    expect_clean_failure(proc, "negative number", "test_cli_errors.py:", exit_code=1)

@@ -863,6 +863,7 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   client.join();
   EXPECT_EQ(code.load(), grpc::StatusCode::UNAVAILABLE);
+}
 
 TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe) {
   // The loop model compiled as the server compiles it, then its memory plan
