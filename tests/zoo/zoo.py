@@ -220,47 +220,27 @@ def _lstm_with_state() -> Built:
                   [torch.randn(3, 1, 16), torch.randn(2, 1, 32), torch.randn(2, 1, 32)]])
 
 
-class _GruDecoder(nn.Module):
-    """Greedy decoding over nn.GRUCell: embed the last token, step, pick the
-    best next token, stop at EOS; the tokens are collected in a list."""
+class _GreedyDecoder(nn.Module):
+    """Greedy decoding over a cell: embed the last token, step, pick the best
+    next token, stop at EOS; the tokens are collected in a list. Subclasses
+    say how the cell steps (an LSTM cell's state is a pair)."""
 
-    def __init__(self, vocab: int = 12, hidden: int = 32, eos: int = 0):
+    def __init__(self, cell: nn.Module, vocab: int = 12, hidden: int = 32, eos: int = 0):
         super().__init__()
         self.embed = nn.Embedding(vocab, hidden)
-        self.cell = nn.GRUCell(hidden, hidden)
+        self.cell = cell
         self.out = nn.Linear(hidden, vocab)
         self.eos = eos
 
-    def forward(self, h: Tensor, max_len: int) -> Tensor:
-        tok = torch.full([h.size(0)], 1, dtype=torch.long)
-        tokens: List[Tensor] = []
-        for _ in range(max_len):
-            h = self.cell(self.embed(tok), h)
-            tok = self.out(h).argmax(-1)
-            tokens.append(tok)
-            if bool((tok == self.eos).all()):
-                break
-        if len(tokens) == 0:
-            return torch.zeros([h.size(0), 0], dtype=torch.long)
-        return torch.stack(tokens, 1)
-
-
-class _LstmDecoder(nn.Module):
-    """The same over nn.LSTMCell, whose state is a pair."""
-
-    def __init__(self, vocab: int = 12, hidden: int = 32, eos: int = 0):
-        super().__init__()
-        self.embed = nn.Embedding(vocab, hidden)
-        self.cell = nn.LSTMCell(hidden, hidden)
-        self.out = nn.Linear(hidden, vocab)
-        self.eos = eos
+    def step(self, x: Tensor, h: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+        raise NotImplementedError
 
     def forward(self, h: Tensor, max_len: int) -> Tensor:
         tok = torch.full([h.size(0)], 1, dtype=torch.long)
         c = torch.zeros_like(h)
         tokens: List[Tensor] = []
         for _ in range(max_len):
-            h, c = self.cell(self.embed(tok), (h, c))
+            h, c = self.step(self.embed(tok), h, c)
             tok = self.out(h).argmax(-1)
             tokens.append(tok)
             if bool((tok == self.eos).all()):
@@ -268,6 +248,22 @@ class _LstmDecoder(nn.Module):
         if len(tokens) == 0:
             return torch.zeros([h.size(0), 0], dtype=torch.long)
         return torch.stack(tokens, 1)
+
+
+class _GruDecoder(_GreedyDecoder):
+    def __init__(self):
+        super().__init__(nn.GRUCell(32, 32))
+
+    def step(self, x: Tensor, h: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+        return self.cell(x, h), c
+
+
+class _LstmDecoder(_GreedyDecoder):
+    def __init__(self):
+        super().__init__(nn.LSTMCell(32, 32))
+
+    def step(self, x: Tensor, h: Tensor, c: Tensor) -> Tuple[Tensor, Tensor]:
+        return self.cell(x, (h, c))
 
 
 def _cell_decoder(cell: str) -> Callable[[], Built]:
