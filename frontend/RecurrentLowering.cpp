@@ -5,10 +5,12 @@
 // elementwise gates, so the scheduler sees the recurrence as it sees the
 // suite's hand-written LSTM (one persistent region per time loop), never an
 // opaque call. Layers are unrolled at compile time (their weights differ in
-// shape): a unidirectional stack runs all its layers inside one time loop,
-// layer l at step t reading layer l-1's output of the same step; a
-// bidirectional layer needs its whole input sequence first, so each layer is
-// its own loop running both directions, the backward one at step T-1-t.
+// shape) and run one after the other, as ATen runs them: each layer is its
+// own time loop over the whole output sequence of the layer below (running
+// both directions of a bidirectional layer, the backward one at step
+// T-1-t). That order lets batch-steps compute every layer's input
+// projection for all steps at once, and keeps a layer's weights in cache
+// across its steps.
 // The gate formulas are ATen's (aten/src/ATen/native/RNN.cpp).
 //
 //===----------------------------------------------------------------------===//
@@ -262,32 +264,24 @@ void lowerRecurrent(Lowering& L, Cell cell) {
   ir::Value* steps = b.create1(OpKind::Size, {x, b.constantInt(0)}, i64());
   ir::Value* batch = b.create1(OpKind::Size, {x, b.constantInt(1)}, i64());
 
+  // Layer by layer, as ATen runs them: each layer's time loop reads the
+  // whole output sequence of the layer below, so batch-steps computes its
+  // input projection for every step at once, and its weights stay in cache
+  // across the steps.
   std::vector<State> finals(static_cast<size_t>(groups));
-  if (!bidirectional) {
-    Stream s;
-    for (int64_t l = 0; l < layers; ++l) {
-      s.layers.push_back(weightsOf(l));
-      s.initial.push_back(initialOf(l));
+  for (int64_t l = 0; l < layers; ++l) {
+    std::vector<Stream> streams(static_cast<size_t>(dirs));
+    for (int64_t d = 0; d < dirs; ++d) {
+      Stream& s = streams[static_cast<size_t>(d)];
+      s.reverse = d == 1;
+      s.layers.push_back(weightsOf(l * dirs + d));
+      s.initial.push_back(initialOf(l * dirs + d));
+      s.outSize = outSizeOf(s.layers.back());
     }
-    s.outSize = outSizeOf(s.layers.back());
-    std::vector<Stream> streams = {s};
     emitTimeLoop(L, cell, x, steps, batch, dtype, streams);
-    for (int64_t l = 0; l < layers; ++l) finals[static_cast<size_t>(l)] = streams[0].final[static_cast<size_t>(l)];
-    x = streams[0].output;
-  } else {
-    for (int64_t l = 0; l < layers; ++l) {
-      std::vector<Stream> streams(2);
-      for (int64_t d = 0; d < 2; ++d) {
-        Stream& s = streams[static_cast<size_t>(d)];
-        s.reverse = d == 1;
-        s.layers.push_back(weightsOf(l * 2 + d));
-        s.initial.push_back(initialOf(l * 2 + d));
-        s.outSize = outSizeOf(s.layers.back());
-      }
-      emitTimeLoop(L, cell, x, steps, batch, dtype, streams);
-      for (int64_t d = 0; d < 2; ++d) finals[static_cast<size_t>(l * 2 + d)] = streams[static_cast<size_t>(d)].final[0];
-      x = b.create1(OpKind::Cat, {streams[0].output, streams[1].output}, tensorT(), attrs({{"dim", int64_t{2}}}));
-    }
+    for (int64_t d = 0; d < dirs; ++d) finals[static_cast<size_t>(l * dirs + d)] = streams[static_cast<size_t>(d)].final[0];
+    x = bidirectional ? b.create1(OpKind::Cat, {streams[0].output, streams[1].output}, tensorT(), attrs({{"dim", int64_t{2}}}))
+                      : streams[0].output;
   }
   if (batchFirst) x = b.create1(OpKind::Transpose, {x}, tensorT(), attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
   L.out(x, 0);

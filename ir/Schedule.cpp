@@ -23,6 +23,7 @@ constexpr char kTileElemsAttr[] = "tile_elems";
 constexpr char kSyncAttr[] = "sync";
 constexpr char kMemAttr[] = "mem";
 constexpr char kMemAliasAttr[] = "mem_alias";
+constexpr char kBatchedAttr[] = "batched";
 constexpr char kArenaBytesAttr[] = "arena_bytes";
 constexpr char kArenaAlignAttr[] = "arena_align";
 
@@ -34,6 +35,8 @@ constexpr ScheduleAttrDecl kScheduleAttrs[] = {
     {kResidentAttr, K::String, S::Op, "place-control-flow", "`\"@w1, @w2\"` (declared weights), or `\"\"`",
      "on a persistent `loop`: the weights it keeps on chip across iterations; empty: streamed"},
     {kResidencyAttr, K::String, S::Op, "place-control-flow", "text", "why the weights are (not) resident"},
+    {kBatchedAttr, K::String, S::Op, "batch-steps", "text",
+     "on an op moved out of a loop: which loop's steps it computes at once (the loop reads row `t`)"},
     {kTilesAttr, K::Int, S::Op, "partition", "1 to the result's elements at its bounds",
      "the uTasks the uOperator is split into"},
     {kTileElemsAttr, K::Int, S::Op, "partition", "positive; `tiles * tile_elems` covers the result (the last tiles may be empty)",
@@ -121,6 +124,10 @@ void setPlacement(Op& op, Placement p, std::string reason) {
 }
 
 std::string placementReason(const Op& op) { return op.attrs().getString(kReasonAttr).value_or(""); }
+
+void setBatchedFrom(Op& op, std::string loop) { op.attrs().set(kBatchedAttr, std::move(loop)); }
+
+std::string batchedFrom(const Op& op) { return op.attrs().getString(kBatchedAttr).value_or(""); }
 
 std::optional<std::vector<std::string>> parseResidentList(std::string_view text) {
   std::vector<std::string> names;

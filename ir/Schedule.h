@@ -93,6 +93,14 @@ std::string residencyReason(const Op& loop);
 /// Parses `resident`'s text; nullopt when it is not a list of `@name`s.
 std::optional<std::vector<std::string>> parseResidentList(std::string_view text);
 
+// ---- batched steps (batch-steps) ----------------------------------------------------
+
+/// Marks an op that computes, for all steps at once, what a loop computed
+/// one step at a time; `loop` says which (`batched`).
+void setBatchedFrom(Op& op, std::string loop);
+/// The loop an op was batched from; empty when it was not.
+std::string batchedFrom(const Op& op);
+
 // ---- partition (partition) ------------------------------------------------------------
 
 /// A uOperator's split into uTasks.

@@ -11,10 +11,12 @@
 #include "passes/ControlFlowPlacement.h"
 #include "passes/ElementwiseFusion.h"
 #include "passes/EpilogueFusion.h"
+#include "passes/LayerInterchange.h"
 #include "passes/LoopInvariantCodeMotion.h"
 #include "passes/MemoryPlanning.h"
 #include "passes/Pass.h"
 #include "passes/ShapeInference.h"
+#include "passes/StepBatching.h"
 #include "passes/TaskPartition.h"
 
 namespace cocktail::passes {
@@ -39,6 +41,8 @@ const std::vector<Registration>& registry() {
     targetFree(createShapeInferencePass);
     targetFree(createCanonicalizePass);
     targetFree(createLoopInvariantCodeMotionPass);
+    targetFree(createLayerInterchangePass);
+    targetFree(createStepBatchingPass);
     targetFree(createBranchSplitPass);
     targetFree(createElementwiseFusionPass);
     targetFree(createEpilogueFusionPass);

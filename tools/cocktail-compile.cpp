@@ -81,8 +81,8 @@ int main(int argc, char** argv) {
                "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
   app.add_option("-O,--opt-level", optLevel,
                  "0: translate and lower only (dce, shape-inference); 2 (default): also the scheduling passes\n"
-                 "(canonicalize, licm, branch-split, fuse-elementwise, fuse-epilogue, place-control-flow, partition,\n"
-                 "plan-memory).\n"
+                 "(canonicalize, licm, interchange-layers, batch-steps, branch-split, fuse-elementwise, fuse-epilogue,\n"
+                 "place-control-flow, partition, plan-memory).\n"
                  "-O0 is the reference the differential tests compare -O2 against")
       ->check(CLI::IsMember({0, 2}));
   app.add_option("--method", method, "The method of the module to compile (default: forward)");

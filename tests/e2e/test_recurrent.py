@@ -71,15 +71,20 @@ def test_decoder_inputs_take_both_exits(name):
 
 
 def test_scheduled_time_loop_is_placed(compiled, tmp_path):
-    """--emit scheduled shows the stacked LSTM's time loop placed by place-control-flow."""
+    """--emit scheduled shows the stacked LSTM run layer by layer: a time loop
+    per layer, placed by place-control-flow, each layer's input projection
+    computed for every step at once before its loop (batch-steps)."""
     model, _, _ = compiled("lstm_head")
     proc = subprocess.run([str(require_tool("cocktail-compile")), str(model), "--input", "x:f32[1,T<=12,64]",
                            "--emit", "scheduled", "--strict", "-q"], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     loops = [line for line in proc.stdout.splitlines() if " = loop(" in line]
-    # One time loop for both layers, run as one persistent region with the weights on chip.
-    assert len(loops) == 1, proc.stdout
-    assert 'placement = "persistent"' in loops[0] and "resident = " in loops[0], loops[0]
+    # A time loop per layer, each one persistent region with its weights on chip.
+    assert len(loops) == 2, proc.stdout
+    for loop in loops:
+        assert 'placement = "persistent"' in loop and "resident = " in loop, loop
+    batched = [line for line in proc.stdout.splitlines() if "= linear(" in line and "batched = " in line]
+    assert len(batched) == 2, proc.stdout
 
 
 # What the CUDA generator takes (NVRTC, no GPU needed). Not here: the
