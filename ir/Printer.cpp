@@ -54,6 +54,9 @@ class Namer {
     assign();
   }
 
+  /// Every value's name, without the `%`.
+  const std::unordered_map<const Value*, std::string>& names() const { return names_; }
+
   std::string name(const Value* v) const {
     if (!v) return "%<null>";
     auto it = names_.find(v);
@@ -273,5 +276,9 @@ std::string printOp(const Op& op, const PrintOptions& options) {
 }
 
 std::string printValueName(const Value* value, const Op& context) { return namerFor(context).name(value); }
+
+std::unordered_map<const Value*, std::string> printedValueNames(const Program& program) {
+  return Namer(program.body()).names();
+}
 
 }  // namespace cocktail::ir

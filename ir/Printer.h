@@ -10,6 +10,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 
 #include "ir/Program.h"
 
@@ -33,6 +34,9 @@ std::string printOp(const Op& op, const PrintOptions& options);
 /// The name `value` gets (with its `%`) when the function that contains
 /// `context` is printed; for diagnostics about `context`'s operands.
 std::string printValueName(const Value* value, const Op& context);
+
+/// The name (without its `%`) printProgram gives each value of the function.
+std::unordered_map<const Value*, std::string> printedValueNames(const Program& program);
 
 /// True when `name` can follow `%` or `@` without quotes: [A-Za-z0-9_.$-]+.
 bool isValidValueName(std::string_view name);

@@ -2,6 +2,7 @@
 #include "passes/StepBatching.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <optional>
 #include <unordered_map>
 
@@ -245,9 +246,13 @@ class StepBatching final : public Pass {
     return a;
   }
 
-  std::string describe(const Op& loop) const {
-    return loop.loc().known() ? fmt::format("the steps of the loop at {}", loop.loc().str())
-                              : std::string("the steps of a loop");
+  /// The loop by file name and line: enough to find it, and the same on
+  /// every machine (the artifact and --emit output do not name the
+  /// exporter's folders twice).
+  static std::string describe(const Op& loop) {
+    if (!loop.loc().known()) return "the steps of a loop";
+    return fmt::format("the steps of the loop at {}:{}", std::filesystem::path(loop.loc().file).filename().string(),
+                       loop.loc().line);
   }
 
   const ir::Program* program_ = nullptr;

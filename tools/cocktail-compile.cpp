@@ -2,7 +2,7 @@
 //
 //   cocktail-compile MODEL.pt -o OUT.cocktail --input NAME:DTYPE[DIMS] ...
 //                    [--target cpu|cuda|auto] [--arch sm_80,sm_90] [--resource-report FILE]
-//                    [--emit ir|scheduled|cuda] [--strict]
+//                    [--emit ir|scheduled|cuda|dot] [--strict]
 //
 //===----------------------------------------------------------------------===//
 #include <chrono>
@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "ir/DotPrinter.h"
 #include "ir/Printer.h"
 #include "runtime/Artifact.h"
 #include "tools/driver/Compile.h"
@@ -75,8 +76,10 @@ int main(int argc, char** argv) {
                  "target cuda: write ptxas's registers, shared memory and spills per kernel to this file");
   app.add_option("--emit", emit,
                  "Print a stage to stdout instead of (or besides, with -o) writing the artifact:\n"
-                 "ir (the translated uProgram), scheduled (after the scheduling passes), cuda (generated CUDA)")
-      ->check(CLI::IsMember({"ir", "scheduled", "cuda"}));
+                 "ir (the translated uProgram), scheduled (after the scheduling passes), cuda (generated CUDA),\n"
+                 "dot (the schedule as a Graphviz graph: loops and branches with their placement, uOperators,\n"
+                 "fused and batched work; render it with e.g. `dot -Tsvg`)")
+      ->check(CLI::IsMember({"ir", "scheduled", "cuda", "dot"}));
   app.add_flag("--strict", strict,
                "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
   app.add_option("-O,--opt-level", optLevel,
@@ -97,8 +100,8 @@ int main(int argc, char** argv) {
     if (target == "cpu") return fail("--emit cuda shows the code of target cuda; drop --target cpu");
     target = "cuda";
   }
-  if (emit == "scheduled" && optLevel == 0)
-    return fail("--emit scheduled needs the scheduling passes, which -O0 leaves out; use -O2 (the default)");
+  if ((emit == "scheduled" || emit == "dot") && optLevel == 0)
+    return fail(fmt::format("--emit {} needs the scheduling passes, which -O0 leaves out; use -O2 (the default)", emit));
 
   if (inputs.empty()) {
     auto signature = frontend::describeSignature(model, method);
@@ -143,6 +146,7 @@ int main(int argc, char** argv) {
     std::fclose(f);
   }
   if (emit == "scheduled") fmt::print("{}", ir::printProgram(*artifact.program, po));
+  if (emit == "dot") fmt::print("{}", ir::printDot(*artifact.program));
   if (output.empty()) return 0;
   if (ir::Status saved = runtime::saveArtifact(artifact, output); !saved.ok()) return failStatus(saved);
 

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/DotPrinter.h"
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
@@ -38,6 +39,7 @@ struct Options {
   bool printAfterAll = false;
   bool timing = false;
   bool emitCuda = false;
+  bool emitDot = false;
   std::string target = "cpu";
 };
 
@@ -127,6 +129,10 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
     return Status::success();
   }
 #endif
+  if (opts.emitDot) {
+    printed = cocktail::ir::printDot(**parsed);
+    return Status::success();
+  }
   PrintOptions popts;
   popts.locations = !opts.noLocations;
   printed = printProgram(**parsed, popts);
@@ -211,6 +217,9 @@ int main(int argc, char** argv) {
                "Print the CUDA C++ generated from the (scheduled) program instead of the IR.\n"
                "  example: cocktail-opt model.ir --passes=partition --emit-cuda");
 #endif
+  app.add_flag("--emit-dot", opts.emitDot,
+               "Print the (scheduled) program as a Graphviz graph instead of the IR.\n"
+               "  example: cocktail-opt model.ir --passes=licm,partition --emit-dot | dot -Tsvg > model.svg");
   bool listPasses = false;
   app.add_flag("--list-passes", listPasses, "List the registered passes and exit.");
   app.footer(
