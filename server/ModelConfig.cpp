@@ -53,7 +53,7 @@ StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& mo
     google::protobuf::TextFormat::Parser parser;
     ErrorCollector errors;
     parser.RecordErrorsTo(&errors);
-    parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, warmup, ...)
+    parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, response_cache, ...)
     if (!parser.ParseFromString(text, &config))
       return invalidArgument(fmt::format("{}: {}", file.string(), errors.text.empty() ? "not a ModelConfig" : errors.text));
   }

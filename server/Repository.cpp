@@ -296,6 +296,7 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     spec.config = *config;
     spec.backend = backendName(*backend);
     spec.defaultMaxQueueSize = options_.maxQueueSize;
+    spec.modelDir = dir;
     if (*backend == ModelBackend::TorchScript) {
       auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config);
       if (!factory) return factory.status();

@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
       "perf_analyzer and KServe clients work unchanged, and so do tritonserver's flags.\n\n"
       "A model repository is Triton's layout:\n"
       "  models/loop/config.pbtxt      name, max_batch_size, input, output, instance_group,\n"
-      "                                dynamic_batching, parameters (protobuf text format)\n"
+      "                                dynamic_batching, model_warmup, parameters (protobuf text format)\n"
       "  models/loop/1/model.pt        TorchScript; compiled on load (and cached), or\n"
       "  models/loop/1/model.cocktail  an artifact written by cocktail-compile\n"
       "Input specs for compiling model.pt go in config.pbtxt, as cocktail-compile's --input:\n"
