@@ -14,6 +14,7 @@
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
 #include "runtime/TorchScriptExecutor.h"
+#include "server/BackendParameters.h"
 #include "server/ModelConfig.h"
 #include "tools/driver/Compile.h"
 
@@ -288,6 +289,7 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     return unavailable(fmt::format("model '{}' has no version folder to serve ({}/<number>/model.pt)", name, dir.string()));
   auto backend = backendFromConfig(*config);
   if (!backend) return backend.status();
+  const runtime::TorchScriptOptions interpreter = applyBackendParameters(*config, *backend, fmt::format("model '{}'", name));
   std::map<int64_t, std::shared_ptr<Model>> built;
   for (int64_t v : versions) {
     ModelSpec spec;
@@ -298,7 +300,7 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     spec.defaultMaxQueueSize = options_.maxQueueSize;
     spec.modelDir = dir;
     if (*backend == ModelBackend::TorchScript) {
-      auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config);
+      auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config, interpreter);
       if (!factory) return factory.status();
       spec.createExecutor = std::move(*factory);
       // The profiling executor profiles on the first call and optimizes on
@@ -375,7 +377,8 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
 
 StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& name, int64_t version,
                                                            const fs::path& versionDir,
-                                                           const inference::ModelConfig& config) {
+                                                           const inference::ModelConfig& config,
+                                                           const runtime::TorchScriptOptions& options) {
   const fs::path file = versionDir / (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
   std::error_code ec;
   if (file.extension() == ".cocktail")
@@ -391,8 +394,8 @@ StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& na
   auto specs = ir::parseInputSpecs(*texts, &symbols);
   if (!specs) return Status::fromIr(specs.status(), Status::Code::InvalidArgument);
   // Each instance loads its own module, as Triton's instances do.
-  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols] {
-    return runtime::createTorchScriptExecutor(path, specs, symbols);
+  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols, options] {
+    return runtime::createTorchScriptExecutor(path, specs, symbols, options);
   });
 }
 

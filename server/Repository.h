@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/TorchScriptExecutor.h"
 #include "server/Metrics.h"
 #include "server/Model.h"
 #include "server/Status.h"
@@ -98,7 +99,8 @@ class Repository {
   /// (`cocktail.backend: torchscript`): its model.pt, never compiled.
   StatusOr<ExecutorFactory> torchScriptExecutors(const std::string& name, int64_t version,
                                                  const std::filesystem::path& versionDir,
-                                                 const inference::ModelConfig& config);
+                                                 const inference::ModelConfig& config,
+                                                 const runtime::TorchScriptOptions& options);
   std::vector<std::string> scan() const;
   std::string fingerprint(const std::string& name) const;
   void setState(const std::string& name, std::string state, std::string reason);

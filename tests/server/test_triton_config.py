@@ -1,7 +1,8 @@
 """A config.pbtxt written for Triton's PyTorch backend loads unchanged:
 model_warmup (zero_data, random_data, input_data_file) runs at load before
 the model is READY, and a failing warm-up leaves it UNAVAILABLE with the
-reason.
+reason; the backend's `parameters` are honoured or ignored with a log line,
+never a load failure.
 
 Run by run_tritonclient_test.sh (CTest server/tritonclient).
 """
@@ -22,6 +23,13 @@ sys.path.insert(0, HERE)
 import make_repository as mr  # noqa: E402
 
 LOOP_INPUTS = 'parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps:i64" } }\n'
+TRITON_PARAMETERS = "".join(
+    f'parameters {{ key: "{k}" value {{ string_value: "{v}" }} }}\n'
+    for k, v in [("INTRA_OP_THREAD_COUNT", "2"), ("INTER_OP_THREAD_COUNT", "1"), ("DISABLE_OPTIMIZED_EXECUTION", "true"),
+                 ("ENABLE_JIT_PROFILING", "false"), ("INFERENCE_MODE", "true"), ("ENABLE_NVFUSER", "false"),
+                 ("ENABLE_WEIGHT_SHARING", "maybe"), ("SOME_FUTURE_KNOB", "1")])
+
+
 def warmup(name, inputs, count=None, batch=None):
     fields = "".join(f" inputs {{ key: \"{k}\" value {{ {v} }} }}" for k, v in inputs.items())
     extra = (f" count: {count}" if count else "") + (f" batch_size: {batch}" if batch else "")
@@ -50,8 +58,8 @@ def triton_repo():
         repo = os.path.join(d, "repo")
         ok_warmup = (warmup("zeros", {"INPUT__0": XS + " zero_data: true", "INPUT__1": STEPS + " random_data: true"}, count=2)
                      + warmup("fromfile", {"xs": XS + ' input_data_file: "xs.bin"', "steps": STEPS + ' input_data_file: "steps.bin"'}))
-        mr.write(repo, "warm", mr.Loop(), loop_config("warm", ok_warmup))
-        mr.write(repo, "warm_ts", mr.Loop(), loop_config("warm_ts", ok_warmup + mr.backend("torchscript")))
+        mr.write(repo, "warm", mr.Loop(), loop_config("warm", ok_warmup + TRITON_PARAMETERS))
+        mr.write(repo, "warm_ts", mr.Loop(), loop_config("warm_ts", ok_warmup + TRITON_PARAMETERS + mr.backend("torchscript")))
         for name in ("warm", "warm_ts"):
             os.makedirs(os.path.join(repo, name, "warmup"))
             np.full((3, 4), 0.25, np.float32).tofile(os.path.join(repo, name, "warmup", "xs.bin"))
@@ -101,6 +109,20 @@ def test_triton_config_loads_warms_up_and_serves(triton_repo):
     for name in ("warm", "warm_ts"):
         assert f"model '{name}' version 1: model_warmup 'zeros' ran 2 time(s) on each of 2 instance(s)" in log
         assert f"model '{name}' version 1: model_warmup 'fromfile' ran 1 time(s) on each of 2 instance(s)" in log
+
+
+def test_backend_parameters_are_honoured_or_ignored_with_a_line(triton_repo):
+    log = triton_repo.log
+    # The interpreter honours what means something for it ...
+    assert "model 'warm_ts': parameter INTRA_OP_THREAD_COUNT \"2\": LibTorch's intra-op threads set to 2" in log
+    assert "model 'warm_ts': parameter DISABLE_OPTIMIZED_EXECUTION \"true\": the interpreter runs with graph optimization off" in log
+    assert "model 'warm_ts': parameter INFERENCE_MODE \"true\": the interpreter runs with inference mode on" in log
+    # ... the compiled model says why it does not need them, once each.
+    assert log.count("model 'warm': parameter INTRA_OP_THREAD_COUNT \"2\" ignored: each compiled instance runs on one thread") == 1
+    assert "model 'warm': parameter DISABLE_OPTIMIZED_EXECUTION \"true\" ignored: not used: the model is compiled" in log
+    assert "model 'warm': parameter ENABLE_NVFUSER \"false\" ignored" in log
+    assert "parameter ENABLE_WEIGHT_SHARING \"maybe\" ignored" in log
+    assert "parameter SOME_FUTURE_KNOB \"1\" ignored: not a parameter cocktail-serve or Triton's PyTorch backend knows" in log
 
 
 @pytest.mark.parametrize("name,reason", [
