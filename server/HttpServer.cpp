@@ -71,6 +71,10 @@ class HttpServer::Impl {
     // Clients (tritonclient, perf_analyzer) keep connections open; a small cap
     // (cpp-httplib's default is 5) would make them reconnect every few requests.
     server_.set_keep_alive_max_count(1000);
+    // Headers and body go out in separate writes: with Nagle's algorithm and
+    // the client's delayed ACK every response waited ~40 ms (measured with
+    // perf_analyzer -i http: 45 ms per request for a 0.1 ms model).
+    server_.set_tcp_nodelay(true);
     server_.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
       if (req.path.size() <= kMaxPathBytes) return httplib::Server::HandlerResponse::Unhandled;
       reply(res, invalidArgument(fmt::format("the path is {} bytes long; at most {}", req.path.size(), kMaxPathBytes)));

@@ -88,6 +88,7 @@ Status Metrics::serve(const std::string& address) {
   int port = std::atoi(address.c_str() + (colon == std::string::npos ? 0 : colon + 1));
   http_ = std::make_unique<httplib::Server>();
   http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http_->set_tcp_nodelay(true);  // as the REST front end (HttpServer.cpp)
   auto scrape = [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(render(), "text/plain; version=0.0.4");
   };
