@@ -28,6 +28,7 @@
 #include "runtime/TorchScriptExecutor.h"
 #include "server/Metrics.h"
 #include "server/Model.h"
+#include "server/ModelConfig.h"
 #include "server/Status.h"
 
 namespace cocktail::server {
@@ -44,6 +45,8 @@ struct RepositoryOptions {
   std::filesystem::path cacheDir;
   /// Queue bound for models whose config gives none.
   uint32_t maxQueueSize = 1024;
+  /// What a config's -1 dim is compiled for when cocktail.inputs gives no bound.
+  int64_t defaultDimBound = kDefaultDimBound;
 };
 
 struct IndexEntry {

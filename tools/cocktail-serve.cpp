@@ -28,6 +28,7 @@
 #include "server/GrpcServer.h"
 #include "server/HttpServer.h"
 #include "server/Metrics.h"
+#include "server/ModelConfig.h"
 #include "server/Repository.h"
 
 using namespace cocktail;
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> loadModels;
   int httpPort = 8000, grpcPort = 8001, metricsPort = 8002, pollSecs = 15, exitTimeoutSecs = 30, grpcThreads = 2;
   int httpThreads = 8, verbose = 0;
-  int64_t maxMessage = INT32_MAX, httpMaxInput = int64_t{64} << 20;
+  int64_t maxMessage = INT32_MAX, httpMaxInput = int64_t{64} << 20, defaultDimBound = server::kDefaultDimBound;
   uint32_t maxQueue = 1024;
   bool allowMetrics = true, allowHttp = true, allowGrpc = true, strictReadiness = false;
   app.add_option("--model-repository,--model-store", repository,
@@ -126,6 +127,10 @@ int main(int argc, char** argv) {
                  "Requests a model may hold waiting before RESOURCE_EXHAUSTED, when its config.pbtxt gives no\n"
                  "dynamic_batching.default_queue_policy.max_queue_size (default 1024), e.g. --max-queue-size 64")
       ->check(CLI::PositiveNumber);
+  app.add_option("--default-dim-bound", defaultDimBound,
+                 "The bound a config.pbtxt's -1 dim is compiled for when parameters cocktail.inputs gives none\n"
+                 "(default 128): a request above it is refused with the bound, e.g. --default-dim-bound 512")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--cache-dir", cacheDir,
                  "Where compiled model.pt files are cached by content hash and compiler version\n"
                  "(default $XDG_CACHE_HOME/cocktail-serve or ~/.cache/cocktail-serve; '' disables), e.g. --cache-dir /var/cache/cocktail");
@@ -172,6 +177,7 @@ int main(int argc, char** argv) {
   ro.startupModels = loadModels;
   ro.cacheDir = cacheDir;
   ro.maxQueueSize = maxQueue;
+  ro.defaultDimBound = defaultDimBound;
   if (!loadModels.empty() && ro.mode != server::ControlMode::Explicit) {
     fmt::print(stderr, "cocktail-serve: --load-model needs --model-control-mode explicit\n");
     return 1;

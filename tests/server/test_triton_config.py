@@ -2,7 +2,8 @@
 model_warmup (zero_data, random_data, input_data_file) runs at load before
 the model is READY, and a failing warm-up leaves it UNAVAILABLE with the
 reason; the backend's `parameters` are honoured or ignored with a log line,
-never a load failure.
+never a load failure; `-1` dims without cocktail.inputs are compiled for
+--default-dim-bound.
 
 Run by run_tritonclient_test.sh (CTest server/tritonclient).
 """
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 import tritonclient.http as httpclient
+from tritonclient.utils import InferenceServerException
 
 from conftest import HERE, start_server
 
@@ -83,7 +85,23 @@ def triton_repo():
                  + warmup("neg", {"x": 'data_type: TYPE_FP32 dims: [ 4 ] input_data_file: "neg.bin"'}))
         os.makedirs(os.path.join(repo, "bad_raise", "warmup"))
         np.full(4, -1.0, np.float32).tofile(os.path.join(repo, "bad_raise", "warmup", "neg.bin"))
-        s = start_server(repo, "--model-control-mode", "explicit", "--load-model", "*", cache=os.path.join(d, "cache"))
+        # Triton's own spelling: INPUT__n, -1 dims, no cocktail.inputs; a number argument is dims [1].
+        mr.write(repo, "unbounded", mr.Loop(), '''backend: "pytorch"
+input [
+  { name: "INPUT__0" data_type: TYPE_FP32 dims: [ -1, 4 ] },
+  { name: "INPUT__1" data_type: TYPE_INT64 dims: [ 1 ] }
+]
+output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 4 ] } ]
+''')
+        mr.write(repo, "unbounded_batch", mr.AddMul(), '''platform: "pytorch_libtorch"
+max_batch_size: 8
+input [
+  { name: "INPUT__0" data_type: TYPE_FP32 dims: [ -1 ] },
+  { name: "INPUT__1" data_type: TYPE_FP32 dims: [ -1 ] }
+]
+''')
+        s = start_server(repo, "--model-control-mode", "explicit", "--load-model", "*", "--default-dim-bound", "12",
+                         cache=os.path.join(d, "cache"))
         yield s
         s.proc.terminate()
         assert s.proc.wait(timeout=60) == 0
@@ -144,3 +162,38 @@ def test_a_failing_warmup_leaves_the_model_unavailable_with_the_reason(triton_re
     if name == "bad_raise":
         assert "x must not sum below zero" in index[name]["reason"]
     assert c.is_model_ready("warm")  # the others serve
+
+
+def test_minus_one_dims_compile_for_the_default_bound(triton_repo):
+    c = httpclient.InferenceServerClient(triton_repo.http)
+    for name in ("unbounded", "unbounded_batch"):
+        assert c.is_model_ready(name), name
+        assert c.get_model_config(name)["parameters"]["cocktail.backend"]["string_value"] == "cocktail"
+    assert ("model 'unbounded': -1 dims without cocktail.inputs bounds are compiled for 12 (--default-dim-bound): "
+            "xs:f32[INPUT__0_d0<=12,4] steps:i64") in triton_repo.log
+    assert c.get_model_metadata("unbounded")["inputs"][0]["shape"] == [-1, 4]
+    reference = torch.jit.script(mr.Loop().eval())
+    rng = np.random.default_rng(3)
+    for t in (1, 7, 12):
+        xs = rng.uniform(-1, 1, (t, 4)).astype(np.float32)
+        a = httpclient.InferInput("INPUT__0", [t, 4], "FP32")
+        a.set_data_from_numpy(xs)
+        b = httpclient.InferInput("INPUT__1", [1], "INT64")
+        b.set_data_from_numpy(np.array([2], np.int64))
+        with torch.no_grad():
+            want = reference(torch.from_numpy(xs), 2).numpy()
+        np.testing.assert_allclose(c.infer("unbounded", [a, b]).as_numpy("OUTPUT__0"), want, rtol=1e-5, atol=1e-6)
+    a.set_shape([13, 4])
+    a.set_data_from_numpy(np.zeros((13, 4), np.float32))
+    with pytest.raises(InferenceServerException, match=r"dim 0 is 13, above the bound INPUT__0_d0<=12"):
+        c.infer("unbounded", [a, b])
+    for width, ok in ((12, True), (13, False)):
+        x = rng.uniform(-1, 1, (2, width)).astype(np.float32)
+        ins = [httpclient.InferInput(n, [2, width], "FP32") for n in ("INPUT__0", "INPUT__1")]
+        for i in ins:
+            i.set_data_from_numpy(x)
+        if ok:
+            np.testing.assert_array_equal(c.infer("unbounded_batch", ins).as_numpy("OUTPUT__1"), x * x)
+        else:
+            with pytest.raises(InferenceServerException, match=r"dim 1 is 13, above the bound INPUT__0_d1<=12"):
+                c.infer("unbounded_batch", ins)
