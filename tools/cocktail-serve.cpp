@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -136,7 +137,19 @@ int main(int argc, char** argv) {
                  "(default $XDG_CACHE_HOME/cocktail-serve or ~/.cache/cocktail-serve; '' disables), e.g. --cache-dir /var/cache/cocktail");
   app.add_flag("--log-verbose", verbose,
                "Log every load step and request failure; Triton's level: --log-verbose=1 (or just --log-verbose), 0 is off");
-  CLI11_PARSE(app, argc, argv);
+  // Triton takes "--log-verbose 1" as well as "--log-verbose=1"; a CLI11 flag
+  // takes only the second, so a count after the flag is joined to it.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i + 1 < args.size(); ++i)
+    if (args[i] == "--log-verbose" && !args[i + 1].empty() &&
+        args[i + 1].find_first_not_of("0123456789") == std::string::npos)
+      args[i] += "=" + args[i + 1], args.erase(args.begin() + static_cast<long>(i) + 1);
+  std::reverse(args.begin(), args.end());  // CLI11 parses a vector from its back
+  try {
+    app.parse(args);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
   spdlog::set_pattern("cocktail-serve: %L %v");
   spdlog::set_level(verbose > 0 ? spdlog::level::debug : spdlog::level::info);
 

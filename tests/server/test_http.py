@@ -295,11 +295,11 @@ def test_unknown_flags_are_refused_by_name(repo):
 
 
 def test_tritons_flags_start_it(repo):
-    """KServe's ServingRuntime spelling: --model-store=..., --allow-*=bool, --log-verbose=1."""
+    """KServe's ServingRuntime spelling: --model-store=..., --allow-*=bool, and --log-verbose 1 (Triton's level)."""
     d = os.path.join(repo[0], "repo")
     s = start_server(None, "--model-store=" + d, "--allow-grpc=false", "--allow-metrics=false", "--allow-http=true",
                      "--model-control-mode=explicit", "--load-model=loop", "--strict-readiness=true",
-                     "--exit-timeout-secs=5", "--log-verbose=1", cache=os.path.join(repo[0], "cache"))
+                     "--exit-timeout-secs=5", "--log-verbose", "1", cache=os.path.join(repo[0], "cache"))
     try:
         assert s.grpc is None and s.metrics is None and s.http
         c = httpclient.InferenceServerClient(s.http)
@@ -317,7 +317,7 @@ def test_tritons_flags_start_it(repo):
 
 def test_not_strict_by_default_and_http_off(repo):
     d = os.path.join(repo[0], "repo")
-    s = start_server(d, "--allow-http=false", "--model-control-mode=explicit", "--load-model=broken",
+    s = start_server(d, "--allow-http=false", "--model-control-mode=explicit", "--load-model=broken", "--log-verbose=2",
                      cache=os.path.join(repo[0], "cache"))
     try:
         assert s.http is None and s.grpc
