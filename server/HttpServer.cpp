@@ -265,10 +265,9 @@ class HttpServer::Impl {
     };
     const std::string other = R"(/v2/(systemsharedmemory|cudasharedmemory|trace|logging)(/.*)?)";
     server_.Get(other, unimplemented);
-    server_.Post(other, [unimplemented](const httplib::Request& req, httplib::Response& res, const Reader& reader) {
-      reader([](const char*, size_t) { return true; });  // keep the connection in step
-      unimplemented(req, res);
-    });
+    server_.Post(other, withBody([unimplemented](const httplib::Request& req, httplib::Response& res, const std::string&) {
+      unimplemented(req, res);  // the body was read (bounded): the connection stays in step
+    }));
   }
 
   void infer(const httplib::Request& req, httplib::Response& res, const std::string& body) {

@@ -220,6 +220,7 @@ def test_error_statuses(server):
          "parameters['config'] is not supported"),
         ("POST", "/v2/repository/index", "{\"ready\": 3}", {}, 400, "\"ready\" must be true or false"),
         ("GET", "/v2/systemsharedmemory/status", None, {}, 501, "does not implement shared memory"),
+        ("POST", "/v2/systemsharedmemory/region/r/register", "{}", {}, 501, "does not implement shared memory"),
         ("GET", "/v2/nothing/here", None, {}, 404, "no route for GET /v2/nothing/here"),
         ("GET", "/v2/models/" + "m" * 2000, None, {}, 414, "at most 1024"),
         ("POST", "/v2/models/loop/infer", b"x" * (MAX_INPUT + 1), {}, 413, "larger than --http-max-input-size"),
@@ -377,3 +378,20 @@ def test_sigterm_answers_http_requests_in_flight(repo):
     with torch.no_grad():
         want = torch.jit.script(mr.Loop().eval())(torch.from_numpy(xs), 50).numpy()
     np.testing.assert_allclose(json.loads(data)["outputs"][0]["data"], want, rtol=1e-5, atol=1e-6)
+
+
+def test_a_post_without_a_length_has_no_body(server):
+    """HTTP/1.1: no Content-Length and no Transfer-Encoding means an empty body; it is
+    answered at once, not after waiting for the client to close (curl -X POST sends this)."""
+    import socket
+    import time
+
+    host, port = server.http.split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as sock:
+        start = time.monotonic()
+        sock.sendall(b"POST /v2/repository/index HTTP/1.1\r\nHost: test\r\n\r\n")
+        reply = b""
+        while b"\r\n\r\n" not in reply:
+            reply += sock.recv(65536)
+        assert time.monotonic() - start < 2.0
+    assert reply.startswith(b"HTTP/1.1 200")
