@@ -32,11 +32,16 @@ PACKAGES=(
   protobuf-compiler libprotobuf-dev libopenblas-dev
   # cocktail-serve: gRPC (KServe v2 / Triton protocol) and Prometheus metrics
   libgrpc++-dev protobuf-compiler-grpc prometheus-cpp-dev
+  # cocktail-serve's HTTP/REST front end and its /metrics endpoint: cpp-httplib
+  # (a maintained HTTP/1.1 server with body limits, timeouts and a thread pool)
+  libcpp-httplib-dev
   # tests: gtest/gmock, FileCheck (the IR tests), pytest and numpy (e2e),
   # torchvision and torchaudio (users' models: the coverage corpus), Graphviz
   # (renders --emit dot: the test that it is valid, the README's drawing)
   libgtest-dev libgmock-dev llvm-14-tools python3-pytest python3-numpy
   python3-torchvision python3-torchaudio graphviz
+  # curl: tests/server/test_http.py runs docs/serving.md's curl examples
+  curl
   # venvs for PyPI-only peers and clients (tritonclient in tests/server,
   # ONNX Runtime and JAX in bench/run, perf_analyzer in bench/serve, which
   # also needs libb64), charts (bench/run, scripts/gpu_check.py)

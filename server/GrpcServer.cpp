@@ -16,9 +16,6 @@
 #include <spdlog/spdlog.h>
 
 #include "grpc_service.grpc.pb.h"
-#include "runtime/Artifact.h"
-#include "server/DataType.h"
-#include "server/InferRequest.h"
 
 namespace cocktail::server {
 
@@ -111,8 +108,7 @@ struct InferState {
 
 class GrpcServer::Impl {
  public:
-  Impl(Repository& repo, Metrics* metrics, GrpcServerOptions options)
-      : repo_(repo), metrics_(metrics), options_(std::move(options)) {}
+  Impl(ServiceCore& core, GrpcServerOptions options) : core_(core), options_(std::move(options)) {}
 
   Status start();
   int64_t drainAndShutdown(std::chrono::milliseconds timeout);
@@ -249,93 +245,40 @@ class GrpcServer::Impl {
     c.finish(Status::success());
   }
   void onReady(ReadyCall& c) {
-    c.response().set_ready(!draining_.load());
+    c.response().set_ready(core_.serverReady());
     c.finish(Status::success());
   }
   void onModelReady(ModelReadyCall& c) {
-    auto model = repo_.find(c.request().name(), c.request().version());
-    c.response().set_ready(model.ok() && !draining_.load());
+    c.response().set_ready(core_.modelReady(c.request().name(), c.request().version()));
     c.finish(Status::success());
   }
   void onServerMetadata(ServerMetadataCall& c) {
-    c.response().set_name("cocktail");
-    c.response().set_version(runtime::compilerVersion());
-    for (const char* e : {"model_repository", "model_configuration", "statistics"}) c.response().add_extensions(e);
+    core_.serverMetadata(c.response());
     c.finish(Status::success());
   }
   void onModelMetadata(ModelMetadataCall& c) {
-    auto model = repo_.find(c.request().name(), c.request().version());
-    if (!model) return c.finish(model.status());
-    auto& r = c.response();
-    r.set_name((*model)->name());
-    for (const auto& m : repo_.loaded((*model)->name())) r.add_versions(m->versionString());
-    r.set_platform((*model)->config().platform());
-    auto add = [](const TensorInfo& t, inference::ModelMetadataResponse::TensorMetadata* out) {
-      out->set_name(t.name);
-      out->set_datatype(std::string(tritonDatatype(t.dtype)));
-      for (int64_t d : t.shape) out->add_shape(d);
-    };
-    for (const TensorInfo& t : (*model)->inputs()) add(t, r.add_inputs());
-    for (const TensorInfo& t : (*model)->outputs()) add(t, r.add_outputs());
-    c.finish(Status::success());
+    c.finish(core_.modelMetadata(c.request().name(), c.request().version(), c.response()));
   }
-  void onConfig(ConfigCall& c) {
-    auto model = repo_.find(c.request().name(), c.request().version());
-    if (!model) return c.finish(model.status());
-    *c.response().mutable_config() = (*model)->config();
-    c.finish(Status::success());
-  }
+  void onConfig(ConfigCall& c) { c.finish(core_.modelConfig(c.request().name(), c.request().version(), c.response())); }
   void onStatistics(StatisticsCall& c) {
-    const auto& req = c.request();
-    if (!req.name().empty()) {
-      auto model = repo_.find(req.name(), req.version());
-      if (!model) return c.finish(model.status());
-      if (req.version().empty()) {
-        for (const auto& m : repo_.loaded(req.name())) m->statistics(c.response().add_model_stats());
-      } else {
-        (*model)->statistics(c.response().add_model_stats());
-      }
-    } else {
-      for (const auto& m : repo_.loaded()) m->statistics(c.response().add_model_stats());
-    }
-    c.finish(Status::success());
+    c.finish(core_.statistics(c.request().name(), c.request().version(), c.response()));
   }
   void onIndex(IndexCall& c) {
-    for (const IndexEntry& e : repo_.index(c.request().ready())) {
-      auto* m = c.response().add_models();
-      m->set_name(e.name);
-      m->set_version(e.version);
-      m->set_state(e.state);
-      m->set_reason(e.reason);
-    }
+    core_.index(c.request().ready(), c.response());
     c.finish(Status::success());
-  }
-  Status controlAllowed() const {
-    if (repo_.options().mode == ControlMode::Explicit) return Status::success();
-    return {Status::Code::FailedPrecondition,
-            "loading and unloading models needs --model-control-mode explicit (this server polls or loads everything at start)"};
   }
   template <class Call>
   Status checkRepositoryRequest(Call& c) {
-    COCKTAIL_SERVE_RETURN_IF_ERROR(controlAllowed());
     const auto& req = c.request();
-    if (!req.repository_name().empty())
-      return invalidArgument(fmt::format("repository_name '{}': cocktail-serve has one repository; leave it empty",
-                                         req.repository_name()));
-    for (const auto& [key, value] : req.parameters())
-      if (key != "unload_dependents")
-        return invalidArgument(fmt::format("parameters['{}'] is not supported (cocktail-serve reads the model's files)", key));
-    if (!isValidModelName(req.model_name()))
-      return invalidArgument(fmt::format("model_name '{}' is not a model name", req.model_name()));
-    return Status::success();
+    return core_.checkRepositoryRequest(req.repository_name(), req.model_name(), req.parameters());
   }
   void onLoad(LoadCall& c) {
     if (Status s = checkRepositoryRequest(c); !s.ok()) return c.finish(s);
-    control_.post([this, &c] { c.finish(repo_.load(c.request().model_name())); });
+    control_.post([this, &c] { c.finish(core_.load(c.request().model_name())); });
   }
   void onUnload(UnloadCall& c) {
     if (Status s = checkRepositoryRequest(c); !s.ok()) return c.finish(s);
-    control_.post([this, &c] { c.finish(repo_.unload(c.request().model_name())); });
+    control_.post([this, &c] { c.finish(core_.unload(c.request().model_name())); });
   }
   template <class Call>
   void onUnimplemented(Call& c) {
@@ -343,9 +286,15 @@ class GrpcServer::Impl {
               "cocktail-serve does not implement shared memory, trace or log settings; send tensors in the request"});
   }
 
-  /// Accepts `request` for its model: validates it into `job` and enqueues.
+  /// Accepts `request` for its model through the core, with the client's deadline.
   Status accept(const inference::ModelInferRequest& request, grpc::ServerContext& context, std::shared_ptr<Model>& model,
-                InferJob& job, void (*done)(InferJob*), void* owner);
+                InferJob& job, void (*done)(InferJob*), void* owner) {
+    Clock::time_point clientDeadline = Clock::time_point::max();
+    auto deadline = context.deadline();
+    if (deadline != std::chrono::system_clock::time_point::max())
+      clientDeadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(deadline - std::chrono::system_clock::now());
+    return core_.accept(request, clientDeadline, model, job, done, owner);
+  }
   void onInfer(InferCall& c) {
     InferState& st = c.state();
     Status s = accept(c.request(), c.context(), st.model, st.job, &Impl::inferDone, &c);
@@ -354,29 +303,14 @@ class GrpcServer::Impl {
   static void inferDone(InferJob* job) {
     auto* call = static_cast<InferCall*>(job->owner);
     Impl& impl = call->impl();
-    Status s = job->status;
-    if (s.ok()) {
-      if (job->results.size() != call->state().model->outputs().size())
-        s = internalError(fmt::format("model returned {} outputs, expected {}", job->results.size(),
-                                      call->state().model->outputs().size()));
-      else
-        writeResponse(call->request(), *call->state().model, *job, call->response());
-    }
-    call->finish(s);
-    impl.finishedOne();
-  }
-  void finishedOne() {
-    if (inFlight_.fetch_sub(1) == 1 && draining_.load()) {
-      std::lock_guard<std::mutex> lock(drainMu_);
-      drainCv_.notify_all();
-    }
+    call->finish(ServiceCore::respond(call->request(), *call->state().model, *job, call->response()));
+    impl.core_.finishedOne();
   }
 
   // ---- state -----------------------------------------------------------------------
   // Destroyed bottom-up: the threads are joined before the call pools go,
   // the server goes before its completion queues and its service.
-  Repository& repo_;
-  Metrics* metrics_;
+  ServiceCore& core_;
   GrpcServerOptions options_;
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> cqs_;
   Service service_;
@@ -385,10 +319,6 @@ class GrpcServer::Impl {
   std::vector<std::thread> threads_;
   ControlThread control_;
   int port_ = 0;
-  std::atomic<bool> draining_{false};
-  std::atomic<int64_t> inFlight_{0};
-  std::mutex drainMu_;
-  std::condition_variable drainCv_;
   bool shutDown_ = false;
 };
 
@@ -483,16 +413,15 @@ class GrpcServer::Impl::StreamCall final {
   static void jobDone(InferJob* job) {
     auto* slot = static_cast<Slot*>(job->owner);
     Impl& impl = slot->call->impl_;
-    if (job->status.ok() && job->results.size() == slot->model->outputs().size()) {
-      writeResponse(slot->request, *slot->model, *job, *slot->response.mutable_infer_response());
-    } else {
-      slot->response.set_error_message(job->status.ok() ? "model returned the wrong number of outputs" : job->status.message());
+    Status s = ServiceCore::respond(slot->request, *slot->model, *job, *slot->response.mutable_infer_response());
+    if (!s.ok()) {
+      slot->response.set_error_message(s.message());
       auto* r = slot->response.mutable_infer_response();
       r->set_id(slot->request.id());
       r->set_model_name(slot->request.model_name());
     }
     slot->call->queueWrite(slot);
-    impl.finishedOne();
+    impl.core_.finishedOne();
   }
 
   void queueWrite(Slot* slot) {
@@ -557,42 +486,6 @@ class GrpcServer::Impl::StreamCall final {
   bool readsDone_ = false, finishing_ = false, broken_ = false;
 };
 
-Status GrpcServer::Impl::accept(const inference::ModelInferRequest& request, grpc::ServerContext& context,
-                                std::shared_ptr<Model>& model, InferJob& job, void (*done)(InferJob*), void* owner) {
-  job.accepted = Clock::now();
-  if (draining_.load()) return unavailable("the server is shutting down");
-  auto found = repo_.find(request.model_name(), request.model_version());
-  if (!found) return found.status();
-  model = std::move(*found);
-  if (Status s = prepareJob(request, *model, job); !s.ok()) {
-    model->recordRejected(job.accepted);
-    return s;
-  }
-  // The client's deadline bounds the time in the queue too.
-  auto deadline = context.deadline();
-  if (deadline != std::chrono::system_clock::time_point::max()) {
-    auto left = deadline - std::chrono::system_clock::now();
-    job.deadline = std::min(job.deadline, job.accepted + std::chrono::duration_cast<Clock::duration>(left));
-  }
-  job.done = done;
-  job.owner = owner;
-  inFlight_.fetch_add(1);
-  Status s = model->enqueue(&job);
-  if (s.code() == Status::Code::Unavailable) {
-    // Reloaded between the lookup and the enqueue: the new version takes it.
-    auto again = repo_.find(request.model_name(), request.model_version());
-    if (again && *again != model) {
-      model = std::move(*again);
-      s = model->enqueue(&job);
-    }
-  }
-  if (!s.ok()) {
-    inFlight_.fetch_sub(1);
-    model->recordRejected(job.accepted);
-  }
-  return s;
-}
-
 Status GrpcServer::Impl::start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
@@ -651,20 +544,8 @@ Status GrpcServer::Impl::start() {
 int64_t GrpcServer::Impl::drainAndShutdown(std::chrono::milliseconds timeout) {
   if (shutDown_ || !server_) return 0;
   shutDown_ = true;
-  draining_.store(true);
   server_->GetHealthCheckService()->SetServingStatus(false);
-  {
-    std::unique_lock<std::mutex> lock(drainMu_);
-    drainCv_.wait_for(lock, timeout, [&] { return inFlight_.load() == 0; });
-  }
-  int64_t left = inFlight_.load();
-  if (left > 0) {
-    // Past the exit timeout: stop the runs still going (at their next loop
-    // step), so that their calls are answered before the completion queues close.
-    for (const std::shared_ptr<Model>& m : repo_.loaded()) m->cancelRuns();
-    std::unique_lock<std::mutex> lock(drainMu_);
-    drainCv_.wait_for(lock, std::chrono::seconds(5), [&] { return inFlight_.load() == 0; });
-  }
+  int64_t left = core_.drain(timeout);
   // Loads and unloads in progress finish first; their calls are answered.
   control_.stop();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
@@ -673,8 +554,8 @@ int64_t GrpcServer::Impl::drainAndShutdown(std::chrono::milliseconds timeout) {
   return left;
 }
 
-GrpcServer::GrpcServer(Repository& repository, Metrics* metrics, GrpcServerOptions options)
-    : impl_(std::make_unique<Impl>(repository, metrics, std::move(options))) {}
+GrpcServer::GrpcServer(ServiceCore& core, GrpcServerOptions options)
+    : impl_(std::make_unique<Impl>(core, std::move(options))) {}
 
 GrpcServer::~GrpcServer() { drainAndShutdown(std::chrono::milliseconds(0)); }
 

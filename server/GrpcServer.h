@@ -17,8 +17,7 @@
 #include <memory>
 #include <string>
 
-#include "server/Metrics.h"
-#include "server/Repository.h"
+#include "server/ServiceCore.h"
 #include "server/Status.h"
 
 namespace cocktail::server {
@@ -31,7 +30,8 @@ struct GrpcServerOptions {
 
 class GrpcServer {
  public:
-  GrpcServer(Repository& repository, Metrics* metrics, GrpcServerOptions options);
+  /// Requests go to `core`, which the HTTP front end may share.
+  GrpcServer(ServiceCore& core, GrpcServerOptions options);
   ~GrpcServer();
 
   /// Binds and starts serving.
@@ -39,9 +39,9 @@ class GrpcServer {
   /// The port bound by start().
   int port() const;
 
-  /// Stops accepting inference requests (UNAVAILABLE, readiness false,
-  /// health NOT_SERVING), waits up to `timeout` for the accepted ones to be
-  /// answered, then shuts the server down. Returns the number of requests
+  /// Health NOT_SERVING, then the core's drain (ServiceCore::drain: inference
+  /// UNAVAILABLE, readiness false, up to `timeout` for the accepted requests
+  /// of both front ends), then shuts the server down. Returns the requests
   /// still in flight when it gave up waiting (0 after a clean drain).
   int64_t drainAndShutdown(std::chrono::milliseconds timeout);
 

@@ -1,18 +1,8 @@
 //===- server/Metrics.cpp ---------------------------------------------------------===//
 #include "server/Metrics.h"
 
-#include <exception>
-
-#include <cerrno>
-#include <cstring>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
+#include <httplib.h>
 #include <prometheus/text_serializer.h>
 
 namespace cocktail::server {
@@ -42,9 +32,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 }
 
 Metrics::~Metrics() {
-  stopping_.store(true);
+  if (http_) http_->stop();
   if (thread_.joinable()) thread_.join();
-  if (listenFd_ >= 0) close(listenFd_);
 }
 
 std::unique_ptr<ModelMetrics> Metrics::forModel(const std::string& model, const std::string& version) {
@@ -90,69 +79,33 @@ ModelMetrics::~ModelMetrics() {
   owner_->pending_->Remove(pending);
 }
 
-// The endpoint is a small HTTP/1.0 responder on a thread of its own:
-// prometheus-cpp's civetweb Exposer cannot start its threads in a process
-// that also holds LibTorch and OpenBLAS (pthread_create fails with EINVAL),
-// and a scrape needs nothing more than GET /metrics.
+// (prometheus-cpp's own civetweb Exposer cannot start its threads in a
+// process that also holds LibTorch and OpenBLAS: pthread_create fails with
+// EINVAL; cpp-httplib's std::threads start.)
 Status Metrics::serve(const std::string& address) {
   size_t colon = address.rfind(':');
   std::string host = colon == std::string::npos ? "0.0.0.0" : address.substr(0, colon);
   int port = std::atoi(address.c_str() + (colon == std::string::npos ? 0 : colon + 1));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1)
-    return invalidArgument(fmt::format("cannot serve metrics on {}: '{}' is not an IPv4 address", address, host));
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 64) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    int err = errno;
-    if (fd >= 0) close(fd);
-    return unavailable(fmt::format("cannot serve metrics on {}: {}", address, std::strerror(err)));
+  http_ = std::make_unique<httplib::Server>();
+  http_->new_task_queue = [] { return new httplib::ThreadPool(2); };
+  http_->set_tcp_nodelay(true);  // as the REST front end (HttpServer.cpp)
+  auto scrape = [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(render(), "text/plain; version=0.0.4");
+  };
+  http_->Get("/metrics", scrape);
+  http_->Get("/", scrape);
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
+    res.set_content("only GET /metrics\n", "text/plain");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  port_ = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
+  if (port_ <= 0) {
+    port_ = 0;
+    http_.reset();
+    return unavailable(fmt::format("cannot serve metrics on {} (in use, or not an address)", address));
   }
-  listenFd_ = fd;
-  port_ = ntohs(addr.sin_port);
-  thread_ = std::thread([this] { acceptLoop(); });
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
   return Status::success();
-}
-
-void Metrics::acceptLoop() {
-  for (;;) {
-    pollfd p{listenFd_, POLLIN, 0};
-    int r = ::poll(&p, 1, 200);
-    if (stopping_.load()) return;
-    if (r <= 0) continue;
-    int client = accept4(listenFd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    timeval tv{2, 0};
-    setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    // Read the request head (up to the blank line, 8 KiB at most).
-    std::string head;
-    char buf[1024];
-    while (head.size() < 8192 && head.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = recv(client, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      head.append(buf, static_cast<size_t>(n));
-    }
-    std::string response;
-    if (head.rfind("GET /metrics", 0) == 0 || head.rfind("GET / ", 0) == 0) {
-      std::string body = render();
-      response = fmt::format("HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\n"
-                             "Connection: close\r\n\r\n{}", body.size(), body);
-    } else {
-      response = "HTTP/1.0 404 Not Found\r\nContent-Length: 20\r\nConnection: close\r\n\r\nonly GET /metrics\r\n\r\n";
-    }
-    for (size_t sent = 0; sent < response.size();) {
-      ssize_t n = send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    close(client);
-  }
 }
 
 int Metrics::port() const { return port_; }

@@ -8,7 +8,6 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <memory>
@@ -21,6 +20,10 @@
 #include <prometheus/registry.h>
 
 #include "server/Status.h"
+
+namespace httplib {
+class Server;
+}
 
 namespace cocktail::server {
 
@@ -78,10 +81,9 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* inferUs_;
   prometheus::Family<prometheus::Counter>* outputUs_;
   prometheus::Family<prometheus::Gauge>* pending_;
-  void acceptLoop();
-  int listenFd_ = -1;
+  // The endpoint: cpp-httplib's server (as the REST front end), on a thread of its own.
+  std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
-  std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 

@@ -11,7 +11,9 @@
 #include "grpc_service.pb.h"
 #include "runtime/Signature.h"
 #include "server/DataType.h"
+#include "server/InferRequest.h"
 #include "server/ModelConfig.h"
+#include "server/Warmup.h"
 
 namespace cocktail::server {
 namespace {
@@ -241,10 +243,31 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
       m->defaultTimeout_ = std::chrono::microseconds(db.default_queue_policy().default_timeout_microseconds());
     }
   }
+  COCKTAIL_SERVE_RETURN_IF_ERROR(m->runWarmup(spec.modelDir / "warmup", where));
   m->batchStats_.resize(std::max<int64_t>(m->maxBatchSize_, 1) + 1);
   if (metrics) m->metrics_ = metrics->forModel(m->name_, m->versionString_);
   for (size_t i = 0; i < m->executors_.size(); ++i) m->threads_.emplace_back([raw = m.get(), i] { raw->instanceLoop(i); });
   return m;
+}
+
+Status Model::runWarmup(const std::filesystem::path& warmupDir, const std::string& where) {
+  auto requests = warmupRequests(config_, inputs_, maxBatchSize_, warmupDir);
+  if (!requests) return invalidArgument(fmt::format("{}: {}", where, requests.status().message()));
+  for (int s = 0; s < static_cast<int>(requests->size()); ++s) {
+    const auto& sample = config_.model_warmup(s);
+    const std::string name = sample.name().empty() ? fmt::format("#{}", s) : sample.name();
+    InferJob job;
+    if (Status st = prepareJob((*requests)[s], *this, job); !st.ok())
+      return invalidArgument(fmt::format("{}: model_warmup '{}' does not fit the model: {}", where, name, st.message()));
+    for (size_t i = 0; i < executors_.size(); ++i)
+      for (uint32_t r = 0; r < std::max<uint32_t>(sample.count(), 1); ++r)
+        if (auto out = executors_[i]->run(job.inputs); !out)
+          return invalidArgument(fmt::format("{}: model_warmup '{}' failed on instance {}: {}", where, name, i,
+                                             Status::fromRun(out.status()).message()));
+    spdlog::info("{}: model_warmup '{}' ran {} time(s) on each of {} instance(s)", where, name,
+                 std::max<uint32_t>(sample.count(), 1), executors_.size());
+  }
+  return Status::success();
 }
 
 Status Model::probeOutputs(std::vector<runtime::RuntimeValue>& results) {

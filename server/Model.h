@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -86,6 +87,8 @@ struct ModelSpec {
   /// serves. The probe that learns the outputs always runs on instance 0 and
   /// counts as its first.
   int warmupRuns = 0;
+  /// <repository>/<model>: model_warmup's input_data_file are in its warmup/.
+  std::filesystem::path modelDir;
   uint32_t defaultMaxQueueSize = 1024;
 };
 
@@ -141,6 +144,8 @@ class Model {
   /// cut it short, DEADLINE_EXCEEDED past the request's deadline, else the error's.
   Status runFailure(const ir::Status& error, const InferJob& job, Clock::time_point when) const;
   Status probeOutputs(std::vector<runtime::RuntimeValue>& results);
+  /// config.pbtxt's model_warmup samples, on every instance (Warmup.h).
+  Status runWarmup(const std::filesystem::path& warmupDir, const std::string& where);
 
   std::string name_;
   int64_t version_ = 1;

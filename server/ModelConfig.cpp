@@ -53,7 +53,7 @@ StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& mo
     google::protobuf::TextFormat::Parser parser;
     ErrorCollector errors;
     parser.RecordErrorsTo(&errors);
-    parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, warmup, ...)
+    parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, response_cache, ...)
     if (!parser.ParseFromString(text, &config))
       return invalidArgument(fmt::format("{}: {}", file.string(), errors.text.empty() ? "not a ModelConfig" : errors.text));
   }
@@ -93,8 +93,10 @@ StatusOr<ModelBackend> backendFromConfig(const inference::ModelConfig& config) {
       config.name(), kBackendParameter, value));
 }
 
-StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config) {
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config, int64_t defaultDimBound,
+                                                        bool* defaultDimBounded) {
   std::vector<std::string> specs;
+  if (defaultDimBounded) *defaultDimBounded = false;
   auto it = config.parameters().find(kInputsParameter);
   if (it != config.parameters().end()) {
     std::istringstream words(it->second.string_value());
@@ -103,7 +105,7 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
       return invalidArgument(fmt::format("model '{}': parameter {} is empty", config.name(), kInputsParameter));
     return specs;
   }
-  // No spec strings: every input needs a dtype and fixed dims in the config.
+  // No spec strings: every input needs a dtype and dims in the config.
   if (config.input().empty())
     return invalidArgument(fmt::format(
         "model '{}': a TorchScript model needs its inputs: add parameters {{ key: \"{}\" value {{ string_value: "
@@ -128,11 +130,18 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
     std::string dims;
     if (config.max_batch_size() > 0) dims = fmt::format("B<={}", config.max_batch_size());
-    for (int64_t d : in->dims()) {
-      if (d < 0)
-        return invalidArgument(fmt::format(
-            "model '{}': input '{}' has a variable dim (-1); give its bound in parameters {} (e.g. \"{}:{}[T<=128,...]\")",
-            config.name(), in->name(), kInputsParameter, argName, ir::dtypeName(*dtype)));
+    for (int i = 0; i < in->dims_size(); ++i) {
+      const int64_t d = in->dims(i);
+      if (d < -1)
+        return invalidArgument(fmt::format("model '{}': input '{}' has dim {} = {}; a dim is -1 (variable) or >= 0",
+                                           config.name(), in->name(), i, d));
+      if (d == -1) {
+        // A symbol per variable dim: nothing in the config says two dims agree.
+        dims += fmt::format("{}{}_d{}<={}", dims.empty() ? "" : ",", argName, i + (config.max_batch_size() > 0 ? 1 : 0),
+                            defaultDimBound);
+        if (defaultDimBounded) *defaultDimBounded = true;
+        continue;
+      }
       dims += (dims.empty() ? "" : ",") + std::to_string(d);
     }
     specs.push_back(fmt::format("{}:{}[{}]", argName, ir::dtypeName(*dtype), dims));

@@ -41,8 +41,17 @@ const char* backendName(ModelBackend backend);
 /// not act on are skipped; sequence batching and ensembles are refused.
 StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name);
 
-/// The input specs to compile a TorchScript model with, in forward's order.
-StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config);
+/// The bound a config's `-1` dim is compiled for when `cocktail.inputs` gives none.
+inline constexpr int64_t kDefaultDimBound = 128;
+
+/// The input specs to compile a TorchScript model with, in forward's order:
+/// `cocktail.inputs` when given, else the config's inputs, where every `-1`
+/// dim becomes a symbol of its own bounded by `defaultDimBound`
+/// (`xs` dims [-1, 4] -> "xs:f32[xs_d0<=128,4]"), as Triton repositories
+/// write them; `defaultDimBounded`, when given, says whether that happened.
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config,
+                                                        int64_t defaultDimBound = kDefaultDimBound,
+                                                        bool* defaultDimBounded = nullptr);
 
 /// The index in "OUTPUT__3" / "INPUT__3" (-1 when the name has no such suffix).
 int tensorIndexSuffix(const std::string& name);

@@ -14,6 +14,7 @@
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
 #include "runtime/TorchScriptExecutor.h"
+#include "server/BackendParameters.h"
 #include "server/ModelConfig.h"
 #include "tools/driver/Compile.h"
 
@@ -65,47 +66,79 @@ StatusOr<std::string> readFile(const fs::path& path) {
   return s.str();
 }
 
-/// forward's argument names, from "forward(xs: Tensor, steps: int)".
-StatusOr<std::vector<std::string>> argumentNames(const fs::path& model) {
+struct Argument {
+  std::string name, type;  // "steps", "int"
+};
+
+/// forward's arguments, from "forward(xs: Tensor, steps: int)".
+StatusOr<std::vector<Argument>> forwardArguments(const fs::path& model) {
   auto sig = frontend::describeSignature(model.string());
   if (!sig) return Status::fromIr(sig.status(), Status::Code::Unavailable);
   const std::string& s = *sig;
-  std::vector<std::string> names;
+  std::vector<Argument> args;
   size_t open = s.find('(');
   int depth = 0;
-  std::string current;
+  Argument current;
   bool inName = true;
   for (size_t i = open + 1; open != std::string::npos && i < s.size(); ++i) {
     char c = s[i];
     if (depth == 0 && (c == ',' || c == ')')) {
-      if (!current.empty()) names.push_back(current);
-      current.clear();
+      if (!current.name.empty()) args.push_back(current);
+      current = {};
       inName = true;
       if (c == ')') break;
       continue;
     }
     if (c == '[' || c == '(') ++depth;
     if (c == ']' || c == ')') --depth;
-    if (c == ':') inName = false;
-    if (inName && c != ' ') current += c;
+    if (c == ':' && depth == 0 && inName) {
+      inName = false;
+      continue;
+    }
+    if (c != ' ') (inName ? current.name : current.type) += c;
   }
-  return names;
+  return args;
+}
+
+/// A spec made from config dims [1] ("steps:i64[1]") for an argument that is a
+/// TorchScript number: the scalar spec ("steps:i64"), as it is on the wire.
+void scalarForNumberArgument(std::string& spec, const std::string& type) {
+  static const std::pair<const char*, const char*> numbers[] = {{"int", ":i64[1]"}, {"float", ":f64[1]"}, {"bool", ":i1[1]"}};
+  for (const auto& [t, suffix] : numbers) {
+    const std::string s = suffix;
+    if (type == t && spec.size() > s.size() && spec.compare(spec.size() - s.size(), s.size(), s) == 0)
+      spec.erase(spec.size() - 3);  // drop "[1]"
+  }
 }
 
 /// The specs `file` is compiled or run with: the config's, with INPUT__<n>
 /// names replaced by forward's n-th argument name.
-StatusOr<std::vector<std::string>> resolvedInputSpecs(const fs::path& file, const inference::ModelConfig& config) {
-  auto specs = inputSpecsFromConfig(config);
+StatusOr<std::vector<std::string>> resolvedInputSpecs(const fs::path& file, const inference::ModelConfig& config,
+                                                      int64_t defaultDimBound) {
+  bool bounded = false;
+  auto specs = inputSpecsFromConfig(config, defaultDimBound, &bounded);
   if (!specs) return specs.status();
   bool indexed = false;
   for (const std::string& s : *specs) indexed |= s.rfind("INPUT__", 0) == 0;
-  if (indexed) {  // INPUT__<n> names: the n-th argument of forward
-    auto args = argumentNames(file);
+  const bool fromConfig = !config.parameters().count(kInputsParameter);
+  if (indexed || fromConfig) {
+    auto args = forwardArguments(file);
     if (!args) return args.status();
     for (std::string& s : *specs) {
-      int n = tensorIndexSuffix(s.substr(0, s.find(':')));
-      if (s.rfind("INPUT__", 0) == 0 && n >= 0 && n < static_cast<int>(args->size())) s = (*args)[n] + s.substr(s.find(':'));
+      const std::string name = s.substr(0, s.find(':'));
+      int n = tensorIndexSuffix(name);
+      // INPUT__<n> names: the n-th argument of forward.
+      if (name.rfind("INPUT__", 0) == 0 && n >= 0 && n < static_cast<int>(args->size())) s = (*args)[n].name + s.substr(s.find(':'));
+      if (!fromConfig) continue;
+      for (const Argument& a : *args)
+        if (a.name == s.substr(0, s.find(':'))) scalarForNumberArgument(s, a.type);
     }
+  }
+  if (bounded) {
+    std::string joined;
+    for (const std::string& s : *specs) joined += (joined.empty() ? "" : " ") + s;
+    spdlog::info("model '{}': -1 dims without {} bounds are compiled for {} (--default-dim-bound): {}", config.name(),
+                 kInputsParameter, defaultDimBound, joined);
   }
   return specs;
 }
@@ -288,6 +321,7 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     return unavailable(fmt::format("model '{}' has no version folder to serve ({}/<number>/model.pt)", name, dir.string()));
   auto backend = backendFromConfig(*config);
   if (!backend) return backend.status();
+  const runtime::TorchScriptOptions interpreter = applyBackendParameters(*config, *backend, fmt::format("model '{}'", name));
   std::map<int64_t, std::shared_ptr<Model>> built;
   for (int64_t v : versions) {
     ModelSpec spec;
@@ -296,8 +330,9 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     spec.config = *config;
     spec.backend = backendName(*backend);
     spec.defaultMaxQueueSize = options_.maxQueueSize;
+    spec.modelDir = dir;
     if (*backend == ModelBackend::TorchScript) {
-      auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config);
+      auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config, interpreter);
       if (!factory) return factory.status();
       spec.createExecutor = std::move(*factory);
       // The profiling executor profiles on the first call and optimizes on
@@ -335,7 +370,7 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
   }
 
   // A TorchScript file: compile it, or take the compiled artifact from the cache.
-  auto specs = resolvedInputSpecs(file, config);
+  auto specs = resolvedInputSpecs(file, config, options_.defaultDimBound);
   if (!specs) return specs.status();
   auto bytes = readFile(file);
   if (!bytes) return bytes.status();
@@ -374,7 +409,8 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
 
 StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& name, int64_t version,
                                                            const fs::path& versionDir,
-                                                           const inference::ModelConfig& config) {
+                                                           const inference::ModelConfig& config,
+                                                           const runtime::TorchScriptOptions& options) {
   const fs::path file = versionDir / (config.default_model_filename().empty() ? "model.pt" : config.default_model_filename());
   std::error_code ec;
   if (file.extension() == ".cocktail")
@@ -384,14 +420,14 @@ StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& na
   if (!fs::is_regular_file(file, ec))
     return unavailable(fmt::format("model '{}' version {}: no {} (parameter {} \"torchscript\" runs a model.pt)", name,
                                    version, file.string(), kBackendParameter));
-  auto texts = resolvedInputSpecs(file, config);
+  auto texts = resolvedInputSpecs(file, config, options_.defaultDimBound);
   if (!texts) return texts.status();
   std::vector<ir::Symbol> symbols;
   auto specs = ir::parseInputSpecs(*texts, &symbols);
   if (!specs) return Status::fromIr(specs.status(), Status::Code::InvalidArgument);
   // Each instance loads its own module, as Triton's instances do.
-  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols] {
-    return runtime::createTorchScriptExecutor(path, specs, symbols);
+  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols, options] {
+    return runtime::createTorchScriptExecutor(path, specs, symbols, options);
   });
 }
 

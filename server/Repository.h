@@ -25,8 +25,10 @@
 #include <string>
 #include <vector>
 
+#include "runtime/TorchScriptExecutor.h"
 #include "server/Metrics.h"
 #include "server/Model.h"
+#include "server/ModelConfig.h"
 #include "server/Status.h"
 
 namespace cocktail::server {
@@ -43,6 +45,8 @@ struct RepositoryOptions {
   std::filesystem::path cacheDir;
   /// Queue bound for models whose config gives none.
   uint32_t maxQueueSize = 1024;
+  /// What a config's -1 dim is compiled for when cocktail.inputs gives no bound.
+  int64_t defaultDimBound = kDefaultDimBound;
 };
 
 struct IndexEntry {
@@ -98,7 +102,8 @@ class Repository {
   /// (`cocktail.backend: torchscript`): its model.pt, never compiled.
   StatusOr<ExecutorFactory> torchScriptExecutors(const std::string& name, int64_t version,
                                                  const std::filesystem::path& versionDir,
-                                                 const inference::ModelConfig& config);
+                                                 const inference::ModelConfig& config,
+                                                 const runtime::TorchScriptOptions& options);
   std::vector<std::string> scan() const;
   std::string fingerprint(const std::string& name) const;
   void setState(const std::string& name, std::string state, std::string reason);

@@ -58,7 +58,8 @@ class ServerProcess {
       dup2(out[1], 1);
       close(out[0]);
       std::vector<std::string> args = {COCKTAIL_SERVE_BINARY, "--model-repository", repo.string(), "--grpc-port", "0",
-                                       "--metrics-port", "0", "--grpc-address", "127.0.0.1", "--metrics-address", "127.0.0.1"};
+                                       "--metrics-port", "0", "--grpc-address", "127.0.0.1", "--metrics-address", "127.0.0.1",
+                                       "--http-port", "0", "--http-address", "127.0.0.1"};
       args.insert(args.end(), extra.begin(), extra.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
@@ -75,6 +76,8 @@ class ServerProcess {
       if (c == '\n' && text.find("listening:") != std::string::npos) break;
     }
     stdout_ = out[0];
+    auto h = text.find("http 127.0.0.1:");
+    if (h != std::string::npos) httpPort = std::atoi(text.c_str() + h + 15);
     auto g = text.find("grpc 127.0.0.1:");
     auto m = text.find("metrics 127.0.0.1:");
     if (g != std::string::npos) grpcPort = std::atoi(text.c_str() + g + 15);
@@ -102,7 +105,7 @@ class ServerProcess {
         grpc::CreateCustomChannel(fmt("127.0.0.1:" + std::to_string(grpcPort)), grpc::InsecureChannelCredentials(), args));
   }
   static std::string fmt(std::string s) { return s; }
-  int grpcPort = 0, metricsPort = 0;
+  int httpPort = 0, grpcPort = 0, metricsPort = 0;
 
  private:
   pid_t pid_ = -1;

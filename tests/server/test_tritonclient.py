@@ -1,60 +1,20 @@
 """Conformance: an unchanged tritonclient[grpc] against cocktail-serve.
 
 Run by run_tritonclient_test.sh (CTest server/tritonclient) with the binary in
-$COCKTAIL_SERVE; the repository comes from make_repository.py.
+$COCKTAIL_SERVE; the repository and the server are conftest.py's.
 """
 import os
 import queue
-import re
-import subprocess
-import sys
-import tempfile
 
 import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-@pytest.fixture(scope="module")
-def repo():
-    with tempfile.TemporaryDirectory(prefix="cocktail-tritonclient-") as d:
-        subprocess.run([sys.executable, os.path.join(HERE, "make_repository.py"), os.path.join(d, "repo")], check=True)
-        cases = []
-        with open(os.path.join(d, "repo", "expected.txt")) as f:
-            lines = f.read().splitlines()
-        for i in range(0, len(lines), 3):
-            t, steps = map(int, lines[i].split())
-            xs = np.array([float(v) for v in lines[i + 1].split()], np.float32).reshape(t, 4)
-            out = np.array([float(v) for v in lines[i + 2].split()], np.float32)
-            cases.append((xs, steps, out))
-        yield d, cases
-
-
-@pytest.fixture(scope="module")
-def server(repo):
-    d, _ = repo
-    binary = os.environ.get("COCKTAIL_SERVE", "cocktail-serve")
-    proc = subprocess.Popen(
-        [binary, "--model-repository", os.path.join(d, "repo"), "--grpc-port", "0", "--metrics-port", "0",
-         "--grpc-address", "127.0.0.1", "--metrics-address", "127.0.0.1", "--model-control-mode", "explicit",
-         "--load-model", "*", "--cache-dir", os.path.join(d, "cache")],
-        stdout=subprocess.PIPE, text=True)
-    line = ""
-    while "listening:" not in line:
-        line = proc.stdout.readline()
-        assert line, "cocktail-serve exited before listening"
-    port = int(re.search(r"grpc 127.0.0.1:(\d+)", line).group(1))
-    yield proc, f"127.0.0.1:{port}"
-    proc.terminate()
-    assert proc.wait(timeout=60) == 0
-
 
 @pytest.fixture
 def client(server):
-    return grpcclient.InferenceServerClient(server[1])
+    return grpcclient.InferenceServerClient(server.grpc)
 
 
 def loop_inputs(xs, steps, steps_name="steps"):
