@@ -28,9 +28,12 @@ class Pool {
     start(workers);
   }
 
-  /// Runs chunk c of `chunks` on worker c (the caller is chunk 0).
-  void run(int chunks, const std::function<void(int)>& body) {
-    std::lock_guard<std::mutex> one(callers_);  // one parallel region at a time
+  /// Runs chunk c of `chunks` on worker c (the caller is chunk 0), unless
+  /// another caller's region holds the workers: then returns false at once
+  /// and runs nothing.
+  bool tryRun(int chunks, const std::function<void(int)>& body) {
+    std::unique_lock<std::mutex> one(callers_, std::try_to_lock);  // one parallel region at a time
+    if (!one.owns_lock()) return false;
     body_ = &body;
     chunks_ = chunks;
     pending_.store(chunks - 1, std::memory_order_relaxed);
@@ -40,6 +43,7 @@ class Pool {
     tInsideWorker = false;
     // Spin: the other chunks take about as long as ours.
     while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    return true;
   }
 
  private:
@@ -123,10 +127,15 @@ void parallelFor(int64_t n, int64_t minChunk, const std::function<void(int64_t, 
   const int chunks = static_cast<int>(std::min<int64_t>(maxChunks, tInsideWorker ? 1 : numWorkers()));
   if (chunks <= 1) return f(0, n);
   const int64_t per = (n + chunks - 1) / chunks;
-  pool().run(chunks, [&](int c) {
+  const bool split = pool().tryRun(chunks, [&](int c) {
     const int64_t begin = c * per, end = std::min(n, begin + per);
     if (begin < end) f(begin, end);
   });
+  // The workers are busy with another thread's region (a server's other
+  // instance, say): this thread is a core's worth of work on its own, so it
+  // runs the whole range now instead of queuing for them. Requests running
+  // side by side then each take a core; one alone takes them all.
+  if (!split) f(0, n);
 }
 
 }  // namespace cocktail::runtime::cpu

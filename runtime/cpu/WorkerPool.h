@@ -19,7 +19,9 @@ namespace cocktail::runtime::cpu {
 
 /// Runs f(begin, end) over [0, n) split into at most numWorkers() contiguous
 /// chunks of at least minChunk, in parallel; returns when all are done. Runs
-/// inline when one chunk suffices or when called from inside a worker.
+/// inline when one chunk suffices, when called from inside a worker, or when
+/// another thread's parallelFor holds the workers (concurrent callers, such
+/// as a server's instances, run side by side instead of taking turns).
 void parallelFor(int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& f);
 
 int numWorkers();

@@ -1,5 +1,7 @@
 //===- tests/runtime/kernels/WorkerPoolTest.cpp - The CPU's worker pool ---------------===//
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -43,4 +45,32 @@ TEST(WorkerPool, ManyBackToBackRegionsAndNestedCallsRunInline) {
       parallelFor(e - b, 1, [&](int64_t nb, int64_t ne) { sum += ne - nb; });
     });
   EXPECT_EQ(sum.load(), 2000 * 100);
+}
+
+TEST(WorkerPool, AnotherThreadsRegionRunsBesideNotAfter) {
+  // Thread A's region holds the workers until thread B's parallelFor has
+  // finished: B must run its range itself instead of waiting for them
+  // (queued behind A, it would wait forever; a server's instances would take
+  // turns). Every index of both is still covered once.
+  setNumWorkers(2);
+  std::atomic<bool> bDone{false};
+  std::atomic<bool> aHolds{false};
+  std::atomic<bool> aGaveUp{false};
+  std::atomic<int64_t> aSum{0}, bSum{0};
+  std::thread a([&] {
+    parallelFor(2, 1, [&](int64_t b, int64_t e) {
+      aHolds = true;
+      const auto giveUp = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (!bDone && std::chrono::steady_clock::now() < giveUp) std::this_thread::yield();
+      if (!bDone) aGaveUp = true;
+      aSum += e - b;
+    });
+  });
+  while (!aHolds) std::this_thread::yield();
+  parallelFor(1000, 1, [&](int64_t b, int64_t e) { bSum += e - b; });
+  bDone = true;
+  a.join();
+  EXPECT_FALSE(aGaveUp.load()) << "B waited for A's region to end";
+  EXPECT_EQ(bSum.load(), 1000);
+  EXPECT_EQ(aSum.load(), 2);
 }
