@@ -282,6 +282,42 @@ void lowerLen(Lowering& L) {
   throw NotLowered{"len() of this value"};
 }
 
+/// The i64 elements of an int[] whose length is known: a size list of a
+/// tensor of known rank, or a list built of ints.
+std::optional<std::vector<ir::Value*>> intElements(Lowering& L, size_t i) {
+  const Slot& s = L.slotOf(i);
+  std::vector<ir::Value*> out;
+  if (s.kind == Slot::Kind::SizeList) {
+    if (!s.value->type().hasRank()) return std::nullopt;
+    for (size_t d = 0; d < s.value->type().dims().size(); ++d)
+      out.push_back(L.emitTyped(OpKind::Size, {s.value}, Type::scalar(DType::I64), attrs({{"dim", static_cast<int64_t>(d)}})));
+    return out;
+  }
+  if (s.kind != Slot::Kind::List) return std::nullopt;
+  for (const Slot& e : s.elems) {
+    if (e.kind != Slot::Kind::Value || !e.value->type().isScalar()) return std::nullopt;
+    out.push_back(e.value);
+  }
+  return out;
+}
+
+/// `attn_mask.shape != (tgt_len, src_len)`: int lists compared element by
+/// element at run time. False when the node is not on two int lists.
+bool lowerListComparison(Lowering& L, bool negate) {
+  if (L.numInputs() != 2 || !L.input(0)->type()->isSubtypeOf(*c10::ListType::ofInts()) ||
+      !L.input(1)->type()->isSubtypeOf(*c10::ListType::ofInts()))
+    return false;
+  auto a = intElements(L, 0);
+  auto b = intElements(L, 1);
+  if (!a || !b) return false;
+  Type i1 = Type::scalar(DType::I1);
+  ir::Value* equal = L.b().constantBool(a->size() == b->size());
+  for (size_t k = 0; a->size() == b->size() && k < a->size(); ++k)
+    equal = L.emitTyped(OpKind::And, {equal, L.emitTyped(OpKind::Eq, {(*a)[k], (*b)[k]}, i1)}, i1);
+  L.out(negate ? L.emitTyped(OpKind::Not, {equal}, i1) : equal);
+  return true;
+}
+
 void lowerSize(Lowering& L) {
   if (L.numInputs() == 1) {
     Slot s;
@@ -452,6 +488,20 @@ void lowerLinear(Lowering& L) {
   std::vector<ir::Value*> ops = {L.in(0), L.in(1)};
   if (L.numInputs() > 2 && !L.isNone(2)) ops.push_back(L.in(2));
   L.out(L.emit(OpKind::Linear, ops));
+}
+
+/// baddbmm(input, b1, b2, beta, alpha) = beta * input + alpha * (b1 @ b2);
+/// with beta 0 the input is not read (its NaNs do not propagate), as ATen's.
+void lowerBaddbmm(Lowering& L) {
+  double beta = L.cdouble(3, "beta");
+  double alpha = L.cdouble(4, "alpha");
+  Type t = Type::unknownTensor();
+  ir::Value* product = L.emitTyped(OpKind::Matmul, {L.in(1), L.in(2)}, t);
+  if (alpha != 1.0) product = L.emitTyped(OpKind::Mul, {product, L.b().constantFloat(alpha)}, t);
+  if (beta == 0.0) return L.out(product);
+  ir::Value* input = L.in(0);
+  if (beta != 1.0) input = L.emitTyped(OpKind::Mul, {input, L.b().constantFloat(beta)}, t);
+  L.out(L.emit(OpKind::Add, {input, product}));
 }
 
 void lowerAddmm(Lowering& L) {
@@ -632,13 +682,14 @@ void lowerGatherLike(Lowering& L, OpKind k) {
   L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
 }
 
-std::unordered_map<std::string, LowerFn>* withRecurrentLowerings(std::unordered_map<std::string, LowerFn>* table) {
+std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map<std::string, LowerFn>* table) {
   addRecurrentLowerings(*table);
+  addAttentionLowerings(*table);
   return table;
 }
 
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
-  static const auto* table = withRecurrentLowerings(new std::unordered_map<std::string, LowerFn>{
+  static const auto* table = withModuleLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
       {"aten::add", binary(OpKind::Add)},
       {"aten::sub", binary(OpKind::Sub)},
@@ -651,8 +702,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::remainder", binary(OpKind::Remainder)},
       {"aten::floordiv", binary(OpKind::FloorDiv)},
       {"aten::floor_divide", binary(OpKind::FloorDiv)},
-      {"aten::eq", binary(OpKind::Eq)},
-      {"aten::ne", binary(OpKind::Ne)},
+      {"aten::eq", [](Lowering& L) { if (!lowerListComparison(L, false)) binary(OpKind::Eq)(L); }},
+      {"aten::ne", [](Lowering& L) { if (!lowerListComparison(L, true)) binary(OpKind::Ne)(L); }},
       {"aten::lt", binary(OpKind::Lt)},
       {"aten::le", binary(OpKind::Le)},
       {"aten::gt", binary(OpKind::Gt)},
@@ -730,6 +781,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::bmm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
       {"aten::linear", lowerLinear},
       {"aten::addmm", lowerAddmm},
+      {"aten::baddbmm", lowerBaddbmm},
       // views and data movement
       {"aten::select", lowerView},
       {"aten::slice", lowerView},
