@@ -504,6 +504,18 @@ void lowerBaddbmm(Lowering& L) {
   L.out(L.emit(OpKind::Add, {input, product}));
 }
 
+/// prelu(x, weight): x where x >= 0, else weight * x, one weight per channel
+/// (dim 1) or one for all: the channel dim moved last to broadcast, then back.
+void lowerPrelu(Lowering& L) {
+  Type t = Type::unknownTensor();
+  ir::Value* x = L.in(0);
+  Attributes swap = attrs({{"dim0", int64_t{1}}, {"dim1", int64_t{-1}}});
+  ir::Value* channelsLast = L.emitTyped(OpKind::Transpose, {x}, t, swap);
+  ir::Value* scaled = L.emitTyped(OpKind::Transpose, {L.emitTyped(OpKind::Mul, {channelsLast, L.in(1)}, t)}, t, swap);
+  ir::Value* positive = L.emitTyped(OpKind::Ge, {x, L.b().constantInt(0)}, t);
+  L.out(L.emit(OpKind::Where, {positive, x, scaled}));
+}
+
 void lowerAddmm(Lowering& L) {
   L.out(L.emit(OpKind::Addmm, {L.in(0), L.in(1), L.in(2)},
                attrs({{"beta", L.cdouble(3, "beta")}, {"alpha", L.cdouble(4, "alpha")}})));
@@ -685,6 +697,7 @@ void lowerGatherLike(Lowering& L, OpKind k) {
 std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map<std::string, LowerFn>* table) {
   addRecurrentLowerings(*table);
   addAttentionLowerings(*table);
+  addPadLowerings(*table);
   return table;
 }
 
@@ -782,6 +795,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::linear", lowerLinear},
       {"aten::addmm", lowerAddmm},
       {"aten::baddbmm", lowerBaddbmm},
+      {"aten::prelu", lowerPrelu},
       // views and data movement
       {"aten::select", lowerView},
       {"aten::slice", lowerView},

@@ -162,4 +162,9 @@ void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
 /// and the nested tensor the encoder makes, as IR ops.
 void addAttentionLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- padding (PadLowering.cpp) -------------------------------------------------------------
+
+/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*.
+void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 }  // namespace cocktail::frontend::lowering

@@ -102,9 +102,12 @@ bool neverNone(const c10::TypePtr& t) {
 /// general formula, right either way. Elsewhere (a user's `a is b`) nothing
 /// says both answers agree, and the test is left alone.
 bool identityOnlyPicksAFormula(const jit::Node* n) {
-  const auto& source = n->sourceRange().source();
-  if (!source || !source->filename()) return false;
-  const std::string& file = *source->filename();
+  // The Python source the node was scripted from, not the code a saved
+  // module serialised (its file names are mangled per module).
+  const jit::SourceRange& r = n->sourceRange();
+  auto flc = r.findSourceRangeThatGenerated() ? r.findSourceRangeThatGenerated()->file_line_col() : r.file_line_col();
+  if (!flc) return false;
+  const std::string& file = std::get<0>(*flc);
   auto endsWith = [&](const std::string& tail) {
     return file.size() >= tail.size() && file.compare(file.size() - tail.size(), tail.size(), tail) == 0;
   };
@@ -463,6 +466,33 @@ bool allConstant(const jit::Node* n) {
   return true;
 }
 
+/// `"{}.{}".format(a, b)` of constant strings, ints and bools, as Python
+/// writes them; nothing for other arguments (floats, whose text Python and
+/// C++ write differently).
+std::optional<std::string> formatConstant(const jit::Node* n) {
+  auto pattern = jit::toIValue(n->input(0));
+  if (!pattern || !pattern->isString()) return std::nullopt;
+  const std::string& text = pattern->toStringRef();
+  std::string out;
+  size_t arg = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{' && i + 1 < text.size() && text[i + 1] == '}') {
+      if (arg >= n->inputs().size()) return std::nullopt;
+      c10::IValue v = *jit::toIValue(n->input(arg++));
+      if (v.isString()) out += v.toStringRef();
+      else if (v.isInt()) out += std::to_string(v.toInt());
+      else if (v.isBool()) out += v.toBool() ? "True" : "False";
+      else return std::nullopt;
+      ++i;
+    } else if (text[i] == '{' || text[i] == '}') {
+      return std::nullopt;  // {{, }} or a format spec: not worth guessing
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 bool foldNode(jit::Node* n, const ArgumentDims& dims) {
   c10::Symbol k = n->kind();
   if (k == c10::prim::dtype) {
@@ -557,6 +587,14 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, *r);
     return true;
   }
+  if (k == c10::aten::format && allConstant(n)) {
+    // f"{str_first_layer}.norm_first was True": a reason string whose
+    // emptiness picks a path (`if not why_not_sparsity_fast_path`).
+    if (auto text = formatConstant(n)) {
+      replaceWithConstant(n, *text);
+      return true;
+    }
+  }
   if (k == c10::aten::format && jit::toIValue(n->input(0)) && !allConstant(n) && onlyMessageText(n->output())) {
     // A message whose arguments are only known at run time: keep its
     // template (`"Expected hidden size {}, got {}"`), which says what failed.
@@ -585,15 +623,31 @@ bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
   return changed;
 }
 
+bool isPad(c10::Symbol k) {
+  const std::string name = k.toQualString();
+  return name == "aten::pad" || name == "aten::constant_pad_nd" || name.rfind("aten::reflection_pad", 0) == 0 ||
+         name.rfind("aten::replication_pad", 0) == 0;
+}
+
 /// The fused attention ops treat a bool mask and a float one differently,
 /// and the translator sees values before the IR's types are inferred: the
 /// mask's dtype, while the refined types still know it, as an attribute.
-void recordMaskDTypes(jit::Block* block) {
+void recordNodeFacts(jit::Block* block) {
   static const std::map<c10::Symbol, size_t> maskInput = {
       {c10::Symbol::fromQualString("aten::_transformer_encoder_layer_fwd"), 18},
       {c10::Symbol::fromQualString("aten::_native_multi_head_attention"), 9}};
   for (jit::Node* n : block->nodes()) {
-    for (jit::Block* sub : n->blocks()) recordMaskDTypes(sub);
+    for (jit::Block* sub : n->blocks()) recordNodeFacts(sub);
+    if (isPad(n->kind())) {
+      // F.pad's index arithmetic needs the sizes of the padded dims.
+      auto t = tensorType(n->input(0));
+      if (t && t->dim()) {
+        std::vector<int64_t> sizes;
+        for (size_t d = 0; d < *t->dim(); ++d) sizes.push_back(t->sizes()[d].value_or(-1));
+        n->is_(inputSizesAttr(), sizes);
+      }
+      continue;
+    }
     auto it = maskInput.find(n->kind());
     if (it == maskInput.end() || n->inputs().size() <= it->second) continue;
     auto t = tensorType(n->input(it->second));
@@ -631,7 +685,7 @@ void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vec
     jit::EliminateDeadCode(graph);
     if (!changed) break;
   }
-  recordMaskDTypes(graph->block());
+  recordNodeFacts(graph->block());
   // The refined types served the folds; the translator types values itself,
   // and TorchScript islands keep the plain types they were written with.
   jit::EraseShapeInformation(graph);

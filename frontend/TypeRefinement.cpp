@@ -403,6 +403,18 @@ class Refiner {
         out.dtype = dtypeArg(n, at);
       return out;
     }
+    if (k == c10::aten::arange && n->inputs().size() >= 5) {
+      // arange(end | start, end[, step], dtype, layout, device, pin_memory):
+      // 1-d; without a dtype, i64 from ints and f32 from a float.
+      size_t numbers = n->inputs().size() - 4;
+      Info out = makeInfo(dtypeArg(n, numbers), 1);
+      if (n->input(numbers)->type()->kind() == c10::TypeKind::NoneType) {
+        out.dtype = c10::ScalarType::Long;
+        for (size_t i = 0; i < numbers; ++i)
+          if (n->input(i)->type()->kind() != c10::TypeKind::IntType) out.dtype = c10::nullopt;
+      }
+      return out;
+    }
     if (k == c10::aten::unsqueeze) {
       Info i = get(n->input(0));
       if (i.rank) i.rank = *i.rank + 1;

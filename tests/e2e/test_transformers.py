@@ -12,7 +12,7 @@ path. Both are compiled: the cases below cover each.
 
     /usr/bin/python3 -m pytest -q tests/e2e/test_transformers.py
 """
-from typing import Optional
+from typing import Optional, Tuple
 
 import pytest
 import torch
@@ -135,24 +135,26 @@ class Attention(nn.Module):
         self.batch_first = batch_first
         self.kind = kind
 
-    def forward(self, x: Tensor, memory: Tensor, lengths: Tensor):
+    def forward(self, x: Tensor, memory: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor]:
         steps = x.size(1) if self.batch_first else x.size(0)
+        # need_weights=False: the weights are None; the output stands in for them.
         if self.kind == "self":
             y, _ = self.attn(x, x, x, need_weights=False)
-            return y
+            return y, y
         if self.kind == "padding":
             y, _ = self.attn(x, x, x, key_padding_mask=padding_mask(lengths, steps), need_weights=False)
-            return y
+            return y, y
         if self.kind == "causal":
             causal = torch.triu(torch.full((steps, steps), float("-inf")), 1)
             y, _ = self.attn(x, x, x, attn_mask=causal, need_weights=False)
-            return y
+            return y, y
         if self.kind == "weights":
-            return self.attn(x, x, x, key_padding_mask=padding_mask(lengths, steps))
-        if self.kind == "head_weights":
-            return self.attn(x, x, x, average_attn_weights=False)
-        # cross-attention: keys and values from another sequence
-        y, w = self.attn(x, memory, memory)
+            y, w = self.attn(x, x, x, key_padding_mask=padding_mask(lengths, steps))
+        elif self.kind == "head_weights":
+            y, w = self.attn(x, x, x, average_attn_weights=False)
+        else:  # cross-attention: keys and values from another sequence
+            y, w = self.attn(x, memory, memory)
+        assert w is not None
         return y, w
 
 
