@@ -264,14 +264,49 @@ void lowerGetItem(Lowering& L) {
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Size, {s.value, L.in(1)}, Type::scalar(DType::I64)));
   if (s.kind != Slot::Kind::List) throw NotLowered{"indexing a value that is not a list"};
-  int64_t i = L.cint(1, "list index");
   int64_t n = static_cast<int64_t>(s.elems.size());
+  if (!L.t().constInt(L.input(1))) {
+    // `size[i + 2]` in a loop over a list of ints (F.group_norm's batch size
+    // check): the ints as a tensor, and its element i (out of range fails).
+    std::vector<ir::Value*> ints;
+    for (const Slot& e : s.elems) {
+      if (e.kind != Slot::Kind::Value || !e.value->type().isScalar() || e.value->type().dtype() != DType::I64)
+        throw NotLowered{"only a list of ints can be indexed by a run-time index"};
+      ints.push_back(L.emitTyped(OpKind::ToTensor, {e.value}, Type::unknownTensor(), attrs({{"dtype", DType::I64}})));
+    }
+    if (ints.empty()) L.t().fail(L.node(), "list index out of range for an empty list");
+    Type t = Type::unknownTensor();
+    ir::Value* all = L.emitTyped(OpKind::Stack, ints, t, attrs({{"dim", int64_t{0}}}));
+    ir::Value* one = L.emitTyped(OpKind::Select, {all, L.in(1)}, t, attrs({{"dim", int64_t{0}}}));
+    return L.out(L.emitTyped(OpKind::ToScalar, {one}, Type::scalar(DType::I64)));
+  }
+  int64_t i = L.cint(1, "list index");
   if (i < -n || i >= n) L.t().fail(L.node(), fmt::format("list index {} out of range for a list of {}", i, n));
   Slot e = s.elems[static_cast<size_t>(i < 0 ? i + n : i)];
   L.outSlot(std::move(e));
 }
 
 void lowerTupleIndex(Lowering& L) { lowerGetItem(L); }
+
+/// xs + ys on two lists the compiler sees; false when the node is not.
+bool lowerListConcat(Lowering& L) {
+  if (L.numInputs() != 2 || L.input(0)->type()->kind() != c10::TypeKind::ListType) return false;
+  const Slot& a = L.slotOf(0);
+  const Slot& b = L.slotOf(1);
+  if (a.kind != Slot::Kind::List || b.kind != Slot::Kind::List) throw NotLowered{"adding lists that are not plain lists"};
+  std::vector<Slot> elems = a.elems;
+  elems.insert(elems.end(), b.elems.begin(), b.elems.end());
+  L.outSlot(Slot::list(std::move(elems)));
+  return true;
+}
+
+/// list(xs): a copy of a list the compiler sees (lists are values here).
+void lowerListCopy(Lowering& L) {
+  const Slot& s = L.slotOf(0);
+  if (s.kind != Slot::Kind::List && s.kind != Slot::Kind::SizeList) throw NotLowered{"list() of this value"};
+  Slot copy = s;
+  L.outSlot(copy);
+}
 
 void lowerLen(Lowering& L) {
   if (lowerRowsLen(L)) return;
@@ -568,6 +603,53 @@ void lowerBatchNorm(Lowering& L) {
   L.out(L.emit(OpKind::BatchNorm, {L.in(0), mean, L.in(4), w, bias}, attrs({{"eps", L.cdouble(7, "eps")}})));
 }
 
+/// x * w + b with one weight and bias per channel (dim 1), or none: the
+/// channel dim moved last to broadcast, then back (the rank is not needed).
+ir::Value* perChannelAffine(Lowering& L, ir::Value* x, size_t weight, size_t bias) {
+  bool hasWeight = !L.isNone(weight), hasBias = !L.isNone(bias);
+  if (!hasWeight && !hasBias) return x;
+  Type t = Type::unknownTensor();
+  Attributes swap = attrs({{"dim0", int64_t{1}}, {"dim1", int64_t{-1}}});
+  ir::Value* y = L.emitTyped(OpKind::Transpose, {x}, t, swap);
+  if (hasWeight) y = L.emitTyped(OpKind::Mul, {y, L.in(weight)}, t);
+  if (hasBias) y = L.emitTyped(OpKind::Add, {y, L.in(bias)}, t);
+  return L.emitTyped(OpKind::Transpose, {y}, t, swap);
+}
+
+/// Normalises x [N, C, *] over groups of channels and the spatial dims:
+/// x viewed as [N, groups, rest], (x - mean) / sqrt(var + eps) with the
+/// biased variance, as ATen's native_group_norm.
+ir::Value* normalizeGroups(Lowering& L, ir::Value* x, ir::Value* groups, double eps) {
+  Type t = Type::unknownTensor();
+  ir::Builder& b = L.b();
+  ir::Value* n = b.create1(OpKind::Size, {x}, Type::scalar(DType::I64), attrs({{"dim", int64_t{0}}}));
+  ir::Value* g = L.emitTyped(OpKind::Reshape, {x, n, groups, b.constantInt(-1)}, t);
+  Attributes overRest = attrs({{"dims", std::vector<int64_t>{2}}, {"keepdim", true}});
+  ir::Value* centred = L.emitTyped(OpKind::Sub, {g, L.emitTyped(OpKind::Mean, {g}, t, overRest)}, t);
+  ir::Value* var = L.emitTyped(OpKind::Mean, {L.emitTyped(OpKind::Mul, {centred, centred}, t)}, t, overRest);
+  ir::Value* inv = L.emitTyped(OpKind::Rsqrt, {L.emitTyped(OpKind::Add, {var, b.constantFloat(eps)}, t)}, t);
+  return L.emitTyped(OpKind::ReshapeAs, {L.emitTyped(OpKind::Mul, {centred, inv}, t), x}, t);
+}
+
+/// group_norm(input, num_groups, weight?, bias?, eps, cudnn_enabled)
+void lowerGroupNorm(Lowering& L) {
+  int64_t groups = L.cint(1, "num_groups");
+  if (groups <= 0) L.t().fail(L.node(), fmt::format("num_groups must be positive, got {}", groups));
+  ir::Value* y = normalizeGroups(L, L.in(0), L.b().constantInt(groups), L.cdouble(4, "eps"));
+  L.out(perChannelAffine(L, y, 2, 3));
+}
+
+/// instance_norm(input, weight?, bias?, running_mean?, running_var?,
+///   use_input_stats, momentum, eps, cudnn_enabled): at inference with the
+///   input's statistics, a group norm with one group per channel.
+void lowerInstanceNorm(Lowering& L) {
+  if (!L.cbool(5, "use_input_stats")) throw NotLowered{"instance_norm with running statistics is not supported"};
+  ir::Value* x = L.in(0);
+  ir::Value* channels = L.b().create1(OpKind::Size, {x}, Type::scalar(DType::I64), attrs({{"dim", int64_t{1}}}));
+  ir::Value* y = normalizeGroups(L, x, channels, L.cdouble(7, "eps"));
+  L.out(perChannelAffine(L, y, 1, 2));
+}
+
 void lowerLayerNorm(Lowering& L) {
   std::vector<int64_t> shape = L.cints(1, "normalized_shape");
   auto ones = [&](int64_t v) {
@@ -704,7 +786,7 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
   static const auto* table = withModuleLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
-      {"aten::add", binary(OpKind::Add)},
+      {"aten::add", [](Lowering& L) { if (!lowerListConcat(L)) binary(OpKind::Add)(L); }},
       {"aten::sub", binary(OpKind::Sub)},
       {"aten::mul", binary(OpKind::Mul)},
       {"aten::div", lowerDiv},
@@ -848,6 +930,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::conv1d", lowerConv1d},
       {"aten::batch_norm", lowerBatchNorm},
       {"aten::layer_norm", lowerLayerNorm},
+      {"aten::group_norm", lowerGroupNorm},
+      {"aten::instance_norm", lowerInstanceNorm},
       {"aten::max_pool2d", lowerMaxPool2d},
       {"aten::avg_pool2d", lowerAvgPool2d},
       {"aten::adaptive_avg_pool2d", lowerAdaptiveAvgPool2d},
@@ -875,6 +959,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},
       {"aten::__isnot__", [](Lowering& L) { lowerIs(L, true); }},
       {"aten::append", lowerAppend},
+      {"aten::list", lowerListCopy},
       {"prim::ListConstruct", lowerListConstruct},
       {"prim::TupleConstruct", lowerListConstruct},
       {"prim::ListUnpack", lowerUnpack},

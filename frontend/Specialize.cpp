@@ -296,14 +296,18 @@ jit::Value* dimValue(jit::Node* where, const ArgumentDims::Dim& d) {
 
 /// `attn_mask.shape != (tgt_len, src_len)` on a tensor of known rank: the
 /// list of its sizes, so the comparison is element by element (folded where
-/// sizes are known, at run time where not).
+/// sizes are known, at run time where not). Other uses keep the size list.
 bool expandComparedSizeList(jit::Node* n) {
   if (n->kind() != c10::aten::size || n->inputs().size() != 1 || !n->output()->hasUses()) return false;
   auto t = tensorType(n->input(0));
   if (!t || !t->dim()) return false;
+  // Also list arithmetic (`list(x.size()[2:])` in F.group_norm), which
+  // TorchScript's list peepholes then fold on the list of sizes.
+  static const std::set<c10::Symbol> listUses = {c10::aten::eq, c10::aten::ne, c10::aten::slice, c10::aten::list,
+                                                 c10::aten::add};
   std::vector<jit::Use> comparisons;
   for (const jit::Use& u : n->output()->uses())
-    if (u.user->kind() == c10::aten::eq || u.user->kind() == c10::aten::ne) comparisons.push_back(u);
+    if (listUses.count(u.user->kind())) comparisons.push_back(u);
   if (comparisons.empty()) return false;
   jit::Graph* g = n->owningGraph();
   jit::WithInsertPoint guard(n);
@@ -536,7 +540,7 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, static_cast<int64_t>(*t->dim()));
     return true;
   }
-  if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param) return foldArgumentSize(n, dims);
+  if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param && foldArgumentSize(n, dims)) return true;
   if (k == c10::aten::size && n->inputs().size() == 2) {
     // A static size the refined types know (nn.GRU's `input.size(-1) !=
     // input_size` on an embedding's output).

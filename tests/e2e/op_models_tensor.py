@@ -518,3 +518,17 @@ class PreluBaddbmm(nn.Module):
         return (F.prelu(x, w), F.prelu(x, w1), F.prelu(x[:, :, 0], w),
                 torch.baddbmm(a, b, c), torch.baddbmm(a, b, c, beta=0.5, alpha=2.0),
                 torch.baddbmm(a * float("nan"), b, c, beta=0.0))
+
+
+@case("group_instance_norm", ["x:f32[B<=2,6,5,4]", "y:f32[B,4,9]", "w:f32[6]", "b:f32[6]"],
+      ["group_norm", "group_norm_affine", "group_norm_one_group", "group_norm_1d", "instance_norm",
+       "instance_norm_affine", "instance_norm_1d"],
+      {"b2": lambda g: [randn(g, 2, 6, 5, 4) * 3.0 + 1.0, randn(g, 2, 4, 9), randn(g, 6), randn(g, 6)],
+       "b1": lambda g: [randn(g, 1, 6, 5, 4), randn(g, 1, 4, 9) - 2.0, randn(g, 6), randn(g, 6)]})
+class GroupInstanceNorm(nn.Module):
+    """F.group_norm (its batch size check reads the input's sizes as a list) and F.instance_norm."""
+
+    def forward(self, x: Tensor, y: Tensor, w: Tensor, b: Tensor):
+        return (F.group_norm(x, 3), F.group_norm(x, 2, w, b, eps=1e-3), F.group_norm(x, 1, w, None),
+                F.group_norm(y, 2), F.instance_norm(x), F.instance_norm(x, weight=w, bias=b, eps=1e-4),
+                F.instance_norm(y))
