@@ -264,14 +264,49 @@ void lowerGetItem(Lowering& L) {
   const Slot& s = L.slotOf(0);
   if (s.kind == Slot::Kind::SizeList) return L.out(L.emitTyped(OpKind::Size, {s.value, L.in(1)}, Type::scalar(DType::I64)));
   if (s.kind != Slot::Kind::List) throw NotLowered{"indexing a value that is not a list"};
-  int64_t i = L.cint(1, "list index");
   int64_t n = static_cast<int64_t>(s.elems.size());
+  if (!L.t().constInt(L.input(1))) {
+    // `size[i + 2]` in a loop over a list of ints (F.group_norm's batch size
+    // check): the ints as a tensor, and its element i (out of range fails).
+    std::vector<ir::Value*> ints;
+    for (const Slot& e : s.elems) {
+      if (e.kind != Slot::Kind::Value || !e.value->type().isScalar() || e.value->type().dtype() != DType::I64)
+        throw NotLowered{"only a list of ints can be indexed by a run-time index"};
+      ints.push_back(L.emitTyped(OpKind::ToTensor, {e.value}, Type::unknownTensor(), attrs({{"dtype", DType::I64}})));
+    }
+    if (ints.empty()) L.t().fail(L.node(), "list index out of range for an empty list");
+    Type t = Type::unknownTensor();
+    ir::Value* all = L.emitTyped(OpKind::Stack, ints, t, attrs({{"dim", int64_t{0}}}));
+    ir::Value* one = L.emitTyped(OpKind::Select, {all, L.in(1)}, t, attrs({{"dim", int64_t{0}}}));
+    return L.out(L.emitTyped(OpKind::ToScalar, {one}, Type::scalar(DType::I64)));
+  }
+  int64_t i = L.cint(1, "list index");
   if (i < -n || i >= n) L.t().fail(L.node(), fmt::format("list index {} out of range for a list of {}", i, n));
   Slot e = s.elems[static_cast<size_t>(i < 0 ? i + n : i)];
   L.outSlot(std::move(e));
 }
 
 void lowerTupleIndex(Lowering& L) { lowerGetItem(L); }
+
+/// xs + ys on two lists the compiler sees; false when the node is not.
+bool lowerListConcat(Lowering& L) {
+  if (L.numInputs() != 2 || L.input(0)->type()->kind() != c10::TypeKind::ListType) return false;
+  const Slot& a = L.slotOf(0);
+  const Slot& b = L.slotOf(1);
+  if (a.kind != Slot::Kind::List || b.kind != Slot::Kind::List) throw NotLowered{"adding lists that are not plain lists"};
+  std::vector<Slot> elems = a.elems;
+  elems.insert(elems.end(), b.elems.begin(), b.elems.end());
+  L.outSlot(Slot::list(std::move(elems)));
+  return true;
+}
+
+/// list(xs): a copy of a list the compiler sees (lists are values here).
+void lowerListCopy(Lowering& L) {
+  const Slot& s = L.slotOf(0);
+  if (s.kind != Slot::Kind::List && s.kind != Slot::Kind::SizeList) throw NotLowered{"list() of this value"};
+  Slot copy = s;
+  L.outSlot(copy);
+}
 
 void lowerLen(Lowering& L) {
   if (lowerRowsLen(L)) return;
@@ -280,6 +315,42 @@ void lowerLen(Lowering& L) {
   if (s.kind == Slot::Kind::List) return L.out(L.b().constantInt(static_cast<int64_t>(s.elems.size())));
   if (L.isTensor(0)) return L.out(L.emitTyped(OpKind::Size, {L.in(0), L.b().constantInt(0)}, Type::scalar(DType::I64)));
   throw NotLowered{"len() of this value"};
+}
+
+/// The i64 elements of an int[] whose length is known: a size list of a
+/// tensor of known rank, or a list built of ints.
+std::optional<std::vector<ir::Value*>> intElements(Lowering& L, size_t i) {
+  const Slot& s = L.slotOf(i);
+  std::vector<ir::Value*> out;
+  if (s.kind == Slot::Kind::SizeList) {
+    if (!s.value->type().hasRank()) return std::nullopt;
+    for (size_t d = 0; d < s.value->type().dims().size(); ++d)
+      out.push_back(L.emitTyped(OpKind::Size, {s.value}, Type::scalar(DType::I64), attrs({{"dim", static_cast<int64_t>(d)}})));
+    return out;
+  }
+  if (s.kind != Slot::Kind::List) return std::nullopt;
+  for (const Slot& e : s.elems) {
+    if (e.kind != Slot::Kind::Value || !e.value->type().isScalar()) return std::nullopt;
+    out.push_back(e.value);
+  }
+  return out;
+}
+
+/// `attn_mask.shape != (tgt_len, src_len)`: int lists compared element by
+/// element at run time. False when the node is not on two int lists.
+bool lowerListComparison(Lowering& L, bool negate) {
+  if (L.numInputs() != 2 || !L.input(0)->type()->isSubtypeOf(*c10::ListType::ofInts()) ||
+      !L.input(1)->type()->isSubtypeOf(*c10::ListType::ofInts()))
+    return false;
+  auto a = intElements(L, 0);
+  auto b = intElements(L, 1);
+  if (!a || !b) return false;
+  Type i1 = Type::scalar(DType::I1);
+  ir::Value* equal = L.b().constantBool(a->size() == b->size());
+  for (size_t k = 0; a->size() == b->size() && k < a->size(); ++k)
+    equal = L.emitTyped(OpKind::And, {equal, L.emitTyped(OpKind::Eq, {(*a)[k], (*b)[k]}, i1)}, i1);
+  L.out(negate ? L.emitTyped(OpKind::Not, {equal}, i1) : equal);
+  return true;
 }
 
 void lowerSize(Lowering& L) {
@@ -454,6 +525,32 @@ void lowerLinear(Lowering& L) {
   L.out(L.emit(OpKind::Linear, ops));
 }
 
+/// baddbmm(input, b1, b2, beta, alpha) = beta * input + alpha * (b1 @ b2);
+/// with beta 0 the input is not read (its NaNs do not propagate), as ATen's.
+void lowerBaddbmm(Lowering& L) {
+  double beta = L.cdouble(3, "beta");
+  double alpha = L.cdouble(4, "alpha");
+  Type t = Type::unknownTensor();
+  ir::Value* product = L.emitTyped(OpKind::Matmul, {L.in(1), L.in(2)}, t);
+  if (alpha != 1.0) product = L.emitTyped(OpKind::Mul, {product, L.b().constantFloat(alpha)}, t);
+  if (beta == 0.0) return L.out(product);
+  ir::Value* input = L.in(0);
+  if (beta != 1.0) input = L.emitTyped(OpKind::Mul, {input, L.b().constantFloat(beta)}, t);
+  L.out(L.emit(OpKind::Add, {input, product}));
+}
+
+/// prelu(x, weight): x where x >= 0, else weight * x, one weight per channel
+/// (dim 1) or one for all: the channel dim moved last to broadcast, then back.
+void lowerPrelu(Lowering& L) {
+  Type t = Type::unknownTensor();
+  ir::Value* x = L.in(0);
+  Attributes swap = attrs({{"dim0", int64_t{1}}, {"dim1", int64_t{-1}}});
+  ir::Value* channelsLast = L.emitTyped(OpKind::Transpose, {x}, t, swap);
+  ir::Value* scaled = L.emitTyped(OpKind::Transpose, {L.emitTyped(OpKind::Mul, {channelsLast, L.in(1)}, t)}, t, swap);
+  ir::Value* positive = L.emitTyped(OpKind::Ge, {x, L.b().constantInt(0)}, t);
+  L.out(L.emit(OpKind::Where, {positive, x, scaled}));
+}
+
 void lowerAddmm(Lowering& L) {
   L.out(L.emit(OpKind::Addmm, {L.in(0), L.in(1), L.in(2)},
                attrs({{"beta", L.cdouble(3, "beta")}, {"alpha", L.cdouble(4, "alpha")}})));
@@ -504,6 +601,53 @@ void lowerBatchNorm(Lowering& L) {
   ir::Value* w = L.isNone(1) ? L.emitTyped(OpKind::FullLike, {mean, L.b().constantInt(1)}, mean->type()) : L.in(1);
   ir::Value* bias = L.isNone(2) ? L.emitTyped(OpKind::FullLike, {mean, L.b().constantInt(0)}, mean->type()) : L.in(2);
   L.out(L.emit(OpKind::BatchNorm, {L.in(0), mean, L.in(4), w, bias}, attrs({{"eps", L.cdouble(7, "eps")}})));
+}
+
+/// x * w + b with one weight and bias per channel (dim 1), or none: the
+/// channel dim moved last to broadcast, then back (the rank is not needed).
+ir::Value* perChannelAffine(Lowering& L, ir::Value* x, size_t weight, size_t bias) {
+  bool hasWeight = !L.isNone(weight), hasBias = !L.isNone(bias);
+  if (!hasWeight && !hasBias) return x;
+  Type t = Type::unknownTensor();
+  Attributes swap = attrs({{"dim0", int64_t{1}}, {"dim1", int64_t{-1}}});
+  ir::Value* y = L.emitTyped(OpKind::Transpose, {x}, t, swap);
+  if (hasWeight) y = L.emitTyped(OpKind::Mul, {y, L.in(weight)}, t);
+  if (hasBias) y = L.emitTyped(OpKind::Add, {y, L.in(bias)}, t);
+  return L.emitTyped(OpKind::Transpose, {y}, t, swap);
+}
+
+/// Normalises x [N, C, *] over groups of channels and the spatial dims:
+/// x viewed as [N, groups, rest], (x - mean) / sqrt(var + eps) with the
+/// biased variance, as ATen's native_group_norm.
+ir::Value* normalizeGroups(Lowering& L, ir::Value* x, ir::Value* groups, double eps) {
+  Type t = Type::unknownTensor();
+  ir::Builder& b = L.b();
+  ir::Value* n = b.create1(OpKind::Size, {x}, Type::scalar(DType::I64), attrs({{"dim", int64_t{0}}}));
+  ir::Value* g = L.emitTyped(OpKind::Reshape, {x, n, groups, b.constantInt(-1)}, t);
+  Attributes overRest = attrs({{"dims", std::vector<int64_t>{2}}, {"keepdim", true}});
+  ir::Value* centred = L.emitTyped(OpKind::Sub, {g, L.emitTyped(OpKind::Mean, {g}, t, overRest)}, t);
+  ir::Value* var = L.emitTyped(OpKind::Mean, {L.emitTyped(OpKind::Mul, {centred, centred}, t)}, t, overRest);
+  ir::Value* inv = L.emitTyped(OpKind::Rsqrt, {L.emitTyped(OpKind::Add, {var, b.constantFloat(eps)}, t)}, t);
+  return L.emitTyped(OpKind::ReshapeAs, {L.emitTyped(OpKind::Mul, {centred, inv}, t), x}, t);
+}
+
+/// group_norm(input, num_groups, weight?, bias?, eps, cudnn_enabled)
+void lowerGroupNorm(Lowering& L) {
+  int64_t groups = L.cint(1, "num_groups");
+  if (groups <= 0) L.t().fail(L.node(), fmt::format("num_groups must be positive, got {}", groups));
+  ir::Value* y = normalizeGroups(L, L.in(0), L.b().constantInt(groups), L.cdouble(4, "eps"));
+  L.out(perChannelAffine(L, y, 2, 3));
+}
+
+/// instance_norm(input, weight?, bias?, running_mean?, running_var?,
+///   use_input_stats, momentum, eps, cudnn_enabled): at inference with the
+///   input's statistics, a group norm with one group per channel.
+void lowerInstanceNorm(Lowering& L) {
+  if (!L.cbool(5, "use_input_stats")) throw NotLowered{"instance_norm with running statistics is not supported"};
+  ir::Value* x = L.in(0);
+  ir::Value* channels = L.b().create1(OpKind::Size, {x}, Type::scalar(DType::I64), attrs({{"dim", int64_t{1}}}));
+  ir::Value* y = normalizeGroups(L, x, channels, L.cdouble(7, "eps"));
+  L.out(perChannelAffine(L, y, 1, 2));
 }
 
 void lowerLayerNorm(Lowering& L) {
@@ -632,15 +776,17 @@ void lowerGatherLike(Lowering& L, OpKind k) {
   L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
 }
 
-std::unordered_map<std::string, LowerFn>* withRecurrentLowerings(std::unordered_map<std::string, LowerFn>* table) {
+std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map<std::string, LowerFn>* table) {
   addRecurrentLowerings(*table);
+  addAttentionLowerings(*table);
+  addPadLowerings(*table);
   return table;
 }
 
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
-  static const auto* table = withRecurrentLowerings(new std::unordered_map<std::string, LowerFn>{
+  static const auto* table = withModuleLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
-      {"aten::add", binary(OpKind::Add)},
+      {"aten::add", [](Lowering& L) { if (!lowerListConcat(L)) binary(OpKind::Add)(L); }},
       {"aten::sub", binary(OpKind::Sub)},
       {"aten::mul", binary(OpKind::Mul)},
       {"aten::div", lowerDiv},
@@ -651,8 +797,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::remainder", binary(OpKind::Remainder)},
       {"aten::floordiv", binary(OpKind::FloorDiv)},
       {"aten::floor_divide", binary(OpKind::FloorDiv)},
-      {"aten::eq", binary(OpKind::Eq)},
-      {"aten::ne", binary(OpKind::Ne)},
+      {"aten::eq", [](Lowering& L) { if (!lowerListComparison(L, false)) binary(OpKind::Eq)(L); }},
+      {"aten::ne", [](Lowering& L) { if (!lowerListComparison(L, true)) binary(OpKind::Ne)(L); }},
       {"aten::lt", binary(OpKind::Lt)},
       {"aten::le", binary(OpKind::Le)},
       {"aten::gt", binary(OpKind::Gt)},
@@ -730,6 +876,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::bmm", [](Lowering& L) { L.out(L.emit(OpKind::Matmul, {L.in(0), L.in(1)})); }},
       {"aten::linear", lowerLinear},
       {"aten::addmm", lowerAddmm},
+      {"aten::baddbmm", lowerBaddbmm},
+      {"aten::prelu", lowerPrelu},
       // views and data movement
       {"aten::select", lowerView},
       {"aten::slice", lowerView},
@@ -782,6 +930,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::conv1d", lowerConv1d},
       {"aten::batch_norm", lowerBatchNorm},
       {"aten::layer_norm", lowerLayerNorm},
+      {"aten::group_norm", lowerGroupNorm},
+      {"aten::instance_norm", lowerInstanceNorm},
       {"aten::max_pool2d", lowerMaxPool2d},
       {"aten::avg_pool2d", lowerAvgPool2d},
       {"aten::adaptive_avg_pool2d", lowerAdaptiveAvgPool2d},
@@ -809,6 +959,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::__is__", [](Lowering& L) { lowerIs(L, false); }},
       {"aten::__isnot__", [](Lowering& L) { lowerIs(L, true); }},
       {"aten::append", lowerAppend},
+      {"aten::list", lowerListCopy},
       {"prim::ListConstruct", lowerListConstruct},
       {"prim::TupleConstruct", lowerListConstruct},
       {"prim::ListUnpack", lowerUnpack},

@@ -112,6 +112,10 @@ std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s
       break;
     case Slot::Kind::List:
     case Slot::Kind::SizeList: what = fmt::format("the list %{} (from {})", v->debugName(), from); break;
+    case Slot::Kind::Nested:
+      what = fmt::format("the nested tensor %{} (from {}), which only nn.TransformerEncoderLayer's fused forward and "
+                         "to_padded_tensor take,", v->debugName(), from);
+      break;
     default: what = fmt::format("%{} of type {} (from {})", v->debugName(), v->type()->repr_str(), from); break;
   }
   return fmt::format("{} cannot be used as a single tensor or scalar here: it is not a constant after specialising on "

@@ -39,7 +39,9 @@ struct Slot {
   // `value` holds its elements as the rows of one buffer (undef while it has
   // none), elems[0] their count (i64) and elems[1] how many rows to allocate
   // at the first append.
-  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows, Optional };
+  // Nested: nn.TransformerEncoder's nested tensor (frontend/AttentionLowering.cpp):
+  // `value` the padded batch, elems[0] its mask of valid positions.
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows, Optional, Nested };
   Kind kind = Kind::Unset;
   // Value; the tensor for SizeList and DTypeOf; the buffer for Rows; Optional:
   // the value when not None

@@ -156,4 +156,15 @@ bool lowerRowsGetItem(Lowering& L);
 /// aten::lstm/gru/rnn_tanh/rnn_relu and their cells, as IR loops over time.
 void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- transformers (AttentionLowering.cpp) -------------------------------------------------
+
+/// The fused fast paths of nn.MultiheadAttention and nn.TransformerEncoder(Layer)
+/// and the nested tensor the encoder makes, as IR ops.
+void addAttentionLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- padding (PadLowering.cpp) -------------------------------------------------------------
+
+/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*.
+void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 }  // namespace cocktail::frontend::lowering

@@ -11,6 +11,7 @@
 
 #include "frontend/TypeRefinement.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -72,6 +73,14 @@ void replaceWithConstant(jit::Node* n, const c10::IValue& value) {
 
 bool isNoneType(const c10::TypePtr& t) { return t->kind() == c10::TypeKind::NoneType; }
 
+/// None by its type, or a constant whose value is None (a frozen
+/// `Optional[Tensor]` attribute such as nn.MultiheadAttention's `bias_k`).
+bool isNone(const jit::Value* v) {
+  if (isNoneType(v->type())) return true;
+  auto c = jit::toIValue(v);
+  return c && c->isNone();
+}
+
 /// True when a value of type `t` can never be None.
 bool neverNone(const c10::TypePtr& t) {
   switch (t->kind()) {
@@ -84,14 +93,41 @@ bool neverNone(const c10::TypePtr& t) {
   }
 }
 
+/// True for an identity test of two tensors in PyTorch's multi-head
+/// attention (nn.MultiheadAttention.forward, F.multi_head_attention_forward):
+/// there `query is key` and `key is value` only choose between the fused fast
+/// path, one packed in-projection or three separate ones, which compute the
+/// same values. Two different SSA values may still be one tensor at run time,
+/// so the test has no compile-time answer; taking "different" takes the
+/// general formula, right either way. Elsewhere (a user's `a is b`) nothing
+/// says both answers agree, and the test is left alone.
+bool identityOnlyPicksAFormula(const jit::Node* n) {
+  // The Python source the node was scripted from, not the code a saved
+  // module serialised (its file names are mangled per module).
+  const jit::SourceRange& r = n->sourceRange();
+  auto flc = r.findSourceRangeThatGenerated() ? r.findSourceRangeThatGenerated()->file_line_col() : r.file_line_col();
+  if (!flc) return false;
+  const std::string& file = std::get<0>(*flc);
+  auto endsWith = [&](const std::string& tail) {
+    return file.size() >= tail.size() && file.compare(file.size() - tail.size(), tail.size(), tail) == 0;
+  };
+  return endsWith("torch/nn/modules/activation.py") || endsWith("torch/nn/functional.py");
+}
+
 /// `a is b` / `a is not b` when one side is None and the other's type says
 /// whether it is None.
 std::optional<bool> foldIs(const jit::Node* n) {
   const c10::TypePtr& a = n->input(0)->type();
   const c10::TypePtr& b = n->input(1)->type();
+  bool aNone = isNone(n->input(0));
+  bool bNone = isNone(n->input(1));
   std::optional<bool> same;
-  if (isNoneType(a) && isNoneType(b)) same = true;
-  else if ((isNoneType(a) && neverNone(b)) || (isNoneType(b) && neverNone(a))) same = false;
+  // One SSA value is one object (nn.MultiheadAttention's `query is key` on self-attention).
+  if (n->input(0) == n->input(1) || (aNone && bNone)) same = true;
+  else if ((aNone && neverNone(b)) || (bNone && neverNone(a))) same = false;
+  else if (identityOnlyPicksAFormula(n) && a->kind() == c10::TypeKind::TensorType &&
+           b->kind() == c10::TypeKind::TensorType)
+    same = false;
   if (!same) return std::nullopt;
   return n->kind() == c10::aten::__is__ ? *same : !*same;
 }
@@ -150,6 +186,10 @@ std::optional<bool> foldListEquality(const jit::Node* n) {
     return std::nullopt;
   const jit::Node* a = n->input(0)->node();
   const jit::Node* b = n->input(1)->node();
+  // `key.shape == value.shape` where both are one tensor.
+  if (a->kind() == c10::aten::size && b->kind() == c10::aten::size && a->inputs().size() == 1 &&
+      b->inputs().size() == 1 && a->input(0) == b->input(0))
+    return n->kind() == c10::aten::eq;
   if (a->kind() != c10::prim::ListConstruct || b->kind() != c10::prim::ListConstruct) return std::nullopt;
   bool equal = a->inputs().size() == b->inputs().size();
   for (size_t i = 0; equal && i < a->inputs().size(); ++i) {
@@ -254,6 +294,36 @@ jit::Value* dimValue(jit::Node* where, const ArgumentDims::Dim& d) {
   return size->output();
 }
 
+/// `attn_mask.shape != (tgt_len, src_len)` on a tensor of known rank: the
+/// list of its sizes, so the comparison is element by element (folded where
+/// sizes are known, at run time where not). Other uses keep the size list.
+bool expandComparedSizeList(jit::Node* n) {
+  if (n->kind() != c10::aten::size || n->inputs().size() != 1 || !n->output()->hasUses()) return false;
+  auto t = tensorType(n->input(0));
+  if (!t || !t->dim()) return false;
+  // Also list arithmetic (`list(x.size()[2:])` in F.group_norm), which
+  // TorchScript's list peepholes then fold on the list of sizes.
+  static const std::set<c10::Symbol> listUses = {c10::aten::eq, c10::aten::ne, c10::aten::slice, c10::aten::list,
+                                                 c10::aten::add};
+  std::vector<jit::Use> comparisons;
+  for (const jit::Use& u : n->output()->uses())
+    if (listUses.count(u.user->kind())) comparisons.push_back(u);
+  if (comparisons.empty()) return false;
+  jit::Graph* g = n->owningGraph();
+  jit::WithInsertPoint guard(n);
+  std::vector<jit::Value*> elems;
+  for (size_t d = 0; d < *t->dim(); ++d) {
+    jit::Node* size = g->insertNode(g->create(c10::aten::size, {n->input(0), g->insertConstant(static_cast<int64_t>(d))}));
+    size->output()->setType(c10::IntType::get());
+    size->setSourceRange(n->sourceRange());
+    elems.push_back(size->output());
+  }
+  jit::Node* list = g->insertNode(g->createList(c10::IntType::get(), elems));
+  list->setSourceRange(n->sourceRange());
+  for (const jit::Use& u : comparisons) u.user->replaceInput(u.offset, list->output());
+  return true;
+}
+
 /// `x.size(d)` and `x.size()` of an argument, from its spec.
 bool foldArgumentSize(jit::Node* n, const ArgumentDims& dims) {
   const auto* all = dims.of(n->input(0));
@@ -289,10 +359,142 @@ bool foldArgumentSize(jit::Node* n, const ArgumentDims& dims) {
   return true;
 }
 
+/// torch.is_grad_enabled() and torch.is_autocast_enabled(): both false in a
+/// compiled program (docs/frontend.md, "Inference mode").
+bool isGradOrAutocastQuery(c10::Symbol k) {
+  static const std::set<c10::Symbol> queries = {
+      c10::Symbol::fromQualString("aten::is_grad_enabled"), c10::Symbol::fromQualString("aten::is_autocast_enabled"),
+      c10::Symbol::fromQualString("aten::is_autocast_cpu_enabled")};
+  return queries.count(k) != 0;
+}
+
+c10::Symbol leftAligned() { return c10::Symbol::fromQualString("aten::_nested_tensor_from_mask_left_aligned"); }
+
+/// True for the nested tensor nn.TransformerEncoder makes from its padding
+/// mask, and for what its layers' fused forward makes of one.
+bool isNestedTensor(const jit::Value* v) {
+  static const c10::Symbol fromMask = c10::Symbol::fromQualString("aten::_nested_tensor_from_mask");
+  static const c10::Symbol layer = c10::Symbol::fromQualString("aten::_transformer_encoder_layer_fwd");
+  const jit::Node* p = v->node();
+  if (p->kind() == fromMask) return true;
+  if (p->kind() == layer) return isNestedTensor(p->input(0));
+  return false;
+}
+
+/// `torch._nested_tensor_from_mask_left_aligned(src, valid)`: whether each row
+/// of the padding mask pads only at its end. nn.TransformerEncoder takes its
+/// nested fast path on it, and that path's output is as long as the longest
+/// row and zero at the padding (frontend/AttentionLowering.cpp), while the
+/// other path's output is as long as the input: two shapes. A compiled
+/// encoder takes the nested path and checks the mask at run time instead, so
+/// a mask that is not left-aligned is refused with this message rather than
+/// answered differently. Masks built from lengths always pass.
+c10::Symbol checkedAttr() { return c10::Symbol::attr("cocktail_checked"); }
+
+void assumeLeftAligned(jit::Node* n) {
+  n->i_(checkedAttr(), 1);
+  jit::Graph* g = n->owningGraph();
+  jit::WithInsertPoint at(n->next());
+  jit::Value* notAligned = g->insert(c10::aten::__not__, {n->output()});
+  jit::Node* check = g->insertNode(g->create(c10::prim::If, {notAligned}, 0));
+  check->setSourceRange(n->sourceRange());
+  jit::Block* fail = check->addBlock();
+  check->addBlock();
+  {
+    jit::WithInsertPoint inFail(fail);
+    jit::Value* message = g->insertConstant(std::string(
+        "src_key_padding_mask must pad each sequence only at its end (left-aligned) in a compiled "
+        "nn.TransformerEncoder: PyTorch's nested fast path would shorten the output to the longest sequence"));
+    jit::Node* raise = g->insertNode(g->create(c10::prim::RaiseException, {message, g->insertConstant(c10::IValue())}, 0));
+    raise->setSourceRange(n->sourceRange());
+  }
+  jit::Value* yes = g->insertConstant(true);
+  n->output()->replaceAllUsesAfterNodeWith(check, yes);
+}
+
+/// `all(flags)` / `any(flags)` of a list of constants that only appends grow
+/// (nn.MultiheadAttention's `all([x.is_cuda or 'cpu' in str(x.device) for x
+/// in tensor_args])` once each element folded).
+std::optional<bool> foldAllAny(const jit::Node* n) {
+  if ((n->kind() != c10::aten::all && n->kind() != c10::aten::any) || n->inputs().size() != 1) return std::nullopt;
+  const jit::Value* list = n->input();
+  if (list->node()->kind() != c10::prim::ListConstruct || !list->type()->isSubtypeOf(*c10::ListType::create(c10::BoolType::get())))
+    return std::nullopt;
+  std::vector<bool> elems;
+  for (const jit::Value* e : list->node()->inputs()) {
+    auto c = jit::toIValue(e);
+    if (!c || !c->isBool()) return std::nullopt;
+    elems.push_back(c->toBool());
+  }
+  // Every other use appends a constant, before `n` in the same block.
+  for (const jit::Use& u : list->uses()) {
+    if (u.user == n) continue;
+    if (u.user->kind() != c10::aten::append || u.offset != 0 || u.user->owningBlock() != n->owningBlock() ||
+        !u.user->isBefore(n))
+      return std::nullopt;
+    auto c = jit::toIValue(u.user->input(1));
+    if (!c || !c->isBool()) return std::nullopt;
+    elems.push_back(c->toBool());
+  }
+  bool all = true, any = false;
+  for (bool e : elems) {
+    all = all && e;
+    any = any || e;
+  }
+  return n->kind() == c10::aten::all ? all : any;
+}
+
+/// `a, b = [x.transpose(1, 0) for x in (q, k)]`: unpacking a list that only
+/// appends in the same block made is unpacking what was appended.
+bool foldUnpackOfAppends(jit::Node* n) {
+  if (n->kind() != c10::prim::ListUnpack || !n->hasUses()) return false;
+  jit::Value* list = n->input();
+  if (list->node()->kind() != c10::prim::ListConstruct || !list->node()->inputs().empty()) return false;
+  std::vector<jit::Node*> appends;
+  for (const jit::Use& u : list->uses()) {
+    if (u.user == n) continue;
+    if (u.user->kind() != c10::aten::append || u.offset != 0 || u.user->owningBlock() != n->owningBlock() ||
+        !u.user->isBefore(n))
+      return false;
+    appends.push_back(u.user);
+  }
+  if (appends.size() != n->outputs().size()) return false;
+  std::sort(appends.begin(), appends.end(), [](jit::Node* a, jit::Node* b) { return a->isBefore(b); });
+  for (size_t i = 0; i < appends.size(); ++i) n->output(i)->replaceAllUsesWith(appends[i]->input(1));
+  return true;
+}
+
 bool allConstant(const jit::Node* n) {
   for (const jit::Value* v : n->inputs())
     if (!jit::toIValue(v)) return false;
   return true;
+}
+
+/// `"{}.{}".format(a, b)` of constant strings, ints and bools, as Python
+/// writes them; nothing for other arguments (floats, whose text Python and
+/// C++ write differently).
+std::optional<std::string> formatConstant(const jit::Node* n) {
+  auto pattern = jit::toIValue(n->input(0));
+  if (!pattern || !pattern->isString()) return std::nullopt;
+  const std::string& text = pattern->toStringRef();
+  std::string out;
+  size_t arg = 1;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '{' && i + 1 < text.size() && text[i + 1] == '}') {
+      if (arg >= n->inputs().size()) return std::nullopt;
+      c10::IValue v = *jit::toIValue(n->input(arg++));
+      if (v.isString()) out += v.toStringRef();
+      else if (v.isInt()) out += std::to_string(v.toInt());
+      else if (v.isBool()) out += v.toBool() ? "True" : "False";
+      else return std::nullopt;
+      ++i;
+    } else if (text[i] == '{' || text[i] == '}') {
+      return std::nullopt;  // {{, }} or a format spec: not worth guessing
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
 }
 
 bool foldNode(jit::Node* n, const ArgumentDims& dims) {
@@ -311,8 +513,25 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
   }
   static const c10::Symbol isNested = c10::Symbol::fromQualString("prim::is_nested");
   if (k == isNested && tensorType(n->input())) {
-    // The compiler never makes a nested tensor, and the specs describe dense ones.
+    // The specs describe dense tensors; the only nested ones are those
+    // nn.TransformerEncoder makes from its padding mask.
+    replaceWithConstant(n, isNestedTensor(n->input()));
+    return true;
+  }
+  if (k == leftAligned() && !n->hasAttribute(checkedAttr())) {
+    assumeLeftAligned(n);
+    return true;
+  }
+  if (isGradOrAutocastQuery(k)) {
+    // An inference compiler: no autograd graph, no autocast region. PyTorch's
+    // modules ask to choose their inference fast paths (nn.MultiheadAttention).
     replaceWithConstant(n, false);
+    return true;
+  }
+  if (k == c10::prim::is_cuda) {
+    auto t = tensorType(n->input());
+    if (!t || !t->device()) return false;
+    replaceWithConstant(n, t->device()->is_cuda());
     return true;
   }
   if (k == c10::aten::dim) {
@@ -321,7 +540,7 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, static_cast<int64_t>(*t->dim()));
     return true;
   }
-  if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param) return foldArgumentSize(n, dims);
+  if (k == c10::aten::size && n->input(0)->node()->kind() == c10::prim::Param && foldArgumentSize(n, dims)) return true;
   if (k == c10::aten::size && n->inputs().size() == 2) {
     // A static size the refined types know (nn.GRU's `input.size(-1) !=
     // input_size` on an embedding's output).
@@ -335,6 +554,7 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     return true;
   }
   if (foldSizeOfCreation(n)) return true;
+  if (expandComparedSizeList(n)) return true;
   if (k == c10::aten::__is__ || k == c10::aten::__isnot__) {
     auto r = foldIs(n);
     if (!r) return false;
@@ -362,9 +582,22 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, *r);
     return true;
   }
+  if (foldUnpackOfAppends(n)) return true;
+  if (auto r = foldAllAny(n)) {
+    replaceWithConstant(n, *r);
+    return true;
+  }
   if (auto r = foldListEquality(n)) {
     replaceWithConstant(n, *r);
     return true;
+  }
+  if (k == c10::aten::format && allConstant(n)) {
+    // f"{str_first_layer}.norm_first was True": a reason string whose
+    // emptiness picks a path (`if not why_not_sparsity_fast_path`).
+    if (auto text = formatConstant(n)) {
+      replaceWithConstant(n, *text);
+      return true;
+    }
   }
   if (k == c10::aten::format && jit::toIValue(n->input(0)) && !allConstant(n) && onlyMessageText(n->output())) {
     // A message whose arguments are only known at run time: keep its
@@ -392,6 +625,38 @@ bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
     }
   }
   return changed;
+}
+
+bool isPad(c10::Symbol k) {
+  const std::string name = k.toQualString();
+  return name == "aten::pad" || name == "aten::constant_pad_nd" || name.rfind("aten::reflection_pad", 0) == 0 ||
+         name.rfind("aten::replication_pad", 0) == 0;
+}
+
+/// The fused attention ops treat a bool mask and a float one differently,
+/// and the translator sees values before the IR's types are inferred: the
+/// mask's dtype, while the refined types still know it, as an attribute.
+void recordNodeFacts(jit::Block* block) {
+  static const std::map<c10::Symbol, size_t> maskInput = {
+      {c10::Symbol::fromQualString("aten::_transformer_encoder_layer_fwd"), 18},
+      {c10::Symbol::fromQualString("aten::_native_multi_head_attention"), 9}};
+  for (jit::Node* n : block->nodes()) {
+    for (jit::Block* sub : n->blocks()) recordNodeFacts(sub);
+    if (isPad(n->kind())) {
+      // F.pad's index arithmetic needs the sizes of the padded dims.
+      auto t = tensorType(n->input(0));
+      if (t && t->dim()) {
+        std::vector<int64_t> sizes;
+        for (size_t d = 0; d < *t->dim(); ++d) sizes.push_back(t->sizes()[d].value_or(-1));
+        n->is_(inputSizesAttr(), sizes);
+      }
+      continue;
+    }
+    auto it = maskInput.find(n->kind());
+    if (it == maskInput.end() || n->inputs().size() <= it->second) continue;
+    auto t = tensorType(n->input(it->second));
+    if (t && t->scalarType()) n->i_(maskDTypeAttr(), static_cast<int64_t>(*t->scalarType()));
+  }
 }
 
 void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
@@ -424,6 +689,7 @@ void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vec
     jit::EliminateDeadCode(graph);
     if (!changed) break;
   }
+  recordNodeFacts(graph->block());
   // The refined types served the folds; the translator types values itself,
   // and TorchScript islands keep the plain types they were written with.
   jit::EraseShapeInformation(graph);

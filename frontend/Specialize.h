@@ -21,6 +21,14 @@
 
 namespace cocktail::frontend {
 
+/// The attribute Specialize leaves on aten::_transformer_encoder_layer_fwd and
+/// aten::_native_multi_head_attention: their mask's c10::ScalarType, when known.
+inline c10::Symbol maskDTypeAttr() { return c10::Symbol::attr("cocktail_mask_dtype"); }
+
+/// The attribute Specialize leaves on the padding ops (aten::pad, ...): the
+/// static sizes of their input, -1 for a dynamic one, when its rank is known.
+inline c10::Symbol inputSizesAttr() { return c10::Symbol::attr("cocktail_input_sizes"); }
+
 /// Specialises `graph` (frozen and inlined; input 0 is `self`) on the types
 /// of its other inputs, in order. Raises that can still happen keep their
 /// message text; `warnings.warn` calls are dropped.

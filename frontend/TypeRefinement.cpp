@@ -304,6 +304,17 @@ class Refiner {
     c10::Symbol k = n->kind();
     std::string name = k.toQualString();
     if (sameAsInput.count(k)) return isTensor(n->input(0)) ? get(n->input(0)) : Info{};
+    // The transformer fast paths: a nested tensor has its dense source's
+    // dtype, rank (one more than its elements') and features; the fused
+    // layers keep their input's; to_padded_tensor only changes the length.
+    if (name == "aten::_nested_tensor_from_mask" || name == "aten::_transformer_encoder_layer_fwd" ||
+        name == "aten::to_padded_tensor")
+      return isTensor(n->input(0)) ? get(n->input(0)) : Info{};
+    if (name == "aten::_native_multi_head_attention") {
+      Info i = isTensor(n->input(0)) ? get(n->input(0)) : Info{};
+      i.last = c10::nullopt;  // the output projection's width
+      return i;
+    }
     if (sameRank.count(k)) {
       Info i = isTensor(n->input(0)) ? get(n->input(0)) : Info{};
       i.last.reset();
@@ -373,13 +384,35 @@ class Refiner {
       if (n->inputs().size() > 1 && n->input(1)->type()->kind() != c10::TypeKind::NoneType) out.dtype = dtypeArg(n, 1);
       return out;
     }
-    if (k == c10::aten::full) return makeInfo(dtypeArg(n, 2), listLength(n->input(0)));
+    if (k == c10::aten::full) {
+      Info out = makeInfo(dtypeArg(n, 2), listLength(n->input(0)));
+      if (n->inputs().size() > 2 && n->input(2)->type()->kind() == c10::TypeKind::NoneType) {
+        // No dtype: the fill value's (`full((n, n), float("-inf"))` is f32).
+        auto fill = n->input(1)->type()->kind();
+        if (fill == c10::TypeKind::FloatType) out.dtype = c10::ScalarType::Float;
+        else if (fill == c10::TypeKind::IntType) out.dtype = c10::ScalarType::Long;
+        else if (fill == c10::TypeKind::BoolType) out.dtype = c10::ScalarType::Bool;
+      }
+      return out;
+    }
     if (k == c10::aten::zeros_like || k == c10::aten::ones_like || k == c10::aten::empty_like ||
         k == c10::aten::full_like) {
       Info out = get(n->input(0));
       size_t at = k == c10::aten::full_like ? 2 : 1;
       if (at < n->inputs().size() && n->input(at)->type()->kind() != c10::TypeKind::NoneType)
         out.dtype = dtypeArg(n, at);
+      return out;
+    }
+    if (k == c10::aten::arange && n->inputs().size() >= 5) {
+      // arange(end | start, end[, step], dtype, layout, device, pin_memory):
+      // 1-d; without a dtype, i64 from ints and f32 from a float.
+      size_t numbers = n->inputs().size() - 4;
+      Info out = makeInfo(dtypeArg(n, numbers), 1);
+      if (n->input(numbers)->type()->kind() == c10::TypeKind::NoneType) {
+        out.dtype = c10::ScalarType::Long;
+        for (size_t i = 0; i < numbers; ++i)
+          if (n->input(i)->type()->kind() != c10::TypeKind::IntType) out.dtype = c10::nullopt;
+      }
       return out;
     }
     if (k == c10::aten::unsqueeze) {
@@ -441,8 +474,20 @@ class Refiner {
       for (jit::Value* o : n->outputs()) set(o, cellState(n));
       return;
     }
+    if (n->kind() == c10::prim::ListUnpack && (n->input()->node()->kind() == c10::aten::chunk ||
+                                               n->input()->node()->kind() == c10::aten::split)) {
+      // q, k, v = linear(...).chunk(3, -1): each piece has the tensor's dtype and rank.
+      Info piece = get(n->input()->node()->input(0));
+      piece.last.reset();
+      for (jit::Value* o : n->outputs()) set(o, piece);
+      return;
+    }
     if (n->kind() == c10::prim::ConstantChunk) {
       for (jit::Value* o : n->outputs()) set(o, get(n->input(0)));
+      return;
+    }
+    if (n->kind().toQualString() == std::string("aten::_native_multi_head_attention") && n->outputs().size() == 2) {
+      set(n->output(0), rule(n));  // the weights (output 1) are empty unless asked for
       return;
     }
     if (n->outputs().size() != 1) return;

@@ -489,3 +489,46 @@ class Pool(nn.Module):
                 # F.adaptive_avg_pool2d raises in an untaken branch: see case raise_in_untaken_branch
                 torch._C._nn.adaptive_avg_pool2d(x, [1, 1]), torch._C._nn.adaptive_avg_pool2d(y, [4, 3]),
                 torch._C._nn.adaptive_avg_pool2d(x, [3, 5]), self.mp(y), self.ap(y))
+
+
+@case("pad", ["x:f32[B<=2,3,5,6]", "y:f32[B,4,7]"],
+      ["constant", "constant_crop", "reflect", "replicate", "circular", "reflect_1d", "replicate_1d",
+       "constant_pad_nd", "reflection_pad2d", "replication_pad1d"],
+      {"b2": lambda g: [randn(g, 2, 3, 5, 6), randn(g, 2, 4, 7)],
+       "b1": lambda g: [randn(g, 1, 3, 5, 6), randn(g, 1, 4, 7)]})
+class Pad(nn.Module):
+    """F.pad in each mode (pads from the last dim backwards, a negative one crops)."""
+
+    def forward(self, x: Tensor, y: Tensor):
+        return (F.pad(x, (1, 2, 0, 3), value=0.5), F.pad(x, (-1, 2, 1, -2)),
+                F.pad(x, (2, 1, 3, 0), mode="reflect"), F.pad(x, (2, 3, 1, 1), mode="replicate"),
+                F.pad(x, (1, 2, 2, 1), mode="circular"), F.pad(y, (3, 2), mode="reflect"),
+                F.pad(y, (4, 1), mode="replicate"), torch.constant_pad_nd(y, [1, 1, 2, 0], -1.0),
+                torch._C._nn.reflection_pad2d(x, [1, 1, 2, 2]), torch._C._nn.replication_pad1d(y, [2, 5]))
+
+
+@case("prelu_baddbmm", ["x:f32[B<=2,4,5]", "w:f32[4]", "w1:f32[1]", "a:f32[3,2,4]", "b:f32[3,2,5]", "c:f32[3,5,4]"],
+      ["prelu", "prelu_shared", "prelu_2d", "baddbmm", "baddbmm_scaled", "baddbmm_beta0"],
+      {"b2": lambda g: [randn(g, 2, 4, 5), randn(g, 4), randn(g, 1), randn(g, 3, 2, 4), randn(g, 3, 2, 5),
+                        randn(g, 3, 5, 4)],
+       "b1": lambda g: [randn(g, 1, 4, 5), randn(g, 4), randn(g, 1), randn(g, 3, 2, 4), randn(g, 3, 2, 5),
+                        randn(g, 3, 5, 4)]})
+class PreluBaddbmm(nn.Module):
+    def forward(self, x: Tensor, w: Tensor, w1: Tensor, a: Tensor, b: Tensor, c: Tensor):
+        return (F.prelu(x, w), F.prelu(x, w1), F.prelu(x[:, :, 0], w),
+                torch.baddbmm(a, b, c), torch.baddbmm(a, b, c, beta=0.5, alpha=2.0),
+                torch.baddbmm(a * float("nan"), b, c, beta=0.0))
+
+
+@case("group_instance_norm", ["x:f32[B<=2,6,5,4]", "y:f32[B,4,9]", "w:f32[6]", "b:f32[6]"],
+      ["group_norm", "group_norm_affine", "group_norm_one_group", "group_norm_1d", "instance_norm",
+       "instance_norm_affine", "instance_norm_1d"],
+      {"b2": lambda g: [randn(g, 2, 6, 5, 4) * 3.0 + 1.0, randn(g, 2, 4, 9), randn(g, 6), randn(g, 6)],
+       "b1": lambda g: [randn(g, 1, 6, 5, 4), randn(g, 1, 4, 9) - 2.0, randn(g, 6), randn(g, 6)]})
+class GroupInstanceNorm(nn.Module):
+    """F.group_norm (its batch size check reads the input's sizes as a list) and F.instance_norm."""
+
+    def forward(self, x: Tensor, y: Tensor, w: Tensor, b: Tensor):
+        return (F.group_norm(x, 3), F.group_norm(x, 2, w, b, eps=1e-3), F.group_norm(x, 1, w, None),
+                F.group_norm(y, 2), F.instance_norm(x), F.instance_norm(x, weight=w, bias=b, eps=1e-4),
+                F.instance_norm(y))

@@ -312,6 +312,48 @@ def _encoder() -> Built:
                  [[torch.randn(2, 10, 32), torch.tensor([10, 6])], [torch.randn(1, 4, 32), torch.tensor([4])]])
 
 
+class _PreNormEncoder(nn.Module):
+    """Sequence-first, pre-norm, gelu: PyTorch's unfused path, with a padding mask."""
+
+    def __init__(self):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64, dropout=0.0,
+                                           activation="gelu", norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, num_layers=2, norm=nn.LayerNorm(32))
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tensor:
+        pad = torch.arange(x.size(0)).unsqueeze(0) >= lengths.unsqueeze(1)
+        return self.encoder(x, src_key_padding_mask=pad)
+
+
+def _pre_norm_encoder() -> Built:
+    torch.manual_seed(SEED)
+    return Built(_PreNormEncoder().eval(), ["x:f32[T<=10,B<=2,32]", "lengths:i64[B]"],
+                 [[torch.randn(10, 2, 32), torch.tensor([10, 6])], [torch.randn(4, 1, 32), torch.tensor([3])]])
+
+
+class _Transformer(nn.Module):
+    """nn.Transformer: encoder, decoder with a causal mask, padding masks on the source."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = nn.Transformer(d_model=32, nhead=4, num_encoder_layers=2, num_decoder_layers=2,
+                                    dim_feedforward=64, dropout=0.0, batch_first=True)
+
+    def forward(self, src: Tensor, tgt: Tensor, lengths: Tensor) -> Tensor:
+        pad = torch.arange(src.size(1)).unsqueeze(0) >= lengths.unsqueeze(1)
+        n = tgt.size(1)
+        causal = torch.triu(torch.full((n, n), float("-inf")), 1)
+        return self.model(src, tgt, tgt_mask=causal, src_key_padding_mask=pad, memory_key_padding_mask=pad)
+
+
+def _transformer() -> Built:
+    torch.manual_seed(SEED)
+    return Built(_Transformer().eval(), ["src:f32[B<=2,S<=10,32]", "tgt:f32[B,T<=6,32]", "lengths:i64[B]"],
+                 [[torch.randn(2, 10, 32), torch.randn(2, 6, 32), torch.tensor([10, 7])],
+                  [torch.randn(1, 5, 32), torch.randn(1, 2, 32), torch.tensor([5])]])
+
+
 class _Mha(nn.Module):
     def __init__(self, causal: bool):
         super().__init__()
@@ -388,6 +430,8 @@ def nn_cases() -> List[Case]:
         Case("beam step (log_softmax, topk)", "user loops",
              lambda: Built(_Beam().eval(), ["h:f32[3,8]", "scores:f32[3]"], [[torch.randn(3, 8), torch.randn(3)]])),
         Case("nn.TransformerEncoder + padding mask", "torch.nn", _encoder),
+        Case("nn.TransformerEncoder pre-norm, gelu, seq-first", "torch.nn", _pre_norm_encoder),
+        Case("nn.Transformer + masks", "torch.nn", _transformer),
         Case("nn.MultiheadAttention", "torch.nn",
              lambda: Built(_Mha(False).eval(), ["x:f32[B<=2,T<=8,32]"], [[torch.randn(2, 8, 32)],
                                                                           [torch.randn(1, 3, 32)]])),
