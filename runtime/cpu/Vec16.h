@@ -12,7 +12,14 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 /// Compile a kernel for AVX-512, AVX2+FMA and the baseline; pick at load time.
+/// Clang 14 (the fuzz preset's compiler) refuses target_clones on a function
+/// called before its definition (FusedElementwise::runTile), so its builds,
+/// which are for testing, not speed, take the baseline code.
+#if defined(__clang__) && __clang_major__ < 15
+#define COCKTAIL_MULTIVERSION
+#else
 #define COCKTAIL_MULTIVERSION __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#endif
 
 namespace cocktail::runtime::cpu::vec {
 
