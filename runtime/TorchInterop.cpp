@@ -161,6 +161,10 @@ ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) 
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parseValuesFile(bytes, path);
+}
+
+ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path) {
   c10::IValue value;
   try {
     value = unpickleTorchSave(bytes);
