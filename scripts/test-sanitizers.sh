@@ -69,7 +69,7 @@ for stage in "${STAGES[@]}"; do
         status=0
         "$fuzzer" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=6144 -print_final_stats=1 \
           -artifact_prefix="$scratch/" "$scratch" "tests/fuzz/corpus/$name" >"$scratch.log" 2>&1 || status=$?
-        grep -E '^#[0-9]+ +(INITED|DONE)|^stat::number_of_executed_units' "$scratch.log" || true
+        grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::number_of_executed_units' "$scratch.log" || true
         if ((status != 0)); then
           tail -n 60 "$scratch.log"
           echo "test-sanitizers: fuzz: $name FAILED (exit $status); the input is in $scratch"

@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "grpc_service.pb.h"
 #include "ir/Parser.h"
 #include "runtime/CpuExecutor.h"
@@ -51,6 +53,8 @@ const cocktail::server::Model& model() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Protobuf logs every bad string it parses; the fuzzer would print little else.
+  static const google::protobuf::LogSilencer quiet;
   using namespace cocktail;
   const server::Model& m = model();
   inference::ModelInferRequest request;

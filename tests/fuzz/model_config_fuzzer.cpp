@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <google/protobuf/stubs/logging.h>
+
 #include "ir/InputSpec.h"
 #include "ir/Parser.h"
 #include "runtime/CpuExecutor.h"
@@ -37,6 +39,8 @@ std::shared_ptr<const cocktail::ir::Program> program() {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  // Protobuf logs every bad string it parses; the fuzzer would print little else.
+  static const google::protobuf::LogSilencer quiet;
   using namespace cocktail;
   std::string text(reinterpret_cast<const char*>(data), size);
   auto config = server::parseModelConfig(text, "config.pbtxt", "model");
