@@ -1,6 +1,8 @@
 //===- ir/InputSpec.cpp ---------------------------------------------------------===//
 #include "ir/InputSpec.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <charconv>
 #include <map>
@@ -43,8 +45,12 @@ std::string InputSpec::str() const {
       s += std::to_string(d.value());
     } else {
       s += d.symbolName();
-      for (const Symbol& sym : symbols)
-        if (sym.name == d.symbolName()) s += "<=" + std::to_string(sym.bound);
+      // The bound goes with the symbol's first mention only (`T<=8,T`).
+      bool mentioned = false;
+      for (size_t j = 0; j < i; ++j) mentioned |= type.dims()[j].isSymbol() && type.dims()[j].symbolName() == d.symbolName();
+      if (!mentioned)
+        for (const Symbol& sym : symbols)
+          if (sym.name == d.symbolName()) s += "<=" + std::to_string(sym.bound);
     }
   }
   return s + "]";
@@ -104,7 +110,13 @@ Expected<InputSpec> parseInputSpec(std::string_view text) {
           std::string_view boundText = trim(item.substr(le + 2));
           if (!parseInt(boundText, bound) || bound <= 0)
             return fail(fmt::format("the bound of '{}' must be a positive integer, got '{}'", symName, boundText));
-          spec.symbols.push_back(Symbol{std::string(symName), bound});
+          // A bound repeated in one spec is the same bound, given once more.
+          auto same = std::find_if(spec.symbols.begin(), spec.symbols.end(),
+                                   [&](const Symbol& s) { return s.name == symName; });
+          if (same == spec.symbols.end())
+            spec.symbols.push_back(Symbol{std::string(symName), bound});
+          else if (same->bound != bound)
+            return fail(fmt::format("symbol '{}' has two different bounds: {} and {}", symName, same->bound, bound));
         }
         dims.push_back(Dim::symbol(std::string(symName)));
       }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -147,10 +148,32 @@ c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
     offset += n;
     return n;
   };
-  auto readRecord = [&](const std::string& name) { return std::get<0>(reader.getRecord("data/" + name)); };
+  // Each storage's bytes as read, by where they are: LibTorch 1.13 sizes a
+  // storage by the element count the pickle gives, not by its record, so a
+  // file whose pickle claims more than the record holds would be read past
+  // the record's end.
+  std::map<const void*, std::pair<std::string, size_t>> records;
+  auto readRecord = [&](const std::string& name) {
+    auto [data, size] = reader.getRecord("data/" + name);
+    records[data.get()] = {name, size};
+    return std::move(data);
+  };
   torch::jit::Unpickler unpickler(read, nullptr, nullptr, readRecord, c10::nullopt);
   unpickler.set_version(reader.version());
-  return unpickler.parse_ivalue();
+  c10::IValue value = unpickler.parse_ivalue();
+  std::vector<c10::IValue> values;
+  flatten(value, values);
+  for (const c10::IValue& v : values) {
+    if (!v.isTensor() || !v.toTensor().has_storage()) continue;
+    const c10::Storage& storage = v.toTensor().storage();
+    auto it = records.find(storage.data());
+    const size_t held = it == records.end() ? 0 : it->second.second;
+    if (storage.nbytes() > held)
+      throw std::invalid_argument(fmt::format("a tensor's storage{} claims {} bytes, but the file holds {} for it",
+                                              it == records.end() ? "" : " 'data/" + it->second.first + "'",
+                                              storage.nbytes(), held));
+  }
+  return value;
 }
 }  // namespace
 
@@ -161,6 +184,10 @@ ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) 
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return parseValuesFile(bytes, path);
+}
+
+ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path) {
   c10::IValue value;
   try {
     value = unpickleTorchSave(bytes);

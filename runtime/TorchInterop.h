@@ -22,6 +22,9 @@ namespace cocktail::runtime {
 /// `torch.save([...], path)`.
 ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path);
 
+/// The same from the file's bytes; `path` names it in errors.
+ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path);
+
 /// Writes values so that Python's `torch.load(path)` returns a list.
 ir::Status saveValuesFile(const std::vector<RuntimeValue>& values, const std::string& path);
 

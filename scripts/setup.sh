@@ -46,6 +46,10 @@ PACKAGES=(
   # ONNX Runtime and JAX in bench/run, perf_analyzer in bench/serve, which
   # also needs libb64), charts (bench/run, scripts/gpu_check.py)
   python3-venv libb64-0d python3-matplotlib
+  # the fuzz targets (tests/fuzz, the `fuzz` preset): clang with libFuzzer and
+  # its ASan/UBSan runtimes, which clang-14 only recommends. The asan and tsan
+  # presets use gcc's sanitizer runtimes, which build-essential brings.
+  clang-14 libclang-rt-14-dev
   # bench/cpp/conv-block-bench compares Cocktail's convolutions with oneDNN's;
   # optional: configure skips it (and says so) where oneDNN is absent
   libdnnl-dev

@@ -37,43 +37,51 @@ int tensorIndexSuffix(const std::string& name) {
 }
 
 StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name) {
-  inference::ModelConfig config;
   std::filesystem::path file = modelDir / "config.pbtxt";
   std::error_code ec;
+  std::string text;
   if (std::filesystem::exists(file, ec)) {
     std::ifstream in(file, std::ios::binary);
     std::stringstream buffer;
     buffer << in.rdbuf();
     if (!in) return invalidArgument(fmt::format("{}: cannot read the file", file.string()));
-    std::string text = buffer.str();
+    text = buffer.str();
+  }
+  return parseModelConfig(text, file.string(), name);
+}
+
+StatusOr<inference::ModelConfig> parseModelConfig(const std::string& text, const std::string& file,
+                                                  const std::string& name) {
+  inference::ModelConfig config;
+  if (!text.empty()) {
     // Triton scheduling modes cocktail-serve has no equivalent for.
     for (const char* field : {"sequence_batching", "ensemble_scheduling"})
       if (text.find(field) != std::string::npos)
-        return invalidArgument(fmt::format("{}: {} is not supported by cocktail-serve", file.string(), field));
+        return invalidArgument(fmt::format("{}: {} is not supported by cocktail-serve", file, field));
     google::protobuf::TextFormat::Parser parser;
     ErrorCollector errors;
     parser.RecordErrorsTo(&errors);
     parser.AllowUnknownField(true);  // Triton fields we do not act on (optimization, response_cache, ...)
     if (!parser.ParseFromString(text, &config))
-      return invalidArgument(fmt::format("{}: {}", file.string(), errors.text.empty() ? "not a ModelConfig" : errors.text));
+      return invalidArgument(fmt::format("{}: {}", file, errors.text.empty() ? "not a ModelConfig" : errors.text));
   }
   if (config.name().empty()) config.set_name(name);
   if (config.name() != name)
-    return invalidArgument(fmt::format("{}: name \"{}\" does not match the folder name \"{}\"", file.string(),
+    return invalidArgument(fmt::format("{}: name \"{}\" does not match the folder name \"{}\"", file,
                                        config.name(), name));
   const std::string& platform = config.platform();
   const std::string& backend = config.backend();
   if (!platform.empty() && platform != "pytorch_libtorch" && platform != "cocktail")
     return invalidArgument(fmt::format("{}: platform \"{}\" is not served by cocktail-serve (use pytorch_libtorch)",
-                                       file.string(), platform));
+                                       file, platform));
   if (!backend.empty() && backend != "pytorch" && backend != "cocktail")
     return invalidArgument(
-        fmt::format("{}: backend \"{}\" is not served by cocktail-serve (use pytorch)", file.string(), backend));
+        fmt::format("{}: backend \"{}\" is not served by cocktail-serve (use pytorch)", file, backend));
   if (config.max_batch_size() < 0)
-    return invalidArgument(fmt::format("{}: max_batch_size must be >= 0, got {}", file.string(), config.max_batch_size()));
+    return invalidArgument(fmt::format("{}: max_batch_size must be >= 0, got {}", file, config.max_batch_size()));
   for (const auto& group : config.instance_group())
     if (group.count() < 0 || group.count() > 256)
-      return invalidArgument(fmt::format("{}: instance_group count must be 0..256, got {}", file.string(), group.count()));
+      return invalidArgument(fmt::format("{}: instance_group count must be 0..256, got {}", file, group.count()));
   return config;
 }
 

@@ -41,6 +41,10 @@ const char* backendName(ModelBackend backend);
 /// not act on are skipped; sequence batching and ensembles are refused.
 StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name);
 
+/// The same from the file's text (empty: an empty config); `file` names it in errors.
+StatusOr<inference::ModelConfig> parseModelConfig(const std::string& text, const std::string& file,
+                                                  const std::string& name);
+
 /// The bound a config's `-1` dim is compiled for when `cocktail.inputs` gives none.
 inline constexpr int64_t kDefaultDimBound = 128;
 

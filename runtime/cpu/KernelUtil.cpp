@@ -82,14 +82,14 @@ using U32x4 = uint32_t __attribute__((vector_size(16)));
 inline void transpose4x4(const uint32_t* src, int64_t ld, uint32_t* dst, int64_t ldd) {
   U32x4 v[4], t[4];
   for (int r = 0; r < 4; ++r) std::memcpy(&v[r], src + r * ld, sizeof(U32x4));
-  t[0] = __builtin_shuffle(v[0], v[1], U32x4{0, 4, 1, 5});
-  t[1] = __builtin_shuffle(v[0], v[1], U32x4{2, 6, 3, 7});
-  t[2] = __builtin_shuffle(v[2], v[3], U32x4{0, 4, 1, 5});
-  t[3] = __builtin_shuffle(v[2], v[3], U32x4{2, 6, 3, 7});
-  const U32x4 out[4] = {__builtin_shuffle(t[0], t[2], U32x4{0, 1, 4, 5}),
-                        __builtin_shuffle(t[0], t[2], U32x4{2, 3, 6, 7}),
-                        __builtin_shuffle(t[1], t[3], U32x4{0, 1, 4, 5}),
-                        __builtin_shuffle(t[1], t[3], U32x4{2, 3, 6, 7})};
+  t[0] = __builtin_shufflevector(v[0], v[1], 0, 4, 1, 5);
+  t[1] = __builtin_shufflevector(v[0], v[1], 2, 6, 3, 7);
+  t[2] = __builtin_shufflevector(v[2], v[3], 0, 4, 1, 5);
+  t[3] = __builtin_shufflevector(v[2], v[3], 2, 6, 3, 7);
+  const U32x4 out[4] = {__builtin_shufflevector(t[0], t[2], 0, 1, 4, 5),
+                        __builtin_shufflevector(t[0], t[2], 2, 3, 6, 7),
+                        __builtin_shufflevector(t[1], t[3], 0, 1, 4, 5),
+                        __builtin_shufflevector(t[1], t[3], 2, 3, 6, 7)};
   for (int r = 0; r < 4; ++r) std::memcpy(dst + r * ldd, &out[r], sizeof(U32x4));
 }
 

@@ -12,7 +12,16 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 /// Compile a kernel for AVX-512, AVX2+FMA and the baseline; pick at load time.
+/// Clang 14 (the fuzz preset's compiler) refuses target_clones on a function
+/// called before its definition (FusedElementwise::runTile), and under
+/// ThreadSanitizer the clones' resolver, run by the dynamic loader before the
+/// TSan runtime is up, crashes at start; those builds, which are for testing,
+/// not speed, take the baseline code.
+#if (defined(__clang__) && __clang_major__ < 15) || defined(__SANITIZE_THREAD__)
+#define COCKTAIL_MULTIVERSION
+#else
 #define COCKTAIL_MULTIVERSION __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#endif
 
 namespace cocktail::runtime::cpu::vec {
 

@@ -46,14 +46,13 @@ void winogradFilters(const float* w, int64_t O, int64_t C, float* u) {
 namespace {
 
 using namespace vec;
-using I16 = int __attribute__((vector_size(64)));
 
 /// The even and the odd entries of the 32 floats (lo, hi).
 [[gnu::always_inline]] inline V16 evens(V16 lo, V16 hi) {
-  return __builtin_shuffle(lo, hi, I16{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+  return __builtin_shufflevector(lo, hi, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
 }
 [[gnu::always_inline]] inline V16 odds(V16 lo, V16 hi) {
-  return __builtin_shuffle(lo, hi, I16{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
+  return __builtin_shufflevector(lo, hi, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
 /// Stores the first n (<= 16) lanes of v at p; all 16 when the `room`

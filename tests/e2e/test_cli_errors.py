@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import zipfile
 import zlib
 from collections import OrderedDict
 from pathlib import Path
@@ -590,6 +591,20 @@ def test_run_inputs_tensor_sharing_a_storage_is_read_as_its_view(models, tmp_pat
     x = torch.arange(40, dtype=torch.float32).as_strided((5, 4), (8, 1), 3)
     want = torch.tanh(torch.tanh(x * 0.5) * 0.5)
     torch.testing.assert_close(torch.load(str(out))[0], want, rtol=1e-5, atol=1e-6)
+
+
+def test_run_inputs_storage_shorter_than_its_pickle_says(models, tmp_path):
+    """A file whose storage record holds fewer bytes than its pickle gives the
+    storage: LibTorch 1.13 sizes the storage from the pickle, so it would be
+    read past the record's end (found while writing tests/fuzz/inputs_file_fuzzer)."""
+    whole = save_inputs(tmp_path / "whole.pt", [torch.randn(5, 4), 3])
+    short = tmp_path / "short.pt"
+    with zipfile.ZipFile(whole) as src, zipfile.ZipFile(short, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            dst.writestr(info, data[:16] if info.filename.endswith("/data/0") else data)
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", short)
+    expect_clean_failure(proc, "short.pt", "storage 'data/0' claims 80 bytes, but the file holds 16")
 
 
 def test_run_timeout_stops_a_long_loop(models, tmp_path):

@@ -116,6 +116,15 @@ TEST(InputSpecTest, StrRoundTrips) {
   }
 }
 
+TEST(InputSpecTest, BoundRepeatedInOneSpecPrintsOnce) {
+  // Found by tests/fuzz/input_spec_fuzzer: `T<=32,T<=32` printed as `T<=32<=32,T<=32<=32`.
+  InputSpec s = parseOk("tokens:i64[B<=4,T<=32,T<=32,6]");
+  EXPECT_EQ(s.symbols, (std::vector<Symbol>{{"B", 4}, {"T", 32}}));
+  EXPECT_EQ(s.str(), "tokens:i64[B<=4,T<=32,T,6]");
+  EXPECT_EQ(parseOk(s.str()).str(), s.str());
+  EXPECT_THAT(parseError("a:f32[T<=4,T<=5]"), HasSubstr("symbol 'T' has two different bounds: 4 and 5"));
+}
+
 // ---- one spec, each error ---------------------------------------------------------------
 
 TEST(InputSpecTest, MissingColon) {

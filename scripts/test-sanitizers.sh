@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The reliability builds: the fast tests (IR, passes, runtime unit tests, the
+# IR FileCheck tests; the server tests on request) under AddressSanitizer + UBSan and
+# under ThreadSanitizer, then each libFuzzer target over its seed corpus for
+# a short time. CI runs all three; a developer can run one:
+#
+#   scripts/test-sanitizers.sh [asan] [tsan] [fuzz]   # default: all three
+#   COCKTAIL_FUZZ_SECONDS=60 scripts/test-sanitizers.sh fuzz
+#   COCKTAIL_SANITIZE_SERVER=1 scripts/test-sanitizers.sh asan   # the server tests too
+#
+# Each preset has its own build folder (build-asan, build-tsan, build-fuzz;
+# CMakePresets.json). Suppressions (tests/sanitizers/) cover third-party code only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+# ccache hits across clones in other folders (CI builds a fresh clone).
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true
+JOBS=${COCKTAIL_JOBS:-$(nproc)}
+FUZZ_SECONDS=${COCKTAIL_FUZZ_SECONDS:-20}
+STAGES=("$@")
+((${#STAGES[@]})) || STAGES=(asan tsan fuzz)
+
+# What the fast tests need; the LibTorch-heavy e2e, frontend, Python and CUDA
+# tests stay out (their binaries are not built, so CTest lists them as *_NOT_BUILT).
+SANITIZED_TARGETS=(ir_test cocktail-opt runtime_test memory_plan_test)
+SKIPPED_TESTS='^(e2e|frontend|python|cuda|zoo|models)/|^server/|_NOT_BUILT$'
+# The server tests (server_test against a sanitized cocktail-serve) need the
+# frontend and gRPC built with the sanitizer too; not yet run green under
+# either, so they are opt-in: COCKTAIL_SANITIZE_SERVER=1.
+if [[ "${COCKTAIL_SANITIZE_SERVER:-0}" == 1 ]]; then
+  SANITIZED_TARGETS+=(server_test cocktail-serve)
+  SKIPPED_TESTS='^(e2e|frontend|python|cuda|zoo|models)/|^server/tritonclient$|_NOT_BUILT$'
+fi
+
+sanitized_tests() {  # preset
+  local preset=$1 dir=build-$1
+  echo "test-sanitizers: $preset: configure and build (${SANITIZED_TARGETS[*]})"
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" -j "$JOBS" --target "${SANITIZED_TARGETS[@]}"
+  echo "test-sanitizers: $preset: tests"
+  ctest --test-dir "$dir" --output-on-failure -j "$JOBS" -E "$SKIPPED_TESTS"
+}
+
+for stage in "${STAGES[@]}"; do
+  case "$stage" in
+    asan)
+      # Reports stop the test (UBSan too: -fno-sanitize-recover=undefined).
+      export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+      export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+      export LSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/lsan.supp:print_suppressions=0"
+      sanitized_tests asan
+      unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
+      ;;
+    tsan)
+      # Any report fails the process (exit code 66), so CTest sees it.
+      export TSAN_OPTIONS="suppressions=$ROOT/tests/sanitizers/tsan.supp:halt_on_error=1:second_deadlock_stack=1"
+      sanitized_tests tsan
+      unset TSAN_OPTIONS
+      ;;
+    fuzz)
+      echo "test-sanitizers: fuzz: configure and build the fuzz targets"
+      cmake --preset fuzz >/dev/null
+      cmake --build --preset fuzz -j "$JOBS"
+      for fuzzer in build-fuzz/tests/fuzz/*_fuzzer; do
+        name=$(basename "$fuzzer" _fuzzer)
+        # New inputs go to a scratch folder; the committed corpus is only read.
+        scratch=$(mktemp -d)
+        echo "test-sanitizers: fuzz: $name, its corpus then ${FUZZ_SECONDS}s"
+        status=0
+        # inputs_file only replays its corpus: LibTorch 1.13's unpickler sizes
+        # allocations by values in the pickle, and mutations find a 25 GB `new`
+        # within seconds, which ASan reports as a crash (not yet bounded by us).
+        runs=-1; [[ "$name" == inputs_file ]] && runs=0
+        "$fuzzer" -runs="$runs" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=6144 -print_final_stats=1 \
+          -artifact_prefix="$scratch/" "$scratch" "tests/fuzz/corpus/$name" >"$scratch.log" 2>&1 || status=$?
+        grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::number_of_executed_units' "$scratch.log" || true
+        if ((status != 0)); then
+          tail -n 60 "$scratch.log"
+          echo "test-sanitizers: fuzz: $name FAILED (exit $status); the input is in $scratch"
+          exit 1
+        fi
+        rm -rf "$scratch" "$scratch.log"
+      done
+      ;;
+    *) echo "test-sanitizers: unknown stage '$stage' (asan, tsan or fuzz)" >&2; exit 2 ;;
+  esac
+done
+echo "test-sanitizers: all green (${STAGES[*]})"
