@@ -13,8 +13,9 @@ The floor of a model at a batch is the larger of
     bandwidth (a 256 MiB float32 copy: bytes read plus bytes written).
 bench/run measures the machine at its start and prints each model's floor and
 Cocktail's time as a multiple of it. A floor is what no system can beat on
-this machine, not a target every model can reach: elementwise work,
-dependences between steps and launch costs come on top.
+this machine (for products computed directly: Winograd's 3x3 convolutions
+need fewer multiplications), not a target every model can reach:
+elementwise work, dependences between steps and launch costs come on top.
 
 Prints JSON on stdout.
 """
