@@ -95,8 +95,9 @@ class Random(nn.Module):
 """
 
 
-def build(seed, tmp_path):
-    src = Generator(seed).source()
+def build(seed, tmp_path, generator=Generator):
+    """The generated module: its source, scripted, and as PyTorch runs it."""
+    src = generator(seed).source()
     path = tmp_path / f"random_{seed}.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location(f"random_{seed}", path)

@@ -9,14 +9,13 @@ layer).
 
     /usr/bin/python3 -m pytest -q tests/e2e/test_random_recurrences.py [-k seed3]
 """
-import importlib.util
 import subprocess
 
 import pytest
 import torch
 
 from conftest import compare_outputs, compile_model, load_outputs, require_tool, run_model
-from test_random_programs import ELEMENTWISE, HIDDEN, Generator
+from test_random_programs import ELEMENTWISE, HIDDEN, Generator, build
 
 RECURRENCE_SEEDS = range(6)
 LAYERS = 3
@@ -78,16 +77,9 @@ class Random(nn.Module):
 
 @pytest.mark.parametrize("seed", RECURRENCE_SEEDS, ids=[f"seed{s}" for s in RECURRENCE_SEEDS])
 def test_random_recurrence_same_at_O0_O2_and_pytorch(seed, tmp_path):
-    src = RecurrenceGenerator(seed).source()
-    path = tmp_path / f"recurrence_{seed}.py"
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location(f"recurrence_{seed}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    torch.manual_seed(seed)
-    eager = mod.Random().eval()
+    src, scripted, eager = build(seed, tmp_path, RecurrenceGenerator)
     model = tmp_path / "model.pt"
-    torch.jit.save(torch.jit.script(eager), str(model))
+    torch.jit.save(scripted, str(model))
     specs = [f"xs:f32[T<=8,B<=4,{HIDDEN}]"]
 
     # The input projection leaves the time loop: for a stacked recurrence
