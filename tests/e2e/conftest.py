@@ -200,3 +200,23 @@ def compare_outputs(got: list, want: list, names: Optional[List[str]] = None, rt
             elif a != b:
                 errors.append(f"{name}: got {a!r}, expected {b!r}")
     return errors
+
+
+def check_strict_at_sizes(module, specs: Sequence[str], input_sets: list, tmp_path: Path, name: str) -> list:
+    """Scripts `module` (in eval mode), compiles it with --strict (no island,
+    no warning) once for `specs`, runs the artifact on every input set and
+    compares each with the interpreter's outputs; returns the outputs."""
+    scripted = torch.jit.script(module.eval())
+    model = save_module(scripted, tmp_path, name)
+    artifact = tmp_path / f"{name}.cocktail"
+    proc = compile_model(model, specs, artifact, strict=True)
+    assert "warning" not in proc.stderr, proc.stderr
+    results = []
+    for k, inputs in enumerate(input_sets):
+        out = tmp_path / f"{name}.{k}.out.pt"
+        run_model(artifact, inputs, tmp_path, reference=model, outputs_path=out, name=f"{name}.{k}")
+        got = load_outputs(out)
+        errors = compare_outputs(got, run_reference(scripted, inputs))
+        assert not errors, "\n".join(errors)
+        results.append(got)
+    return results

@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from conftest import (compare_outputs, compile_model, load_outputs, run_model, run_reference, save_module)
+from conftest import compile_model, run_model, save_module, check_strict_at_sizes as check
 
 D = 32
 
@@ -55,23 +55,6 @@ def spec(batch_first: bool) -> str:
 # (batch, steps, lengths): the bounds with rows of every length, rows all
 # shorter than the input, one step.
 RUNS = [(3, 9, [9, 5, 1]), (2, 6, [4, 3]), (1, 1, [1])]
-
-
-def check(module, specs, input_sets, tmp_path, name):
-    scripted = torch.jit.script(module.eval())
-    model = save_module(scripted, tmp_path, name)
-    artifact = tmp_path / f"{name}.cocktail"
-    proc = compile_model(model, specs, artifact, strict=True)
-    assert "warning" not in proc.stderr, proc.stderr
-    results = []
-    for k, inputs in enumerate(input_sets):
-        out = tmp_path / f"{name}.{k}.out.pt"
-        run_model(artifact, inputs, tmp_path, reference=model, outputs_path=out, name=f"{name}.{k}")
-        got, want = load_outputs(out), run_reference(scripted, inputs)
-        errors = compare_outputs(got, want)
-        assert not errors, "\n".join(errors)
-        results.append(got)
-    return results
 
 
 # Each value of each flag, each pair of batch_first/norm_first, with and without a mask.

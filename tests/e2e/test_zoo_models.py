@@ -14,20 +14,7 @@ Skipped where torchvision or torchaudio cannot be imported.
 import pytest
 import torch
 
-from conftest import compare_outputs, compile_model, load_outputs, run_model, run_reference, save_module
-
-
-def check(module, specs, input_sets, tmp_path, name):
-    scripted = torch.jit.script(module.eval())
-    model = save_module(scripted, tmp_path, name)
-    artifact = tmp_path / f"{name}.cocktail"
-    proc = compile_model(model, specs, artifact, strict=True)
-    assert "warning" not in proc.stderr, proc.stderr
-    for k, inputs in enumerate(input_sets):
-        out = tmp_path / f"{name}.{k}.out.pt"
-        run_model(artifact, inputs, tmp_path, reference=model, outputs_path=out, name=f"{name}.{k}")
-        errors = compare_outputs(load_outputs(out), run_reference(scripted, inputs))
-        assert not errors, "\n".join(errors)
+from conftest import check_strict_at_sizes as check
 
 
 def test_mobilenet_v2(tmp_path):
