@@ -39,7 +39,8 @@ Type rowType(const Type& t) {
   return Type::tensor(t.dtype(), std::move(dims));
 }
 
-bool isRankedTensor(const Type& t) { return t.isTensor() && t.hasRank() && t.hasDType() && t.rank() > 0; }
+/// A tensor of known rank and dtype with a leading dim to index.
+bool hasRows(const Type& t) { return t.isTensor() && t.hasRank() && t.hasDType() && t.rank() > 0; }
 
 /// Uses of each value by the ops of `region`, at any depth.
 std::unordered_map<const Value*, int> countUses(Region& region) {
@@ -57,7 +58,7 @@ std::optional<int64_t> constantLayerCount(const Value* count) {
   const Op* size = count->definingOp();
   if (!size || size->kind() != OpKind::Size || constantIntOf(size->operand(1)) != 0) return std::nullopt;
   const Type& t = size->operand(0)->type();
-  if (!isRankedTensor(t) || !t.dims().front().isConstant()) return std::nullopt;
+  if (!hasRows(t) || !t.dims().front().isConstant()) return std::nullopt;
   return t.dims().front().value();
 }
 
@@ -96,7 +97,7 @@ std::optional<StackedRecurrence> match(Op& time) {
   // xs: a row per step, of the type the layers pass along; out: xs's type.
   r.xs = x0->operand(0);
   const Type& xsType = r.xs->type();
-  if (!isRankedTensor(xsType) || xsType.dims().front() != *rows) return std::nullopt;
+  if (!hasRows(xsType) || xsType.dims().front() != *rows) return std::nullopt;
   const Op* timeYield = body.terminator();
   const size_t timeCarried = time.numOperands() - 2;
   std::vector<bool> seen(timeCarried, false);
@@ -122,7 +123,7 @@ std::optional<StackedRecurrence> match(Op& time) {
     seen[arg] = true;
     if (timeYield->operand(1 + arg) != layers.result(i)) return std::nullopt;
     const Type& st = init->type();
-    if (!isRankedTensor(st) || !st.dims().front().isConstant() || st.dims().front().value() < r.layerCount)
+    if (!hasRows(st) || !st.dims().front().isConstant() || st.dims().front().value() < r.layerCount)
       return std::nullopt;
     r.stacks.push_back(Stack{arg, i, rowType(st)});
   }
@@ -183,7 +184,7 @@ bool perLayer(const Op& op, const StackedRecurrence& r, const Value* l) {
   if (op.kind() == OpKind::Constant) return true;
   if (!isSelectRow(op, nullptr, l) || ir::isDefinedInside(op.operand(0), r.time)) return false;
   const Type& w = op.operand(0)->type();
-  return isRankedTensor(w) && w.dims().front().isConstant() && w.dims().front().value() >= r.layerCount;
+  return hasRows(w) && w.dims().front().isConstant() && w.dims().front().value() >= r.layerCount;
 }
 
 void interchange(StackedRecurrence& r) {
