@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/ElementwiseMath.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/Vec16.h"
 #include "runtime/cpu/VecMath.h"
@@ -314,20 +315,20 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
         case Fn::Mul: map2(a, b, d, len, [](float x, float y) { return x * y; }); break;
         case Fn::Div: map2(a, b, d, len, [](float x, float y) { return x / y; }); break;
         // PyTorch's maximum/minimum propagate NaN.
-        case Fn::Max: map2(a, b, d, len, [](float x, float y) { return (x != x || x > y) ? x : y; }); break;
-        case Fn::Min: map2(a, b, d, len, [](float x, float y) { return (x != x || x < y) ? x : y; }); break;
+        case Fn::Max: map2(a, b, d, len, [](float x, float y) { return math::maximum(x, y); }); break;
+        case Fn::Min: map2(a, b, d, len, [](float x, float y) { return math::minimum(x, y); }); break;
         case Fn::Neg: map1(a, d, len, [](float x) { return -x; }); break;
         // The transcendental ones are cpu::unary's vector code: the same bits op by op.
         case Fn::Sigmoid: cpu::sigmoidF32(a, d, len); break;
         case Fn::Tanh: cpu::tanhF32(a, d, len); break;
         // As cpu::unary's relu: NaN and -0.0 pass, and the loop vectorises.
-        case Fn::Relu: map1(a, d, len, [](float x) { return x < 0.0f ? 0.0f : x; }); break;
+        case Fn::Relu: map1(a, d, len, [](float x) { return math::relu(x); }); break;
         case Fn::Exp: cpu::expF32(a, d, len); break;
         case Fn::Log: map1(a, d, len, [](float x) { return std::log(x); }); break;
         case Fn::Sqrt: map1(a, d, len, [](float x) { return std::sqrt(x); }); break;
         case Fn::Rsqrt: map1(a, d, len, [](float x) { return 1.0f / std::sqrt(x); }); break;
         case Fn::Abs: map1(a, d, len, [](float x) { return std::fabs(x); }); break;
-        case Fn::Reciprocal: map1(a, d, len, [](float x) { return 1.0f / x; }); break;
+        case Fn::Reciprocal: map1(a, d, len, [](float x) { return math::reciprocal(x); }); break;
         case Fn::Silu: cpu::siluF32(a, d, len); break;
         // As cpu::clamp: NaN passes.
         case Fn::Clamp: {

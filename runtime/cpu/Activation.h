@@ -1,15 +1,13 @@
 //===- runtime/cpu/Activation.h - torch.nn's pointwise activations ----------===//
 //
-// The one definition of hardswish, hardsigmoid, leaky_relu, elu and softplus
-// on a number, shared by the standalone kernel (cpu::activation) and the
-// fused elementwise uOperator, so the two give the same bits. Formulas are
-// ATen's CPU kernels' (aten/src/ATen/native/cpu/Activation.cpp).
+// hardswish, hardsigmoid, leaky_relu, elu and softplus chosen by an enum and
+// parameters decoded at load, for the standalone kernel (cpu::activation) and
+// the fused elementwise uOperator. What each computes is ir/ElementwiseMath.h's.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
-#include <algorithm>
-#include <cmath>
+#include "ir/ElementwiseMath.h"
 
 namespace cocktail::runtime::cpu {
 
@@ -24,18 +22,11 @@ struct ActivationParams {
 template <typename T>
 inline T activationValue(Activation op, T x, const ActivationParams& p) {
   switch (op) {
-    // std::min/max, not fmin/fmax: NaN passes through, as in ATen.
-    case Activation::Hardswish: return x * std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
-    case Activation::Hardsigmoid: return std::min(std::max(x + T(3), T(0)), T(6)) / T(6);
-    case Activation::LeakyRelu: return x > T(0) ? x : x * static_cast<T>(p.p0);
-    case Activation::Elu:
-      // alpha * scale * expm1(x * input_scale) below zero, scale * x above.
-      return x > T(0) ? x * static_cast<T>(p.p1)
-                      : std::expm1(x * static_cast<T>(p.p2)) * static_cast<T>(p.p0 * p.p1);
-    case Activation::Softplus: {
-      const T bx = x * static_cast<T>(p.p0);
-      return bx > static_cast<T>(p.p1) ? x : std::log1p(std::exp(bx)) / static_cast<T>(p.p0);
-    }
+    case Activation::Hardswish: return math::hardswish(x);
+    case Activation::Hardsigmoid: return math::hardsigmoid(x);
+    case Activation::LeakyRelu: return math::leakyRelu(x, static_cast<T>(p.p0));
+    case Activation::Elu: return math::elu(x, static_cast<T>(p.p0), static_cast<T>(p.p1), static_cast<T>(p.p2));
+    case Activation::Softplus: return math::softplus(x, static_cast<T>(p.p0), static_cast<T>(p.p1));
   }
   return x;
 }

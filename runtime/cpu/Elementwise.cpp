@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "ir/ElementwiseMath.h"
 #include "runtime/cpu/KernelUtil.h"
 #include "runtime/cpu/Kernels.h"
 #include "runtime/cpu/VecMath.h"
@@ -176,35 +177,6 @@ Tensor binaryMap(const Tensor& a, const Tensor& b, const Shape& shape, F f) {
   return out;
 }
 
-template <typename T>
-T intPow(T base, T exp) {
-  if (exp < 0) {
-    // Integer powers with negative exponents truncate towards zero.
-    if (base == 1) return 1;
-    if (base == -1) return (exp % 2 == 0) ? 1 : -1;
-    return 0;
-  }
-  T result = 1;
-  while (exp) {
-    if (exp & 1) result = static_cast<T>(result * base);
-    exp >>= 1;
-    base = static_cast<T>(base * base);
-  }
-  return result;
-}
-
-template <typename T>
-T floorDivFloat(T a, T b) {
-  if (b == 0) return a / b;
-  const T mod = std::fmod(a, b);
-  T div = (a - mod) / b;
-  if (mod != 0 && (b < 0) != (mod < 0)) div -= T(1);
-  if (div == 0) return std::copysign(T(0), a / b);
-  T fl = std::floor(div);
-  if (div - fl > T(0.5)) fl += T(1);
-  return fl;
-}
-
 [[noreturn]] void throwZeroDivision(const char* op) {
   throw std::invalid_argument(fmt::format("{}: ZeroDivisionError (integer division by zero)", op));
 }
@@ -237,43 +209,25 @@ Tensor arithmetic(BinaryOp op, const Tensor& a, const Tensor& b, const Shape& sh
         if constexpr (std::is_floating_point_v<T>)
           return binaryMap<T, T>(a, b, shape, [](T x, T y) { return T(std::pow(x, y)); });
         else
-          return binaryMap<T, T>(a, b, shape, [](T x, T y) { return intPow(x, y); });
-      case BinaryOp::Maximum:
-        return binaryMap<T, T>(a, b, shape, [](T x, T y) {
-          if constexpr (std::is_floating_point_v<T>)
-            if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
-          return x > y ? x : y;
-        });
-      case BinaryOp::Minimum:
-        return binaryMap<T, T>(a, b, shape, [](T x, T y) {
-          if constexpr (std::is_floating_point_v<T>)
-            if (std::isnan(x) || std::isnan(y)) return std::numeric_limits<T>::quiet_NaN();
-          return x < y ? x : y;
-        });
+          return binaryMap<T, T>(a, b, shape, [](T x, T y) { return math::intPow(x, y); });
+      case BinaryOp::Maximum: return binaryMap<T, T>(a, b, shape, [](T x, T y) { return math::maximum(x, y); });
+      case BinaryOp::Minimum: return binaryMap<T, T>(a, b, shape, [](T x, T y) { return math::minimum(x, y); });
       case BinaryOp::Remainder:
         if constexpr (std::is_floating_point_v<T>) {
-          return binaryMap<T, T>(a, b, shape, [](T x, T y) {
-            T m = std::fmod(x, y);
-            if (m != 0 && (y < 0) != (m < 0)) m += y;
-            return m;
-          });
+          return binaryMap<T, T>(a, b, shape, [](T x, T y) { return math::remainderFloat(x, y); });
         } else {
           return binaryMap<T, T>(a, b, shape, [name](T x, T y) {
             if (y == 0) throwZeroDivision(name);
-            T m = static_cast<T>(x % y);
-            if (m != 0 && (y < 0) != (m < 0)) m = static_cast<T>(m + y);
-            return m;
+            return math::remainderInt(x, y);
           });
         }
       case BinaryOp::FloorDivide:
         if constexpr (std::is_floating_point_v<T>) {
-          return binaryMap<T, T>(a, b, shape, [](T x, T y) { return floorDivFloat(x, y); });
+          return binaryMap<T, T>(a, b, shape, [](T x, T y) { return math::floorDivideFloat(x, y); });
         } else {
           return binaryMap<T, T>(a, b, shape, [name](T x, T y) {
             if (y == 0) throwZeroDivision(name);
-            T q = static_cast<T>(x / y);
-            if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
-            return q;
+            return math::floorDivideInt(x, y);
           });
         }
       case BinaryOp::BitwiseAnd:
@@ -457,7 +411,7 @@ Tensor floatUnary(UnaryOp op, const Tensor& x) {
     }
   }
   switch (op) {
-    case UnaryOp::Sigmoid: return unaryMap<T, T>(x, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
+    case UnaryOp::Sigmoid: return unaryMap<T, T>(x, [](T v) { return math::sigmoid(v); });
     case UnaryOp::Tanh: return unaryMap<T, T>(x, [](T v) { return std::tanh(v); });
     case UnaryOp::Exp: return unaryMap<T, T>(x, [](T v) { return std::exp(v); });
     case UnaryOp::Log: return unaryMap<T, T>(x, [](T v) { return std::log(v); });
@@ -466,15 +420,12 @@ Tensor floatUnary(UnaryOp op, const Tensor& x) {
     case UnaryOp::Erf: return unaryMap<T, T>(x, [](T v) { return std::erf(v); });
     case UnaryOp::Sin: return unaryMap<T, T>(x, [](T v) { return std::sin(v); });
     case UnaryOp::Cos: return unaryMap<T, T>(x, [](T v) { return std::cos(v); });
-    case UnaryOp::Reciprocal: return unaryMap<T, T>(x, [](T v) { return T(1) / v; });
-    case UnaryOp::Gelu:
-      return unaryMap<T, T>(x, [](T v) {
-        return T(0.5) * v * (T(1) + std::erf(v * static_cast<T>(M_SQRT1_2)));
-      });
-    case UnaryOp::Silu: return unaryMap<T, T>(x, [](T v) { return v / (T(1) + std::exp(-v)); });
+    case UnaryOp::Reciprocal: return unaryMap<T, T>(x, [](T v) { return math::reciprocal(v); });
+    case UnaryOp::Gelu: return unaryMap<T, T>(x, [](T v) { return math::gelu(v); });
+    case UnaryOp::Silu: return unaryMap<T, T>(x, [](T v) { return math::silu(v); });
     case UnaryOp::Floor: return unaryMap<T, T>(x, [](T v) { return std::floor(v); });
     case UnaryOp::Ceil: return unaryMap<T, T>(x, [](T v) { return std::ceil(v); });
-    case UnaryOp::Round: return unaryMap<T, T>(x, [](T v) { return std::nearbyint(v); });
+    case UnaryOp::Round: return unaryMap<T, T>(x, [](T v) { return math::roundHalfEven(v); });
     default: break;
   }
   throw std::logic_error("floatUnary: unexpected op");
@@ -519,8 +470,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
       return dispatch(name, t, [&](auto tag) {
         using T = typename decltype(tag)::type;
         if (op == UnaryOp::Abs) return unaryMap<T, T>(x, [](T v) { return v < T(0) ? T(-v) : v; });
-        // relu keeps NaN, like max(x, 0) in ATen's clamp_min.
-        return unaryMap<T, T>(x, [](T v) { return v < T(0) ? T(0) : v; });
+        return unaryMap<T, T>(x, [](T v) { return math::relu(v); });
       });
     case UnaryOp::BitwiseNot:
       if (t == DType::I1) return unaryMap<bool, bool>(x, [](bool v) { return !v; });
