@@ -567,6 +567,40 @@ TEST(CpuExecutorTest, IslandWithoutInterpreterIsRefusedAtCreation) {
   EXPECT_THAT(e.status().str(), AllOf(HasSubstr("TorchScript island"), HasSubstr("aten::cumsum")));
 }
 
+TEST(CpuExecutorTest, AttributesAreDecodedAtCreationNotAtRun) {
+  // Not verified on purpose: the executor decodes every op's attributes when
+  // it is created, so a missing one is refused there, by op and name, before
+  // any run (a loop body would otherwise fail only on its first step).
+  auto parsed = ir::parseProgram(R"(func @forward(%x: f32[2,3]) -> (tensor) {
+  %y = transpose(%x) {dim0 = 0} : tensor
+  return(%y)
+}
+)",
+                                 "test.ir");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().str();
+  auto e = createCpuExecutor(std::shared_ptr<ir::Program>(parsed.take()), nullptr);
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(e.status().str(), AllOf(HasSubstr("'transpose'"), HasSubstr("'dim1'")));
+}
+
+TEST(CpuExecutorTest, FloatPastInt64IsAnErrorNotUndefined) {
+  auto e = compile(R"(func @forward(%f: f64) -> (i64) {
+  %i = to_scalar(%f) : i64 loc("m.py":3)
+  return(%i)
+}
+)");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(intOf(run(*e, {-2.75})[0]), -2);  // int() truncates toward zero
+  EXPECT_EQ(intOf(run(*e, {-9223372036854775808.0})[0]), std::numeric_limits<int64_t>::min());
+  for (double f : {9223372036854775808.0, -1e30, std::nan("")}) {
+    SCOPED_TRACE(f);
+    auto out = e->run({f});
+    ASSERT_FALSE(out.ok());
+    EXPECT_THAT(out.status().str(), AllOf(HasSubstr("m.py:3"), HasSubstr("cannot convert the float")));
+    EXPECT_EQ(out.status().kind(), ir::ErrorKind::User);
+  }
+}
+
 // ---- multi-result and write ops -------------------------------------------------------------
 
 TEST(CpuExecutorTest, ChunkResults) {

@@ -1,0 +1,113 @@
+//===- runtime/ScalarMath.cpp - TorchScript's int, float and bool arithmetic ----===//
+#include "runtime/ScalarMath.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+#include "ir/ElementwiseMath.h"
+#include "runtime/OpError.h"
+#include "runtime/ValueConversions.h"
+
+namespace cocktail::runtime {
+
+using ir::DType;
+using ir::OpKind;
+
+int64_t pyFloorDiv(int64_t a, int64_t b) {
+  if (b == 0) throw OpError("integer division by zero");
+  if (b == -1 && a == std::numeric_limits<int64_t>::min()) throw OpError("integer overflow in floor division");
+  return math::floorDivideInt(a, b);
+}
+
+int64_t pyMod(int64_t a, int64_t b) {
+  if (b == 0) throw OpError("integer modulo by zero");
+  return math::remainderInt(a, b);
+}
+
+RuntimeValue scalarBinary(OpKind k, const RuntimeValue& a, const RuntimeValue& b, DType resultType) {
+  bool ints = isIntLike(a) && isIntLike(b);
+  bool bools = std::holds_alternative<bool>(a) && std::holds_alternative<bool>(b);
+  RuntimeValue r;
+  if (ints && k != OpKind::Div && k != OpKind::Pow) {
+    int64_t x = asInt(a), y = asInt(b);
+    switch (k) {
+      case OpKind::Add: r = x + y; break;
+      case OpKind::Sub: r = x - y; break;
+      case OpKind::Mul: r = x * y; break;
+      case OpKind::FloorDiv: r = pyFloorDiv(x, y); break;
+      case OpKind::Remainder: r = pyMod(x, y); break;
+      case OpKind::Maximum: r = std::max(x, y); break;
+      case OpKind::Minimum: r = std::min(x, y); break;
+      case OpKind::Eq: r = x == y; break;
+      case OpKind::Ne: r = x != y; break;
+      case OpKind::Lt: r = x < y; break;
+      case OpKind::Le: r = x <= y; break;
+      case OpKind::Gt: r = x > y; break;
+      case OpKind::Ge: r = x >= y; break;
+      case OpKind::And: r = bools ? RuntimeValue(bool(x && y)) : RuntimeValue(x & y); break;
+      case OpKind::Or: r = bools ? RuntimeValue(bool(x || y)) : RuntimeValue(x | y); break;
+      case OpKind::Xor: r = bools ? RuntimeValue(bool(x != y)) : RuntimeValue(x ^ y); break;
+      default: throw OpError("unsupported scalar op");
+    }
+  } else {
+    double x = asDouble(a), y = asDouble(b);
+    switch (k) {
+      case OpKind::Add: r = x + y; break;
+      case OpKind::Sub: r = x - y; break;
+      case OpKind::Mul: r = x * y; break;
+      case OpKind::Div:
+        if (y == 0.0) throw OpError("float division by zero");
+        r = x / y;
+        break;
+      case OpKind::Pow: r = std::pow(x, y); break;
+      case OpKind::FloorDiv:
+        if (y == 0.0) throw OpError("float floor division by zero");
+        r = math::floorDivideFloat(x, y);
+        break;
+      case OpKind::Remainder:
+        if (y == 0.0) throw OpError("float modulo by zero");
+        r = math::remainderFloat(x, y);
+        break;
+      case OpKind::Maximum: r = std::max(x, y); break;
+      case OpKind::Minimum: r = std::min(x, y); break;
+      case OpKind::Eq: r = x == y; break;
+      case OpKind::Ne: r = x != y; break;
+      case OpKind::Lt: r = x < y; break;
+      case OpKind::Le: r = x <= y; break;
+      case OpKind::Gt: r = x > y; break;
+      case OpKind::Ge: r = x >= y; break;
+      default: throw OpError("unsupported scalar op on floats");
+    }
+  }
+  return castScalar(r, resultType);
+}
+
+RuntimeValue scalarUnary(OpKind k, const RuntimeValue& a, DType resultType) {
+  if (k == OpKind::Not) return !asBool(a);
+  if (k == OpKind::Neg && isIntLike(a)) return castScalar(-asInt(a), resultType);
+  if (k == OpKind::Abs && isIntLike(a)) return castScalar(std::abs(asInt(a)), resultType);
+  double x = asDouble(a);
+  double r;
+  switch (k) {
+    case OpKind::Neg: r = -x; break;
+    case OpKind::Abs: r = std::fabs(x); break;
+    case OpKind::Sqrt: r = std::sqrt(x); break;
+    case OpKind::Exp: r = std::exp(x); break;
+    case OpKind::Log: r = std::log(x); break;
+    case OpKind::Sin: r = std::sin(x); break;
+    case OpKind::Cos: r = std::cos(x); break;
+    case OpKind::Tanh: r = std::tanh(x); break;
+    case OpKind::Sigmoid: r = math::sigmoid(x); break;
+    case OpKind::Floor: r = std::floor(x); break;
+    case OpKind::Ceil: r = std::ceil(x); break;
+    case OpKind::Round: r = math::roundHalfEven(x); break;
+    case OpKind::Relu: r = math::relu(x); break;
+    case OpKind::Reciprocal: r = math::reciprocal(x); break;
+    default: throw OpError("unsupported scalar op");
+  }
+  return castScalar(r, resultType);
+}
+
+}  // namespace cocktail::runtime
