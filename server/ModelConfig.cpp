@@ -54,10 +54,9 @@ StatusOr<inference::ModelConfig> parseModelConfig(const std::string& text, const
                                                   const std::string& name) {
   inference::ModelConfig config;
   if (!text.empty()) {
-    // Triton scheduling modes cocktail-serve has no equivalent for.
-    for (const char* field : {"sequence_batching", "ensemble_scheduling"})
-      if (text.find(field) != std::string::npos)
-        return invalidArgument(fmt::format("{}: {} is not supported by cocktail-serve", file, field));
+    // A Triton scheduling mode cocktail-serve has no equivalent for.
+    if (text.find("ensemble_scheduling") != std::string::npos)
+      return invalidArgument(fmt::format("{}: ensemble_scheduling is not supported by cocktail-serve", file));
     google::protobuf::TextFormat::Parser parser;
     ErrorCollector errors;
     parser.RecordErrorsTo(&errors);

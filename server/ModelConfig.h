@@ -38,7 +38,7 @@ const char* backendName(ModelBackend backend);
 
 /// Reads `<modelDir>/config.pbtxt`; a missing file is an empty config. The
 /// name, when given, must be the folder's. Triton fields cocktail-serve does
-/// not act on are skipped; sequence batching and ensembles are refused.
+/// not act on are skipped; ensembles are refused.
 StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name);
 
 /// The same from the file's text (empty: an empty config); `file` names it in errors.

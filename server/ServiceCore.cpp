@@ -87,8 +87,11 @@ Status ServiceCore::modelMetadata(const std::string& name, const std::string& ve
     out->set_datatype(std::string(tritonDatatype(t.dtype)));
     for (int64_t d : t.shape) out->add_shape(d);
   };
-  for (const TensorInfo& t : (*model)->inputs()) add(t, r.add_inputs());
-  for (const TensorInfo& t : (*model)->outputs()) add(t, r.add_outputs());
+  // Sequence controls and implicit states are the server's business, not the client's.
+  for (const TensorInfo& t : (*model)->inputs())
+    if (t.role == TensorRole::Request) add(t, r.add_inputs());
+  for (const TensorInfo& t : (*model)->outputs())
+    if (t.role == TensorRole::Request) add(t, r.add_outputs());
   return Status::success();
 }
 
