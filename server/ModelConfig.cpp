@@ -100,6 +100,48 @@ StatusOr<ModelBackend> backendFromConfig(const inference::ModelConfig& config) {
       config.name(), kBackendParameter, value));
 }
 
+namespace {
+
+/// The specs of the inputs sequence_batching feeds (they are not in the
+/// config's `input`): a control is [1] (Triton's shape) and a state has the
+/// state's dims, each after the batch dim when the model batches.
+Status appendSequenceSpecs(const inference::ModelConfig& config, int64_t defaultDimBound, bool* defaultDimBounded,
+                           std::vector<std::string>& specs) {
+  const std::string batch = config.max_batch_size() > 0 ? fmt::format("B<={},", config.max_batch_size()) : "";
+  using Control = inference::ModelSequenceBatching::Control;
+  for (const auto& ci : config.sequence_batching().control_input()) {
+    if (ci.control().empty()) continue;  // the batcher reports it
+    const Control& c = ci.control(0);
+    const char* dtype = c.kind() == Control::CONTROL_SEQUENCE_CORRID
+                            ? (c.data_type() == inference::TYPE_INT32 ? "i32" : "i64")
+                        : !c.int32_false_true().empty() ? "i32"
+                        : !c.fp32_false_true().empty()  ? "f32"
+                                                        : "i1";
+    specs.push_back(fmt::format("{}:{}[{}1]", ci.name(), dtype, batch));
+  }
+  for (const auto& st : config.sequence_batching().state()) {
+    auto dtype = dtypeFromConfig(st.data_type());
+    if (!dtype)
+      return invalidArgument(fmt::format("model '{}': state '{}' has data_type {}, which cocktail-serve does not serve",
+                                         config.name(), st.input_name(), inference::DataType_Name(st.data_type())));
+    std::string dims = batch;
+    for (int i = 0; i < st.dims_size(); ++i) {
+      if (st.dims(i) == -1) {
+        dims += fmt::format("{}_d{}<={}", st.input_name(), i + (batch.empty() ? 0 : 1), defaultDimBound);
+        if (defaultDimBounded) *defaultDimBounded = true;
+      } else {
+        dims += std::to_string(st.dims(i));
+      }
+      dims += ",";
+    }
+    if (!dims.empty()) dims.pop_back();
+    specs.push_back(fmt::format("{}:{}[{}]", st.input_name(), ir::dtypeName(*dtype), dims));
+  }
+  return Status::success();
+}
+
+}  // namespace
+
 StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config, int64_t defaultDimBound,
                                                         bool* defaultDimBounded) {
   std::vector<std::string> specs;
@@ -153,6 +195,8 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
     }
     specs.push_back(fmt::format("{}:{}[{}]", argName, ir::dtypeName(*dtype), dims));
   }
+  if (config.has_sequence_batching())
+    COCKTAIL_SERVE_RETURN_IF_ERROR(appendSequenceSpecs(config, defaultDimBound, defaultDimBounded, specs));
   return specs;
 }
 

@@ -68,7 +68,7 @@ CORRID = """,
 """
 
 
-def config(name, batch, strategy, idle_us, initial, corrid=True):
+def config(name, batch, strategy, idle_us, initial, corrid=True, specs_parameter=True):
     """gru_*'s config.pbtxt: max_batch_size 4 with batch, else 0 with a leading 1 in every shape."""
     b, lead = ("B<=4", "") if batch else ("1", "1, ")
     rows = "B" if batch else "1"
@@ -92,8 +92,7 @@ sequence_batching {{
   max_sequence_idle_microseconds: {idle_us}
 {CONTROLS if corrid else CONTROLS.replace(CORRID, chr(10))}  state [ {{ input_name: "state_in" output_name: "OUTPUT__1" data_type: TYPE_FP32 dims: [ {lead}{H} ]{init} }} ]
 }}
-parameters {{ key: "cocktail.inputs" value {{ string_value: "{specs}" }} }}
-"""
+""" + (f'parameters {{ key: "cocktail.inputs" value {{ string_value: "{specs}" }} }}\n' if specs_parameter else "")
 
 
 H0 = np.linspace(-0.5, 0.5, H, dtype=np.float32).reshape(1, H)
@@ -109,6 +108,8 @@ def seq_server():
             "gru_oldest": config("gru_oldest", True, "oldest { max_candidate_sequences: 8 max_queue_delay_microseconds: 20000 }",
                                  5000000, initial=False),
             "gru_idle": config("gru_idle", False, "direct { }", 300000, initial=False),
+            # Triton's spelling: no cocktail.inputs; the controls and the state get their specs from the config.
+            "gru_triton": config("gru_triton", True, "direct { }", 5000000, initial=False, specs_parameter=False),
             # No CORRID control: string sequence ids (the model's corrid is an input the client sends).
             "gru_named": config("gru_named", False, "direct { }", 5000000, initial=True, corrid=False),
         }
@@ -192,16 +193,17 @@ def outputs_of(result):
     return result.as_numpy("OUTPUT__0"), result.as_numpy("OUTPUT__2"), result.as_numpy("OUTPUT__3")
 
 
-@pytest.mark.parametrize("protocol", ["grpc", "http"])
-def test_interleaved_sequences_match_the_whole_sequence(seq_server, protocol):
+@pytest.mark.parametrize("protocol,model", [("grpc", "gru_direct"), ("http", "gru_direct"), ("grpc", "gru_triton")])
+def test_interleaved_sequences_match_the_whole_sequence(seq_server, protocol, model):
     lib = grpcclient if protocol == "grpc" else httpclient
     client = lib.InferenceServerClient(seq_server.grpc if protocol == "grpc" else seq_server.http)
-    seqs = make_sequences(seq_server, 8, H0, seed=1 if protocol == "grpc" else 2)
+    h0 = H0 if model == "gru_direct" else np.zeros((1, H), np.float32)
+    seqs = make_sequences(seq_server, 8, h0, seed=1 if protocol == "grpc" else 2)
     # Round robin over the 8 sequences, one chunk each: they end at different times.
     for k in range(max(len(s["sizes"]) for s in seqs)):
         for seq in seqs:
             if k < len(seq["sizes"]):
-                check_step(seq, k, outputs_of(client.infer("gru_direct", step_input(lib, seq, k), **flags(seq, k))))
+                check_step(seq, k, outputs_of(client.infer(model, step_input(lib, seq, k), **flags(seq, k))))
 
 
 def test_string_sequence_ids_over_http(seq_server):
