@@ -148,7 +148,8 @@ Status sequenceParameters(const inference::ModelInferRequest& request, const Mod
 
 }  // namespace
 
-Status prepareJob(const inference::ModelInferRequest& request, const Model& model, InferJob& job) {
+Status prepareJob(const inference::ModelInferRequest& request, const Model& model, InferJob& job,
+                  std::map<std::string, int64_t>* grow) {
   const auto& inputs = model.inputs();
   const bool raw = request.raw_input_contents_size() > 0;
   if (raw && request.raw_input_contents_size() != request.inputs_size())
@@ -200,9 +201,18 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
           return invalidArgument(fmt::format("{}: dim {} is {}, but the model takes {} {}", where, d, v, t.dims[d].value(),
                                              expectedShape(t)));
         if (!t.dims[d].isSymbol()) continue;
-        if (v > t.bounds[d])
-          return invalidArgument(fmt::format("{}: dim {} is {}, above the bound {}<={} of {}", where, d, v,
-                                             t.dims[d].symbolName(), t.bounds[d], expectedShape(t)));
+        if (v > t.bounds[d]) {
+          const std::string& symbol = t.dims[d].symbolName();
+          if (!grow || !model.growable(symbol))
+            return invalidArgument(fmt::format("{}: dim {} is {}, above the bound {}<={} of {}", where, d, v, symbol,
+                                               t.bounds[d], expectedShape(t)));
+          if (v > model.maxDimBound())
+            return invalidArgument(fmt::format("{}: dim {} is {}, above --max-dim-bound {}, the largest bound a -1 dim "
+                                               "is recompiled for (the model is compiled for {}<={})",
+                                               where, d, v, model.maxDimBound(), symbol, t.bounds[d]));
+          int64_t& needed = (*grow)[symbol];
+          needed = std::max(needed, v);
+        }
         if (d == 0 && model.maxBatchSize() > 0 && (v < 1 || v > model.maxBatchSize()))
           return invalidArgument(fmt::format("{}: batch size {} is outside 1..{} (max_batch_size)", where, v, model.maxBatchSize()));
         auto [it, inserted] = symbols.emplace(t.dims[d].symbolName(), std::make_pair(v, fmt::format("{} dim {}", where, d)));

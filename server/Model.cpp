@@ -88,6 +88,8 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   m->name_ = spec.name;
   m->version_ = spec.version;
   m->versionString_ = std::to_string(spec.version);
+  m->growableSymbols_ = spec.growableSymbols;
+  m->maxDimBound_ = spec.maxDimBound;
   inference::ModelConfig& config = m->config_;
   config = std::move(spec.config);
   const std::string where = fmt::format("model '{}' version {}", m->name_, m->version_);

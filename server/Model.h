@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -111,6 +112,10 @@ struct ModelSpec {
   /// <repository>/<model>: model_warmup's input_data_file are in its warmup/.
   std::filesystem::path modelDir;
   uint32_t defaultMaxQueueSize = 1024;
+  /// Symbols made for config.pbtxt's -1 dims: a request above one's bound
+  /// (up to maxDimBound) has the model recompiled for more (Repository::grow).
+  std::vector<std::string> growableSymbols;
+  int64_t maxDimBound = 0;
 };
 
 class Model {
@@ -134,6 +139,12 @@ class Model {
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
   /// > 0 when dim 0 of every input and output is the batch.
   int64_t maxBatchSize() const { return maxBatchSize_; }
+  /// True when a request above `symbol`'s bound may have the model
+  /// recompiled for it (a config.pbtxt -1 dim), up to maxDimBound().
+  bool growable(const std::string& symbol) const {
+    return std::find(growableSymbols_.begin(), growableSymbols_.end(), symbol) != growableSymbols_.end();
+  }
+  int64_t maxDimBound() const { return maxDimBound_; }
   /// True when config.pbtxt has sequence_batching: every request belongs to a sequence.
   bool sequenceBatching() const { return sequences_ != nullptr; }
   /// The timeout for requests that give none (0: none).
@@ -183,6 +194,8 @@ class Model {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   int64_t maxBatchSize_ = 0;
+  std::vector<std::string> growableSymbols_;
+  int64_t maxDimBound_ = 0;
   bool dynamicBatching_ = false;
   std::chrono::microseconds maxQueueDelay_{0};
   std::chrono::microseconds defaultTimeout_{0};

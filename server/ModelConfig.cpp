@@ -2,6 +2,7 @@
 #include "server/ModelConfig.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -105,7 +106,8 @@ namespace {
 /// The specs of the inputs sequence_batching feeds (they are not in the
 /// config's `input`): a control is [1] (Triton's shape) and a state has the
 /// state's dims, each after the batch dim when the model batches.
-Status appendSequenceSpecs(const inference::ModelConfig& config, int64_t defaultDimBound, bool* defaultDimBounded,
+Status appendSequenceSpecs(const inference::ModelConfig& config,
+                           const std::function<std::string(const std::string&)>& variableDim,
                            std::vector<std::string>& specs) {
   const std::string batch = config.max_batch_size() > 0 ? fmt::format("B<={},", config.max_batch_size()) : "";
   using Control = inference::ModelSequenceBatching::Control;
@@ -127,8 +129,7 @@ Status appendSequenceSpecs(const inference::ModelConfig& config, int64_t default
     std::string dims = batch;
     for (int i = 0; i < st.dims_size(); ++i) {
       if (st.dims(i) == -1) {
-        dims += fmt::format("{}_d{}<={}", st.input_name(), i + (batch.empty() ? 0 : 1), defaultDimBound);
-        if (defaultDimBounded) *defaultDimBounded = true;
+        dims += variableDim(fmt::format("{}_d{}", st.input_name(), i + (batch.empty() ? 0 : 1)));
       } else {
         dims += std::to_string(st.dims(i));
       }
@@ -142,10 +143,16 @@ Status appendSequenceSpecs(const inference::ModelConfig& config, int64_t default
 
 }  // namespace
 
-StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config, int64_t defaultDimBound,
-                                                        bool* defaultDimBounded) {
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config,
+                                                        const VariableDimBounds& bounds,
+                                                        std::vector<std::string>* variableSymbols) {
   std::vector<std::string> specs;
-  if (defaultDimBounded) *defaultDimBounded = false;
+  // "xs_d0<=128": a symbol of its own per -1 dim (nothing in the config says two dims agree).
+  auto variableDim = [&](const std::string& symbol) {
+    if (variableSymbols) variableSymbols->push_back(symbol);
+    auto grown = bounds.grown.find(symbol);
+    return fmt::format("{}<={}", symbol, grown != bounds.grown.end() ? grown->second : bounds.defaultBound);
+  };
   auto it = config.parameters().find(kInputsParameter);
   if (it != config.parameters().end()) {
     std::istringstream words(it->second.string_value());
@@ -185,10 +192,8 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
         return invalidArgument(fmt::format("model '{}': input '{}' has dim {} = {}; a dim is -1 (variable) or >= 0",
                                            config.name(), in->name(), i, d));
       if (d == -1) {
-        // A symbol per variable dim: nothing in the config says two dims agree.
-        dims += fmt::format("{}{}_d{}<={}", dims.empty() ? "" : ",", argName, i + (config.max_batch_size() > 0 ? 1 : 0),
-                            defaultDimBound);
-        if (defaultDimBounded) *defaultDimBounded = true;
+        dims += (dims.empty() ? "" : ",") +
+                variableDim(fmt::format("{}_d{}", argName, i + (config.max_batch_size() > 0 ? 1 : 0)));
         continue;
       }
       dims += (dims.empty() ? "" : ",") + std::to_string(d);
@@ -196,7 +201,7 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
     specs.push_back(fmt::format("{}:{}[{}]", argName, ir::dtypeName(*dtype), dims));
   }
   if (config.has_sequence_batching())
-    COCKTAIL_SERVE_RETURN_IF_ERROR(appendSequenceSpecs(config, defaultDimBound, defaultDimBounded, specs));
+    COCKTAIL_SERVE_RETURN_IF_ERROR(appendSequenceSpecs(config, variableDim, specs));
   return specs;
 }
 
