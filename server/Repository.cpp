@@ -361,6 +361,9 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
       auto program = obtainProgram(name, v, dir / std::to_string(v), *config, bounds, spec.growableSymbols);
       if (!program) return program.status();
       spec.maxDimBound = options_.maxDimBound;
+      // Growing reloads the model, and a reload ends the live sequences
+      // (their states would be lost): a sequence model keeps its bounds.
+      if (config->has_sequence_batching()) spec.growableSymbols.clear();
       spec.createExecutor = [program = *program] {
         return runtime::createCpuExecutor(program, runtime::torchScriptIslands());
       };

@@ -310,6 +310,11 @@ def test_sequence_errors_are_invalid_argument_with_tritons_words(seq_server):
     b.set_data_from_numpy(np.ones((1, 4), np.float32))
     refused("parameters\\['sequence_id'\\]: model 'addmul' has no sequence_batching in its config.pbtxt, so its "
             "requests are independent", model="addmul", inputs=[a, b], sequence_id=9, sequence_start=True)
+    # A sequence model's -1 dims do not grow past their bound (a recompile would end its live sequences).
+    long = grpcclient.InferInput("x", [1, 129, 4], "FP32")
+    long.set_data_from_numpy(np.zeros((1, 129, 4), np.float32))
+    refused("inputs\\[0\\] \\('x'\\): dim 1 is 129, above the bound x_d1<=128", model="gru_triton", inputs=[long],
+            sequence_id=5, sequence_start=True)
     # The model's metadata shows what the client sends and gets, not the controls and the state.
     meta = client.get_model_metadata("gru_direct", as_json=True)
     assert [i["name"] for i in meta["inputs"]] == ["x"]
