@@ -98,6 +98,25 @@ sequence_batching {{
 H0 = np.linspace(-0.5, 0.5, H, dtype=np.float32).reshape(1, H)
 
 
+# Configs that must leave the model UNAVAILABLE, and the reason: (what to replace in a good config, by what).
+BROKEN = {
+    "bad_control_name": (('{ name: "ready"', '{ name: "readyy"'),
+                         "sequence_batching control_input 'readyy' is not an input of the model"),
+    "bad_control_type": (("bool_false_true: [ false, true ]", "int32_false_true: [ 0, 1 ]"),
+                         "control_input 'ready' (CONTROL_SEQUENCE_READY): the control is INT32, but the model takes "
+                         "input 'ready' as BOOL"),
+    "bad_control_pair": (("fp32_false_true: [ 0, 1 ]", "fp32_false_true: [ 1 ]"), "fp32_false_true needs [false, true]"),
+    "bad_corrid_type": (("data_type: TYPE_INT64 } ] }", "data_type: TYPE_UINT64 } ] }"),
+                        "data_type is TYPE_UINT64; cocktail-serve takes TYPE_INT64 or TYPE_INT32"),
+    "bad_state_output": (('output_name: "OUTPUT__1"', 'output_name: "OUTPUT__9"'),
+                         "output_name 'OUTPUT__9' is not an output of the model"),
+    "bad_state_type": (('output_name: "OUTPUT__1" data_type: TYPE_FP32', 'output_name: "OUTPUT__1" data_type: TYPE_INT32'),
+                       "state 'state_in': data_type TYPE_INT32, but the model takes input 'state_in' as FP32"),
+    "bad_iterative": (("max_sequence_idle_microseconds", "iterative_sequence: true max_sequence_idle_microseconds"),
+                      "iterative_sequence is not supported"),
+}
+
+
 @pytest.fixture(scope="module")
 def seq_server():
     with tempfile.TemporaryDirectory(prefix="cocktail-sequences-") as d:
@@ -113,6 +132,13 @@ def seq_server():
             # No CORRID control: string sequence ids (the model's corrid is an input the client sends).
             "gru_named": config("gru_named", False, "direct { }", 5000000, initial=True, corrid=False),
         }
+        # A warm-up sample runs as a sequence of one request (START and END, the initial state).
+        models["gru_direct"] += ('model_warmup [ { name: "one" inputs { key: "x" value { data_type: TYPE_FP32 '
+                                 'dims: [ 1, 3, 4 ] zero_data: true } } } ]\n')
+        good = config("bad", False, "direct { }", 1000000, initial=False)
+        for name, ((old, new), _) in BROKEN.items():
+            assert old in good, old
+            models[name] = good.replace(old, new).replace('name: "bad"', f'name: "{name}"')
         for name, text in models.items():
             os.makedirs(os.path.join(repo, name, "1"))
             module.save(os.path.join(repo, name, "1", "model.pt"))
@@ -323,6 +349,15 @@ def test_sequence_errors_are_invalid_argument_with_tritons_words(seq_server):
     assert [c["name"] for c in config["sequence_batching"]["control_input"]] == ["start", "end", "ready", "corrid"]
 
 
+@pytest.mark.parametrize("name", sorted(BROKEN))
+def test_a_bad_sequence_batching_config_leaves_the_model_unavailable_with_the_reason(seq_server, name):
+    client = httpclient.InferenceServerClient(seq_server.http)
+    index = {m["name"]: m for m in client.get_model_repository_index()}
+    assert index[name]["state"] == "UNAVAILABLE"
+    assert BROKEN[name][1] in index[name]["reason"], index[name]["reason"]
+    assert client.is_model_ready("gru_direct")
+
+
 def test_a_new_start_for_a_live_sequence_starts_it_again(seq_server):
     client = grpcclient.InferenceServerClient(seq_server.grpc)
     seq = make_sequences(seq_server, 1, H0, seed=7)[0]
@@ -335,3 +370,7 @@ def test_a_new_start_for_a_live_sequence_starts_it_again(seq_server):
     np.testing.assert_allclose(again.as_numpy("OUTPUT__0"), seq["want"][seq["sizes"][0]], rtol=1e-5, atol=1e-6)
     assert seq_server.logged("sequence 31337 for model 'gru_direct' has a conflict")
     client.infer("gru_direct", x0, sequence_id=31337, sequence_end=True)
+
+
+def test_a_warmup_sample_runs_as_a_sequence_of_one(seq_server):
+    assert "model 'gru_direct' version 1: model_warmup 'one' ran 1 time(s) on each of 2 instance(s)" in seq_server.log
