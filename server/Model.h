@@ -62,7 +62,7 @@ struct TensorInfo {
   TensorRole role = TensorRole::Request;
 };
 
-class Sequence;
+struct Sequence;
 
 /// The sequence a request belongs to: Triton's `sequence_id` (uint64 or
 /// string; 0 and "" mean none), `sequence_start` and `sequence_end` parameters.

@@ -14,14 +14,12 @@
 namespace cocktail::server {
 
 /// A sequence's requests not yet run (in order), its state, where it runs.
-class Sequence {
- public:
+struct Sequence {
   static constexpr size_t kAnyInstance = std::numeric_limits<size_t>::max();
   SequenceId id;
   size_t instance = kAnyInstance;  // direct: the one instance it runs on
   std::deque<InferJob*> queue;
   bool running = false;
-  bool live = true;  // in the batcher's live map: not ended, not released
   std::vector<runtime::RuntimeValue> state;
   Clock::time_point lastActivity;
 };
@@ -330,7 +328,6 @@ Status SequenceBatcher::enqueue(InferJob* job) {
                                        r.id.str(), modelName_, why));
   }
   auto endLive = [&](decltype(it) at) {
-    at->second->live = false;
     if (at->second->instance != Sequence::kAnyInstance) --liveOnInstance_[at->second->instance];
     live_.erase(at);
   };
@@ -352,11 +349,9 @@ Status SequenceBatcher::enqueue(InferJob* job) {
       seq->instance = static_cast<size_t>(
           std::min_element(liveOnInstance_.begin(), liveOnInstance_.end()) - liveOnInstance_.begin());
     released_.erase(r.id);
-    if (!r.end) {
+    if (!r.end) {  // a sequence of one request is never live
       live_.emplace(r.id, seq);
       if (direct_) ++liveOnInstance_[seq->instance];
-    } else {
-      seq->live = false;
     }
   } else {
     seq = it->second;
@@ -498,7 +493,6 @@ void SequenceBatcher::reaperLoop() {
       }
       spdlog::info("model '{}': sequence {} released after {} us without a request (max_sequence_idle_microseconds)",
                    modelName_, seq.id.str(), maxIdle_.count());
-      seq.live = false;
       if (seq.instance != Sequence::kAnyInstance) --liveOnInstance_[seq.instance];
       if (released_.insert(seq.id).second) releasedOrder_.push_back(seq.id);
       while (releasedOrder_.size() > kRememberedReleases) {

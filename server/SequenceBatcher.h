@@ -49,7 +49,7 @@ Status markSequenceInputs(const inference::ModelSequenceBatching& config, std::v
                           const std::string& where);
 
 /// One live sequence (internal to the batcher; jobs keep it alive while queued).
-class Sequence;
+struct Sequence;
 
 class SequenceBatcher {
  public:
