@@ -31,6 +31,8 @@ using ControlKind = Batching::Control::Kind;
 
 /// Sequences released for idleness that the batcher still recognises.
 constexpr size_t kRememberedReleases = 4096;
+/// The longest idle time or queue delay a config may ask for: a day.
+constexpr uint64_t kMaxMicroseconds = uint64_t{86400} * 1000000;
 
 const TensorInfo* findTensor(const std::vector<TensorInfo>& tensors, const std::string& name, size_t* index) {
   for (size_t i = 0; i < tensors.size(); ++i)
@@ -190,6 +192,12 @@ StatusOr<std::unique_ptr<SequenceBatcher>> SequenceBatcher::create(const inferen
   b->maxBatchSize_ = config.max_batch_size();
   b->maxQueueSize_ = maxQueueSize;
   b->liveOnInstance_.assign(std::max<size_t>(instances, 1), 0);
+  // Times past a day are a mistake in the config (and would overflow the clock's arithmetic).
+  for (auto [field, us] : {std::pair{"max_sequence_idle_microseconds", sb.max_sequence_idle_microseconds()},
+                           std::pair{"oldest.max_queue_delay_microseconds", sb.oldest().max_queue_delay_microseconds()}})
+    if (us > kMaxMicroseconds)
+      return invalidArgument(fmt::format("{}: sequence_batching {} is {}; at most {} (a day)", where, field, us,
+                                         kMaxMicroseconds));
   if (sb.max_sequence_idle_microseconds() > 0) b->maxIdle_ = std::chrono::microseconds(sb.max_sequence_idle_microseconds());
   if (sb.has_oldest()) {
     b->direct_ = false;

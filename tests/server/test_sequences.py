@@ -112,6 +112,8 @@ BROKEN = {
                          "output_name 'OUTPUT__9' is not an output of the model"),
     "bad_state_type": (('output_name: "OUTPUT__1" data_type: TYPE_FP32', 'output_name: "OUTPUT__1" data_type: TYPE_INT32'),
                        "state 'state_in': data_type TYPE_INT32, but the model takes input 'state_in' as FP32"),
+    "bad_idle": (("max_sequence_idle_microseconds: 1000000", "max_sequence_idle_microseconds: 18446744073709551615"),
+                 "sequence_batching max_sequence_idle_microseconds is 18446744073709551615; at most 86400000000 (a day)"),
     "bad_iterative": (("max_sequence_idle_microseconds", "iterative_sequence: true max_sequence_idle_microseconds"),
                       "iterative_sequence is not supported"),
 }
