@@ -27,75 +27,10 @@ from conftest import HERE, start_server
 sys.path.insert(0, HERE)
 import make_repository as mr  # noqa: E402
 
-H = 8  # the state's width
+H = mr.GRU_HIDDEN
 CHUNK = 3  # steps per chunk in the batched (oldest) test, so that chunks batch
-
-
-class GruChunk(torch.nn.Module):
-    """One chunk of a GRU over x [B, T, 4] from state_in [B, 8]: returns the last
-    hidden state, the state to keep, the controls it saw (start*100 + end*10 +
-    ready) and the correlation ID."""
-
-    def __init__(self):
-        super().__init__()
-        torch.manual_seed(1)
-        self.wz = torch.nn.Parameter(torch.randn(4, H) * 0.4)
-        self.uz = torch.nn.Parameter(torch.randn(H, H) * 0.3)
-        self.wn = torch.nn.Parameter(torch.randn(4, H) * 0.4)
-        self.un = torch.nn.Parameter(torch.randn(H, H) * 0.3)
-
-    def forward(self, x: torch.Tensor, state_in: torch.Tensor, start: torch.Tensor, end: torch.Tensor,
-                ready: torch.Tensor, corrid: torch.Tensor):
-        h = state_in
-        for t in range(x.size(1)):
-            xt = x[:, t]
-            z = torch.sigmoid(torch.matmul(xt, self.wz) + torch.matmul(h, self.uz))
-            n = torch.tanh(torch.matmul(xt, self.wn) + torch.matmul(h, self.un))
-            h = (1.0 - z) * n + z * h
-        info = start.to(torch.float32) * 100.0 + end * 10.0 + ready.to(torch.float32)
-        return h, h * 1.0, info, corrid + 0
-
-
-CONTROLS = """  control_input [
-    { name: "start" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },
-    { name: "end" control [ { kind: CONTROL_SEQUENCE_END fp32_false_true: [ 0, 1 ] } ] },
-    { name: "ready" control [ { kind: CONTROL_SEQUENCE_READY bool_false_true: [ false, true ] } ] },
-    { name: "corrid" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_INT64 } ] }
-  ]
-"""
-CORRID = """,
-    { name: "corrid" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_INT64 } ] }
-"""
-
-
-def config(name, batch, strategy, idle_us, initial, corrid=True, specs_parameter=True):
-    """gru_*'s config.pbtxt: max_batch_size 4 with batch, else 0 with a leading 1 in every shape."""
-    b, lead = ("B<=4", "") if batch else ("1", "1, ")
-    rows = "B" if batch else "1"
-    specs = (f"x:f32[{b},T<=32,4] state_in:f32[{rows},{H}] start:i32[{rows},1] end:f32[{rows},1] "
-             f"ready:i1[{rows},1] corrid:i64[{rows},1]")
-    extra_input = f', {{ name: "corrid" data_type: TYPE_INT64 dims: [ {lead}1 ] }}'  # sent by the client
-    init = (' initial_state: [ { name: "h0" data_type: TYPE_FP32 dims: [ 1, 8 ] data_file: "h0.bin" } ]'
-            if initial else "")
-    return f"""name: "{name}"
-backend: "pytorch"
-max_batch_size: {4 if batch else 0}
-input [ {{ name: "x" data_type: TYPE_FP32 dims: [ {lead}-1, 4 ] }}{"" if corrid else extra_input} ]
-output [
-  {{ name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ {lead}{H} ] }},
-  {{ name: "OUTPUT__2" data_type: TYPE_FP32 dims: [ {lead}1 ] }},
-  {{ name: "OUTPUT__3" data_type: TYPE_INT64 dims: [ {lead}1 ] }}
-]
-instance_group [ {{ count: {1 if batch else 2} kind: KIND_CPU }} ]
-sequence_batching {{
-  {strategy}
-  max_sequence_idle_microseconds: {idle_us}
-{CONTROLS if corrid else CONTROLS.replace(CORRID, chr(10))}  state [ {{ input_name: "state_in" output_name: "OUTPUT__1" data_type: TYPE_FP32 dims: [ {lead}{H} ]{init} }} ]
-}}
-""" + (f'parameters {{ key: "cocktail.inputs" value {{ string_value: "{specs}" }} }}\n' if specs_parameter else "")
-
-
-H0 = np.linspace(-0.5, 0.5, H, dtype=np.float32).reshape(1, H)
+config = mr.gru_config
+H0 = np.linspace(-0.5, 0.5, H, dtype=np.float32).reshape(1, H)  # gru_direct's initial_state
 
 
 # Configs that must leave the model UNAVAILABLE, and the reason: (what to replace in a good config, by what).
@@ -123,7 +58,7 @@ BROKEN = {
 def seq_server():
     with tempfile.TemporaryDirectory(prefix="cocktail-sequences-") as d:
         repo = os.path.join(d, "repo")
-        module = torch.jit.script(GruChunk().eval())
+        module = torch.jit.script(mr.GruChunk().eval())
         models = {
             "gru_direct": config("gru_direct", False, "direct { }", 5000000, initial=True),
             "gru_oldest": config("gru_oldest", True, "oldest { max_candidate_sequences: 8 max_queue_delay_microseconds: 20000 }",
