@@ -159,11 +159,7 @@ bool isValidModelName(const std::string& name) {
 Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {}
 
 Repository::~Repository() {
-  {
-    std::lock_guard<std::mutex> lock(growMu_);
-    growStopping_ = true;
-  }
-  growCv_.notify_all();
+  stopGrowing();
   if (growThread_.joinable()) growThread_.join();
   unloadAll();
 }
@@ -485,23 +481,37 @@ void Repository::growLoop() {
   std::unique_lock<std::mutex> lock(growMu_);
   for (;;) {
     growCv_.wait(lock, [&] { return growStopping_ || !growth_.empty(); });
-    if (growth_.empty()) return;  // stopping
+    if (growStopping_) return;  // stopGrowing() answered the waiters
     std::string name = growth_.begin()->first;
     Growth g = std::move(growth_.begin()->second);
     growth_.erase(growth_.begin());
-    if (growStopping_) {
-      lock.unlock();
-      for (auto& then : g.waiters) then(unavailable(fmt::format("model '{}': the server is shutting down", name)));
-      lock.lock();
-      continue;
-    }
     // Requests arriving during the compile queue a Growth of their own; it
     // finds its bounds already there and only admits them again.
+    compiling_ = std::move(g.waiters);
     lock.unlock();
     Status s = growNow(name, g.bounds);
-    for (auto& then : g.waiters) then(s);
+    lock.lock();
+    std::vector<std::function<void(Status)>> waiters = std::move(compiling_);  // empty once stopGrowing() ran
+    compiling_.clear();
+    lock.unlock();
+    for (auto& then : waiters) then(s);
     lock.lock();
   }
+}
+
+void Repository::stopGrowing() {
+  std::vector<std::function<void(Status)>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(growMu_);
+    growStopping_ = true;
+    waiters = std::move(compiling_);
+    compiling_.clear();
+    for (auto& [name, g] : growth_)
+      for (auto& then : g.waiters) waiters.push_back(std::move(then));
+    growth_.clear();
+  }
+  growCv_.notify_all();
+  for (auto& then : waiters) then(unavailable("the server is shutting down; the model was being recompiled for the request"));
 }
 
 Status Repository::growNow(const std::string& name, const std::map<std::string, int64_t>& bounds) {

@@ -92,6 +92,10 @@ class Repository {
   /// while a compile runs wait for it rather than compile again.
   void grow(const std::shared_ptr<Model>& model, const std::map<std::string, int64_t>& needed,
             std::function<void(Status)> then);
+  /// Answers every request waiting for a recompile with UNAVAILABLE now
+  /// (a compile in progress finishes, unheeded), and refuses later ones:
+  /// for a shutdown whose drain timed out. Idempotent.
+  void stopGrowing();
 
   /// The model version a request names ("" = the newest loaded version).
   StatusOr<std::shared_ptr<Model>> find(const std::string& name, const std::string& version) const;
@@ -142,6 +146,7 @@ class Repository {
   std::mutex growMu_;  // growth_, growStopping_
   std::condition_variable growCv_;
   std::map<std::string, Growth> growth_;  // by model name, waiting for the grow thread
+  std::vector<std::function<void(Status)>> compiling_;  // waiting for the compile in progress
   bool growStopping_ = false;
   std::thread growThread_;  // started by the first grow()
 };

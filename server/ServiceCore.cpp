@@ -174,6 +174,7 @@ int64_t ServiceCore::drain(std::chrono::milliseconds timeout) {
     // Past the exit timeout: stop the runs still going (at their next loop
     // step), so that their requests are answered before the front ends close.
     for (const std::shared_ptr<Model>& m : repo_.loaded()) m->cancelRuns();
+    repo_.stopGrowing();  // requests waiting for a recompile are answered too
     std::unique_lock<std::mutex> lock(drainMu_);
     drainCv_.wait_for(lock, std::chrono::seconds(5), [&] { return inFlight_.load() == 0; });
   }
