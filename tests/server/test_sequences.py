@@ -8,6 +8,8 @@ file, the idle release, and the errors Triton reports.
 
 Run by run_tritonclient_test.sh (CTest server/tritonclient).
 """
+import http.client
+import json
 import os
 import queue
 import sys
@@ -293,6 +295,26 @@ def test_a_bad_sequence_batching_config_leaves_the_model_unavailable_with_the_re
     assert index[name]["state"] == "UNAVAILABLE"
     assert BROKEN[name][1] in index[name]["reason"], index[name]["reason"]
     assert client.is_model_ready("gru_direct")
+
+
+@pytest.mark.parametrize("parameters,message", [
+    ({"sequence_id": True}, "parameters['sequence_id'] must be an integer (uint64) or a string"),
+    ({"sequence_id": -3}, "parameters['sequence_id'] is -3; a sequence_id is a uint64 or a string"),
+    ({"sequence_id": 5, "sequence_start": "yes"}, "parameters['sequence_start'] must be a bool"),
+    ({"sequence_id": "x" * 1025, "sequence_start": True}, "parameters['sequence_id'] is a string of 1025 bytes; at most 1024"),
+    # Above INT64_MAX: a uint64, which a 64-bit id fits; no START for it yet.
+    ({"sequence_id": 18446744073709551615}, "inference request for sequence 18446744073709551615 to model 'gru_idle' must "
+                                            "specify the START flag"),
+])
+def test_bad_sequence_parameters_over_rest(seq_server, parameters, message):
+    body = json.dumps({"inputs": [{"name": "x", "shape": [1, 1, 4], "datatype": "FP32", "data": [0, 0, 0, 0]}],
+                       "parameters": parameters})
+    host, port = seq_server.http.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", "/v2/models/gru_idle/infer", body)
+    r = conn.getresponse()
+    assert r.status == 400
+    assert message in json.loads(r.read())["error"]
 
 
 def test_a_new_start_for_a_live_sequence_starts_it_again(seq_server):
