@@ -31,7 +31,8 @@ std::string expectedShape(const TensorInfo& t) {
 
 std::string names(const std::vector<TensorInfo>& tensors) {
   std::string s;
-  for (const TensorInfo& t : tensors) s += (s.empty() ? "" : ", ") + t.name;
+  for (const TensorInfo& t : tensors)
+    if (t.role == TensorRole::Request) s += (s.empty() ? "" : ", ") + t.name;
   return s;
 }
 
@@ -102,9 +103,53 @@ runtime::RuntimeValue scalarValue(ir::DType dtype, const void* bytes) {
   }
 }
 
+/// Longest string sequence_id accepted.
+constexpr size_t kMaxSequenceIdBytes = 1024;
+
+/// Triton's sequence parameters: `sequence_id` (int64, uint64 or string; 0 and
+/// "" mean none), `sequence_start` and `sequence_end` (bool).
+Status sequenceParameters(const inference::ModelInferRequest& request, const Model& model, SequenceRequest& out) {
+  const auto& params = request.parameters();
+  if (auto it = params.find("sequence_id"); it != params.end()) {
+    const inference::InferParameter& p = it->second;
+    switch (p.parameter_choice_case()) {
+      case inference::InferParameter::kInt64Param:
+        if (p.int64_param() < 0)
+          return invalidArgument(fmt::format("parameters['sequence_id'] is {}; a sequence_id is a uint64 or a string",
+                                             p.int64_param()));
+        out.id.number = static_cast<uint64_t>(p.int64_param());
+        break;
+      case inference::InferParameter::kUint64Param: out.id.number = p.uint64_param(); break;
+      case inference::InferParameter::kStringParam:
+        if (p.string_param().size() > kMaxSequenceIdBytes)
+          return invalidArgument(fmt::format("parameters['sequence_id'] is a string of {} bytes; at most {}",
+                                             p.string_param().size(), kMaxSequenceIdBytes));
+        out.id.isText = true;
+        out.id.text = p.string_param();
+        break;
+      default: return invalidArgument("parameters['sequence_id'] must be an integer (uint64) or a string");
+    }
+  }
+  for (auto [name, flag] : {std::pair{"sequence_start", &out.start}, std::pair{"sequence_end", &out.end}}) {
+    auto it = params.find(name);
+    if (it == params.end()) continue;
+    if (it->second.parameter_choice_case() != inference::InferParameter::kBoolParam)
+      return invalidArgument(fmt::format("parameters['{}'] must be a bool", name));
+    *flag = it->second.bool_param();
+  }
+  if (!model.sequenceBatching() && (!out.id.empty() || out.start || out.end))
+    return invalidArgument(fmt::format("parameters['{}']: model '{}' has no sequence_batching in its config.pbtxt, so "
+                                       "its requests are independent; leave sequence_id, sequence_start and "
+                                       "sequence_end out",
+                                       !out.id.empty() ? "sequence_id" : out.start ? "sequence_start" : "sequence_end",
+                                       model.name()));
+  return Status::success();
+}
+
 }  // namespace
 
-Status prepareJob(const inference::ModelInferRequest& request, const Model& model, InferJob& job) {
+Status prepareJob(const inference::ModelInferRequest& request, const Model& model, InferJob& job,
+                  std::map<std::string, int64_t>* grow) {
   const auto& inputs = model.inputs();
   const bool raw = request.raw_input_contents_size() > 0;
   if (raw && request.raw_input_contents_size() != request.inputs_size())
@@ -124,6 +169,9 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
                                          model.name(), names(inputs)));
     const TensorInfo& t = inputs[k];
     const std::string where = fmt::format("inputs[{}] ('{}')", i, in.name());
+    if (t.role != TensorRole::Request)
+      return invalidArgument(fmt::format("{}: is a sequence_batching {} of model '{}', filled by the server; leave it out",
+                                         where, t.role == TensorRole::Control ? "control_input" : "state", model.name()));
     if (given[k] >= 0) return invalidArgument(fmt::format("{}: given twice, also as inputs[{}]", where, given[k]));
     given[k] = i;
 
@@ -153,9 +201,18 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
           return invalidArgument(fmt::format("{}: dim {} is {}, but the model takes {} {}", where, d, v, t.dims[d].value(),
                                              expectedShape(t)));
         if (!t.dims[d].isSymbol()) continue;
-        if (v > t.bounds[d])
-          return invalidArgument(fmt::format("{}: dim {} is {}, above the bound {}<={} of {}", where, d, v,
-                                             t.dims[d].symbolName(), t.bounds[d], expectedShape(t)));
+        if (v > t.bounds[d]) {
+          const std::string& symbol = t.dims[d].symbolName();
+          if (!grow || !model.growable(symbol))
+            return invalidArgument(fmt::format("{}: dim {} is {}, above the bound {}<={} of {}", where, d, v, symbol,
+                                               t.bounds[d], expectedShape(t)));
+          if (v > model.maxDimBound())
+            return invalidArgument(fmt::format("{}: dim {} is {}, above --max-dim-bound {}, the largest bound a -1 dim "
+                                               "is recompiled for (the model is compiled for {}<={})",
+                                               where, d, v, model.maxDimBound(), symbol, t.bounds[d]));
+          int64_t& needed = (*grow)[symbol];
+          needed = std::max(needed, v);
+        }
         if (d == 0 && model.maxBatchSize() > 0 && (v < 1 || v > model.maxBatchSize()))
           return invalidArgument(fmt::format("{}: batch size {} is outside 1..{} (max_batch_size)", where, v, model.maxBatchSize()));
         auto [it, inserted] = symbols.emplace(t.dims[d].symbolName(), std::make_pair(v, fmt::format("{} dim {}", where, d)));
@@ -198,7 +255,7 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
     }
   }
   for (size_t k = 0; k < inputs.size(); ++k)
-    if (given[k] < 0)
+    if (given[k] < 0 && inputs[k].role == TensorRole::Request)
       return invalidArgument(fmt::format("missing input '{}' ({} {}) for model '{}'", inputs[k].name,
                                          tritonDatatype(inputs[k].dtype), expectedShape(inputs[k]), model.name()));
 
@@ -211,12 +268,18 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
     if (k == outputs.size())
       return invalidArgument(fmt::format("outputs[{}]: unknown output '{}' for model '{}' (it has: {})", i, name,
                                          model.name(), names(outputs)));
+    if (outputs[k].role != TensorRole::Request)
+      return invalidArgument(fmt::format("outputs[{}]: output '{}' of model '{}' is an implicit state the server keeps; "
+                                         "list it in config.pbtxt's output to request it",
+                                         i, name, model.name()));
     for (int j : job.outputs)
       if (j == static_cast<int>(k)) return invalidArgument(fmt::format("outputs[{}]: output '{}' requested twice", i, name));
     job.outputs.push_back(static_cast<int>(k));
   }
   if (job.outputs.empty())
-    for (size_t k = 0; k < outputs.size(); ++k) job.outputs.push_back(static_cast<int>(k));
+    for (size_t k = 0; k < outputs.size(); ++k)
+      if (outputs[k].role == TensorRole::Request) job.outputs.push_back(static_cast<int>(k));
+  COCKTAIL_SERVE_RETURN_IF_ERROR(sequenceParameters(request, model, job.sequence));
 
   // timeout
   std::chrono::microseconds timeout = model.defaultTimeout();

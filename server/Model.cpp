@@ -13,6 +13,7 @@
 #include "server/DataType.h"
 #include "server/InferRequest.h"
 #include "server/ModelConfig.h"
+#include "server/SequenceBatcher.h"
 #include "server/Warmup.h"
 
 namespace cocktail::server {
@@ -75,6 +76,8 @@ void InferJob::reset() {
   inputs.clear();
   outputs.clear();
   batchSize = 1;
+  sequence = SequenceRequest();
+  sequenceState.reset();
   deadline = Clock::time_point::max();
   results.clear();
   status = Status::success();
@@ -85,6 +88,8 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   m->name_ = spec.name;
   m->version_ = spec.version;
   m->versionString_ = std::to_string(spec.version);
+  m->growableSymbols_ = spec.growableSymbols;
+  m->maxDimBound_ = spec.maxDimBound;
   inference::ModelConfig& config = m->config_;
   config = std::move(spec.config);
   const std::string where = fmt::format("model '{}' version {}", m->name_, m->version_);
@@ -131,16 +136,28 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
                                            where, m->maxBatchSize_, batchSymbol, t.bounds[0]));
     }
   }
+  if (config.has_sequence_batching())
+    COCKTAIL_SERVE_RETURN_IF_ERROR(markSequenceInputs(config.sequence_batching(), m->inputs_, where));
+  const auto requestInputs = static_cast<int>(std::count_if(
+      m->inputs_.begin(), m->inputs_.end(), [](const TensorInfo& t) { return t.role == TensorRole::Request; }));
   if (!config.input().empty()) {
-    if (config.input_size() != static_cast<int>(m->inputs_.size()))
-      return invalidArgument(fmt::format("{}: config.pbtxt lists {} inputs but the model takes {}: {}", where,
-                                         config.input_size(), m->inputs_.size(), sig.str()));
+    if (config.input_size() != requestInputs)
+      return invalidArgument(fmt::format("{}: config.pbtxt lists {} inputs but the model takes {}{}: {}", where,
+                                         config.input_size(), requestInputs,
+                                         requestInputs < static_cast<int>(m->inputs_.size())
+                                             ? " besides its sequence controls and states"
+                                             : "",
+                                         sig.str()));
     for (const auto& ci : config.input()) {
       TensorInfo* t = nullptr;
       for (TensorInfo& x : m->inputs_)
         if (x.name == ci.name() || x.alias == ci.name()) t = &x;
       if (!t)
         return invalidArgument(fmt::format("{}: config.pbtxt input '{}' is not an argument of {}", where, ci.name(), sig.str()));
+      if (t->role != TensorRole::Request)
+        return invalidArgument(fmt::format("{}: config.pbtxt input '{}' is a sequence_batching {}, filled by the server; "
+                                           "leave it out of input",
+                                           where, ci.name(), t->role == TensorRole::Control ? "control_input" : "state"));
       if (ci.data_type() != inference::TYPE_INVALID && ci.data_type() != configDataType(t->dtype))
         return invalidArgument(fmt::format("{}: config.pbtxt input '{}' has data_type {}, but the model takes {}", where,
                                            ci.name(), inference::DataType_Name(ci.data_type()),
@@ -162,6 +179,7 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   }
   config.clear_input();
   for (const TensorInfo& t : m->inputs_) {
+    if (t.role != TensorRole::Request) continue;  // the server fills it
     auto* ci = config.add_input();
     ci->set_name(t.name);
     ci->set_data_type(configDataType(t.dtype));
@@ -221,8 +239,16 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
       for (int64_t d = m->maxBatchSize_ > 0 ? 1 : 0; d < rank; ++d) t.shape.push_back(-1);
     m->outputs_.push_back(std::move(t));
   }
+  m->maxQueueSize_ = spec.defaultMaxQueueSize;
+  if (config.has_sequence_batching()) {
+    auto batcher = SequenceBatcher::create(config, m->inputs_, m->outputs_, m->executors_.size(), m->maxQueueSize_,
+                                           spec.modelDir, where);
+    if (!batcher) return batcher.status();
+    m->sequences_ = std::move(*batcher);
+  }
   config.clear_output();
   for (const TensorInfo& t : m->outputs_) {
+    if (t.role != TensorRole::Request) continue;  // an implicit state, kept by the server
     auto* co = config.add_output();
     co->set_name(t.name);
     co->set_data_type(configDataType(t.dtype));
@@ -233,7 +259,6 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   if (config.platform().empty()) config.set_platform("pytorch_libtorch");
   if (config.backend().empty()) config.set_backend("pytorch");
   (*config.mutable_parameters())[kBackendParameter].set_string_value(m->backend_);  // what serves it, default or not
-  m->maxQueueSize_ = spec.defaultMaxQueueSize;
   if (config.has_dynamic_batching()) {
     const auto& db = config.dynamic_batching();
     m->dynamicBatching_ = m->maxBatchSize_ > 1;
@@ -259,6 +284,7 @@ Status Model::runWarmup(const std::filesystem::path& warmupDir, const std::strin
     InferJob job;
     if (Status st = prepareJob((*requests)[s], *this, job); !st.ok())
       return invalidArgument(fmt::format("{}: model_warmup '{}' does not fit the model: {}", where, name, st.message()));
+    if (sequences_) sequences_->fillStandalone(job);  // a sequence of one request
     for (size_t i = 0; i < executors_.size(); ++i)
       for (uint32_t r = 0; r < std::max<uint32_t>(sample.count(), 1); ++r)
         if (auto out = executors_[i]->run(job.inputs); !out)
@@ -291,6 +317,7 @@ void Model::stop() {
     stopping_ = true;
   }
   cv_.notify_all();
+  if (sequences_) sequences_->stop();
   for (std::thread& t : threads_) {
     if (!t.joinable()) continue;
     if (t.get_id() == std::this_thread::get_id()) t.detach();  // never join oneself
@@ -299,11 +326,17 @@ void Model::stop() {
 }
 
 int64_t Model::pending() const {
+  if (sequences_) return sequences_->pending();
   std::lock_guard<std::mutex> lock(mu_);
   return static_cast<int64_t>(queue_.size()) + running_;
 }
 
 Status Model::enqueue(InferJob* job) {
+  if (sequences_) {
+    COCKTAIL_SERVE_RETURN_IF_ERROR(sequences_->enqueue(job));
+    if (metrics_) metrics_->pending->Increment();
+    return Status::success();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return unavailable(fmt::format("model '{}' version {} is unloading", name_, version_));
@@ -317,7 +350,21 @@ Status Model::enqueue(InferJob* job) {
   return Status::success();
 }
 
+void Model::sequenceLoop(size_t instance) {
+  std::vector<InferJob*> batch;
+  while (sequences_->next(instance, batch)) {
+    if (metrics_) metrics_->pending->Decrement(static_cast<double>(batch.size()));
+    execute(instance, batch);
+  }
+}
+
+void Model::finish(InferJob* job) {
+  if (sequences_) sequences_->completed(job);
+  job->done(job);
+}
+
 void Model::instanceLoop(size_t instance) {
+  if (sequences_) return sequenceLoop(instance);
   std::vector<InferJob*> batch;
   batch.reserve(std::max<int64_t>(maxBatchSize_, 1));
   for (;;) {
@@ -401,7 +448,7 @@ void Model::execute(size_t instance, std::vector<InferJob*>& batch) {
         fail_.add(nsBetween(job->accepted, now));
       }
       if (metrics_) metrics_->failure->Increment(), metrics_->requestUs->Increment(nsBetween(job->accepted, now) / 1000.0);
-      job->done(job);
+      finish(job);
       continue;
     }
     batch[kept++] = job;
@@ -470,7 +517,7 @@ void Model::runOne(size_t instance, InferJob* job) {
   }
   if (!job->status.ok())
     spdlog::warn("model '{}' version {}: {}", name_, version_, job->status.message());
-  job->done(job);
+  finish(job);
 }
 
 bool Model::runBatched(size_t instance, std::vector<InferJob*>& batch) {
@@ -553,7 +600,7 @@ bool Model::runBatched(size_t instance, std::vector<InferJob*>& batch) {
   }
   for (InferJob* job : batch) {
     job->status = Status::success();
-    job->done(job);
+    finish(job);
   }
   return true;
 }

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -31,6 +32,7 @@
 #include "runtime/Executor.h"
 #include "runtime/RuntimeValue.h"
 #include "server/Metrics.h"
+#include "server/SequenceId.h"
 #include "server/Status.h"
 
 namespace inference {
@@ -39,7 +41,12 @@ class ModelStatistics;
 
 namespace cocktail::server {
 
+class SequenceBatcher;
 using Clock = std::chrono::steady_clock;
+
+/// Who gives a tensor: the client, or the server for a sequence
+/// (config.pbtxt's sequence_batching: a control input, an implicit state).
+enum class TensorRole { Request, Control, State };
 
 /// An input or output as the protocol sees it.
 struct TensorInfo {
@@ -50,6 +57,19 @@ struct TensorInfo {
   std::vector<ir::Dim> dims;       // inputs: every dim, batch included; outputs: empty
   std::vector<int64_t> bounds;     // inputs: the largest each dim may be
   std::vector<int64_t> shape;      // metadata shape: -1 where a dim varies, batch included
+  /// Control and State inputs are filled by the server, never sent; a State
+  /// output is kept by the server and returned only when config.pbtxt lists it.
+  TensorRole role = TensorRole::Request;
+};
+
+struct Sequence;
+
+/// The sequence a request belongs to: Triton's `sequence_id` (uint64 or
+/// string; 0 and "" mean none), `sequence_start` and `sequence_end` parameters.
+struct SequenceRequest {
+  SequenceId id;
+  bool start = false;
+  bool end = false;
 };
 
 /// One inference on its way through a model. The frontend fills the inputs
@@ -60,6 +80,8 @@ struct InferJob {
   std::vector<runtime::RuntimeValue> inputs;  // in forward's argument order
   std::vector<int> outputs;                   // which outputs to return, in order
   int64_t batchSize = 1;                      // dim 0 of the inputs when the model batches
+  SequenceRequest sequence;                   // id empty: not part of a sequence
+  std::shared_ptr<Sequence> sequenceState;    // set by the SequenceBatcher that accepted it
   Clock::time_point accepted;
   Clock::time_point deadline = Clock::time_point::max();
 
@@ -90,6 +112,10 @@ struct ModelSpec {
   /// <repository>/<model>: model_warmup's input_data_file are in its warmup/.
   std::filesystem::path modelDir;
   uint32_t defaultMaxQueueSize = 1024;
+  /// Symbols made for config.pbtxt's -1 dims: a request above one's bound
+  /// (up to maxDimBound) has the model recompiled for more (Repository::grow).
+  std::vector<std::string> growableSymbols;
+  int64_t maxDimBound = 0;
 };
 
 class Model {
@@ -113,6 +139,14 @@ class Model {
   const std::vector<TensorInfo>& outputs() const { return outputs_; }
   /// > 0 when dim 0 of every input and output is the batch.
   int64_t maxBatchSize() const { return maxBatchSize_; }
+  /// True when a request above `symbol`'s bound may have the model
+  /// recompiled for it (a config.pbtxt -1 dim), up to maxDimBound().
+  bool growable(const std::string& symbol) const {
+    return std::find(growableSymbols_.begin(), growableSymbols_.end(), symbol) != growableSymbols_.end();
+  }
+  int64_t maxDimBound() const { return maxDimBound_; }
+  /// True when config.pbtxt has sequence_batching: every request belongs to a sequence.
+  bool sequenceBatching() const { return sequences_ != nullptr; }
   /// The timeout for requests that give none (0: none).
   std::chrono::microseconds defaultTimeout() const { return defaultTimeout_; }
 
@@ -136,6 +170,11 @@ class Model {
  private:
   Model() = default;
   void instanceLoop(size_t instance);
+  /// instanceLoop for a model with sequence_batching: the batcher picks the work.
+  void sequenceLoop(size_t instance);
+  /// Every job taken from the queue ends here: the sequence (if any) keeps
+  /// its state, then the job's `done`.
+  void finish(InferJob* job);
   void gatherBatch(std::unique_lock<std::mutex>& lock, std::vector<InferJob*>& batch);
   void execute(size_t instance, std::vector<InferJob*>& batch);
   bool runBatched(size_t instance, std::vector<InferJob*>& batch);
@@ -155,11 +194,14 @@ class Model {
   std::vector<TensorInfo> inputs_;
   std::vector<TensorInfo> outputs_;
   int64_t maxBatchSize_ = 0;
+  std::vector<std::string> growableSymbols_;
+  int64_t maxDimBound_ = 0;
   bool dynamicBatching_ = false;
   std::chrono::microseconds maxQueueDelay_{0};
   std::chrono::microseconds defaultTimeout_{0};
   size_t maxQueueSize_ = 1024;
 
+  std::unique_ptr<SequenceBatcher> sequences_;  // config.pbtxt's sequence_batching
   std::vector<std::unique_ptr<runtime::Executor>> executors_;
   std::vector<std::thread> threads_;
 

@@ -2,6 +2,7 @@
 #include "server/ModelConfig.h"
 
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -54,10 +55,9 @@ StatusOr<inference::ModelConfig> parseModelConfig(const std::string& text, const
                                                   const std::string& name) {
   inference::ModelConfig config;
   if (!text.empty()) {
-    // Triton scheduling modes cocktail-serve has no equivalent for.
-    for (const char* field : {"sequence_batching", "ensemble_scheduling"})
-      if (text.find(field) != std::string::npos)
-        return invalidArgument(fmt::format("{}: {} is not supported by cocktail-serve", file, field));
+    // A Triton scheduling mode cocktail-serve has no equivalent for.
+    if (text.find("ensemble_scheduling") != std::string::npos)
+      return invalidArgument(fmt::format("{}: ensemble_scheduling is not supported by cocktail-serve", file));
     google::protobuf::TextFormat::Parser parser;
     ErrorCollector errors;
     parser.RecordErrorsTo(&errors);
@@ -101,10 +101,58 @@ StatusOr<ModelBackend> backendFromConfig(const inference::ModelConfig& config) {
       config.name(), kBackendParameter, value));
 }
 
-StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config, int64_t defaultDimBound,
-                                                        bool* defaultDimBounded) {
+namespace {
+
+/// The specs of the inputs sequence_batching feeds (they are not in the
+/// config's `input`): a control is [1] (Triton's shape) and a state has the
+/// state's dims, each after the batch dim when the model batches.
+Status appendSequenceSpecs(const inference::ModelConfig& config,
+                           const std::function<std::string(const std::string&)>& variableDim,
+                           std::vector<std::string>& specs) {
+  const std::string batch = config.max_batch_size() > 0 ? fmt::format("B<={},", config.max_batch_size()) : "";
+  using Control = inference::ModelSequenceBatching::Control;
+  for (const auto& ci : config.sequence_batching().control_input()) {
+    if (ci.control().empty()) continue;  // the batcher reports it
+    const Control& c = ci.control(0);
+    const char* dtype = c.kind() == Control::CONTROL_SEQUENCE_CORRID
+                            ? (c.data_type() == inference::TYPE_INT32 ? "i32" : "i64")
+                        : !c.int32_false_true().empty() ? "i32"
+                        : !c.fp32_false_true().empty()  ? "f32"
+                                                        : "i1";
+    specs.push_back(fmt::format("{}:{}[{}1]", ci.name(), dtype, batch));
+  }
+  for (const auto& st : config.sequence_batching().state()) {
+    auto dtype = dtypeFromConfig(st.data_type());
+    if (!dtype)
+      return invalidArgument(fmt::format("model '{}': state '{}' has data_type {}, which cocktail-serve does not serve",
+                                         config.name(), st.input_name(), inference::DataType_Name(st.data_type())));
+    std::string dims = batch;
+    for (int i = 0; i < st.dims_size(); ++i) {
+      if (st.dims(i) == -1) {
+        dims += variableDim(fmt::format("{}_d{}", st.input_name(), i + (batch.empty() ? 0 : 1)));
+      } else {
+        dims += std::to_string(st.dims(i));
+      }
+      dims += ",";
+    }
+    if (!dims.empty()) dims.pop_back();
+    specs.push_back(fmt::format("{}:{}[{}]", st.input_name(), ir::dtypeName(*dtype), dims));
+  }
+  return Status::success();
+}
+
+}  // namespace
+
+StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config,
+                                                        const VariableDimBounds& bounds,
+                                                        std::vector<std::string>* variableSymbols) {
   std::vector<std::string> specs;
-  if (defaultDimBounded) *defaultDimBounded = false;
+  // "xs_d0<=128": a symbol of its own per -1 dim (nothing in the config says two dims agree).
+  auto variableDim = [&](const std::string& symbol) {
+    if (variableSymbols) variableSymbols->push_back(symbol);
+    auto grown = bounds.grown.find(symbol);
+    return fmt::format("{}<={}", symbol, grown != bounds.grown.end() ? grown->second : bounds.defaultBound);
+  };
   auto it = config.parameters().find(kInputsParameter);
   if (it != config.parameters().end()) {
     std::istringstream words(it->second.string_value());
@@ -144,16 +192,16 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
         return invalidArgument(fmt::format("model '{}': input '{}' has dim {} = {}; a dim is -1 (variable) or >= 0",
                                            config.name(), in->name(), i, d));
       if (d == -1) {
-        // A symbol per variable dim: nothing in the config says two dims agree.
-        dims += fmt::format("{}{}_d{}<={}", dims.empty() ? "" : ",", argName, i + (config.max_batch_size() > 0 ? 1 : 0),
-                            defaultDimBound);
-        if (defaultDimBounded) *defaultDimBounded = true;
+        dims += (dims.empty() ? "" : ",") +
+                variableDim(fmt::format("{}_d{}", argName, i + (config.max_batch_size() > 0 ? 1 : 0)));
         continue;
       }
       dims += (dims.empty() ? "" : ",") + std::to_string(d);
     }
     specs.push_back(fmt::format("{}:{}[{}]", argName, ir::dtypeName(*dtype), dims));
   }
+  if (config.has_sequence_batching())
+    COCKTAIL_SERVE_RETURN_IF_ERROR(appendSequenceSpecs(config, variableDim, specs));
   return specs;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,7 @@ const char* backendName(ModelBackend backend);
 
 /// Reads `<modelDir>/config.pbtxt`; a missing file is an empty config. The
 /// name, when given, must be the folder's. Triton fields cocktail-serve does
-/// not act on are skipped; sequence batching and ensembles are refused.
+/// not act on are skipped; ensembles are refused.
 StatusOr<inference::ModelConfig> readModelConfig(const std::filesystem::path& modelDir, const std::string& name);
 
 /// The same from the file's text (empty: an empty config); `file` names it in errors.
@@ -47,15 +48,26 @@ StatusOr<inference::ModelConfig> parseModelConfig(const std::string& text, const
 
 /// The bound a config's `-1` dim is compiled for when `cocktail.inputs` gives none.
 inline constexpr int64_t kDefaultDimBound = 128;
+/// The largest bound such a dim is recompiled for when a request is larger (--max-dim-bound).
+inline constexpr int64_t kDefaultMaxDimBound = 4096;
+
+/// How a config's `-1` dims are bounded when `cocktail.inputs` gives no bounds.
+struct VariableDimBounds {
+  int64_t defaultBound = kDefaultDimBound;
+  /// Symbols recompiled for a larger bound after a request above the default
+  /// (Repository::grow), by symbol name.
+  std::map<std::string, int64_t> grown;
+};
 
 /// The input specs to compile a TorchScript model with, in forward's order:
 /// `cocktail.inputs` when given, else the config's inputs, where every `-1`
-/// dim becomes a symbol of its own bounded by `defaultDimBound`
-/// (`xs` dims [-1, 4] -> "xs:f32[xs_d0<=128,4]"), as Triton repositories
-/// write them; `defaultDimBounded`, when given, says whether that happened.
+/// dim becomes a symbol of its own bounded by `bounds.defaultBound` (or its
+/// grown bound): `xs` dims [-1, 4] -> "xs:f32[xs_d0<=128,4]", as Triton
+/// repositories write them. `variableSymbols`, when given, gets the
+/// symbols made for `-1` dims (the ones that may grow).
 StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelConfig& config,
-                                                        int64_t defaultDimBound = kDefaultDimBound,
-                                                        bool* defaultDimBounded = nullptr);
+                                                        const VariableDimBounds& bounds = {},
+                                                        std::vector<std::string>* variableSymbols = nullptr);
 
 /// The index in "OUTPUT__3" / "INPUT__3" (-1 when the name has no such suffix).
 int tensorIndexSuffix(const std::string& name);

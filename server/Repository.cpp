@@ -112,12 +112,15 @@ void scalarForNumberArgument(std::string& spec, const std::string& type) {
 }
 
 /// The specs `file` is compiled or run with: the config's, with INPUT__<n>
-/// names replaced by forward's n-th argument name.
+/// names replaced by forward's n-th argument name. `variableSymbols` gets
+/// the symbols made for the config's -1 dims.
 StatusOr<std::vector<std::string>> resolvedInputSpecs(const fs::path& file, const inference::ModelConfig& config,
-                                                      int64_t defaultDimBound) {
-  bool bounded = false;
-  auto specs = inputSpecsFromConfig(config, defaultDimBound, &bounded);
+                                                      const VariableDimBounds& bounds,
+                                                      std::vector<std::string>* variableSymbols = nullptr) {
+  std::vector<std::string> symbols;
+  auto specs = inputSpecsFromConfig(config, bounds, &symbols);
   if (!specs) return specs.status();
+  if (variableSymbols) *variableSymbols = symbols;
   bool indexed = false;
   for (const std::string& s : *specs) indexed |= s.rfind("INPUT__", 0) == 0;
   const bool fromConfig = !config.parameters().count(kInputsParameter);
@@ -134,11 +137,14 @@ StatusOr<std::vector<std::string>> resolvedInputSpecs(const fs::path& file, cons
         if (a.name == s.substr(0, s.find(':'))) scalarForNumberArgument(s, a.type);
     }
   }
-  if (bounded) {
+  if (!symbols.empty()) {
     std::string joined;
     for (const std::string& s : *specs) joined += (joined.empty() ? "" : " ") + s;
-    spdlog::info("model '{}': -1 dims without {} bounds are compiled for {} (--default-dim-bound): {}", config.name(),
-                 kInputsParameter, defaultDimBound, joined);
+    if (bounds.grown.empty())
+      spdlog::info("model '{}': -1 dims without {} bounds are compiled for {} (--default-dim-bound): {}", config.name(),
+                   kInputsParameter, bounds.defaultBound, joined);
+    else
+      spdlog::info("model '{}': -1 dims are compiled for the bounds requests needed: {}", config.name(), joined);
   }
   return specs;
 }
@@ -152,7 +158,11 @@ bool isValidModelName(const std::string& name) {
 
 Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {}
 
-Repository::~Repository() { unloadAll(); }
+Repository::~Repository() {
+  stopGrowing();
+  if (growThread_.joinable()) growThread_.join();
+  unloadAll();
+}
 
 std::vector<std::string> Repository::scan() const {
   std::vector<std::string> names;
@@ -339,8 +349,17 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
       // the second; neither should land on a request.
       spec.warmupRuns = 2;
     } else {
-      auto program = obtainProgram(name, v, dir / std::to_string(v), *config);
+      VariableDimBounds bounds{options_.defaultDimBound, {}};
+      {
+        std::shared_lock lock(mu_);
+        if (auto it = entries_.find(name); it != entries_.end()) bounds.grown = it->second.grownBounds;
+      }
+      auto program = obtainProgram(name, v, dir / std::to_string(v), *config, bounds, spec.growableSymbols);
       if (!program) return program.status();
+      spec.maxDimBound = options_.maxDimBound;
+      // Growing reloads the model, and a reload ends the live sequences
+      // (their states would be lost): a sequence model keeps its bounds.
+      if (config->has_sequence_batching()) spec.growableSymbols.clear();
       spec.createExecutor = [program = *program] {
         return runtime::createCpuExecutor(program, runtime::torchScriptIslands());
       };
@@ -354,7 +373,9 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
 
 StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std::string& name, int64_t version,
                                                                        const fs::path& versionDir,
-                                                                       const inference::ModelConfig& config) {
+                                                                       const inference::ModelConfig& config,
+                                                                       const VariableDimBounds& bounds,
+                                                                       std::vector<std::string>& variableSymbols) {
   std::error_code ec;
   fs::path file;
   if (!config.default_model_filename().empty()) file = versionDir / config.default_model_filename();
@@ -370,7 +391,7 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
   }
 
   // A TorchScript file: compile it, or take the compiled artifact from the cache.
-  auto specs = resolvedInputSpecs(file, config, options_.defaultDimBound);
+  auto specs = resolvedInputSpecs(file, config, bounds, &variableSymbols);
   if (!specs) return specs.status();
   auto bytes = readFile(file);
   if (!bytes) return bytes.status();
@@ -389,6 +410,9 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
       spdlog::warn("model '{}': ignoring a bad cache entry: {}", name, artifact.status().str());
     }
   }
+  std::string joined;
+  for (const std::string& spec : *specs) joined += (joined.empty() ? "" : " ") + spec;
+  spdlog::info("model '{}' version {}: compiling {} for {}", name, version, file.string(), joined);
   driver::CompileOptions options;
   options.inputSpecs = *specs;
   options.target = "cpu";
@@ -420,7 +444,7 @@ StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& na
   if (!fs::is_regular_file(file, ec))
     return unavailable(fmt::format("model '{}' version {}: no {} (parameter {} \"torchscript\" runs a model.pt)", name,
                                    version, file.string(), kBackendParameter));
-  auto texts = resolvedInputSpecs(file, config, options_.defaultDimBound);
+  auto texts = resolvedInputSpecs(file, config, VariableDimBounds{options_.defaultDimBound, {}});
   if (!texts) return texts.status();
   std::vector<ir::Symbol> symbols;
   auto specs = ir::parseInputSpecs(*texts, &symbols);
@@ -429,6 +453,95 @@ StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& na
   return ExecutorFactory([path = file.string(), specs = specs.take(), symbols, options] {
     return runtime::createTorchScriptExecutor(path, specs, symbols, options);
   });
+}
+
+void Repository::grow(const std::shared_ptr<Model>& model, const std::map<std::string, int64_t>& needed,
+                      std::function<void(Status)> then) {
+  {
+    std::lock_guard<std::mutex> lock(growMu_);
+    if (!growStopping_) {
+      Growth& g = growth_[model->name()];
+      for (const auto& [symbol, value] : needed) {
+        // The next power of two, so that a model grows a few times at most; never past the limit.
+        int64_t bound = 1;
+        while (bound < value) bound *= 2;
+        bound = std::min(bound, options_.maxDimBound);
+        g.bounds[symbol] = std::max(g.bounds[symbol], bound);
+      }
+      g.waiters.push_back(std::move(then));
+      if (!growThread_.joinable()) growThread_ = std::thread([this] { growLoop(); });
+      growCv_.notify_one();
+      return;
+    }
+  }
+  then(unavailable(fmt::format("model '{}': the server is shutting down", model->name())));
+}
+
+void Repository::growLoop() {
+  std::unique_lock<std::mutex> lock(growMu_);
+  for (;;) {
+    growCv_.wait(lock, [&] { return growStopping_ || !growth_.empty(); });
+    if (growStopping_) return;  // stopGrowing() answered the waiters
+    std::string name = growth_.begin()->first;
+    Growth g = std::move(growth_.begin()->second);
+    growth_.erase(growth_.begin());
+    // Requests arriving during the compile queue a Growth of their own; it
+    // finds its bounds already there and only admits them again.
+    compiling_ = std::move(g.waiters);
+    lock.unlock();
+    Status s = growNow(name, g.bounds);
+    lock.lock();
+    std::vector<std::function<void(Status)>> waiters = std::move(compiling_);  // empty once stopGrowing() ran
+    compiling_.clear();
+    lock.unlock();
+    for (auto& then : waiters) then(s);
+    lock.lock();
+  }
+}
+
+void Repository::stopGrowing() {
+  std::vector<std::function<void(Status)>> waiters;
+  {
+    std::lock_guard<std::mutex> lock(growMu_);
+    growStopping_ = true;
+    waiters = std::move(compiling_);
+    compiling_.clear();
+    for (auto& [name, g] : growth_)
+      for (auto& then : g.waiters) waiters.push_back(std::move(then));
+    growth_.clear();
+  }
+  growCv_.notify_all();
+  for (auto& then : waiters) then(unavailable("the server is shutting down; the model was being recompiled for the request"));
+}
+
+Status Repository::growNow(const std::string& name, const std::map<std::string, int64_t>& bounds) {
+  std::map<std::string, int64_t> before;
+  std::string grown;
+  {
+    std::unique_lock lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end() || it->second.versions.empty())
+      return unavailable(fmt::format("model '{}' is not loaded", name));
+    before = it->second.grownBounds;
+    for (const auto& [symbol, bound] : bounds) {
+      int64_t& b = it->second.grownBounds[symbol];
+      if (bound > std::max(b, options_.defaultDimBound)) {
+        b = bound;
+        grown += fmt::format("{}{}<={}", grown.empty() ? "" : ", ", symbol, bound);
+      } else if (b == 0) {
+        it->second.grownBounds.erase(symbol);
+      }
+    }
+  }
+  if (grown.empty()) return Status::success();  // an earlier compile already covers these
+  spdlog::info("model '{}': a request is above a -1 dim's compiled bound; recompiling for {}", name, grown);
+  Status s = load(name);
+  if (!s.ok()) {
+    std::unique_lock lock(mu_);
+    if (auto it = entries_.find(name); it != entries_.end()) it->second.grownBounds = before;
+    return Status(s.code(), fmt::format("model '{}': recompiling for {} failed: {}", name, grown, s.message()));
+  }
+  return Status::success();
 }
 
 StatusOr<std::shared_ptr<Model>> Repository::find(const std::string& name, const std::string& version) const {

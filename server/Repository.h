@@ -17,12 +17,15 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/TorchScriptExecutor.h"
@@ -47,6 +50,8 @@ struct RepositoryOptions {
   uint32_t maxQueueSize = 1024;
   /// What a config's -1 dim is compiled for when cocktail.inputs gives no bound.
   int64_t defaultDimBound = kDefaultDimBound;
+  /// The largest bound such a dim is recompiled for when a request is larger.
+  int64_t maxDimBound = kDefaultMaxDimBound;
 };
 
 struct IndexEntry {
@@ -79,6 +84,19 @@ class Repository {
   /// Unloads everything (at shutdown).
   void unloadAll();
 
+  /// A request for `model` has a -1 dim above its compiled bound
+  /// (`needed`: symbol -> the request's value, within maxDimBound): the
+  /// model is recompiled (on a thread of its own, one compile at a time,
+  /// cached like any compile) for the next power of two of each, and
+  /// reloaded; then `then` is called with the outcome. Requests that arrive
+  /// while a compile runs wait for it rather than compile again.
+  void grow(const std::shared_ptr<Model>& model, const std::map<std::string, int64_t>& needed,
+            std::function<void(Status)> then);
+  /// Answers every request waiting for a recompile with UNAVAILABLE now
+  /// (a compile in progress finishes, unheeded), and refuses later ones:
+  /// for a shutdown whose drain timed out. Idempotent.
+  void stopGrowing();
+
   /// The model version a request names ("" = the newest loaded version).
   StatusOr<std::shared_ptr<Model>> find(const std::string& name, const std::string& version) const;
   /// Every loaded version of every model (for statistics), or of one.
@@ -92,12 +110,23 @@ class Repository {
     std::string state;
     std::string reason;
     std::string fingerprint;  // poll: what the files looked like when loaded
+    std::map<std::string, int64_t> grownBounds;  // -1 dims recompiled past the default (grow)
+  };
+  /// Bounds asked for by requests, and the requests waiting for them.
+  struct Growth {
+    std::map<std::string, int64_t> bounds;
+    std::vector<std::function<void(Status)>> waiters;
   };
 
   StatusOr<std::map<int64_t, std::shared_ptr<Model>>> build(const std::string& name);
   StatusOr<std::shared_ptr<const ir::Program>> obtainProgram(const std::string& name, int64_t version,
                                                              const std::filesystem::path& versionDir,
-                                                             const inference::ModelConfig& config);
+                                                             const inference::ModelConfig& config,
+                                                             const VariableDimBounds& bounds,
+                                                             std::vector<std::string>& variableSymbols);
+  void growLoop();
+  /// Recompiles `name` for `bounds` (merged into its grown bounds) unless it already has them.
+  Status growNow(const std::string& name, const std::map<std::string, int64_t>& bounds);
   /// The executors of a model served by the TorchScript interpreter
   /// (`cocktail.backend: torchscript`): its model.pt, never compiled.
   StatusOr<ExecutorFactory> torchScriptExecutors(const std::string& name, int64_t version,
@@ -113,6 +142,13 @@ class Repository {
   mutable std::shared_mutex mu_;  // entries_
   std::map<std::string, Entry> entries_;
   std::mutex loadMu_;  // one load or unload at a time
+
+  std::mutex growMu_;  // growth_, growStopping_
+  std::condition_variable growCv_;
+  std::map<std::string, Growth> growth_;  // by model name, waiting for the grow thread
+  std::vector<std::function<void(Status)>> compiling_;  // waiting for the compile in progress
+  bool growStopping_ = false;
+  std::thread growThread_;  // started by the first grow()
 };
 
 /// A name that can only be a folder directly under the repository.

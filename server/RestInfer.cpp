@@ -110,6 +110,8 @@ Status decodeParameters(const json& params, const std::string& where,
     if (v.is_boolean()) p.set_bool_param(v.get<bool>());
     else if (v.is_number_integer() && !(v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)))
       p.set_int64_param(v.get<int64_t>());
+    else if (v.is_number_unsigned())
+      p.set_uint64_param(v.get<uint64_t>());  // a sequence_id above INT64_MAX
     else if (v.is_string()) p.set_string_param(v.get<std::string>());
     else
       return invalidArgument(fmt::format("{}parameters['{}'] is {}; a parameter is a bool, an integer or a string", where,

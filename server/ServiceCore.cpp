@@ -13,17 +13,39 @@ Status ServiceCore::accept(const inference::ModelInferRequest& request, Clock::t
                            std::shared_ptr<Model>& model, InferJob& job, void (*done)(InferJob*), void* owner) {
   job.accepted = Clock::now();
   if (draining_.load()) return unavailable("the server is shutting down");
-  auto found = repo_.find(request.model_name(), request.model_version());
-  if (!found) return found.status();
-  model = std::move(*found);
-  if (Status s = prepareJob(request, *model, job); !s.ok()) {
-    model->recordRejected(job.accepted);
-    return s;
-  }
-  job.deadline = std::min(job.deadline, clientDeadline);  // the client's deadline bounds the queue time too
   job.done = done;
   job.owner = owner;
   inFlight_.fetch_add(1);
+  Status s = admit(request, clientDeadline, model, job);
+  if (!s.ok()) inFlight_.fetch_sub(1);
+  return s;
+}
+
+Status ServiceCore::admit(const inference::ModelInferRequest& request, Clock::time_point clientDeadline,
+                          std::shared_ptr<Model>& model, InferJob& job) {
+  auto found = repo_.find(request.model_name(), request.model_version());
+  if (!found) return found.status();
+  model = std::move(*found);
+  std::map<std::string, int64_t> grow;
+  if (Status s = prepareJob(request, *model, job, &grow); !s.ok()) {
+    model->recordRejected(job.accepted);
+    return s;
+  }
+  if (!grow.empty()) {
+    // Above a -1 dim's compiled bound: admitted again once the model is
+    // recompiled for it; the outcome reaches the client through `done`.
+    repo_.grow(model, grow, [this, &request, clientDeadline, &model, &job](Status grown) {
+      if (grown.ok()) {
+        job.reset();
+        grown = admit(request, clientDeadline, model, job);
+        if (grown.ok()) return;
+      }
+      job.status = grown;
+      job.done(&job);
+    });
+    return Status::success();
+  }
+  job.deadline = std::min(job.deadline, clientDeadline);  // the client's deadline bounds the queue time too
   Status s = model->enqueue(&job);
   if (s.code() == Status::Code::Unavailable) {
     // Reloaded between the lookup and the enqueue: the new version takes it.
@@ -33,10 +55,7 @@ Status ServiceCore::accept(const inference::ModelInferRequest& request, Clock::t
       s = model->enqueue(&job);
     }
   }
-  if (!s.ok()) {
-    inFlight_.fetch_sub(1);
-    model->recordRejected(job.accepted);
-  }
+  if (!s.ok()) model->recordRejected(job.accepted);
   return s;
 }
 
@@ -87,8 +106,11 @@ Status ServiceCore::modelMetadata(const std::string& name, const std::string& ve
     out->set_datatype(std::string(tritonDatatype(t.dtype)));
     for (int64_t d : t.shape) out->add_shape(d);
   };
-  for (const TensorInfo& t : (*model)->inputs()) add(t, r.add_inputs());
-  for (const TensorInfo& t : (*model)->outputs()) add(t, r.add_outputs());
+  // Sequence controls and implicit states are the server's business, not the client's.
+  for (const TensorInfo& t : (*model)->inputs())
+    if (t.role == TensorRole::Request) add(t, r.add_inputs());
+  for (const TensorInfo& t : (*model)->outputs())
+    if (t.role == TensorRole::Request) add(t, r.add_outputs());
   return Status::success();
 }
 
@@ -152,6 +174,7 @@ int64_t ServiceCore::drain(std::chrono::milliseconds timeout) {
     // Past the exit timeout: stop the runs still going (at their next loop
     // step), so that their requests are answered before the front ends close.
     for (const std::shared_ptr<Model>& m : repo_.loaded()) m->cancelRuns();
+    repo_.stopGrowing();  // requests waiting for a recompile are answered too
     std::unique_lock<std::mutex> lock(drainMu_);
     drainCv_.wait_for(lock, std::chrono::seconds(5), [&] { return inFlight_.load() == 0; });
   }

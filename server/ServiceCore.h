@@ -78,6 +78,12 @@ class ServiceCore {
   int64_t drain(std::chrono::milliseconds timeout);
 
  private:
+  /// Like accept: finds the model, validates, enqueues, or (a -1 dim above
+  /// its compiled bound) has the repository recompile it and admits the job
+  /// again after, answering through `job.done` either way.
+  Status admit(const inference::ModelInferRequest& request, Clock::time_point clientDeadline,
+               std::shared_ptr<Model>& model, InferJob& job);
+
   Repository& repo_;
   bool strictReadiness_;
   std::atomic<bool> draining_{false};

@@ -92,6 +92,7 @@ StatusOr<std::vector<inference::ModelInferRequest>> warmupRequests(const inferen
     inference::ModelInferRequest request;
     request.set_id("warmup:" + name);
     for (const TensorInfo& t : inputs) {
+      if (t.role != TensorRole::Request) continue;  // a sequence control or state: the server fills it
       auto it = sample.inputs().find(t.name);
       if (it == sample.inputs().end()) it = sample.inputs().find(t.alias);
       if (it == sample.inputs().end()) continue;  // the shared validation reports the missing input

@@ -75,7 +75,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> loadModels;
   int httpPort = 8000, grpcPort = 8001, metricsPort = 8002, pollSecs = 15, exitTimeoutSecs = 30, grpcThreads = 2;
   int httpThreads = 8, verbose = 0;
-  int64_t maxMessage = INT32_MAX, httpMaxInput = int64_t{64} << 20, defaultDimBound = server::kDefaultDimBound;
+  int64_t maxMessage = INT32_MAX, httpMaxInput = int64_t{64} << 20, defaultDimBound = server::kDefaultDimBound,
+          maxDimBound = server::kDefaultMaxDimBound;
   uint32_t maxQueue = 1024;
   bool allowMetrics = true, allowHttp = true, allowGrpc = true, strictReadiness = false;
   app.add_option("--model-repository,--model-store", repository,
@@ -130,7 +131,12 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--default-dim-bound", defaultDimBound,
                  "The bound a config.pbtxt's -1 dim is compiled for when parameters cocktail.inputs gives none\n"
-                 "(default 128): a request above it is refused with the bound, e.g. --default-dim-bound 512")
+                 "(default 128); a request above it has the model recompiled for the next power of two, up to\n"
+                 "--max-dim-bound, e.g. --default-dim-bound 512")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  app.add_option("--max-dim-bound", maxDimBound,
+                 "The largest bound a -1 dim is recompiled for when a request is above its bound (default 4096);\n"
+                 "a larger dim is refused with this limit, e.g. --max-dim-bound 16384")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
   app.add_option("--cache-dir", cacheDir,
                  "Where compiled model.pt files are cached by content hash and compiler version\n"
@@ -191,6 +197,7 @@ int main(int argc, char** argv) {
   ro.cacheDir = cacheDir;
   ro.maxQueueSize = maxQueue;
   ro.defaultDimBound = defaultDimBound;
+  ro.maxDimBound = std::max(maxDimBound, defaultDimBound);
   if (!loadModels.empty() && ro.mode != server::ControlMode::Explicit) {
     fmt::print(stderr, "cocktail-serve: --load-model needs --model-control-mode explicit\n");
     return 1;

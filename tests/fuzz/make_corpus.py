@@ -72,6 +72,17 @@ output [ { name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ -1, 3 ] } ]
 instance_group [ { count: 1 kind: KIND_CPU } ]
 parameters { key: "cocktail.inputs" value { string_value: "xs:f32[B<=4,T<=8,3] steps:i64" } }
 """, "fits-model")
+    # sequence_batching: a CORRID control and an implicit state, both of the fuzz target's program.
+    put("model_config", """name: "model"
+sequence_batching {
+  oldest { max_queue_delay_microseconds: 100 }
+  max_sequence_idle_microseconds: 1000
+  control_input [ { name: "steps" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_INT64 } ] } ]
+  state [ { input_name: "xs" output_name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ 1, -1, 3 ]
+            initial_state: [ { data_type: TYPE_FP32 dims: [ 1, 2, 3 ] zero_data: true } ] } ]
+}
+parameters { key: "cocktail.inputs" value { string_value: "xs:f32[B<=4,T<=8,3] steps:i64" } }
+""", "sequence")
 
 
 class Small(torch.nn.Module):

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from types import SimpleNamespace
 
 import numpy as np
@@ -50,7 +52,22 @@ def start_server(repo_dir, *extra, cache=None):
         m = re.search(kind + r" 127.0.0.1:(\d+)", line)
         return f"127.0.0.1:{m.group(1)}" if m else None
 
-    return SimpleNamespace(proc=proc, http=port("http"), grpc=port("grpc"), metrics=port("metrics"), line=line, log=log)
+    server = SimpleNamespace(proc=proc, http=port("http"), grpc=port("grpc"), metrics=port("metrics"), line=line, log=log,
+                             lines=[])
+    # Keep reading what it logs (so that the pipe never fills), for tests that look for a line.
+    threading.Thread(target=lambda: server.lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()
+
+    def logged(text, timeout=10.0):
+        """The lines logged after the start that contain `text`, waiting up to `timeout` s for one."""
+        until = time.monotonic() + timeout
+        while True:
+            found = [line for line in list(server.lines) if text in line]
+            if found or time.monotonic() > until:
+                return found
+            time.sleep(0.05)
+
+    server.logged = logged
+    return server
 
 
 @pytest.fixture(scope="session")

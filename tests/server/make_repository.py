@@ -49,6 +49,76 @@ class Raising(torch.nn.Module):
         return x * 2.0
 
 
+GRU_HIDDEN = 8  # the state's width
+
+
+class GruChunk(torch.nn.Module):
+    """One chunk of a GRU over x [B, T, 4] from state_in [B, 8]: returns the last
+    hidden state, the state to keep, the controls it saw (start*100 + end*10 +
+    ready) and the correlation ID."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(1)
+        self.wz = torch.nn.Parameter(torch.randn(4, GRU_HIDDEN) * 0.4)
+        self.uz = torch.nn.Parameter(torch.randn(GRU_HIDDEN, GRU_HIDDEN) * 0.3)
+        self.wn = torch.nn.Parameter(torch.randn(4, GRU_HIDDEN) * 0.4)
+        self.un = torch.nn.Parameter(torch.randn(GRU_HIDDEN, GRU_HIDDEN) * 0.3)
+
+    def forward(self, x: torch.Tensor, state_in: torch.Tensor, start: torch.Tensor, end: torch.Tensor,
+                ready: torch.Tensor, corrid: torch.Tensor):
+        h = state_in
+        for t in range(x.size(1)):
+            xt = x[:, t]
+            z = torch.sigmoid(torch.matmul(xt, self.wz) + torch.matmul(h, self.uz))
+            n = torch.tanh(torch.matmul(xt, self.wn) + torch.matmul(h, self.un))
+            h = (1.0 - z) * n + z * h
+        info = start.to(torch.float32) * 100.0 + end * 10.0 + ready.to(torch.float32)
+        return h, h * 1.0, info, corrid + 0
+
+
+GRU_CONTROLS = """  control_input [
+    { name: "start" control [ { kind: CONTROL_SEQUENCE_START int32_false_true: [ 0, 1 ] } ] },
+    { name: "end" control [ { kind: CONTROL_SEQUENCE_END fp32_false_true: [ 0, 1 ] } ] },
+    { name: "ready" control [ { kind: CONTROL_SEQUENCE_READY bool_false_true: [ false, true ] } ] },
+    { name: "corrid" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_INT64 } ] }
+  ]
+"""
+GRU_CORRID = """,
+    { name: "corrid" control [ { kind: CONTROL_SEQUENCE_CORRID data_type: TYPE_INT64 } ] }
+"""
+
+
+def gru_config(name, batch, strategy, idle_us, initial, corrid=True, specs_parameter=True):
+    """A config.pbtxt with sequence_batching for GruChunk (test_sequences.py, test_perf_analyzer.py):
+    max_batch_size 4 with `batch`, else 0 with a leading 1 in every shape; `strategy` is "direct { }" or
+    "oldest { ... }"; `initial`: the state starts from initial_state/h0.bin; without `corrid` the client
+    sends corrid as an input; without `specs_parameter` the specs come from the config, as Triton's."""
+    b, lead = ("B<=4", "") if batch else ("1", "1, ")
+    rows = "B" if batch else "1"
+    specs = (f"x:f32[{b},T<=32,4] state_in:f32[{rows},{GRU_HIDDEN}] start:i32[{rows},1] end:f32[{rows},1] "
+             f"ready:i1[{rows},1] corrid:i64[{rows},1]")
+    extra_input = f', {{ name: "corrid" data_type: TYPE_INT64 dims: [ {lead}1 ] }}'  # sent by the client
+    init = (' initial_state: [ { name: "h0" data_type: TYPE_FP32 dims: [ 1, 8 ] data_file: "h0.bin" } ]'
+            if initial else "")
+    return f"""name: "{name}"
+backend: "pytorch"
+max_batch_size: {4 if batch else 0}
+input [ {{ name: "x" data_type: TYPE_FP32 dims: [ {lead}-1, 4 ] }}{"" if corrid else extra_input} ]
+output [
+  {{ name: "OUTPUT__0" data_type: TYPE_FP32 dims: [ {lead}{GRU_HIDDEN} ] }},
+  {{ name: "OUTPUT__2" data_type: TYPE_FP32 dims: [ {lead}1 ] }},
+  {{ name: "OUTPUT__3" data_type: TYPE_INT64 dims: [ {lead}1 ] }}
+]
+instance_group [ {{ count: {1 if batch else 2} kind: KIND_CPU }} ]
+sequence_batching {{
+  {strategy}
+  max_sequence_idle_microseconds: {idle_us}
+{GRU_CONTROLS if corrid else GRU_CONTROLS.replace(GRU_CORRID, chr(10))}  state [ {{ input_name: "state_in" output_name: "OUTPUT__1" data_type: TYPE_FP32 dims: [ {lead}{GRU_HIDDEN} ]{init} }} ]
+}}
+""" + (f'parameters {{ key: "cocktail.inputs" value {{ string_value: "{specs}" }} }}\n' if specs_parameter else "")
+
+
 def write(repo, name, module, config, version="1"):
     d = os.path.join(repo, name, version)
     os.makedirs(d, exist_ok=True)

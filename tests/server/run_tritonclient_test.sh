@@ -16,4 +16,4 @@ if ! "$venv/bin/python" -c "import tritonclient.grpc, tritonclient.http" 2>/dev/
     exit 77
   fi
 fi
-exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/test_tritonclient.py" "$here/test_http.py" "$here/test_triton_config.py" "$@"
+exec "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here/test_tritonclient.py" "$here/test_http.py" "$here/test_triton_config.py" "$here/test_sequences.py" "$@"

@@ -1,6 +1,7 @@
 """perf_analyzer, unchanged, against cocktail-serve: HTTP (binary tensor data,
-its default) and gRPC, on a looping model with given inputs and on a batched
-one with perf_analyzer's random data. Zero errors on both sides, and an HTTP
+its default) and gRPC, on a looping model with given inputs, on a batched
+one with perf_analyzer's random data, and on stateful models with
+sequence_batching (perf_analyzer sends the sequence ids, START and END). Zero errors on both sides, and an HTTP
 latency in line with gRPC's (a server that let Nagle's algorithm hold each
 response measured ~45 ms per request here).
 
@@ -12,8 +13,15 @@ import json
 import os
 import re
 import subprocess
+import sys
 
 import pytest
+import torch
+
+from conftest import HERE, start_server
+
+sys.path.insert(0, HERE)
+import make_repository as mr  # noqa: E402
 
 PA = os.environ.get("PERF_ANALYZER", "perf_analyzer")
 
@@ -60,3 +68,25 @@ def test_perf_analyzer_runs_without_errors(server, tmp_path, protocol):
     # The model runs in well under a millisecond; 20 ms leaves room for a
     # loaded 2-core machine and still catches a response held for an ACK.
     assert max(latencies) < 20000, latencies
+
+
+@pytest.fixture(scope="module")
+def sequence_server(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sequences")
+    module = torch.jit.script(mr.GruChunk().eval())
+    for name, batch, strategy in (("gru_direct", False, "direct { }"),
+                                  ("gru_oldest", True, "oldest { max_queue_delay_microseconds: 1000 }")):
+        mr.write(str(d / "repo"), name, None, mr.gru_config(name, batch, strategy, 5000000, initial=False))
+        module.save(str(d / "repo" / name / "1" / "model.pt"))
+    s = start_server(str(d / "repo"), cache=str(d / "cache"))
+    yield s
+    s.proc.terminate()
+    assert s.proc.wait(timeout=60) == 0
+
+
+@pytest.mark.parametrize("protocol", ["http", "grpc"])
+@pytest.mark.parametrize("model,shape", [("gru_direct", "x:1,3,4"), ("gru_oldest", "x:3,4")])
+def test_perf_analyzer_drives_sequences_without_errors(sequence_server, protocol, model, shape):
+    before = failures(sequence_server)
+    assert len(run_pa(sequence_server, protocol, "-m", model, "--shape", shape)) == 2
+    assert failures(sequence_server) == before

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 
 import numpy as np
 import pytest
@@ -101,7 +102,7 @@ input [
 ]
 ''')
         s = start_server(repo, "--model-control-mode", "explicit", "--load-model", "*", "--default-dim-bound", "12",
-                         cache=os.path.join(d, "cache"))
+                         "--max-dim-bound", "40", cache=os.path.join(d, "cache"))
         yield s
         s.proc.terminate()
         assert s.proc.wait(timeout=60) == 0
@@ -164,7 +165,7 @@ def test_a_failing_warmup_leaves_the_model_unavailable_with_the_reason(triton_re
     assert c.is_model_ready("warm")  # the others serve
 
 
-def test_minus_one_dims_compile_for_the_default_bound(triton_repo):
+def test_minus_one_dims_compile_for_the_default_bound_and_grow_past_it(triton_repo):
     c = httpclient.InferenceServerClient(triton_repo.http)
     for name in ("unbounded", "unbounded_batch"):
         assert c.is_model_ready(name), name
@@ -183,17 +184,44 @@ def test_minus_one_dims_compile_for_the_default_bound(triton_repo):
         with torch.no_grad():
             want = reference(torch.from_numpy(xs), 2).numpy()
         np.testing.assert_allclose(c.infer("unbounded", [a, b]).as_numpy("OUTPUT__0"), want, rtol=1e-5, atol=1e-6)
-    a.set_shape([13, 4])
-    a.set_data_from_numpy(np.zeros((13, 4), np.float32))
-    with pytest.raises(InferenceServerException, match=r"dim 0 is 13, above the bound INPUT__0_d0<=12"):
+    # Above the bound: recompiled for the next power of two (16), logged, and the answer is TorchScript's.
+    for t, compiles in ((13, 1), (16, 1), (14, 1), (17, 2)):
+        xs = rng.uniform(-1, 1, (t, 4)).astype(np.float32)
+        a = httpclient.InferInput("INPUT__0", [t, 4], "FP32")
+        a.set_data_from_numpy(xs)
+        with torch.no_grad():
+            want = reference(torch.from_numpy(xs), 2).numpy()
+        np.testing.assert_allclose(c.infer("unbounded", [a, b]).as_numpy("OUTPUT__0"), want, rtol=1e-5, atol=1e-6)
+        # 13 compiles for 16, which 16 and 14 reuse; 17 compiles for 32.
+        assert len(triton_repo.logged("model 'unbounded': a request is above a -1 dim's compiled bound; recompiling",
+                                      timeout=0)) == compiles, t
+    assert triton_repo.logged("model 'unbounded': a request is above a -1 dim's compiled bound; recompiling for "
+                              "INPUT__0_d0<=16")
+    assert triton_repo.logged("model 'unbounded': -1 dims are compiled for the bounds requests needed: "
+                              "xs:f32[INPUT__0_d0<=32,4] steps:i64")
+    # Past --max-dim-bound: refused, saying so; the model still serves.
+    a = httpclient.InferInput("INPUT__0", [41, 4], "FP32")
+    a.set_data_from_numpy(np.zeros((41, 4), np.float32))
+    with pytest.raises(InferenceServerException, match=r"dim 0 is 41, above --max-dim-bound 40, the largest bound a -1 "
+                                                       r"dim is recompiled for \(the model is compiled for INPUT__0_d0<=32\)"):
         c.infer("unbounded", [a, b])
-    for width, ok in ((12, True), (13, False)):
-        x = rng.uniform(-1, 1, (2, width)).astype(np.float32)
-        ins = [httpclient.InferInput(n, [2, width], "FP32") for n in ("INPUT__0", "INPUT__1")]
-        for i in ins:
-            i.set_data_from_numpy(x)
-        if ok:
-            np.testing.assert_array_equal(c.infer("unbounded_batch", ins).as_numpy("OUTPUT__1"), x * x)
-        else:
-            with pytest.raises(InferenceServerException, match=r"dim 1 is 13, above the bound INPUT__0_d1<=12"):
-                c.infer("unbounded_batch", ins)
+    assert c.is_model_ready("unbounded")
+    # Several requests above the bound at once wait for one compile.
+    x = rng.uniform(-1, 1, (2, 20)).astype(np.float32)
+    ins = [httpclient.InferInput(n, [2, 20], "FP32") for n in ("INPUT__0", "INPUT__1")]
+    for i in ins:
+        i.set_data_from_numpy(x)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        httpclient.InferenceServerClient(triton_repo.http).infer("unbounded_batch", ins).as_numpy("OUTPUT__1")))
+        for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(120)
+    assert len(results) == 4
+    for r in results:
+        np.testing.assert_array_equal(r, x * x)
+    assert len(triton_repo.logged("model 'unbounded_batch': a request is above a -1 dim's compiled bound; "
+                                  "recompiling for INPUT__0_d1<=32, INPUT__1_d1<=32", timeout=0)) == 1
+    assert len(triton_repo.logged("model 'unbounded_batch': a request is above", timeout=0)) == 1
