@@ -51,11 +51,11 @@ struct TargetModel {
 };
 
 inline TargetModel TargetModel::cpu() {
-  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, 2 * (2 << 20), 2 << 20, 8192, 64, false};
+  return {"cpu", 2, 3.0, 0.5, 20'000, 100'000, int64_t{2} * (2 << 20), 2 << 20, 8192, 64, false};
 }
 
 inline TargetModel TargetModel::cuda() {
-  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, 132 * (160 << 10), 160 << 10, 1024, 256, true};
+  return {"cuda", 132, 5.0, 1.5, 3'000'000, 50'000'000, int64_t{132} * (160 << 10), 160 << 10, 1024, 256, true};
 }
 
 }  // namespace cocktail::passes

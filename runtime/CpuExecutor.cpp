@@ -134,7 +134,11 @@ class CpuExecutor final : public Executor {
         profile_(OpProfile::fromEnvironment()) {}
 
   ~CpuExecutor() override {
-    if (profile_) fmt::print(stderr, "cocktail: time per op (COCKTAIL_PROFILE)\n{}", profile_->report());
+    if (!profile_) return;
+    try {
+      fmt::print(stderr, "cocktail: time per op (COCKTAIL_PROFILE)\n{}", profile_->report());
+    } catch (...) {  // the report is best effort; a destructor must not throw
+    }
   }
 
   ir::Status prepare() {

@@ -82,8 +82,7 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
         push(op);
         break;
       }
-      case 0x8b: ok = skipLen(4); push(op); break;  // LONG4
-      case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;
+      case 0x8b: case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;  // LONG4, strings, bytes
       case 0x8c: case 'U': case 'C': ok = skipLen(1); push(op); break;
       case 0x8d: case 0x8e: ok = skipLen(8); push(op); break;
       case 'c': {  // GLOBAL module\nname\n
@@ -141,8 +140,7 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
         push(*start);
         break;
       }
-      case 'b': ok = popN(1).has_value(); break;  // BUILD
-      case '0': ok = popN(1).has_value(); break;  // POP
+      case 'b': case '0': ok = popN(1).has_value(); break;  // BUILD, POP
       case '1': ok = popToMark().has_value(); break;  // POP_MARK
       default: return std::nullopt;  // FRAME and anything unexpected: leave it alone
     }

@@ -50,6 +50,9 @@ PACKAGES=(
   # its ASan/UBSan runtimes, which clang-14 only recommends. The asan and tsan
   # presets use gcc's sanitizer runtimes, which build-essential brings.
   clang-14 libclang-rt-14-dev
+  # scripts/format-changed.sh (.clang-format) and scripts/tidy.sh (.clang-tidy,
+  # which CI runs over ir/, passes/ and runtime/)
+  clang-format-14 clang-tidy-14
   # bench/cpp/conv-block-bench compares Cocktail's convolutions with oneDNN's;
   # optional: configure skips it (and says so) where oneDNN is absent
   libdnnl-dev

@@ -113,7 +113,7 @@ void gemmNN(int64_t n, int64_t m, int64_t k, const T* A, const T* B, const T* bi
     // map) the output channels split instead, so that every worker has work
     // and none pays for a ragged panel of its own.
     const int64_t panels = (m + 31) / 32;
-    if (panels >= 4 * numWorkers() || n < 16) {
+    if (panels >= int64_t{4} * numWorkers() || n < 16) {
       // With an epilogue, a worker's columns go in chunks of C that stay in
       // L2 (kEpilogueChunkBytes) when A does too: the epilogue then reads
       // its block of C from there, not from memory after the whole GEMM (a
@@ -332,7 +332,7 @@ void convWinograd(const float* img, int64_t C, int64_t H, int64_t W, const Packe
     });
   };
   // Inside a worker, parallelFor runs inline: each chunk on one worker.
-  if (chunks >= 2 * numWorkers())
+  if (chunks >= int64_t{2} * numWorkers())
     parallelFor(chunks, 1, [&](int64_t k0, int64_t k1) {
       for (int64_t k = k0; k < k1; ++k) runChunk(k);
     });

@@ -70,13 +70,13 @@ template <int R, int S>
         const float* px = row + kj * g.dw;
         const V16 w0 = load(w), w1 = load(w + 16);
         for (int r = 0; r < R; ++r) {
-          const float a = px[r * S];  // scalar times vector: a broadcast load
+          const float a = px[static_cast<int64_t>(r) * S];  // scalar times vector: a broadcast load
           acc[r][0] += a * w0;
           acc[r][1] += a * w1;
         }
       }
     }
-  for (int r = 0; r < R; ++r) {
+  for (int64_t r = 0; r < R; ++r) {
     store(tile + r * 32, acc[r][0]);
     store(tile + r * 32 + 16, acc[r][1]);
   }
@@ -119,7 +119,7 @@ void packedConvRowF32(const ConvGeometry& g, const float* xp, const PackedConvWe
       pixelBlockOf<2>(R, std::make_integer_sequence<int, kWidePixels>{}, g, x, weights, bias, tile);
     // The tile is pixel-major; the output channel-major.
     for (int64_t o = 0; o < channels; ++o)
-      for (int r = 0; r < R; ++r) dst[o * plane + ow + r] = tile[r * 32 + o];
+      for (int64_t r = 0; r < R; ++r) dst[o * plane + ow + r] = tile[r * 32 + o];
     ow += R;
   }
 }

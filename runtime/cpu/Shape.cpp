@@ -678,7 +678,7 @@ Tensor indexPut(Tensor base, const std::vector<std::optional<Tensor>>& indices,
   const IndexPlan plan = planIndex("index_put", base, indices);
   const Tensor v = toDType(broadcastTo("index_put", values, plan.shape), base.dtype());
   Tensor out = writable(std::move(base));
-  dispatch("index_put", base.dtype(), [&](auto tag) {
+  dispatch("index_put", out.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* d = out.data<T>();
     const T* s = v.data<T>();
