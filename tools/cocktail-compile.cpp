@@ -13,10 +13,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "driver/Compile.h"
 #include "ir/DotPrinter.h"
 #include "ir/Printer.h"
 #include "runtime/Artifact.h"
-#include "tools/driver/Compile.h"
 
 namespace {
 

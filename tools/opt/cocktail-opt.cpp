@@ -23,7 +23,7 @@
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
 #if COCKTAIL_HAVE_CUDA
-#include "runtime/cuda/CudaCodegen.h"
+#include "codegen/CudaCodegen.h"
 #endif
 
 using namespace cocktail::ir;
@@ -121,9 +121,9 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
   }
 #if COCKTAIL_HAVE_CUDA
   if (opts.emitCuda) {
-    cocktail::runtime::cuda::CudaCodegenOptions copts;
+    cocktail::codegen::CudaCodegenOptions copts;
     copts.locations = !opts.noLocations;
-    auto module = cocktail::runtime::cuda::generateCuda(**parsed, copts);
+    auto module = cocktail::codegen::generateCuda(**parsed, copts);
     if (!module) return module.status();
     printed = module->source;
     return Status::success();

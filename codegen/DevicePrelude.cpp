@@ -1,7 +1,7 @@
-//===- runtime/cuda/DevicePrelude.cpp ------------------------------------------------===//
-#include "runtime/cuda/DevicePrelude.h"
+//===- codegen/DevicePrelude.cpp ------------------------------------------------===//
+#include "codegen/DevicePrelude.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 std::string_view devicePrelude() {
   return R"cuda(// ---- Cocktail device prelude -------------------------------------------------
@@ -103,4 +103,4 @@ __device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last,
 )cuda";
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaOps.cpp - The CUDA body of each op ---------------------------===//
+//===- codegen/CudaOps.cpp - The CUDA body of each op ---------------------------===//
 //
 // Every op that computes a tensor writes a fresh contiguous buffer, one uTask
 // (a range of its flat output elements) per task of the uTask loop; inside a
@@ -22,10 +22,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -536,4 +536,4 @@ std::string Generator::scalarOpExpr(const Op& op) {
   throw error(op, "not supported by the CUDA generator yet");
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,5 +1,5 @@
-//===- runtime/cuda/Nvrtc.cpp -------------------------------------------------------------===//
-#include "runtime/cuda/Nvrtc.h"
+//===- codegen/Nvrtc.cpp -------------------------------------------------------------===//
+#include "codegen/Nvrtc.h"
 
 #include <algorithm>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nvrtc.h>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -103,4 +103,4 @@ std::string nvrtcVersion() {
   return fmt::format("{}.{}", major, minor);
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen
