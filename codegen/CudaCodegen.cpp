@@ -94,8 +94,8 @@ bool TensorRef::contiguous() const {
 Generator::Generator(const ir::Program& program, const CudaCodegenOptions& options, ExportState& exports)
     : program_(program), options_(options), exports_(exports) {}
 
-CodegenError Generator::error(const Op& op, const std::string& message) const {
-  return CodegenError{ir::Status::error(fmt::format("CUDA code generation: '{}': {}", op.name(), message), op.loc())};
+CodegenError Generator::error(const Op& op, const std::string& message, ir::ErrorKind kind) const {
+  return CodegenError{ir::Status::error(fmt::format("CUDA code generation: '{}': {}", op.name(), message), op.loc(), kind)};
 }
 
 std::string Generator::describe(const Op& op) const {

@@ -15,8 +15,8 @@
 //
 // The text uses only what codegen/DevicePrelude.h and the CUDA
 // built-ins provide, so that the CPU emulation harness runs it unchanged.
-// An op the generator cannot render is a user error naming the op and its
-// source line.
+// An op the generator cannot render is an Unsupported error naming the op
+// and its source line.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

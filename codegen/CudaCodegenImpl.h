@@ -149,7 +149,9 @@ class Generator {
 
  private:
   // ---- errors and text
-  CodegenError error(const ir::Op& op, const std::string& message) const;
+  /// What the generator cannot render: Unsupported unless said otherwise.
+  CodegenError error(const ir::Op& op, const std::string& message,
+                     ir::ErrorKind kind = ir::ErrorKind::Unsupported) const;
   std::string describe(const ir::Op& op) const;
   std::string origin(const ir::Op& op) const;
   std::string render() const;

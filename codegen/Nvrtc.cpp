@@ -47,7 +47,8 @@ ir::Expected<Output> compileOnce(const std::string& source, const std::string& n
   if (r != NVRTC_SUCCESS) {
     ir::Status st = ir::Status::error(
         fmt::format("internal error: NVRTC rejected the generated CUDA for {} ({}); this is a compiler bug", arch,
-                    nvrtcGetErrorString(r)));
+                    nvrtcGetErrorString(r)),
+        {}, ir::ErrorKind::Internal);
     st.add(ir::Diagnostic{{}, "NVRTC's log:\n" + out.log, {}});
     return st;
   }

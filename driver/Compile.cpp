@@ -57,7 +57,7 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   if (!translation) return translation.status();
 
   if (ir::Status verified = ir::verifyProgram(*translation->program); !verified.ok()) {
-    ir::Status bug = ir::Status::error("internal error: the translated program does not verify");
+    ir::Status bug = ir::Status::error("internal error: the translated program does not verify", {}, ir::ErrorKind::Internal);
     bug.append(verified);
     return bug;
   }

@@ -22,7 +22,8 @@ PlanRunner::PlanRunner(const CudaPlan& plan, const ir::Program& program, KernelD
 ir::Status PlanRunner::prepare() {
   const auto& weights = program_.weights();
   if (weights.size() != plan_.weightRegions.size())
-    return ir::Status::error("internal error: the CUDA module does not match the program's weights");
+    return ir::Status::error("internal error: the CUDA plan does not match the program's weights", {},
+                             ir::ErrorKind::Internal);
   for (size_t i = 0; i < weights.size(); ++i) {
     const BufferRegion& r = plan_.region(plan_.weightRegions[i]);
     if (static_cast<int64_t>(weights[i].data.size()) != r.bytes)
