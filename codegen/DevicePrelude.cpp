@@ -77,7 +77,7 @@ __device__ void cocktail_grid_sync(unsigned int* barrier) {
   }
   __syncthreads();
 }
-// Per-tile dependency counters (runtime/cuda/TileCounters.cpp). A producer's
+// Per-tile dependency counters (codegen/TileCounters.cpp). A producer's
 // block publishes tile t's epoch once all its threads are done with the tile
 // (release: the block barrier, then a fence, then the store); a consumer's
 // block waits until every producer tile it reads has reached the epoch
