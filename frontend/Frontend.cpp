@@ -107,7 +107,7 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     specializeOnInputs(graph, argTypes);
     translator.run(*graph, argTypes, argNames, absent);
   } catch (const TranslationError& e) {
-    return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc);
+    return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc, e.kind);
   } catch (const c10::Error& e) {
     return ir::Status::error(fmt::format("TorchScript could not prepare '{}': {}", modelPath, e.what_without_backtrace()));
   }

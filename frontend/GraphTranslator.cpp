@@ -89,12 +89,12 @@ std::string innermostSource(const jit::Node* n) {
 }
 }  // namespace
 
-void GraphTranslator::fail(const jit::Node* n, const std::string& message) const {
+void GraphTranslator::fail(const jit::Node* n, const std::string& message, ir::ErrorKind kind) const {
   ir::Location loc = locationOf(n);
   std::string inner = innermostSource(n);
   std::string where = loc.file.empty() ? std::string() : fmt::format("{}:{}", loc.file, loc.line);
   std::string full = inner.empty() || inner == where ? message : fmt::format("{} (inlined from {})", message, inner);
-  throw TranslationError{full, n ? n->kind().toQualString() : "", loc};
+  throw TranslationError{full, n ? n->kind().toQualString() : "", loc, kind};
 }
 
 std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s) const {
@@ -422,9 +422,11 @@ void GraphTranslator::translateNode(jit::Node* n) {
   std::string whyNot;
   if (lowerOp(n, whyNot)) return;
   if (options_.strict)
-    fail(n, fmt::format("{} is not supported by the compiler{} (without --strict it would run as a TorchScript "
-                        "island on the host)",
-                        n->kind().toQualString(), whyNot.empty() ? "" : ": " + whyNot));
+    fail(n,
+         fmt::format("{} is not supported by the compiler{} (without --strict it would run as a TorchScript "
+                     "island on the host)",
+                     n->kind().toQualString(), whyNot.empty() ? "" : ": " + whyNot),
+         ir::ErrorKind::Unsupported);
   emitIsland(n, whyNot);
 }
 

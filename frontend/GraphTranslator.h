@@ -63,6 +63,7 @@ struct TranslationError {
   std::string message;
   std::string op;     // "aten::slice", empty when not about one node
   ir::Location loc;
+  ir::ErrorKind kind = ir::ErrorKind::User;
 };
 
 class GraphTranslator {
@@ -99,7 +100,9 @@ class GraphTranslator {
   /// The IR type a TorchScript type translates to (tensor types are unknown).
   ir::Type irType(const c10::TypePtr& t, const jit::Node* where) const;
 
-  [[noreturn]] void fail(const jit::Node* n, const std::string& message) const;
+  /// Throws a TranslationError at `n`: a User error unless `kind` says it is a construct the compiler lacks.
+  [[noreturn]] void fail(const jit::Node* n, const std::string& message,
+                         ir::ErrorKind kind = ir::ErrorKind::User) const;
   static ir::Location locationOf(const jit::Node* n);
   /// Why the value `v` (translated to `s`) cannot be used as one IR value.
   std::string describeUnusable(const jit::Value* v, const Slot& s) const;

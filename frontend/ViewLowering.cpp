@@ -94,7 +94,7 @@ ir::Value* emitScatter(Lowering& L, ir::Value* base, ir::Value* src) {
     for (int64_t i = 0; i < rank; ++i) inverse[static_cast<size_t>((dims[i] % rank + rank) % rank)] = i;
     return b.create1(OpKind::Permute, {src}, t, attrs({{"dims", inverse}}));
   }
-  L.t().fail(L.node(), fmt::format("writing into the result of {} is not supported", name));
+  L.t().fail(L.node(), fmt::format("writing into the result of {} is not supported", name), ir::ErrorKind::Unsupported);
 }
 
 // ---- writes ----------------------------------------------------------------------------

@@ -98,7 +98,8 @@ ir::Status PassManager::run(ir::Program& program) {
     if (options_.verifyEachPass) {
       ir::Status v = ir::verifyProgram(program);
       if (!v.ok()) {
-        ir::Status bug = ir::Status::error(fmt::format("internal error: pass '{}' produced an invalid program", pass->name()));
+        ir::Status bug = ir::Status::error(
+            fmt::format("internal error: pass '{}' produced an invalid program", pass->name()), {}, ir::ErrorKind::Internal);
         bug.append(v);
         return bug;
       }

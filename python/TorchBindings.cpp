@@ -17,11 +17,11 @@
 #include <torch/library.h>
 #include <torch/script.h>
 
+#include "driver/Compile.h"
 #include "runtime/Artifact.h"
 #include "runtime/AtenTensor.h"
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
-#include "tools/driver/Compile.h"
 
 namespace cocktail::python {
 

@@ -14,6 +14,7 @@
 #include "ir/Parser.h"
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
+#include "runtime/ArtifactCudaPlan.h"
 
 #ifndef COCKTAIL_VERSION
 #define COCKTAIL_VERSION "0.0.0"
@@ -72,6 +73,7 @@ std::string serializeArtifact(const Artifact& a) {
     pc->set_target(c.target);
     pc->set_source(c.source);
     for (const auto& [key, bytes] : c.binaries) (*pc->mutable_binaries())[key] = bytes;
+    if (c.cudaPlan) writeCudaPlan(*c.cudaPlan, *pc->mutable_cuda_plan());
   }
   std::string payload = pb.SerializeAsString();
   std::string out(kArtifactMagic, sizeof(kArtifactMagic));
@@ -102,9 +104,13 @@ ir::Expected<Artifact> deserializeArtifact(std::string bytes, const std::string&
   if (bytes.size() < kHeaderSize || std::memcmp(bytes.data(), kArtifactMagic, sizeof(kArtifactMagic)) != 0)
     return fail("not a Cocktail artifact (it does not start with the COCKTAIL header); compile one with cocktail-compile");
   uint32_t version = getLE<uint32_t>(bytes, sizeof(kArtifactMagic));
-  if (version != kArtifactFormatVersion)
-    return fail(fmt::format("artifact format version {} is not supported by this build (which reads version {}); "
-                            "recompile the model with this cocktail-compile",
+  if (version < kArtifactFormatVersion)
+    return fail(fmt::format("it was compiled by an older cocktail-compile (artifact format version {}; this build "
+                            "reads version {}); recompile it with this cocktail-compile",
+                            version, kArtifactFormatVersion));
+  if (version > kArtifactFormatVersion)
+    return fail(fmt::format("it was compiled by a newer cocktail-compile (artifact format version {}; this build "
+                            "reads version {}); recompile it with this cocktail-compile or run a newer build",
                             version, kArtifactFormatVersion));
   uint64_t size = getLE<uint64_t>(bytes, kSizeAt);
   uint64_t available = bytes.size() - kHeaderSize;
@@ -155,9 +161,15 @@ ir::Expected<Artifact> deserializeArtifact(std::string bytes, const std::string&
   a.program = std::move(prog);
   for (const auto& f : pb.fallbacks()) a.fallbacks.push_back({f.op(), f.location(), f.reason()});
   for (const auto& pc : pb.code()) {
-    TargetCode c{pc.target(), pc.source(), {}};
+    TargetCode c{pc.target(), pc.source(), {}, std::nullopt};
     for (const auto& [key, bytes] : pc.binaries()) c.binaries[key] = bytes;
     if (c.target.empty()) return fail("it has generated code without a target name");
+    if (c.target == "cuda") {
+      if (!pc.has_cuda_plan()) return fail("its CUDA code has no host plan");
+      auto plan = readCudaPlan(pc.cuda_plan(), *a.program);
+      if (!plan) return fail(plan.status().diagnostics().front().message);
+      c.cudaPlan = plan.take();
+    }
     a.code.push_back(std::move(c));
   }
   if (a.target != "cpu" && !a.codeFor(a.target))

@@ -13,17 +13,20 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ir/Program.h"
 #include "ir/Status.h"
+#include "runtime/cuda/CudaPlan.h"
 
 namespace cocktail::runtime {
 
 /// Bumped whenever the file's layout or the payload's meaning changes; older
 /// files are refused with "recompile". 2: the header holds the payload's CRC-32.
-inline constexpr uint32_t kArtifactFormatVersion = 2;
+/// 3: CUDA code carries its host plan (the runtime no longer regenerates it).
+inline constexpr uint32_t kArtifactFormatVersion = 3;
 inline constexpr char kArtifactMagic[8] = {'C', 'O', 'C', 'K', 'T', 'A', 'I', 'L'};
 
 struct FallbackInfo {
@@ -33,11 +36,14 @@ struct FallbackInfo {
 };
 
 /// Code generated for one target: for CUDA, the source, a cubin per
-/// architecture ("sm_90") and PTX ("ptx") for the others.
+/// architecture ("sm_90") and PTX ("ptx") for the others, and the host plan
+/// that runs them.
 struct TargetCode {
   std::string target;
   std::string source;
   std::map<std::string, std::string> binaries;
+  /// target cuda: checked against the program and the arena when loaded.
+  std::optional<cuda::CudaPlan> cudaPlan;
 };
 
 struct Artifact {

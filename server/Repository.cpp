@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "driver/Compile.h"
 #include "frontend/Frontend.h"
 #include "ir/InputSpec.h"
 #include "runtime/Artifact.h"
@@ -16,7 +17,6 @@
 #include "runtime/TorchScriptExecutor.h"
 #include "server/BackendParameters.h"
 #include "server/ModelConfig.h"
-#include "tools/driver/Compile.h"
 
 namespace cocktail::server {
 namespace fs = std::filesystem;

@@ -13,23 +13,26 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "driver/Compile.h"
 #include "ir/DotPrinter.h"
 #include "ir/Printer.h"
 #include "runtime/Artifact.h"
-#include "tools/driver/Compile.h"
+#include "tools/ExitCode.h"
 
 namespace {
 
 using namespace cocktail;
 
-int fail(const std::string& message) {
+using tools::ExitCode;
+
+int fail(const std::string& message, ExitCode code = ExitCode::UserError) {
   fmt::print(stderr, "cocktail-compile: {}\n", message);
-  return 1;
+  return tools::exitStatus(code);
 }
 
 int failStatus(const ir::Status& status) {
   for (const ir::Diagnostic& d : status.diagnostics()) fmt::print(stderr, "{}\n", d.str());
-  return 1;
+  return tools::exitStatus(status.kind());
 }
 
 }  // namespace
@@ -93,22 +96,26 @@ int main(int argc, char** argv) {
   app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
   app.add_flag("--print-after-all", printAfterAll, "Print the program to stderr after every compiler pass");
   app.add_flag("--timing", timing, "Print the time each compiler pass took to stderr");
-  CLI11_PARSE(app, argc, argv);
+  app.footer(tools::exitStatusHelp());
+  if (auto done = tools::parseCommandLine(app, argc, argv)) return *done;
 
-  if (output.empty() && emit.empty()) return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both");
+  if (output.empty() && emit.empty())
+    return fail("nothing to do: give -o OUT.cocktail, --emit STAGE, or both", ExitCode::Usage);
   if (emit == "cuda") {
-    if (target == "cpu") return fail("--emit cuda shows the code of target cuda; drop --target cpu");
+    if (target == "cpu") return fail("--emit cuda shows the code of target cuda; drop --target cpu", ExitCode::Usage);
     target = "cuda";
   }
   if ((emit == "scheduled" || emit == "dot") && optLevel == 0)
-    return fail(fmt::format("--emit {} needs the scheduling passes, which -O0 leaves out; use -O2 (the default)", emit));
+    return fail(fmt::format("--emit {} needs the scheduling passes, which -O0 leaves out; use -O2 (the default)", emit),
+                ExitCode::Usage);
 
   if (inputs.empty()) {
     auto signature = frontend::describeSignature(model, method);
     if (!signature) return failStatus(signature.status());
     return fail(fmt::format("no --input given: describe each argument of {} with --input NAME:DTYPE[DIMS], "
                             "e.g. --input 'xs:f32[T<=128,4,64]' or --input steps:i64",
-                            *signature));
+                            *signature),
+                ExitCode::Usage);
   }
 
   auto start = std::chrono::steady_clock::now();

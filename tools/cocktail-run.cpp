@@ -14,6 +14,7 @@
 #include "runtime/Artifact.h"
 #include "runtime/CpuExecutor.h"
 #include "runtime/TorchInterop.h"
+#include "tools/ExitCode.h"
 #if COCKTAIL_HAVE_CUDA
 #include "runtime/cuda/CudaExecutor.h"
 #include "runtime/cuda/DeviceQuery.h"
@@ -23,9 +24,11 @@ namespace {
 
 using namespace cocktail;
 
+using tools::ExitCode;
+
 int failStatus(const ir::Status& status) {
   for (const ir::Diagnostic& d : status.diagnostics()) fmt::print(stderr, "{}\n", d.str());
-  return 1;
+  return tools::exitStatus(status.kind());
 }
 
 }  // namespace
@@ -74,8 +77,9 @@ int main(int argc, char** argv) {
       "  COCKTAIL_NUM_THREADS=N     CPU workers (default: one per hardware thread)\n"
       "  COCKTAIL_PROFILE=1         on exit, print the CPU executor's time per kind of op\n"
       "  COCKTAIL_PROFILE=shapes    the same, split by the ops' operand types (a fused\n"
-      "                             convolution by its input and weight)");
-  CLI11_PARSE(app, argc, argv);
+      "                             convolution by its input and weight)\n\n" +
+      tools::exitStatusHelp(/*withMismatch=*/true));
+  if (auto done = tools::parseCommandLine(app, argc, argv)) return *done;
 
 #if COCKTAIL_HAVE_CUDA
   const runtime::cuda::DeviceAvailability gpu = runtime::cuda::queryCudaDevice();
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
 #endif
   if (device == "cuda" && !gpu.available) {
     fmt::print(stderr, "cocktail-run: --device cuda: {}; use --device cpu\n", gpu.description);
-    return 1;
+    return tools::exitStatus(ExitCode::UserError);
   }
 
   auto artifact = runtime::loadArtifact(artifactPath);
@@ -166,12 +170,12 @@ int main(int argc, char** argv) {
     runtime::Difference d = runtime::compareOutputs(*outputs, expected);
     if (!d.mismatch.empty()) {
       fmt::print(stderr, "cocktail-run: outputs differ from the reference: {}\n", d.mismatch);
-      return 1;
+      return tools::exitStatus(ExitCode::Mismatch);
     }
     bool ok = d.maxRel <= rtol;
     fmt::print("reference: max abs error {:.3g}, max rel error {:.3g} ({} rtol {:g})\n", d.maxAbs, d.maxRel,
                ok ? "within" : "EXCEEDS", rtol);
-    if (!ok) return 1;
+    if (!ok) return tools::exitStatus(ExitCode::Mismatch);
   }
   return 0;
 }

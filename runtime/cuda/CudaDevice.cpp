@@ -17,7 +17,7 @@ ir::Status check(cudaError_t err, const std::string& what) {
 
 #define COCKTAIL_CUDA_CHECK(call, what) COCKTAIL_RETURN_IF_ERROR(check((call), (what)))
 
-ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaModule& module, const TargetCode& code) {
+ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaPlan& plan, const TargetCode& code) {
   int count = 0;
   if (cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess || count == 0) {
     cudaGetLastError();
@@ -39,12 +39,16 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaModule& m
                       fmt::format("loading the {} of the artifact", cubin != code.binaries.end() ? arch + " cubin" : "PTX"));
   d->library_ = library;
   d->description_ = fmt::format("cuda:0 ({}, {}, {})", prop.name, arch, cubin != code.binaries.end() ? "cubin" : "PTX JIT");
-  for (const KernelInfo& k : module.kernels) {
+  for (const KernelInfo& k : plan.kernels) {
     cudaKernel_t handle = nullptr;
     COCKTAIL_CUDA_CHECK(cudaLibraryGetKernel(&handle, library, k.name.c_str()), "finding kernel " + k.name);
     Kernel kernel;
     kernel.function = reinterpret_cast<const void*>(handle);
     kernel.sharedBytes = k.sharedBytes;
+    kernel.blockThreads = k.blockThreads;
+    if (k.blockThreads > prop.maxThreadsPerBlock)
+      return ir::Status::error(fmt::format("kernel {} runs {} threads per block; {} allows {}", k.name, k.blockThreads,
+                                           prop.name, prop.maxThreadsPerBlock));
     if (k.sharedBytes > 0) {
       // Resident weights' slices: above 48 KB a kernel must opt in.
       if (static_cast<size_t>(k.sharedBytes) > prop.sharedMemPerBlockOptin)
@@ -56,7 +60,7 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaModule& m
     }
     if (k.kind != KernelInfo::Kind::Operator) {
       int perSM = 0;
-      COCKTAIL_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel.function, kBlockThreads,
+      COCKTAIL_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, kernel.function, k.blockThreads,
                                                                         static_cast<size_t>(k.sharedBytes)),
                           "the occupancy of kernel " + k.name);
       if (perSM == 0) return ir::Status::error(fmt::format("kernel {} cannot have one block resident per SM", k.name));
@@ -68,7 +72,7 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaModule& m
   cudaStream_t stream = nullptr;
   COCKTAIL_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking), "creating a stream");
   d->stream_ = stream;
-  d->arenaBytes_ = module.layout.size();
+  d->arenaBytes_ = plan.arenaBytes;
   void* arena = nullptr;
   COCKTAIL_CUDA_CHECK(cudaMalloc(&arena, static_cast<size_t>(d->arenaBytes_)),
                       fmt::format("allocating the {}-byte arena", d->arenaBytes_));
@@ -107,12 +111,13 @@ ir::Status CudaDevice::launch(const KernelInfo& info, int64_t grid, const std::v
   void* args[] = {const_cast<char*>(frame.data())};  // the kernel's one parameter, CocktailFrame, by value
   auto stream = static_cast<cudaStream_t>(stream_);
   if (info.kind == KernelInfo::Kind::Operator) {
-    COCKTAIL_CUDA_CHECK(cudaLaunchKernel(k.function, dim3(static_cast<unsigned>(grid)), dim3(kBlockThreads), args,
+    COCKTAIL_CUDA_CHECK(cudaLaunchKernel(k.function, dim3(static_cast<unsigned>(grid)), dim3(static_cast<unsigned>(k.blockThreads)), args,
                                          static_cast<size_t>(k.sharedBytes), stream),
                         "launching " + info.name);
   } else {
     COCKTAIL_CUDA_CHECK(cudaLaunchCooperativeKernel(k.function, dim3(static_cast<unsigned>(k.residentBlocks)),
-                                                    dim3(kBlockThreads), args, static_cast<size_t>(k.sharedBytes),
+                                                    dim3(static_cast<unsigned>(k.blockThreads)), args,
+                                                    static_cast<size_t>(k.sharedBytes),
                                                     stream),
                         "launching " + info.name + " cooperatively");
   }

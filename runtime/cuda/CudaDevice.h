@@ -26,7 +26,7 @@ namespace cocktail::runtime::cuda {
 class CudaDevice final : public KernelDevice {
  public:
   /// Fails with a clear message where there is no GPU, or no code for it.
-  static ir::Expected<std::unique_ptr<CudaDevice>> create(const CudaModule& module, const TargetCode& code);
+  static ir::Expected<std::unique_ptr<CudaDevice>> create(const CudaPlan& plan, const TargetCode& code);
   ~CudaDevice() override;
 
   char* arena() override { return arena_; }
@@ -43,6 +43,7 @@ class CudaDevice final : public KernelDevice {
     const void* function = nullptr;
     int residentBlocks = 0;  // cooperative grid: one block per SM
     int64_t sharedBytes = 0; // dynamic shared memory per block
+    int blockThreads = 0;
   };
   void* library_ = nullptr;  // cudaLibrary_t
   void* stream_ = nullptr;   // cudaStream_t

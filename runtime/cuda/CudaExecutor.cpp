@@ -3,7 +3,6 @@
 
 #include <fmt/format.h>
 
-#include "runtime/cuda/CudaCodegen.h"
 #include "runtime/cuda/CudaDevice.h"
 #include "runtime/cuda/PlanRunner.h"
 
@@ -13,12 +12,12 @@ namespace {
 
 class CudaExecutor final : public Executor {
  public:
-  CudaExecutor(std::shared_ptr<const ir::Program> program, CudaModule module, std::unique_ptr<CudaDevice> device)
+  CudaExecutor(std::shared_ptr<const ir::Program> program, CudaPlan plan, std::unique_ptr<CudaDevice> device)
       : program_(std::move(program)),
-        module_(std::move(module)),
+        plan_(std::move(plan)),
         device_(std::move(device)),
         signature_(Signature::of(*program_)),
-        runner_(module_, *program_, *device_) {}
+        runner_(plan_, *program_, *device_) {}
 
   ir::Status prepare() { return runner_.prepare(); }
   const Signature& signature() const override { return signature_; }
@@ -34,7 +33,7 @@ class CudaExecutor final : public Executor {
 
  private:
   std::shared_ptr<const ir::Program> program_;
-  CudaModule module_;
+  CudaPlan plan_;
   std::unique_ptr<CudaDevice> device_;
   Signature signature_;
   PlanRunner runner_;
@@ -45,16 +44,11 @@ class CudaExecutor final : public Executor {
 ir::Expected<std::unique_ptr<Executor>> createCudaExecutor(const Artifact& artifact) {
   const TargetCode* code = artifact.codeFor("cuda");
   if (!code) return ir::Status::error("the artifact holds no CUDA code (compile it with --target cuda)");
-  // The plan is not stored: the generator is deterministic, so the module is
-  // made again from the scheduled program and must give the stored source.
-  auto module = generateCuda(*artifact.program);
-  if (!module) return module.status();
-  if (module->source != code->source)
-    return ir::Status::error("the artifact's CUDA source differs from what this build generates from its program; "
-                             "recompile it with this build");
-  auto device = CudaDevice::create(*module, *code);
+  // loadArtifact checked the plan against the program and the arena.
+  if (!code->cudaPlan) return ir::Status::error("the artifact's CUDA code has no host plan; recompile it");
+  auto device = CudaDevice::create(*code->cudaPlan, *code);
   if (!device) return device.status();
-  auto executor = std::make_unique<CudaExecutor>(artifact.program, module.take(), device.take());
+  auto executor = std::make_unique<CudaExecutor>(artifact.program, *code->cudaPlan, device.take());
   COCKTAIL_RETURN_IF_ERROR(executor->prepare());
   return std::unique_ptr<Executor>(std::move(executor));
 }

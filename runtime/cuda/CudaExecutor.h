@@ -1,9 +1,9 @@
 //===- runtime/cuda/CudaExecutor.h - Running a CUDA artifact on the GPU ---------------------===//
 //
-// An Executor over a CUDA artifact: the module regenerated from the
-// scheduled program (and checked against the stored source), the kernels
-// loaded on the GPU (CudaDevice), the host plan run by PlanRunner. Not yet
-// run on a GPU (see docs/cuda.md).
+// An Executor over a CUDA artifact: the kernels the artifact stores loaded
+// on the GPU (CudaDevice), its host plan run by PlanRunner. Nothing is
+// generated here: the plan comes from the artifact, checked when it loaded.
+// Not yet run on a GPU (see docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -5,36 +5,38 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace cocktail::runtime::cuda {
 
 using ir::DType;
 
-PlanRunner::PlanRunner(const CudaModule& module, const ir::Program& program, KernelDevice& device)
-    : module_(module),
+PlanRunner::PlanRunner(const CudaPlan& plan, const ir::Program& program, KernelDevice& device)
+    : plan_(plan),
       program_(program),
       device_(device),
       signature_(Signature::of(program)),
-      symbols_(module.symbols.size(), 0),
-      loopIndices_(static_cast<size_t>(module.numLoopIndices), 0) {}
+      symbols_(plan.symbols.size(), 0),
+      loopIndices_(static_cast<size_t>(plan.numLoopIndices), 0) {}
 
 ir::Status PlanRunner::prepare() {
   const auto& weights = program_.weights();
-  if (weights.size() != module_.weightRegions.size())
-    return ir::Status::error("internal error: the CUDA module does not match the program's weights");
+  if (weights.size() != plan_.weightRegions.size())
+    return ir::Status::error("internal error: the CUDA plan does not match the program's weights", {},
+                             ir::ErrorKind::Internal);
   for (size_t i = 0; i < weights.size(); ++i) {
-    const BufferRegion& r = module_.layout.region(module_.weightRegions[i]);
+    const BufferRegion& r = plan_.region(plan_.weightRegions[i]);
     if (static_cast<int64_t>(weights[i].data.size()) != r.bytes)
       return ir::Status::error(fmt::format("weight @{} has {} bytes, its region {}", weights[i].name,
                                            weights[i].data.size(), r.bytes));
     COCKTAIL_RETURN_IF_ERROR(device_.write(r.offset, weights[i].data.data(), r.bytes));
   }
   const uint32_t zero[2] = {0, 0};
-  return device_.write(module_.barrierOffset, zero, sizeof zero);
+  return device_.write(plan_.barrierOffset, zero, sizeof zero);
 }
 
 std::vector<char> PlanRunner::frame() const {
-  std::vector<char> f(static_cast<size_t>(module_.frameBytes()), 0);
+  std::vector<char> f(static_cast<size_t>(plan_.frameBytes()), 0);
   char* arena = device_.arena();
   std::memcpy(f.data(), &arena, sizeof arena);
   std::memcpy(f.data() + 8, symbols_.data(), 8 * symbols_.size());
@@ -45,12 +47,12 @@ std::vector<char> PlanRunner::frame() const {
 
 ir::Expected<int64_t> PlanRunner::readSlot(int64_t slot) {
   int64_t bits = 0;
-  COCKTAIL_RETURN_IF_ERROR(device_.read(module_.slotsOffset + 8 * slot, &bits, 8));
+  COCKTAIL_RETURN_IF_ERROR(device_.read(plan_.slotsOffset + 8 * slot, &bits, 8));
   return bits;
 }
 
 ir::Status PlanRunner::writeSlot(int64_t slot, int64_t bits) {
-  return device_.write(module_.slotsOffset + 8 * slot, &bits, 8);
+  return device_.write(plan_.slotsOffset + 8 * slot, &bits, 8);
 }
 
 ir::Expected<int64_t> PlanRunner::value(const HostScalar& s) {
@@ -63,7 +65,7 @@ ir::Expected<int64_t> PlanRunner::value(const HostScalar& s) {
 }
 
 ir::Status PlanRunner::launch(int kernel) {
-  const KernelInfo& k = module_.kernels.at(static_cast<size_t>(kernel));
+  const KernelInfo& k = plan_.kernels.at(static_cast<size_t>(kernel));
   const int64_t grid = k.kind == KernelInfo::Kind::Operator ? std::max<int64_t>(k.tiles, 1) : 0;
   ir::Status st = device_.launch(k, grid, frame());
   if (!st.ok()) {
@@ -111,12 +113,12 @@ ir::Status PlanRunner::runSteps(const std::vector<HostStep>& steps) {
 ir::Expected<std::vector<RuntimeValue>> PlanRunner::run(const std::vector<RuntimeValue>& inputs) {
   std::map<std::string, int64_t> symbolValues;
   COCKTAIL_RETURN_IF_ERROR(signature_.check(inputs, &symbolValues));
-  for (size_t i = 0; i < module_.symbols.size(); ++i) {
-    auto it = symbolValues.find(module_.symbols[i]);
+  for (size_t i = 0; i < plan_.symbols.size(); ++i) {
+    auto it = symbolValues.find(plan_.symbols[i]);
     symbols_[i] = it == symbolValues.end() ? 0 : it->second;
   }
   for (size_t i = 0; i < inputs.size(); ++i) {
-    const BoundaryValue& b = module_.inputs.at(i);
+    const BoundaryValue& b = plan_.inputs.at(i);
     if (b.isScalar) {
       // Slots hold i64 and i1 as integers, f64 as its bits.
       int64_t bits = 0;
@@ -130,13 +132,13 @@ ir::Expected<std::vector<RuntimeValue>> PlanRunner::run(const std::vector<Runtim
       COCKTAIL_RETURN_IF_ERROR(writeSlot(b.slot, bits));
     } else {
       const Tensor& t = std::get<Tensor>(inputs[i]);
-      COCKTAIL_RETURN_IF_ERROR(device_.write(module_.layout.region(b.region).offset, t.data<char>(), t.nbytes()));
+      COCKTAIL_RETURN_IF_ERROR(device_.write(plan_.region(b.region).offset, t.data<char>(), t.nbytes()));
     }
   }
-  COCKTAIL_RETURN_IF_ERROR(runSteps(module_.plan));
+  COCKTAIL_RETURN_IF_ERROR(runSteps(plan_.steps));
 
   std::vector<RuntimeValue> outputs;
-  for (const BoundaryValue& b : module_.outputs) {
+  for (const BoundaryValue& b : plan_.outputs) {
     if (b.isScalar) {
       auto bits = readSlot(b.slot);
       if (!bits) return bits.status();
@@ -152,13 +154,21 @@ ir::Expected<std::vector<RuntimeValue>> PlanRunner::run(const std::vector<Runtim
       continue;
     }
     Shape shape;
+    int64_t bytes = ir::dtypeSize(b.dtype);
+    const int64_t regionBytes = plan_.region(b.region).bytes;
     for (int d = 0; d < b.rank; ++d) {
       auto dim = readSlot(b.slot + d);
       if (!dim) return dim.status();
       shape.push_back(*dim);
+      // The kernels wrote these dims: never trust them past the region they index.
+      if (*dim < 0 || (*dim > 0 && bytes > regionBytes / *dim))
+        return ir::Status::error(fmt::format("internal error: {} came back with dims [{}], more than its {}-byte region",
+                                             b.name, fmt::join(shape, ", "), regionBytes),
+                                 {}, ir::ErrorKind::Internal);
+      bytes *= *dim;
     }
     Tensor t = Tensor::empty(b.dtype, shape);
-    COCKTAIL_RETURN_IF_ERROR(device_.read(module_.layout.region(b.region).offset, t.data<char>(), t.nbytes()));
+    COCKTAIL_RETURN_IF_ERROR(device_.read(plan_.region(b.region).offset, t.data<char>(), t.nbytes()));
     outputs.emplace_back(std::move(t));
   }
   return outputs;

@@ -1,6 +1,6 @@
 //===- runtime/cuda/PlanRunner.h - The host side of a generated CUDA module ---------------===//
 //
-// Runs a CudaModule's host plan against a KernelDevice: binds the symbols
+// Runs a CudaPlan's host steps against a KernelDevice: binds the symbols
 // from the inputs' shapes, copies inputs into the arena, launches kernels in
 // plan order (host loops and branches decided from slots the kernels
 // stored), and reads the outputs back with their runtime dims. The device
@@ -17,7 +17,7 @@
 #include "ir/Status.h"
 #include "runtime/RuntimeValue.h"
 #include "runtime/Signature.h"
-#include "runtime/cuda/CudaModule.h"
+#include "runtime/cuda/CudaPlan.h"
 
 namespace cocktail::runtime::cuda {
 
@@ -28,15 +28,15 @@ class KernelDevice {
   virtual char* arena() = 0;
   virtual ir::Status write(int64_t offset, const void* src, int64_t bytes) = 0;
   virtual ir::Status read(int64_t offset, void* dst, int64_t bytes) = 0;
-  /// Launches kernel `index` of the module with `grid` blocks; 0 means as
+  /// Launches `kernel` of the plan with `grid` blocks; 0 means as
   /// many as can be co-resident (persistent and copy kernels).
   virtual ir::Status launch(const KernelInfo& kernel, int64_t grid, const std::vector<char>& frame) = 0;
 };
 
 class PlanRunner {
  public:
-  /// `device` must have an arena of module.layout.size() bytes.
-  PlanRunner(const CudaModule& module, const ir::Program& program, KernelDevice& device);
+  /// `device` must have an arena of plan.arenaBytes bytes.
+  PlanRunner(const CudaPlan& plan, const ir::Program& program, KernelDevice& device);
 
   /// Copies the weights into the arena and zeroes the barrier; once.
   ir::Status prepare();
@@ -50,7 +50,7 @@ class PlanRunner {
   ir::Status writeSlot(int64_t slot, int64_t bits);
   std::vector<char> frame() const;
 
-  const CudaModule& module_;
+  const CudaPlan& plan_;
   const ir::Program& program_;
   KernelDevice& device_;
   Signature signature_;

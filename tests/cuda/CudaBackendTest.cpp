@@ -4,17 +4,21 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "codegen/BufferLayout.h"
+#include "codegen/CudaCodegen.h"
+#include "codegen/Nvrtc.h"
+#include "codegen/ResourceReport.h"
 #include "ir/Parser.h"
 #include "runtime/Artifact.h"
-#include "runtime/cuda/BufferLayout.h"
-#include "runtime/cuda/CudaCodegen.h"
 #include "runtime/cuda/CudaExecutor.h"
 #include "runtime/cuda/DeviceQuery.h"
-#include "runtime/cuda/Nvrtc.h"
-#include "runtime/cuda/ResourceReport.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail {
 namespace {
+
+using namespace codegen;
+using namespace runtime;
+using namespace runtime::cuda;
 
 using ::testing::HasSubstr;
 
@@ -114,9 +118,9 @@ func @forward(%h0: f32[1,1024], %xs: f32[T,1,1024]) -> (f32[1,1024]) {
   ASSERT_TRUE(program.ok()) << program.status().str();
   auto module = generateCuda(**program);
   ASSERT_TRUE(module.ok()) << module.status().str();
-  ASSERT_EQ(module->kernels[0].kind, KernelInfo::Kind::Persistent);
-  EXPECT_EQ(module->kernels[0].sharedBytes, 32 * 1024 * 4);
-  EXPECT_EQ(module->kernels[1].sharedBytes, 0);  // the outputs' copy
+  ASSERT_EQ(module->plan.kernels[0].kind, KernelInfo::Kind::Persistent);
+  EXPECT_EQ(module->plan.kernels[0].sharedBytes, 32 * 1024 * 4);
+  EXPECT_EQ(module->plan.kernels[1].sharedBytes, 0);  // the outputs' copy
   auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
   ASSERT_TRUE(compiled.ok()) << compiled.status().str();
   for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
@@ -132,24 +136,27 @@ TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {
   ASSERT_TRUE(program.ok()) << program.status().str();
   auto module = generateCuda(**program);
   ASSERT_TRUE(module.ok()) << module.status().str();
-  ASSERT_EQ(module->kernels.size(), 2u);  // the tanh, the outputs
-  EXPECT_EQ(module->kernels[0].tiles, 2);
-  EXPECT_EQ(module->plan.size(), 2u);
-  ASSERT_EQ(module->outputs.size(), 1u);
-  EXPECT_EQ(module->outputs[0].rank, 2);
+  ASSERT_EQ(module->plan.kernels.size(), 2u);  // the tanh, the outputs
+  EXPECT_EQ(module->plan.kernels[0].tiles, 2);
+  EXPECT_EQ(module->plan.kernels[0].blockThreads, kBlockThreads);
+  EXPECT_EQ(module->plan.steps.size(), 2u);
+  ASSERT_EQ(module->plan.outputs.size(), 1u);
+  EXPECT_EQ(module->plan.outputs[0].rank, 2);
   auto compiled = compileWithNvrtc(module->source, {"sm_80"});
   ASSERT_TRUE(compiled.ok()) << compiled.status().str();
 
   Artifact a;
   a.target = "cuda";
   a.program = std::shared_ptr<ir::Program>(std::move(*program));
-  a.code.push_back({"cuda", module->source, {{"sm_80", compiled->cubins.at("sm_80")}, {"ptx", compiled->ptx}}});
+  a.code.push_back(
+      {"cuda", module->source, {{"sm_80", compiled->cubins.at("sm_80")}, {"ptx", compiled->ptx}}, module->plan});
   auto loaded = deserializeArtifact(serializeArtifact(a), "test.cocktail");
   ASSERT_TRUE(loaded.ok()) << loaded.status().str();
   const TargetCode* code = loaded->codeFor("cuda");
   ASSERT_NE(code, nullptr);
   EXPECT_EQ(code->source, module->source);
   EXPECT_EQ(code->binaries.at("sm_80"), compiled->cubins.at("sm_80"));
+  EXPECT_EQ(code->cudaPlan, module->plan);
 
   a.code.clear();  // a CUDA artifact without its code is refused
   auto refused = deserializeArtifact(serializeArtifact(a), "test.cocktail");
@@ -173,7 +180,7 @@ func @forward(%x: f32[N,3]) -> (f32[N,3]) {
   Artifact a;
   a.target = "cuda";
   a.program = std::shared_ptr<ir::Program>(std::move(*program));
-  a.code.push_back({"cuda", module->source, compiled->cubins});
+  a.code.push_back({"cuda", module->source, compiled->cubins, module->plan});
   a.code.back().binaries["ptx"] = compiled->ptx;
   auto executor = createCudaExecutor(a);
   if (!queryCudaDevice().available) {
@@ -194,4 +201,4 @@ func @forward(%x: f32[N,3]) -> (f32[N,3]) {
 }
 
 }  // namespace
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail

@@ -14,8 +14,8 @@ namespace cocktail::cuda_emu {
 
 namespace fs = std::filesystem;
 
-ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::CudaModule& module,
-                                                            const EmuOptions& options) {
+ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::CudaPlan& plan,
+                                                            const std::string& cudaSource, const EmuOptions& options) {
   if (options.blockThreads == 0 || options.blockThreads % 32 != 0)
     return ir::Status::error("the emulated block size must be a multiple of 32");
   std::unique_ptr<EmuDevice> d(new EmuDevice());
@@ -31,7 +31,7 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   }
   const std::string source = (fs::path(dir) / "module.cu").string();
   const std::string library = (fs::path(dir) / "module.so").string();
-  std::ofstream(source) << module.source;
+  std::ofstream(source) << cudaSource;
   // The same text NVRTC compiles, as C++ with the emulation header in front.
   const std::string command =
       fmt::format("{} -std=c++17 -O1 -g0 -fPIC -shared -w -DCOCKTAIL_EMULATION -include {} -x c++ {} -o {} 2>&1",
@@ -49,14 +49,18 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   if (!d->library_) return ir::Status::error(fmt::format("cannot load the emulated module: {}", dlerror()));
   d->launch_ = reinterpret_cast<Launch>(dlsym(d->library_, "cocktail_emu_launch"));
   if (!d->launch_) return ir::Status::error("the emulated module has no cocktail_emu_launch");
-  for (const runtime::cuda::KernelInfo& k : module.kernels) {
+  for (const runtime::cuda::KernelInfo& k : plan.kernels) {
     auto entry = reinterpret_cast<Entry>(dlsym(d->library_, ("cocktail_emu_" + k.name).c_str()));
     if (!entry) return ir::Status::error(fmt::format("the emulated module has no entry for kernel {}", k.name));
     d->entries_[k.name] = entry;
   }
-  d->arenaBytes_ = module.layout.size();
-  d->arena_ = static_cast<char*>(std::aligned_alloc(runtime::cuda::BufferLayout::kAlignment,
-                                                    static_cast<size_t>(std::max<int64_t>(d->arenaBytes_, 256))));
+  d->arenaBytes_ = plan.arenaBytes;
+  // Aligned as cudaMalloc's memory is (256 bytes at least); aligned_alloc wants a multiple of it.
+  constexpr size_t kArenaAlignment = 256;
+  const size_t allocated = (static_cast<size_t>(std::max<int64_t>(d->arenaBytes_, 1)) + kArenaAlignment - 1) /
+                           kArenaAlignment * kArenaAlignment;
+  d->arena_ = static_cast<char*>(std::aligned_alloc(kArenaAlignment, allocated));
+  if (!d->arena_) return ir::Status::error(fmt::format("cannot allocate the {}-byte arena", d->arenaBytes_));
   // Poison, so that a kernel reading what nobody wrote shows up as NaNs.
   std::memset(d->arena_, 0xff, static_cast<size_t>(d->arenaBytes_));
   return d;

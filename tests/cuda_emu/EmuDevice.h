@@ -30,9 +30,9 @@ struct EmuOptions {
 
 class EmuDevice final : public runtime::cuda::KernelDevice {
  public:
-  /// Compiles `source` (seconds for a large module) and allocates the arena.
-  static ir::Expected<std::unique_ptr<EmuDevice>> create(const runtime::cuda::CudaModule& module,
-                                                          const EmuOptions& options);
+  /// Compiles `cudaSource` (seconds for a large module) and allocates the arena `plan` asks for.
+  static ir::Expected<std::unique_ptr<EmuDevice>> create(const runtime::cuda::CudaPlan& plan,
+                                                          const std::string& cudaSource, const EmuOptions& options);
   ~EmuDevice() override;
 
   char* arena() override { return arena_; }

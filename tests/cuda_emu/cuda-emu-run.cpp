@@ -18,7 +18,6 @@
 
 #include "runtime/Artifact.h"
 #include "runtime/TorchInterop.h"
-#include "runtime/cuda/CudaCodegen.h"
 #include "runtime/cuda/PlanRunner.h"
 #include "tests/cuda_emu/EmuDevice.h"
 
@@ -55,23 +54,18 @@ int main(int argc, char** argv) {
   if (!artifact) return failStatus(artifact.status());
   const runtime::TargetCode* code = artifact->codeFor("cuda");
   if (!code) return failStatus(ir::Status::error(fmt::format("{} holds no CUDA code (compile with --target cuda)", artifactPath)));
-  // The plan is not stored: the generator is deterministic, so it is made
-  // again from the scheduled program, and must give the stored source.
-  auto module = runtime::cuda::generateCuda(*artifact->program);
-  if (!module) return failStatus(module.status());
-  if (module->source != code->source)
-    return failStatus(ir::Status::error("the artifact's CUDA source differs from what this build generates "
-                                        "from its program; recompile it with this build"));
+  // As the CUDA runtime does: the stored plan (checked at load) runs the stored source.
+  std::string source = code->source;
   if (!sourcePath.empty()) {
     std::ifstream in(sourcePath);
     if (!in) return failStatus(ir::Status::error(fmt::format("cannot read '{}'", sourcePath)));
     std::stringstream text;
     text << in.rdbuf();
-    module->source = text.str();
+    source = text.str();
   }
-  auto device = cuda_emu::EmuDevice::create(*module, options);
+  auto device = cuda_emu::EmuDevice::create(*code->cudaPlan, source, options);
   if (!device) return failStatus(device.status());
-  runtime::cuda::PlanRunner runner(*module, *artifact->program, **device);
+  runtime::cuda::PlanRunner runner(*code->cudaPlan, *artifact->program, **device);
   if (ir::Status st = runner.prepare(); !st.ok()) return failStatus(st);
 
   auto inputs = runtime::loadValuesFile(inputsPath);

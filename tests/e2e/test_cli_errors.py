@@ -261,7 +261,7 @@ def test_compile_unknown_target(models, tmp_path):
 
 def test_compile_nothing_to_do(models):
     proc = run_tool("cocktail-compile", models["a"], *SPECS)
-    expect_clean_failure(proc, "nothing to do", "-o", "--emit")
+    expect_clean_failure(proc, "nothing to do", "-o", "--emit", exit_code=2)
 
 
 def test_compile_unknown_method(models, tmp_path):
@@ -316,7 +316,18 @@ def test_run_artifact_of_newer_format(models, tmp_path, good_inputs):
     p = tmp_path / "v99.cocktail"
     p.write_bytes(bytes(data))
     proc = run_tool("cocktail-run", p, "--inputs", good_inputs)
-    expect_clean_failure(proc, "v99.cocktail", "format version 99")
+    expect_clean_failure(proc, "v99.cocktail", "format version 99", "compiled by a newer cocktail-compile")
+
+
+def test_run_artifact_of_older_format(models, tmp_path, good_inputs):
+    # Format 2: before CUDA code carried its host plan.
+    data = bytearray(models["artifact"].read_bytes())
+    data[8:12] = (2).to_bytes(4, "little")
+    p = tmp_path / "v2.cocktail"
+    p.write_bytes(bytes(data))
+    proc = run_tool("cocktail-run", p, "--inputs", good_inputs)
+    expect_clean_failure(proc, "v2.cocktail", "compiled by an older cocktail-compile", "format version 2",
+                         "recompile it", exit_code=1)
 
 
 # ---- hand-edited memory plans and schedules: refused at load, never a crash ---------------------
@@ -674,7 +685,7 @@ def test_run_reference_not_torchscript(models, good_inputs, tmp_path):
 def test_run_reference_differs(models, good_inputs):
     """Compiled from A, compared with B (other weights): exit 1 and say so."""
     proc = run_tool("cocktail-run", models["artifact"], "--inputs", good_inputs, "--reference", models["b"])
-    assert proc.returncode == 1, describe(proc)
+    assert proc.returncode == 5, describe(proc)
     assert "EXCEEDS" in proc.stdout, describe(proc)
     assert "terminate called" not in proc.stderr
 
@@ -715,7 +726,8 @@ def test_run_integer_division_by_zero(floordiv_artifact, tmp_path):
 def test_run_integer_floordiv_overflow_does_not_crash(floordiv_artifact, tmp_path):
     p = save_inputs(tmp_path / "min.pt", [-2 ** 63, -1])
     proc = run_tool("cocktail-run", floordiv_artifact, "--inputs", p)
-    assert proc.returncode in (0, 1) and "terminate called" not in proc.stderr, describe(proc)
+    # The CPU executor reports an op's failure other than a `raise` as internal (exit 4), this overflow included.
+    assert proc.returncode in (0, 1, 4) and "terminate called" not in proc.stderr, describe(proc)
 
 
 class RaisesOnNegativeSum(nn.Module):
@@ -762,3 +774,55 @@ def test_run_stack_of_a_list_no_step_appended_to_fails_like_pytorch(tmp_path):
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "zero.pt", [torch.ones(3), 0]))
     expect_clean_failure(proc, "stack expects a non-empty TensorList", "test_cli_errors.py:")
+
+
+# ---- exit statuses by kind (tools/ExitCode.h) ---------------------------------------------------
+#
+# 1 user error, 2 a bad command line, 3 an unsupported construct, 4 an internal
+# error (tests/tools: no command line reaches one on purpose), 5 a --reference
+# mismatch (test_run_reference_differs); every --help says so.
+
+@pytest.mark.parametrize("name, args", [("cocktail-compile", ["--no-such-flag"]), ("cocktail-run", []),
+                                        ("opt/cocktail-opt", ["--no-such-flag"])])
+def test_a_bad_command_line_exits_2(name, args):
+    proc = run_tool(name, *args)
+    assert proc.returncode == 2, describe(proc)
+    assert "terminate called" not in proc.stderr
+
+
+def test_a_user_error_exits_1(models, tmp_path):
+    proc = run_tool("cocktail-compile", models["a"], "-o", tmp_path / "o.cocktail", "--input", "x:f33[T<=8,4]",
+                    "--input", "steps:i64")
+    expect_clean_failure(proc, "f33", exit_code=1)
+    bad_ir = tmp_path / "bad.ir"
+    bad_ir.write_text("func @forward(%x: f32[4]) -> (f32[4]) {\n  return(%y)\n}\n")
+    expect_clean_failure(run_tool("opt/cocktail-opt", bad_ir), "%y", exit_code=1)
+
+
+class UsesCumprod(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cumprod(x, 0) + 1.0
+
+
+def test_an_unsupported_construct_exits_3(tmp_path):
+    pt = tmp_path / "cumprod.pt"
+    torch.jit.save(torch.jit.script(UsesCumprod()), str(pt))
+    proc = run_tool("cocktail-compile", pt, "-o", tmp_path / "o.cocktail", "--input", "x:f32[4]", "--strict")
+    expect_clean_failure(proc, "aten::cumprod", "is not supported by the compiler", exit_code=3)
+    # The CUDA generator's refusal is of the same kind (where this build has it).
+    cuda_case = REPO_ROOT / "tests" / "cuda" / "unsupported-op.ir"
+    proc = run_tool("opt/cocktail-opt", cuda_case, "--split-input-file", "--emit-cuda")
+    if "--emit-cuda" not in run_tool("opt/cocktail-opt", "--help").stdout:
+        return
+    assert proc.returncode == 3, describe(proc)
+    assert "not supported by the CUDA generator yet" in proc.stderr, describe(proc)
+
+
+@pytest.mark.parametrize("name", ["cocktail-compile", "cocktail-run", "opt/cocktail-opt"])
+def test_help_lists_the_exit_statuses(name):
+    proc = run_tool(name, "--help")
+    assert proc.returncode == 0, describe(proc)
+    assert "Exit status:" in proc.stdout, describe(proc)
+    for line in ["0  success", "1  user error", "2  a bad command line", "3  unsupported", "4  internal error"]:
+        assert line in proc.stdout, f"--help lacks {line!r}\n" + describe(proc)
+    assert ("5  the outputs differ" in proc.stdout) == (name == "cocktail-run"), describe(proc)

@@ -122,7 +122,7 @@ def test_unseen_model_matches_torchscript(corpus_dir, tmp_path, name, variant):
 def test_strict_rejects_fallback_with_op_and_line(corpus_dir, tmp_path, name):
     specs = (corpus_dir / f"{name}.spec").read_text().split()
     res = compile_model(corpus_dir / f"{name}.pt", specs, tmp_path / "x.cocktail", strict=True)
-    assert res.returncode == 1
+    assert res.returncode == 3  # unsupported (tools/ExitCode.h)
     assert f"{name}.py:" in res.stderr and "error:" in res.stderr and "aten::" in res.stderr, res.stderr
     assert "is not supported by the compiler" in res.stderr
     assert not (tmp_path / "x.cocktail").exists()

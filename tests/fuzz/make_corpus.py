@@ -98,14 +98,20 @@ class Small(torch.nn.Module):
 
 
 def artifact_seeds(build):
+    compile_ = os.path.join(build, "tools", "cocktail-compile")
+    specs = ["--input", "x:f32[B<=2,3]", "--input", "steps:i64"]
     with tempfile.TemporaryDirectory() as tmp:
-        pt, out = os.path.join(tmp, "small.pt"), os.path.join(tmp, "small.cocktail")
+        pt, out, cuda = (os.path.join(tmp, n) for n in ("small.pt", "small.cocktail", "small-cuda.cocktail"))
         torch.jit.save(torch.jit.script(Small().eval()), pt)
-        subprocess.run([os.path.join(build, "tools", "cocktail-compile"), pt, "-o", out,
-                        "--input", "x:f32[B<=2,3]", "--input", "steps:i64"], check=True)
+        subprocess.run([compile_, pt, "-o", out, "--target", "cpu", *specs], check=True)
         data = open(out, "rb").read()
+        # A CUDA artifact's host plan, for the plan's checks (a build with the CUDA backend only).
+        one_arch = ["--target", "cuda", "--arch", "sm_80"]
+        cuda_data = open(cuda, "rb").read() if subprocess.run([compile_, pt, "-o", cuda, *one_arch, *specs]).returncode == 0 else None
     put("artifact", b"\x00" + data, "small-file")
     put("artifact", b"\x01" + data[24:], "small-payload")  # the header is 24 bytes
+    if cuda_data:
+        put("artifact", b"\x01" + cuda_data[24:], "small-cuda-payload")
 
 
 def inputs_file_seeds():

@@ -294,14 +294,28 @@ TEST(ArtifactTest, WrongMagic) {
   EXPECT_THAT(e, HasSubstr("cocktail-compile"));
 }
 
-TEST(ArtifactTest, OtherFormatVersion) {
+std::string withVersion(std::string bytes, uint32_t v) {
+  for (int i = 0; i < 4; ++i) bytes[8 + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  return bytes;
+}
+
+TEST(ArtifactTest, OlderFormatVersion) {
+  // 2: before CUDA code carried its host plan.
   std::string bytes = serializeArtifact(makeArtifact());
-  for (uint32_t v : {0u, kArtifactFormatVersion + 1, 0xffffffffu}) {
-    std::string b = bytes;
-    for (int i = 0; i < 4; ++i) b[8 + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-    std::string e = loadError(b);
+  for (uint32_t v : {0u, 2u, kArtifactFormatVersion - 1}) {
+    std::string e = loadError(withVersion(bytes, v));
+    EXPECT_THAT(e, HasSubstr("cannot load 'm.cocktail': it was compiled by an older cocktail-compile"));
     EXPECT_THAT(e, HasSubstr("format version " + std::to_string(v)));
-    EXPECT_THAT(e, HasSubstr("recompile"));
+    EXPECT_THAT(e, HasSubstr("recompile it"));
+  }
+}
+
+TEST(ArtifactTest, NewerFormatVersion) {
+  std::string bytes = serializeArtifact(makeArtifact());
+  for (uint32_t v : {kArtifactFormatVersion + 1, 0xffffffffu}) {
+    std::string e = loadError(withVersion(bytes, v));
+    EXPECT_THAT(e, HasSubstr("compiled by a newer cocktail-compile"));
+    EXPECT_THAT(e, HasSubstr("format version " + std::to_string(v)));
   }
 }
 

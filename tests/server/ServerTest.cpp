@@ -30,12 +30,12 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "driver/Compile.h"
 #include "grpc_service.grpc.pb.h"
 #include "health.grpc.pb.h"
 #include "ir/Schedule.h"
 #include "runtime/Artifact.h"
 #include "runtime/TorchInterop.h"
-#include "tools/driver/Compile.h"
 
 namespace fs = std::filesystem;
 using inference::GRPCInferenceService;

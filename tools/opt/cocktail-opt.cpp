@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <regex>
 #include <sstream>
 #include <string>
@@ -22,8 +23,9 @@
 #include "ir/Printer.h"
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
+#include "tools/ExitCode.h"
 #if COCKTAIL_HAVE_CUDA
-#include "runtime/cuda/CudaCodegen.h"
+#include "codegen/CudaCodegen.h"
 #endif
 
 using namespace cocktail::ir;
@@ -121,9 +123,9 @@ Status process(const Chunk& chunk, const std::string& bufferName, const Options&
   }
 #if COCKTAIL_HAVE_CUDA
   if (opts.emitCuda) {
-    cocktail::runtime::cuda::CudaCodegenOptions copts;
+    cocktail::codegen::CudaCodegenOptions copts;
     copts.locations = !opts.noLocations;
-    auto module = cocktail::runtime::cuda::generateCuda(**parsed, copts);
+    auto module = cocktail::codegen::generateCuda(**parsed, copts);
     if (!module) return module.status();
     printed = module->source;
     return Status::success();
@@ -186,7 +188,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "cocktail-opt: parse, verify and print uTask IR.\n"
       "Reads a program in the IR's textual form, checks it with the verifier and prints it\n"
-      "back (the printed form round-trips exactly). Errors go to stderr and exit with 1."};
+      "back (the printed form round-trips exactly). Errors go to stderr; the exit status says\n"
+      "their kind (below)."};
   app.add_option("input", opts.input, "IR file to read, or - for stdin.\n  example: cocktail-opt model.ir");
   app.add_flag("--no-locations", opts.noLocations,
                "Print ops without their loc(\"file.py\":line) suffix.\n"
@@ -225,8 +228,9 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  cocktail-opt model.ir | cocktail-opt -                # round trip\n"
-      "  cocktail-opt tests/ir/invalid.ir --split-input-file --verify-diagnostics");
-  CLI11_PARSE(app, argc, argv);
+      "  cocktail-opt tests/ir/invalid.ir --split-input-file --verify-diagnostics\n\n" +
+      cocktail::tools::exitStatusHelp());
+  if (auto done = cocktail::tools::parseCommandLine(app, argc, argv)) return *done;
   if (listPasses) {
     for (const auto& [name, description] : cocktail::passes::registeredPasses())
       std::cout << name << "  " << description << "\n";
@@ -234,31 +238,32 @@ int main(int argc, char** argv) {
   }
   if (opts.input.empty()) {
     std::cerr << "cocktail-opt: error: no input file (give a path, or - for stdin; see --help)\n";
-    return 1;
+    return cocktail::tools::exitStatus(cocktail::tools::ExitCode::Usage);
   }
 
   std::string text;
   if (!readInput(opts.input, text)) {
     std::cerr << "cocktail-opt: error: cannot read '" << opts.input << "'\n";
-    return 1;
+    return cocktail::tools::exitStatus(cocktail::tools::ExitCode::UserError);
   }
   std::string bufferName = opts.input == "-" ? "<stdin>" : opts.input;
 
-  bool ok = true;
+  // The first failure's kind decides the exit status; a diagnostics check that fails is a user error.
+  std::optional<ErrorKind> failed;
   std::string out;
   std::vector<Chunk> chunks = splitInput(text, opts.splitInputFile);
   for (size_t i = 0; i < chunks.size(); ++i) {
     std::string printed;
     Status st = process(chunks[i], bufferName, opts, printed);
     if (opts.verifyDiagnostics) {
-      ok &= checkDiagnostics(chunks[i], bufferName, st);
+      if (!checkDiagnostics(chunks[i], bufferName, st) && !failed) failed = ErrorKind::User;
     } else if (!st.ok()) {
       std::cerr << st.str() << "\n";
-      ok = false;
+      if (!failed) failed = st.kind();
     }
     if (i) out += "// -----\n";
     out += printed;
   }
   std::cout << out;
-  return ok ? 0 : 1;
+  return failed ? cocktail::tools::exitStatus(*failed) : 0;
 }

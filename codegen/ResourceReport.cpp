@@ -1,12 +1,12 @@
-//===- runtime/cuda/ResourceReport.cpp ---------------------------------------------------===//
-#include "runtime/cuda/ResourceReport.h"
+//===- codegen/ResourceReport.cpp ---------------------------------------------------===//
+#include "codegen/ResourceReport.h"
 
 #include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 std::vector<KernelResources> parsePtxasLog(const std::string& log, const std::string& arch) {
   // ptxas info    : Compiling entry function 'k3_loop' for 'sm_90'
@@ -53,4 +53,4 @@ std::string ResourceReport::table() const {
   return out;
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaComputeOps.cpp - Contractions, reductions, NN ops -----------===//
+//===- codegen/CudaComputeOps.cpp - Contractions, reductions, NN ops -----------===//
 //
 // The bodies of linear (a warp per output, its weight rows from shared
 // memory where a persistent loop staged them), matmul, the reductions,
@@ -10,10 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 void Generator::emitLinear(const Op& op, const TensorRef& o) {
   // y[..., n] = sum_k x[..., k] * w[n, k] (+ b[n]): a warp per output element.
@@ -257,4 +257,4 @@ void Generator::emitEmbedding(const Op& op, const TensorRef& o) {
   closeElementLoop();
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

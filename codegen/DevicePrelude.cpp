@@ -1,7 +1,7 @@
-//===- runtime/cuda/DevicePrelude.cpp ------------------------------------------------===//
-#include "runtime/cuda/DevicePrelude.h"
+//===- codegen/DevicePrelude.cpp ------------------------------------------------===//
+#include "codegen/DevicePrelude.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 std::string_view devicePrelude() {
   return R"cuda(// ---- Cocktail device prelude -------------------------------------------------
@@ -77,7 +77,7 @@ __device__ void cocktail_grid_sync(unsigned int* barrier) {
   }
   __syncthreads();
 }
-// Per-tile dependency counters (runtime/cuda/TileCounters.cpp). A producer's
+// Per-tile dependency counters (codegen/TileCounters.cpp). A producer's
 // block publishes tile t's epoch once all its threads are done with the tile
 // (release: the block barrier, then a fence, then the store); a consumer's
 // block waits until every producer tile it reads has reached the epoch
@@ -103,4 +103,4 @@ __device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last,
 )cuda";
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaRegions.cpp - Host and device regions -----------------------===//
+//===- codegen/CudaRegions.cpp - Host and device regions -----------------------===//
 //
 // A host region becomes steps of the host plan: a kernel per uOperator, and
 // for a host loop or branch the kernels that copy its carried values or
@@ -10,10 +10,10 @@
 //===----------------------------------------------------------------------===//
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 // ---- host regions ----------------------------------------------------------------------
 
@@ -136,7 +136,7 @@ void Generator::hostLoop(const Op& op, std::vector<HostStep>& steps) {
   const ir::Region& body = op.region(0);
   HostStep step;
   step.kind = HostStep::Kind::Loop;
-  step.loopIndex = module_.numLoopIndices++;
+  step.loopIndex = plan_.numLoopIndices++;
 
   // Carried values live in their own storage, which is also the loop's results.
   step.initKernel =
@@ -231,7 +231,7 @@ void Generator::returnKernel(const Op& ret, std::vector<HostStep>& steps) {
       for (size_t d = 0; d < src.dims.size(); ++d)
         line(fmt::format("if (cocktail_leader()) S[{}] = {};", bv.slot + static_cast<int>(d), src.dims[d].str()));
     }
-    module_.outputs.push_back(bv);
+    plan_.outputs.push_back(bv);
   }
   closeKernel();
   steps.push_back(HostStep::launch(id));
@@ -501,4 +501,4 @@ std::string Generator::joinDims(const std::vector<Expr>& dims) {
   return s;
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,14 +1,14 @@
-//===- tools/driver/Compile.cpp ---------------------------------------------------------===//
-#include "tools/driver/Compile.h"
+//===- driver/Compile.cpp ---------------------------------------------------------------===//
+#include "driver/Compile.h"
 
 #include <fmt/format.h>
 
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
 #if COCKTAIL_HAVE_CUDA
-#include "runtime/cuda/CudaCodegen.h"
+#include "codegen/CudaCodegen.h"
+#include "codegen/Nvrtc.h"
 #include "runtime/cuda/DeviceQuery.h"
-#include "runtime/cuda/Nvrtc.h"
 #endif
 
 namespace cocktail::driver {
@@ -57,7 +57,7 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   if (!translation) return translation.status();
 
   if (ir::Status verified = ir::verifyProgram(*translation->program); !verified.ok()) {
-    ir::Status bug = ir::Status::error("internal error: the translated program does not verify");
+    ir::Status bug = ir::Status::error("internal error: the translated program does not verify", {}, ir::ErrorKind::Internal);
     bug.append(verified);
     return bug;
   }
@@ -85,17 +85,13 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
 #if COCKTAIL_HAVE_CUDA
   if (target == "cuda") {
     if (options.optLevel < 2) return ir::Status::error("target cuda needs the scheduling passes, which -O0 leaves out");
-    auto module = runtime::cuda::generateCuda(*translation->program);
+    auto module = codegen::generateCuda(*translation->program);
     if (!module) return module.status();
     if (options.onCudaSource) options.onCudaSource(module->source);
-    auto compiled = runtime::cuda::compileWithNvrtc(module->source, options.cudaArchs, modelPath + ".cu");
+    auto compiled = codegen::compileWithNvrtc(module->source, options.cudaArchs, modelPath + ".cu");
     if (!compiled) return compiled.status();
-    runtime::TargetCode code{"cuda", module->source, {}};
-    for (auto& [arch, cubin] : compiled->cubins) code.binaries[arch] = std::move(cubin);
-    code.binaries["ptx"] = std::move(compiled->ptx);
-    a.code.push_back(std::move(code));
-    for (runtime::cuda::KernelResources& k : compiled->resources.kernels) {
-      for (const runtime::cuda::KernelInfo& info : module->kernels)
+    for (codegen::KernelResources& k : compiled->resources.kernels) {
+      for (const runtime::cuda::KernelInfo& info : module->plan.kernels)
         if (info.name == k.kernel) {
           k.kind = info.kind == runtime::cuda::KernelInfo::Kind::Persistent ? "persistent"
                    : info.kind == runtime::cuda::KernelInfo::Kind::Copy     ? "copy"
@@ -105,6 +101,11 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
       if (k.kind == "persistent" && k.spills()) result.persistentSpills.push_back(fmt::format("{} ({})", k.kernel, k.arch));
     }
     result.cudaResources = compiled->resources.table();
+    // The artifact keeps the text, the binaries and the plan: the runtime runs them without the generator.
+    runtime::TargetCode code{"cuda", std::move(module->source), {}, std::move(module->plan)};
+    for (auto& [arch, cubin] : compiled->cubins) code.binaries[arch] = std::move(cubin);
+    code.binaries["ptx"] = std::move(compiled->ptx);
+    a.code.push_back(std::move(code));
   }
 #endif
   a.compilerVersion = runtime::compilerVersion();

@@ -1,4 +1,4 @@
-//===- runtime/cuda/Nvrtc.h - Generated CUDA to cubins and PTX, without a GPU ------------===//
+//===- codegen/Nvrtc.h - Generated CUDA to cubins and PTX, without a GPU ------------===//
 //
 // NVRTC compiles the generated source in-process for each GPU architecture
 // asked for (a cubin each) and once for the lowest one's virtual
@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "codegen/ResourceReport.h"
 #include "ir/Status.h"
-#include "runtime/cuda/ResourceReport.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 struct CompiledCuda {
   std::map<std::string, std::string> cubins;  // "sm_90" -> cubin bytes
@@ -33,4 +33,4 @@ ir::Expected<CompiledCuda> compileWithNvrtc(const std::string& source, const std
 /// "13.0": the NVRTC this build links.
 std::string nvrtcVersion();
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

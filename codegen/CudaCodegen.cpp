@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaCodegen.cpp - The generator: module, kernels, scalars, tensors ===//
+//===- codegen/CudaCodegen.cpp - The generator: module, kernels, scalars, tensors ===//
 //
 // The generator walks the program once per host region and once per device
 // region. It keeps, per SSA value, either a TensorRef (a strided view of a
@@ -18,7 +18,7 @@
 // finds the exported scalars, the second emits their stores.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/cuda/CudaCodegenImpl.h"
+#include "codegen/CudaCodegenImpl.h"
 
 #include <algorithm>
 #include <cmath>
@@ -26,10 +26,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/DevicePrelude.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/DevicePrelude.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 // ---- small helpers ------------------------------------------------------------------
 
@@ -94,8 +94,8 @@ bool TensorRef::contiguous() const {
 Generator::Generator(const ir::Program& program, const CudaCodegenOptions& options, ExportState& exports)
     : program_(program), options_(options), exports_(exports) {}
 
-CodegenError Generator::error(const Op& op, const std::string& message) const {
-  return CodegenError{ir::Status::error(fmt::format("CUDA code generation: '{}': {}", op.name(), message), op.loc())};
+CodegenError Generator::error(const Op& op, const std::string& message, ir::ErrorKind kind) const {
+  return CodegenError{ir::Status::error(fmt::format("CUDA code generation: '{}': {}", op.name(), message), op.loc(), kind)};
 }
 
 std::string Generator::describe(const Op& op) const {
@@ -112,17 +112,17 @@ std::string Generator::origin(const Op& op) const {
 }
 
 CudaModule Generator::run() {
-  for (const ir::Symbol& s : program_.symbols()) module_.symbols.push_back(s.name);
+  for (const ir::Symbol& s : program_.symbols()) plan_.symbols.push_back(s.name);
   // plan-memory's block first: its offsets are relative to it.
   if (auto arena = ir::arenaPlan(program_))
-    planBase_ = module_.layout.region(module_.layout.place("plan-memory: the values it placed", arena->bytes)).offset;
+    planBase_ = layout_.region(layout_.place("plan-memory: the values it placed", arena->bytes)).offset;
   // The arena: weights first (copied once), then inputs, then everything the program computes.
   for (const ir::WeightDecl& w : program_.weights()) {
     std::vector<int64_t> bounds;
     for (const ir::Dim& d : w.type.dims()) bounds.push_back(d.value());
     TensorRef ref = freshRef("@" + w.name, w.type.dtype(), dimsOfType(w.type, nullptr), bounds);
     weights_[w.name] = ref;
-    module_.weightRegions.push_back(ref.region);
+    plan_.weightRegions.push_back(ref.region);
   }
   const ir::Region& body = program_.body();
   for (size_t i = 0; i < body.numArguments(); ++i) {
@@ -141,18 +141,20 @@ CudaModule Generator::run() {
       bv.region = ref.region;
       bv.rank = static_cast<int>(dims.size());
     }
-    module_.inputs.push_back(bv);
+    plan_.inputs.push_back(bv);
   }
-  hostRegion(body, module_.plan);
+  hostRegion(body, plan_.steps);
 
   // Slots and the barrier go last: their offsets are known once every buffer is placed.
-  module_.numSlots = std::max<int64_t>(exports_.nextSlot, 1);
-  const int slots = module_.layout.place("scalar slots", 8 * module_.numSlots);
-  const int barrier = module_.layout.place("grid barrier", 8);
-  module_.slotsOffset = module_.layout.region(slots).offset;
-  module_.barrierOffset = module_.layout.region(barrier).offset;
-  module_.source = render();
-  return std::move(module_);
+  plan_.numSlots = std::max<int64_t>(exports_.nextSlot, 1);
+  const int slots = layout_.place("scalar slots", 8 * plan_.numSlots);
+  const int barrier = layout_.place("grid barrier", 8);
+  plan_.slotsOffset = layout_.region(slots).offset;
+  plan_.barrierOffset = layout_.region(barrier).offset;
+  plan_.regions = layout_.regions();
+  plan_.arenaBytes = layout_.size();
+  std::string source = render();
+  return CudaModule{std::move(source), std::move(plan_)};
 }
 
 // ---- the text of the module ------------------------------------------------------------
@@ -165,17 +167,17 @@ std::string Generator::render() const {
   out += devicePrelude();
   out += "\n// ---- the program ----------------------------------------------------------------\n";
   out += "// Arena layout (bytes; every tensor at its upper-bound size):\n";
-  for (const BufferRegion& r : module_.layout.regions())
+  for (const BufferRegion& r : layout_.regions())
     out += fmt::format("//   {:>10} {:>10}  {}\n", r.offset, r.bytes, r.name);
-  out += fmt::format("#define COCKTAIL_SLOTS_OFFSET {}\n#define COCKTAIL_BARRIER_OFFSET {}\n", module_.slotsOffset,
-                     module_.barrierOffset);
+  out += fmt::format("#define COCKTAIL_SLOTS_OFFSET {}\n#define COCKTAIL_BARRIER_OFFSET {}\n", plan_.slotsOffset,
+                     plan_.barrierOffset);
   out += "\n// The argument block of every kernel: the arena, the symbols' values, host loop indices.\n";
   out += "struct CocktailFrame {\n  char* arena;\n";
   std::string symList;
-  for (const std::string& s : module_.symbols) symList += (symList.empty() ? "" : ", ") + s;
-  out += fmt::format("  i64 sym[{}];{}\n", std::max<size_t>(module_.symbols.size(), 1),
+  for (const std::string& s : plan_.symbols) symList += (symList.empty() ? "" : ", ") + s;
+  out += fmt::format("  i64 sym[{}];{}\n", std::max<size_t>(plan_.symbols.size(), 1),
                      symList.empty() ? "" : "  // " + symList);
-  out += fmt::format("  i64 idx[{}];\n}};\n", std::max(module_.numLoopIndices, 1));
+  out += fmt::format("  i64 idx[{}];\n}};\n", std::max(plan_.numLoopIndices, 1));
   for (const KernelText& k : kernels_) {
     out += "\n";
     out += k.comment;
@@ -187,8 +189,8 @@ std::string Generator::render() const {
     out += "  char* const A = f.arena;\n";
     out += "  i64* const S = (i64*)(A + COCKTAIL_SLOTS_OFFSET);\n";
     if (k.cooperative) out += "  unsigned int* const barrier = (unsigned int*)(A + COCKTAIL_BARRIER_OFFSET);\n";
-    for (size_t i = 0; i < module_.symbols.size(); ++i)
-      out += fmt::format("  const i64 sym_{} = f.sym[{}];\n", module_.symbols[i], i);
+    for (size_t i = 0; i < plan_.symbols.size(); ++i)
+      out += fmt::format("  const i64 sym_{} = f.sym[{}];\n", plan_.symbols[i], i);
     for (const std::string& line : k.prologue) out += "  " + line + "\n";
     if (k.syncAfterPrologue)
       out += "  cocktail_grid_sync(barrier);  // every block has read the prologue's scalars before their bytes are reused\n";
@@ -215,7 +217,7 @@ int Generator::openKernel(const std::string& what, KernelInfo::Kind kind, int64_
   k.cooperative = kind != KernelInfo::Kind::Operator;
   k.comment = std::move(comment);
   kernels_.push_back(std::move(k));
-  module_.kernels.push_back({kernels_.back().name, kind, tiles, from ? origin(*from) : what});
+  plan_.kernels.push_back({kernels_.back().name, kind, tiles, from ? origin(*from) : what, 0, kBlockThreads});
   current_ = id;
   indent_ = 1;
   accesses_.clear();
@@ -239,7 +241,7 @@ void Generator::closeKernel() {
     // An operator kernel that needs the barrier is launched cooperatively;
     // its uTask loop serves any grid.
     k.cooperative = true;
-    module_.kernels[static_cast<size_t>(current_)].kind = KernelInfo::Kind::Persistent;
+    plan_.kernels[static_cast<size_t>(current_)].kind = KernelInfo::Kind::Persistent;
   }
   current_ = -1;
 }
@@ -262,7 +264,7 @@ std::string Generator::bufferPointer(const TensorRef& ref) {
   KernelText& k = kernel();
   const std::string name = fmt::format("b{}", ref.region);
   if (k.declaredRegions.insert(ref.region).second) {
-    const BufferRegion& r = module_.layout.region(ref.region);
+    const BufferRegion& r = layout_.region(ref.region);
     k.prologue.push_back(
         fmt::format("{}* const {} = ({}*)(A + {});  // {}", ctypeOf(ref.dtype), name, ctypeOf(ref.dtype), r.offset, r.name));
   }
@@ -391,7 +393,7 @@ TensorRef Generator::freshRef(const std::string& name, DType dtype, std::vector<
   ref.dtype = dtype;
   int64_t elems = 1;
   for (int64_t b : bounds) elems *= b;
-  ref.region = module_.layout.place(name, elems * ir::dtypeSize(dtype));
+  ref.region = layout_.place(name, elems * ir::dtypeSize(dtype));
   ref.strides = contiguousStrides(dims);
   ref.dims = std::move(dims);
   ref.bounds = std::move(bounds);
@@ -410,7 +412,7 @@ TensorRef Generator::resultRef(const Op& op, size_t i, const std::string& name, 
                                 bytes, planBytes));
   TensorRef ref;
   ref.dtype = dtype;
-  ref.region = module_.layout.placeAt(name + " (planned)", planBase_ + mem[i], bytes);
+  ref.region = layout_.placeAt(name + " (planned)", planBase_ + mem[i], bytes);
   ref.strides = contiguousStrides(dims);
   ref.dims = std::move(dims);
   ref.bounds = std::move(bounds);
@@ -481,4 +483,4 @@ ir::Expected<CudaModule> generateCuda(const ir::Program& program, const CudaCode
   }
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/WeightStaging.cpp - Resident weights in shared memory -----------===//
+//===- codegen/WeightStaging.cpp - Resident weights in shared memory -----------===//
 //
 // `place-control-flow` marks the weights a persistent loop reads as
 // `resident` when they fit the target's on-chip bytes. Here that becomes
@@ -21,10 +21,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "passes/TargetModel.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -142,8 +142,8 @@ void Generator::stageResidentWeights(const Op& loop) {
       line(fmt::format("// @{}: not the weight of a linear here: read from global memory", name));
   if (declared) {
     line("__syncthreads();  // the block's slices are in shared memory");
-    module_.kernels[static_cast<size_t>(current_)].sharedBytes = sharedUsed_;
+    plan_.kernels[static_cast<size_t>(current_)].sharedBytes = sharedUsed_;
   }
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

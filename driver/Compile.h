@@ -1,4 +1,4 @@
-//===- tools/driver/Compile.h - The compiler as one function call ------------------===//
+//===- driver/Compile.h - The compiler as one function call ------------------------===//
 //
 // TorchScript file + input specs → Artifact: translation, verification, the
 // pass pipeline. Shared by cocktail-compile, the Python integration and the

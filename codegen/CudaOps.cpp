@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaOps.cpp - The CUDA body of each op ---------------------------===//
+//===- codegen/CudaOps.cpp - The CUDA body of each op ---------------------------===//
 //
 // Every op that computes a tensor writes a fresh contiguous buffer, one uTask
 // (a range of its flat output elements) per task of the uTask loop; inside a
@@ -22,10 +22,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -76,7 +76,8 @@ void Generator::openElementLoop(const TensorRef& out, int64_t tiles, int64_t til
     tileElems = covering;
   }
   if (tiles <= 0 && (!taskWaits_.empty() || !publishAfterTask_.empty()))
-    throw CodegenError{ir::Status::error("internal error: tile counters on an op without tiles")};
+    throw CodegenError{
+        ir::Status::error("internal error: tile counters on an op without tiles", {}, ir::ErrorKind::Internal)};
   const std::string first = perWarp ? "(threadIdx.x >> 5)" : "threadIdx.x";
   const std::string step = perWarp ? "(blockDim.x >> 5)" : "blockDim.x";
   if (tiles > 0) {
@@ -152,7 +153,9 @@ std::string Generator::at(const TensorRef& ref, const std::vector<std::string>& 
   }
   Expr index = ref.offset;
   const size_t r = ref.dims.size();
-  if (coords.size() < r) throw CodegenError{ir::Status::error("internal error: an operand of higher rank than its result")};
+  if (coords.size() < r)
+    throw CodegenError{
+        ir::Status::error("internal error: an operand of higher rank than its result", {}, ir::ErrorKind::Internal)};
   const size_t shift = coords.size() - r;
   for (size_t k = 0; k < r; ++k) {
     if (ref.dims[k].is(1)) continue;  // a broadcast (or size-1) dim contributes nothing
@@ -291,7 +294,7 @@ void Generator::computeOp(const Op& op) {
   }
   // A publish nobody emitted would leave its consumers spinning forever.
   if (!publishAfterTask_.empty() || !taskWaits_.empty())
-    throw error(op, "internal error: its body has no uTask loop for the tile counters");
+    throw error(op, "internal error: its body has no uTask loop for the tile counters", ir::ErrorKind::Internal);
   for (size_t i = 0; i < op.numResults(); ++i) tensors_[op.result(i)] = out[i];
   recordAccess(&op, in, out);
 }
@@ -536,4 +539,4 @@ std::string Generator::scalarOpExpr(const Op& op) {
   throw error(op, "not supported by the CUDA generator yet");
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaExpr.h - Integer expressions of generated code ---------------===//
+//===- codegen/CudaExpr.h - Integer expressions of generated code ---------------===//
 //
 // Offsets, dims and strides in generated CUDA are C++ expressions over the
 // kernel's scalars (`v12`), the symbols (`sym_T`) and literals. An Expr keeps
@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 class Expr {
  public:
@@ -52,4 +52,4 @@ class Expr {
   std::optional<int64_t> value_;
 };
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,5 +1,5 @@
-//===- runtime/cuda/Nvrtc.cpp -------------------------------------------------------------===//
-#include "runtime/cuda/Nvrtc.h"
+//===- codegen/Nvrtc.cpp -------------------------------------------------------------===//
+#include "codegen/Nvrtc.h"
 
 #include <algorithm>
 #include <memory>
@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <nvrtc.h>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -47,7 +47,8 @@ ir::Expected<Output> compileOnce(const std::string& source, const std::string& n
   if (r != NVRTC_SUCCESS) {
     ir::Status st = ir::Status::error(
         fmt::format("internal error: NVRTC rejected the generated CUDA for {} ({}); this is a compiler bug", arch,
-                    nvrtcGetErrorString(r)));
+                    nvrtcGetErrorString(r)),
+        {}, ir::ErrorKind::Internal);
     st.add(ir::Diagnostic{{}, "NVRTC's log:\n" + out.log, {}});
     return st;
   }
@@ -103,4 +104,4 @@ std::string nvrtcVersion() {
   return fmt::format("{}.{}", major, minor);
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

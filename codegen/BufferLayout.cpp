@@ -1,9 +1,9 @@
-//===- runtime/cuda/BufferLayout.cpp -------------------------------------------------===//
-#include "runtime/cuda/BufferLayout.h"
+//===- codegen/BufferLayout.cpp -------------------------------------------------===//
+#include "codegen/BufferLayout.h"
 
 #include <algorithm>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 int BufferLayout::place(std::string name, int64_t bytes) {
   const int64_t size = std::max<int64_t>(bytes, 1);
@@ -17,4 +17,4 @@ int BufferLayout::placeAt(std::string name, int64_t offset, int64_t bytes) {
   return static_cast<int>(regions_.size() - 1);
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

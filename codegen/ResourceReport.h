@@ -1,4 +1,4 @@
-//===- runtime/cuda/ResourceReport.h - What each kernel costs on chip -------------------===//
+//===- codegen/ResourceReport.h - What each kernel costs on chip -------------------===//
 //
 // ptxas's `-v` report, per kernel and architecture: registers per thread,
 // shared and constant memory, stack, and spills. A persistent kernel keeps
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 struct KernelResources {
   std::string kernel;
@@ -38,4 +38,4 @@ struct ResourceReport {
 /// Lines it does not know are skipped; kernels appear in the order ptxas reports them.
 std::vector<KernelResources> parsePtxasLog(const std::string& log, const std::string& arch);
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

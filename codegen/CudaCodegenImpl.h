@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaCodegenImpl.h - The generator's state (private) --------------===//
+//===- codegen/CudaCodegenImpl.h - The generator's state (private) --------------===//
 //
 // Shared by the generator's files: CudaCodegen.cpp (module, kernels,
 // scalars, tensors), CudaRegions.cpp, CudaSyncs.cpp, TileCounters.cpp,
@@ -15,13 +15,14 @@
 #include <unordered_map>
 #include <vector>
 
+#include "codegen/BufferLayout.h"
+#include "codegen/CudaCodegen.h"
+#include "codegen/CudaExpr.h"
 #include "ir/Program.h"
 #include "ir/Schedule.h"
 #include "ir/Status.h"
-#include "runtime/cuda/CudaCodegen.h"
-#include "runtime/cuda/CudaExpr.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 // The IR names every file of the generator uses (this header is private to them).
 using ir::DType;
@@ -148,7 +149,9 @@ class Generator {
 
  private:
   // ---- errors and text
-  CodegenError error(const ir::Op& op, const std::string& message) const;
+  /// What the generator cannot render: Unsupported unless said otherwise.
+  CodegenError error(const ir::Op& op, const std::string& message,
+                     ir::ErrorKind kind = ir::ErrorKind::Unsupported) const;
   std::string describe(const ir::Op& op) const;
   std::string origin(const ir::Op& op) const;
   std::string render() const;
@@ -293,7 +296,8 @@ class Generator {
   const ir::Program& program_;
   CudaCodegenOptions options_;
   ExportState& exports_;
-  CudaModule module_;
+  CudaPlan plan_;
+  BufferLayout layout_;
   std::vector<KernelText> kernels_;
   int current_ = -1;
   int indent_ = 1;
@@ -331,4 +335,4 @@ class Generator {
   std::string publishAfterTask_;
 };
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

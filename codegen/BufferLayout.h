@@ -1,4 +1,4 @@
-//===- runtime/cuda/BufferLayout.h - Where each tensor lives in device memory -------===//
+//===- codegen/BufferLayout.h - Where each tensor lives in device memory -------===//
 //
 // The CUDA program addresses one device allocation, the arena. Every tensor
 // that owns storage (an input, a weight, an op's result, a loop-carried
@@ -10,7 +10,8 @@
 // placed keep its offsets inside one planned block (`placeAt`), where values
 // whose lifetimes do not overlap share bytes; everything else (weights,
 // inputs, outputs, values the plan left unplaced, staging copies, the slots
-// and the barrier) gets a region of its own (`place`). Regions may overlap
+// and the barrier) gets a region of its own (`place`). The result is the
+// plan's `regions` and `arenaBytes`. Regions may overlap
 // inside the planned block: the generator orders accesses by byte range.
 //
 //===----------------------------------------------------------------------===//
@@ -20,13 +21,11 @@
 #include <string>
 #include <vector>
 
-namespace cocktail::runtime::cuda {
+#include "runtime/cuda/CudaPlan.h"
 
-struct BufferRegion {
-  std::string name;   // "%h_new.1", "@w_ih", "slots": for the layout table in --emit cuda
-  int64_t offset = 0; // bytes from the start of the arena
-  int64_t bytes = 0;
-};
+namespace cocktail::codegen {
+
+using runtime::cuda::BufferRegion;
 
 class BufferLayout {
  public:
@@ -50,4 +49,4 @@ class BufferLayout {
   int64_t end_ = 0;
 };
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

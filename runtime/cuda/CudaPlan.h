@@ -1,10 +1,16 @@
-//===- runtime/cuda/CudaModule.h - What the CUDA code generator produces --------------===//
+//===- runtime/cuda/CudaPlan.h - What the CUDA runtime needs to run a module ----------===//
 //
-// The generated source, the kernels in it, the arena layout, and the host
-// plan: the part of the schedule that stays on the host (loops and branches
-// placed there), as the sequence of launches and decisions a driver makes.
-// The plan is plain data so that the CUDA runtime and the CPU emulation
-// harness drive the same kernels the same way.
+// The host side of a generated CUDA module, as plain data: the kernels and
+// how each is launched, the arena layout, where the weights, inputs, outputs
+// and scalar slots live, and the host plan (the part of the schedule that
+// stays on the host: loops and branches placed there, as the sequence of
+// launches and decisions a driver makes).
+//
+// The code generator (codegen/) writes it, the artifact stores it (checked
+// field by field when it is loaded: runtime/ArtifactCudaPlan.cpp), and the
+// plan runner drives it, on a GPU or in the CPU emulation harness. The
+// runtime therefore runs an artifact without the generator, and a generator
+// change does not invalidate artifacts compiled before it.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -14,14 +20,8 @@
 #include <vector>
 
 #include "ir/DType.h"
-#include "runtime/cuda/BufferLayout.h"
 
 namespace cocktail::runtime::cuda {
-
-/// Threads per block of every kernel the generator emits (its
-/// __launch_bounds__); the code reads blockDim, so a harness may use fewer
-/// as long as they are whole warps.
-inline constexpr int kBlockThreads = 256;
 
 struct KernelInfo {
   enum class Kind {
@@ -36,8 +36,13 @@ struct KernelInfo {
   /// The IR the kernel comes from, for messages: "loop at lstm.py:44".
   std::string origin;
   /// Dynamic shared memory per block (resident weights' slices), which the
-  /// launch must ask for; never above TargetModel::cuda().onChipBytesPerWorker.
+  /// launch must ask for.
   int64_t sharedBytes = 0;
+  /// Threads per block: the kernel's __launch_bounds__. The code reads
+  /// blockDim, so a harness may launch fewer, as long as they are whole warps.
+  int blockThreads = 256;
+
+  bool operator==(const KernelInfo&) const = default;
 };
 
 /// A scalar the host needs (a trip count, a condition, a predicate, an
@@ -47,13 +52,15 @@ struct HostScalar {
   Kind kind = Kind::Constant;
   int64_t value = 0;  // the literal, the slot number or the loop-index number
   ir::DType dtype = ir::DType::I64;
+
+  bool operator==(const HostScalar&) const = default;
 };
 
 /// One step of the host plan.
 struct HostStep {
   enum class Kind { Launch, Loop, If };
   Kind kind = Kind::Launch;
-  int kernel = -1;  // Launch: index into CudaModule::kernels
+  int kernel = -1;  // Launch: index into CudaPlan::kernels
 
   // Loop: `for (i = 0; i < trip && cond; ++i) { body; launch yieldKernel; cond = yieldCond }`,
   // after `launch initKernel` has copied the initial carried values.
@@ -70,6 +77,17 @@ struct HostStep {
     s.kernel = kernel;
     return s;
   }
+
+  bool operator==(const HostStep&) const = default;
+};
+
+/// A range of the arena: a tensor, the scalar slots, the grid barrier, ...
+struct BufferRegion {
+  std::string name;   // "%h_new.1", "@w_ih", "slots": for the layout table in --emit cuda and for messages
+  int64_t offset = 0; // bytes from the start of the arena
+  int64_t bytes = 0;
+
+  bool operator==(const BufferRegion&) const = default;
 };
 
 /// Where an input or output lives in the arena.
@@ -77,16 +95,19 @@ struct BoundaryValue {
   std::string name;
   ir::DType dtype = ir::DType::F32;
   bool isScalar = false;
-  int region = -1;  // tensors: BufferLayout region (contiguous, at the runtime shape)
+  int region = -1;  // tensors: CudaPlan::regions index (contiguous, at the runtime shape)
   int slot = -1;    // scalars: slot; outputs: first slot of the runtime dims (rank of them)
   int rank = 0;
+
+  bool operator==(const BoundaryValue&) const = default;
 };
 
-struct CudaModule {
-  std::string source;
+struct CudaPlan {
   std::vector<KernelInfo> kernels;
-  std::vector<HostStep> plan;
-  BufferLayout layout;
+  std::vector<HostStep> steps;
+  /// The arena: one device allocation of `arenaBytes`, every region inside it.
+  std::vector<BufferRegion> regions;
+  int64_t arenaBytes = 0;
   /// Regions of the weights, in Program::weights() order; the driver copies them once.
   std::vector<int> weightRegions;
   std::vector<BoundaryValue> inputs, outputs;
@@ -95,11 +116,15 @@ struct CudaModule {
   /// Program symbols in CocktailFrame::sym order, and host loop indices (CocktailFrame::idx).
   std::vector<std::string> symbols;
   int numLoopIndices = 0;
+
+  const BufferRegion& region(int index) const { return regions.at(static_cast<size_t>(index)); }
   /// sizeof(CocktailFrame): arena pointer, then sym[], then idx[] (each at least one entry).
   int64_t frameBytes() const;
+
+  bool operator==(const CudaPlan&) const = default;
 };
 
-inline int64_t CudaModule::frameBytes() const {
+inline int64_t CudaPlan::frameBytes() const {
   auto atLeastOne = [](size_t n) { return static_cast<int64_t>(n == 0 ? 1 : n); };
   return 8 + 8 * atLeastOne(symbols.size()) + 8 * atLeastOne(static_cast<size_t>(numLoopIndices));
 }

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaLayoutOps.cpp - Views, result shapes, data movement ---------===//
+//===- codegen/CudaLayoutOps.cpp - Views, result shapes, data movement ---------===//
 //
 // Views (select, slice, chunk, transpose, ...) are new strided TensorRefs
 // over their base, no code; result shapes as the generated code computes
@@ -10,10 +10,10 @@
 
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 // ---- views -----------------------------------------------------------------------------
 
@@ -290,4 +290,4 @@ void Generator::copyTensor(const TensorRef& dst, const TensorRef& src, const std
   recordAccess(op, {src}, {dst});
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/DevicePrelude.h - The helpers every generated module starts with -===//
+//===- codegen/DevicePrelude.h - The helpers every generated module starts with -===//
 //
 // Plain CUDA C++ (no headers, so NVRTC needs no include path): integer
 // helpers with TorchScript's semantics, the grid barrier, warp reductions.
@@ -11,9 +11,9 @@
 
 #include <string_view>
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 /// The prelude text, emitted verbatim at the top of every module.
 std::string_view devicePrelude();
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/TileCounters.cpp - Per-tile dependency counters -------------------===//
+//===- codegen/TileCounters.cpp - Per-tile dependency counters -------------------===//
 //
 // `sync = counter` says a consumer tile needs only the producer tiles that
 // cover its own elements. Where both are tiled alike, tile i of both runs on
@@ -23,10 +23,10 @@
 //===----------------------------------------------------------------------===//
 #include <fmt/format.h>
 
+#include "codegen/CudaCodegenImpl.h"
 #include "ir/Printer.h"
-#include "runtime/cuda/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 namespace {
 
@@ -68,10 +68,10 @@ void Generator::beginCounterProducer(const Op& op) {
   for (int64_t b : boundsOfType(op.result()->type())) elems *= b;
   const int64_t tileElems = coveringTileElems(tiles, ir::tileElemsOf(op), elems);
   const std::string name = ir::printValueName(op.result(), op);
-  const int region = module_.layout.place(fmt::format("tile counters: {} ({} tiles)", name, tiles), 4 * tiles);
+  const int region = layout_.place(fmt::format("tile counters: {} ({} tiles)", name, tiles), 4 * tiles);
   TileCounters c{region, fmt::format("tc{}", region), fmt::format("ep{}", region), tiles, tileElems};
   kernel().prologue.push_back(fmt::format("unsigned int* const {} = (unsigned int*)(A + {});  // {}'s tile counters",
-                                          c.pointer, module_.layout.region(region).offset, name));
+                                          c.pointer, layout_.region(region).offset, name));
   kernel().prologue.push_back(fmt::format("unsigned int {} = 0;  // runs of {} so far: its tiles' epoch", c.epoch, name));
   line(fmt::format("++{};  // its tiles publish this epoch", c.epoch));
   publishAfterTask_ = fmt::format("cocktail_publish_tile({} + task, {});  // tile `task` of {} is done", c.pointer,
@@ -109,4 +109,4 @@ void Generator::zeroTileCounters() {
   kernel().body.insert(0, text);
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaSyncs.cpp - Which waits a persistent kernel needs ------------===//
+//===- codegen/CudaSyncs.cpp - Which waits a persistent kernel needs ------------===//
 //
 // The generator does not trust the schedule's `sync` alone: per kernel it
 // keeps the byte ranges read and written since the last grid barrier, and
@@ -11,15 +11,15 @@
 //===----------------------------------------------------------------------===//
 #include <fmt/format.h>
 
-#include "runtime/cuda/CudaCodegenImpl.h"
+#include "codegen/CudaCodegenImpl.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
 
 // ---- syncs -------------------------------------------------------------------------------
 
 std::pair<int64_t, int64_t> Generator::bytesOf(const TensorRef& ref) const {
   // The whole region: a view may touch any of it.
-  const BufferRegion& r = module_.layout.region(ref.region);
+  const BufferRegion& r = layout_.region(ref.region);
   return {r.offset, r.offset + std::max<int64_t>(r.bytes, 1)};
 }
 
@@ -103,4 +103,4 @@ bool Generator::isTileLocal(const Op& op) {
   return op.kind() == OpKind::Fused || ir::isElementwise(op.kind());
 }
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen

@@ -1,4 +1,4 @@
-//===- runtime/cuda/CudaCodegen.h - The scheduled uProgram as CUDA C++ ---------------===//
+//===- codegen/CudaCodegen.h - The scheduled uProgram as CUDA C++ ---------------===//
 //
 // Renders a scheduled program (after `partition`) as one CUDA C++ module:
 //
@@ -13,19 +13,39 @@
 //    kernel's argument block (CocktailFrame); loop conditions and branch
 //    predicates of device regions are evaluated on the device.
 //
-// The text uses only what runtime/cuda/DevicePrelude.h and the CUDA
+// The text uses only what codegen/DevicePrelude.h and the CUDA
 // built-ins provide, so that the CPU emulation harness runs it unchanged.
-// An op the generator cannot render is a user error naming the op and its
-// source line.
+// An op the generator cannot render is an Unsupported error naming the op
+// and its source line.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "ir/Program.h"
 #include "ir/Status.h"
-#include "runtime/cuda/CudaModule.h"
+#include "runtime/cuda/CudaPlan.h"
 
-namespace cocktail::runtime::cuda {
+namespace cocktail::codegen {
+
+// The plan is the runtime's format (the artifact stores it and the runtime
+// runs it); the generator writes it, as a compiler writes its target's
+// executable format.
+using runtime::cuda::BoundaryValue;
+using runtime::cuda::BufferRegion;
+using runtime::cuda::CudaPlan;
+using runtime::cuda::HostScalar;
+using runtime::cuda::HostStep;
+using runtime::cuda::KernelInfo;
+
+/// Threads per block of every kernel the generator emits (its
+/// __launch_bounds__), recorded in each KernelInfo.
+inline constexpr int kBlockThreads = 256;
+
+/// What the generator produces: the CUDA C++ text and the plan that runs it.
+struct CudaModule {
+  std::string source;
+  CudaPlan plan;
+};
 
 struct CudaCodegenOptions {
   /// Source locations in the comment above each op.
@@ -36,4 +56,4 @@ struct CudaCodegenOptions {
 /// `tiles`, `tile_elems` and `sync`), with every dim bounded.
 ir::Expected<CudaModule> generateCuda(const ir::Program& program, const CudaCodegenOptions& options = {});
 
-}  // namespace cocktail::runtime::cuda
+}  // namespace cocktail::codegen
