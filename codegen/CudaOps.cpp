@@ -317,21 +317,24 @@ void Generator::emitInPlaceWrite(const Op& op, const TensorRef& base) {
 std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::string>& x, DType t) {
   auto arg = [&](size_t i) { return x.at(i); };
   const bool isFloat = ir::isFloating(t);
+  // A function of ir/ElementwiseMath.h (in every module's prelude), at the
+  // op's compute type: one definition with the CPU's.
+  auto math = [&](const char* name, const auto&... args) {
+    std::string call = fmt::format("cocktail::math::{}<{}>(", name, ctypeOf(t));
+    const char* sep = "";
+    ((call += sep, call += args, sep = ", "), ...);
+    return call + ")";
+  };
   switch (op.kind()) {
     case OpKind::Add: return fmt::format("{} + {}", arg(0), arg(1));
     case OpKind::Sub: return fmt::format("{} - {}", arg(0), arg(1));
     case OpKind::Mul: return fmt::format("{} * {}", arg(0), arg(1));
     case OpKind::Div: return fmt::format("{} / {}", arg(0), arg(1));
     case OpKind::Pow: return fmt::format("{}({}, {})", fn("pow", t), arg(0), arg(1));
-    case OpKind::Maximum: return fmt::format("({0} > {1} || {0} != {0}) ? {0} : {1}", arg(0), arg(1));
-    case OpKind::Minimum: return fmt::format("({0} < {1} || {0} != {0}) ? {0} : {1}", arg(0), arg(1));
-    case OpKind::Remainder:
-      return isFloat ? fmt::format("{0}({1}, {2}) + (({0}({1}, {2}) != 0 && (({0}({1}, {2}) < 0) != ({2} < 0))) ? {2} : 0)",
-                                   fn("fmod", t), arg(0), arg(1))
-                     : fmt::format("cocktail_mod({}, {})", arg(0), arg(1));
-    case OpKind::FloorDiv:
-      return isFloat ? fmt::format("{}({} / {})", fn("floor", t), arg(0), arg(1))
-                     : fmt::format("cocktail_floordiv({}, {})", arg(0), arg(1));
+    case OpKind::Maximum: return math("maximum", arg(0), arg(1));
+    case OpKind::Minimum: return math("minimum", arg(0), arg(1));
+    case OpKind::Remainder: return math(isFloat ? "remainderFloat" : "remainderInt", arg(0), arg(1));
+    case OpKind::FloorDiv: return math(isFloat ? "floorDivideFloat" : "floorDivideInt", arg(0), arg(1));
     case OpKind::Eq: return fmt::format("{} == {}", arg(0), arg(1));
     case OpKind::Ne: return fmt::format("{} != {}", arg(0), arg(1));
     case OpKind::Lt: return fmt::format("{} < {}", arg(0), arg(1));
@@ -343,23 +346,23 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
     case OpKind::Xor: return t == DType::I1 ? fmt::format("{} != {}", arg(0), arg(1)) : fmt::format("{} ^ {}", arg(0), arg(1));
     case OpKind::Neg: return fmt::format("-{}", arg(0));
     case OpKind::Not: return fmt::format("!{}", arg(0));
-    case OpKind::Sigmoid: return fmt::format("cocktail_sigmoid({})", arg(0));
+    case OpKind::Sigmoid: return math("sigmoid", arg(0));
     case OpKind::Tanh: return fmt::format("{}({})", fn("tanh", t), arg(0));
-    case OpKind::Relu: return fmt::format("{0} > 0 ? {0} : ({1})0", arg(0), ctypeOf(t));
+    case OpKind::Relu: return math("relu", arg(0));
     case OpKind::Exp: return fmt::format("{}({})", fn("exp", t), arg(0));
     case OpKind::Log: return fmt::format("{}({})", fn("log", t), arg(0));
     case OpKind::Sqrt: return fmt::format("{}({})", fn("sqrt", t), arg(0));
     case OpKind::Rsqrt: return fmt::format("{}({})", fn("rsqrt", t), arg(0));
     case OpKind::Abs: return isFloat ? fmt::format("{}({})", fn("fabs", t), arg(0)) : fmt::format("({0} < 0 ? -{0} : {0})", arg(0));
     case OpKind::Erf: return fmt::format("{}({})", fn("erf", t), arg(0));
-    case OpKind::Gelu: return fmt::format("0.5f * {0} * (1.0f + {1}({0} * 0.70710678118654752f))", arg(0), fn("erf", t));
+    case OpKind::Gelu: return math("gelu", arg(0));
     case OpKind::Sin: return fmt::format("{}({})", fn("sin", t), arg(0));
     case OpKind::Cos: return fmt::format("{}({})", fn("cos", t), arg(0));
     case OpKind::Floor: return isFloat ? fmt::format("{}({})", fn("floor", t), arg(0)) : arg(0);
     case OpKind::Ceil: return isFloat ? fmt::format("{}({})", fn("ceil", t), arg(0)) : arg(0);
-    case OpKind::Round: return isFloat ? fmt::format("{}({})", fn("rint", t), arg(0)) : arg(0);
-    case OpKind::Reciprocal: return fmt::format("({})1 / {}", ctypeOf(t), arg(0));
-    case OpKind::Silu: return fmt::format("{0} * cocktail_sigmoid({0})", arg(0));
+    case OpKind::Round: return isFloat ? math("roundHalfEven", arg(0)) : arg(0);
+    case OpKind::Reciprocal: return math("reciprocal", arg(0));
+    case OpKind::Silu: return math("silu", arg(0));
     case OpKind::Where: return fmt::format("{} ? {} : {}", arg(0), arg(1), arg(2));
     case OpKind::MaskedFill: return fmt::format("{} ? {} : {}", arg(1), arg(2), arg(0));
     case OpKind::Cast:
@@ -379,15 +382,11 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
       auto c = [&](const char* name) { return fmt::format("(({}){})", ct, op.attrs().getFloat(name).value_or(0.0)); };
       const std::string x0 = arg(0);
       switch (op.kind()) {
-        case OpKind::Hardswish: return fmt::format("{0} * cocktail_clamp06({0} + ({1})3) / ({1})6", x0, ct);
-        case OpKind::Hardsigmoid: return fmt::format("cocktail_clamp06({0} + ({1})3) / ({1})6", x0, ct);
-        case OpKind::LeakyRelu: return fmt::format("{0} > 0 ? {0} : {0} * {1}", x0, c("negative_slope"));
-        case OpKind::Elu:
-          return fmt::format("{0} > 0 ? {0} * {1} : {2}({0} * {3}) * {1} * {4}", x0, c("scale"), fn("expm1", t),
-                             c("input_scale"), c("alpha"));
-        default:
-          return fmt::format("{0} * {1} > {2} ? {0} : {3}({4}({0} * {1})) / {1}", x0, c("beta"), c("threshold"),
-                             fn("log1p", t), fn("exp", t));
+        case OpKind::Hardswish: return math("hardswish", x0);
+        case OpKind::Hardsigmoid: return math("hardsigmoid", x0);
+        case OpKind::LeakyRelu: return math("leakyRelu", x0, c("negative_slope"));
+        case OpKind::Elu: return math("elu", x0, c("alpha"), c("scale"), c("input_scale"));
+        default: return math("softplus", x0, c("beta"), c("threshold"));
       }
     }
     case OpKind::Clamp: {

@@ -1,10 +1,16 @@
 //===- codegen/DevicePrelude.cpp ------------------------------------------------===//
 #include "codegen/DevicePrelude.h"
 
+#include <string>
+
+#include "codegen/ElementwiseMathText.h"
+
 namespace cocktail::codegen {
 
-std::string_view devicePrelude() {
-  return R"cuda(// ---- Cocktail device prelude -------------------------------------------------
+namespace {
+
+/// Up to the elementwise math.
+constexpr std::string_view kPreludeHead = R"cuda(// ---- Cocktail device prelude -------------------------------------------------
 typedef long long i64;
 
 #ifndef COCKTAIL_SPIN_WAIT
@@ -23,16 +29,6 @@ __device__ __forceinline__ i64 cocktail_max(i64 a, i64 b) { return a > b ? a : b
 // One thread of the whole grid: the one that stores scalars for the host and later kernels.
 __device__ __forceinline__ bool cocktail_leader() { return blockIdx.x == 0 && threadIdx.x == 0; }
 
-// TorchScript's integer // and % round toward negative infinity.
-__device__ __forceinline__ i64 cocktail_floordiv(i64 a, i64 b) {
-  i64 q = a / b;
-  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
-}
-__device__ __forceinline__ i64 cocktail_mod(i64 a, i64 b) {
-  i64 r = a % b;
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-}
-
 // Slice bounds as PyTorch clamps them; a negative index counts from the end.
 __device__ __forceinline__ i64 cocktail_slice_start(i64 s, i64 size) {
   if (s < 0) s += size;
@@ -45,12 +41,10 @@ __device__ __forceinline__ i64 cocktail_slice_end(i64 e, i64 start, i64 size) {
 __device__ __forceinline__ i64 cocktail_slice_len(i64 start, i64 end, i64 step) { return (end - start + step - 1) / step; }
 __device__ __forceinline__ i64 cocktail_index(i64 i, i64 size) { return i < 0 ? i + size : i; }
 
-__device__ __forceinline__ float cocktail_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-__device__ __forceinline__ double cocktail_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }
-// min(max(x, 0), 6) letting NaN through, as ATen's hardswish/hardsigmoid do.
-__device__ __forceinline__ float cocktail_clamp06(float x) { x = x < 0.0f ? 0.0f : x; return x > 6.0f ? 6.0f : x; }
-__device__ __forceinline__ double cocktail_clamp06(double x) { x = x < 0.0 ? 0.0 : x; return x > 6.0 ? 6.0 : x; }
+)cuda";
 
+/// After it: reductions, barriers, tile counters.
+constexpr std::string_view kPreludeTail = R"cuda(
 // Sum over the 32 lanes of a warp; lane 0 holds the result.
 __device__ __forceinline__ float cocktail_warp_sum(float v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
@@ -101,6 +95,14 @@ __device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last,
 }
 // ---- end of prelude ---------------------------------------------------------------
 )cuda";
+
+}  // namespace
+
+std::string_view devicePrelude() {
+  // What each elementwise op computes: ir/ElementwiseMath.h, the CPU's definition.
+  static const std::string prelude = std::string(kPreludeHead) + "\n// ---- ir/ElementwiseMath.h\n" +
+                                     std::string(kElementwiseMathText) + std::string(kPreludeTail);
+  return prelude;
 }
 
 }  // namespace cocktail::codegen

@@ -16,13 +16,13 @@ using ir::DType;
 using ir::OpKind;
 
 int64_t pyFloorDiv(int64_t a, int64_t b) {
-  if (b == 0) throw OpError("integer division by zero");
-  if (b == -1 && a == std::numeric_limits<int64_t>::min()) throw OpError("integer overflow in floor division");
+  if (b == 0) throw InputError("integer division by zero");
+  if (b == -1 && a == std::numeric_limits<int64_t>::min()) throw InputError("integer overflow in floor division");
   return math::floorDivideInt(a, b);
 }
 
 int64_t pyMod(int64_t a, int64_t b) {
-  if (b == 0) throw OpError("integer modulo by zero");
+  if (b == 0) throw InputError("integer modulo by zero");
   return math::remainderInt(a, b);
 }
 
@@ -58,16 +58,16 @@ RuntimeValue scalarBinary(OpKind k, const RuntimeValue& a, const RuntimeValue& b
       case OpKind::Sub: r = x - y; break;
       case OpKind::Mul: r = x * y; break;
       case OpKind::Div:
-        if (y == 0.0) throw OpError("float division by zero");
+        if (y == 0.0) throw InputError("float division by zero");
         r = x / y;
         break;
       case OpKind::Pow: r = std::pow(x, y); break;
       case OpKind::FloorDiv:
-        if (y == 0.0) throw OpError("float floor division by zero");
+        if (y == 0.0) throw InputError("float floor division by zero");
         r = math::floorDivideFloat(x, y);
         break;
       case OpKind::Remainder:
-        if (y == 0.0) throw OpError("float modulo by zero");
+        if (y == 0.0) throw InputError("float modulo by zero");
         r = math::remainderFloat(x, y);
         break;
       case OpKind::Maximum: r = std::max(x, y); break;

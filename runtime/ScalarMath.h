@@ -16,7 +16,7 @@
 
 namespace cocktail::runtime {
 
-/// Python's `a // b` and `a % b` on ints; throw OpError on a zero divisor
+/// Python's `a // b` and `a % b` on ints; throw InputError (as Python raises) on a zero divisor
 /// or on INT64_MIN // -1, which overflows.
 int64_t pyFloorDiv(int64_t a, int64_t b);
 int64_t pyMod(int64_t a, int64_t b);
