@@ -74,7 +74,10 @@ int main(int argc, char** argv) {
   std::string cacheDir = defaultCacheDir();
   std::vector<std::string> loadModels;
   int httpPort = 8000, grpcPort = 8001, metricsPort = 8002, pollSecs = 15, exitTimeoutSecs = 30, grpcThreads = 2;
-  int httpThreads = 8, verbose = 0;
+  // cpp-httplib serves a connection on one pool thread for as long as the
+  // client keeps it open, so this bounds the clients served at once: room
+  // for perf_analyzer's and a load balancer's pools, not Triton's 8.
+  int httpThreads = 64, verbose = 0;
   int64_t maxMessage = INT32_MAX, httpMaxInput = int64_t{64} << 20, defaultDimBound = server::kDefaultDimBound,
           maxDimBound = server::kDefaultMaxDimBound;
   uint32_t maxQueue = 1024;
@@ -89,7 +92,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 65535));
   app.add_option("--http-address", httpAddress, "Address the HTTP service binds (default 0.0.0.0), e.g. --http-address 127.0.0.1");
   app.add_option("--http-thread-count", httpThreads,
-                 "HTTP connections served at once, each on a thread of its own (default 8), e.g. --http-thread-count 16")
+                 "HTTP connections served at once, each on a thread of its own while the client keeps it open "
+                 "(default 64), e.g. --http-thread-count 128")
       ->check(CLI::Range(1, 1024));
   app.add_option("--http-max-input-size", httpMaxInput,
                  "Largest HTTP request body in bytes, after decompression; larger ones get 413 (default 67108864),\n"

@@ -4,8 +4,14 @@
 # its default, empty model repository and checks what the image promises: it
 # becomes ready on /v2/health/ready, runs as a user that is not root, and keeps
 # its HEALTHCHECK. Exits 77 (CTest: skipped) with the reason when no engine
-# can build here.
+# can build here, or unless COCKTAIL_IMAGE_TEST=1.
 set -eu
+# Opt-in: the build installs ~740 packages and compiles the server, 45-60 min
+# on 2 cores, past CI's budget even where an engine runs.
+if [ "${COCKTAIL_IMAGE_TEST:-0}" != 1 ]; then
+  echo "deploy/image: SKIPPED: building the image takes 45-60 min; COCKTAIL_IMAGE_TEST=1 runs it"
+  exit 77
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 if ! check=$("$root/deploy/build-image.sh" --check 2>&1); then
