@@ -43,8 +43,16 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
     }
     return std::nullopt;
   };
+  // Items above the topmost MARK: what an opcode that pops a fixed count may
+  // take (LibTorch keeps marks apart from its stack, so popping through one
+  // would pop an empty stack there: a SEGV the fuzzer found).
+  auto itemsAboveMark = [&]() {
+    size_t n = 0;
+    while (n < stack.size() && !stack[stack.size() - 1 - n].isMark) ++n;
+    return n;
+  };
   auto popN = [&](size_t n) -> std::optional<size_t> {
-    if (stack.size() < n) return std::nullopt;
+    if (itemsAboveMark() < n) return std::nullopt;
     size_t start = stack[stack.size() - n].start;
     stack.resize(stack.size() - n);
     return start;
@@ -111,7 +119,7 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
       case 'q': case 'r': {  // BINPUT, LONG_BINPUT
         const size_t width = c == 'q' ? 1 : 4;
         if (!need(width)) return fail("is cut short");
-        if (stack.empty()) return fail("memoizes from an empty stack");
+        if (itemsAboveMark() == 0) return fail("memoizes from an empty stack");
         const uint64_t index = readLE(p, pos, width);
         pos += width;
         if (index > memoSize)
@@ -120,7 +128,7 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
         break;
       }
       case 0x94:  // MEMOIZE
-        if (stack.empty()) return fail("memoizes from an empty stack");
+        if (itemsAboveMark() == 0) return fail("memoizes from an empty stack");
         ++memoSize;
         break;
       case 'h': case 'j': {  // BINGET, LONG_BINGET
@@ -133,7 +141,7 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
         break;
       }
       case 'a': {                        // APPEND: list item -> list
-        if (stack.size() < 2) return fail("needs a list and an item on the stack");
+        if (itemsAboveMark() < 2) return fail("needs a list and an item on the stack");
         markInserts.push_back(stack.back().start);
         appendAt.push_back(op);
         stack.pop_back();
@@ -143,7 +151,7 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
         if (!popToMark()) return fail("has no MARK before it");
         break;
       case 's': {  // SETITEM: dict key value -> dict; rewritten like APPEND
-        if (stack.size() < 3) return fail("needs a dict, a key and a value on the stack");
+        if (itemsAboveMark() < 3) return fail("needs a dict, a key and a value on the stack");
         markInserts.push_back(stack[stack.size() - 2].start);
         setItemAt.push_back(op);
         stack.resize(stack.size() - 2);

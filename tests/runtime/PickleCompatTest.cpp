@@ -205,6 +205,19 @@ TEST(PickleCompatTest, StackUnderflowIsRefused) {
   EXPECT_THAT(refusal(PROTO2 + BUILD + STOP), HasSubstr("pops from an empty stack"));
 }
 
+// A MARK is no stack item: LibTorch keeps marks apart, and TUPLE1 over three
+// MARKs popped its empty stack (SEGV; the inputs_file fuzzer's input).
+TEST(PickleCompatTest, PopsThroughAMarkAreRefused) {
+  EXPECT_THAT(refusal(PROTO2 + MARK + MARK + MARK + TUPLE1 + TUPLE1 + TUPLE1 + STOP),
+              HasSubstr("opcode 0x85 at byte 5 needs more items than the stack holds"));
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_LIST + MARK + BININT1(1) + APPEND + STOP), HasSubstr("needs a list and an item"));
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_DICT + MARK + BININT1(1) + BININT1(2) + SETITEM + STOP),
+              HasSubstr("needs a dict, a key and a value"));
+  EXPECT_THAT(refusal(PROTO2 + MARK + BINPUT(0) + STOP), HasSubstr("memoizes from an empty stack"));
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + MARK + BUILD + STOP), HasSubstr("pops from an empty stack"));
+  EXPECT_EQ(refusal(PROTO2 + MARK + BININT1(1) + TUPLE1 + TUPLE + STOP), "");  // an item above the MARK is fine
+}
+
 // LibTorch 1.13 grows its memo table to the index a BINPUT names: a
 // LONG_BINPUT of 2^32-1 would allocate 64 GiB of IValues before any error.
 TEST(PickleCompatTest, MemoIndexSkippingAheadIsRefused) {
