@@ -181,7 +181,11 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
         push(*start);
         break;
       }
-      case 'b': case '0':  // BUILD, POP
+      case 'b':  // BUILD: object state -> object
+        if (itemsAboveMark() < 2) return fail("needs an object and its state on the stack");
+        stack.pop_back();
+        break;
+      case '0':  // POP
         if (!popN(1)) return fail("pops from an empty stack");
         break;
       case '1':  // POP_MARK
