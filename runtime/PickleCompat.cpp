@@ -1,9 +1,13 @@
 //===- runtime/PickleCompat.cpp ------------------------------------------------------===//
 #include "runtime/PickleCompat.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace cocktail::runtime {
 
@@ -22,8 +26,9 @@ uint64_t readLE(std::string_view s, size_t at, size_t n) {
 
 }  // namespace
 
-std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
+ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
   std::vector<Item> stack;
+  size_t memoSize = 0;              // memo entries defined so far (BINPUT, MEMOIZE)
   std::vector<size_t> markInserts;  // offsets where a MARK goes
   std::vector<size_t> appendAt;     // offsets of APPEND opcodes
   std::vector<size_t> setItemAt;    // offsets of SETITEM opcodes
@@ -38,16 +43,29 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
     }
     return std::nullopt;
   };
+  // Items above the topmost MARK: what an opcode that pops a fixed count may
+  // take (LibTorch keeps marks apart from its stack, so popping through one
+  // would pop an empty stack there: a SEGV the fuzzer found).
+  auto itemsAboveMark = [&]() {
+    size_t n = 0;
+    while (n < stack.size() && !stack[stack.size() - 1 - n].isMark) ++n;
+    return n;
+  };
   auto popN = [&](size_t n) -> std::optional<size_t> {
-    if (stack.size() < n) return std::nullopt;
+    if (itemsAboveMark() < n) return std::nullopt;
     size_t start = stack[stack.size() - n].start;
     stack.resize(stack.size() - n);
     return start;
   };
 
+  size_t op = 0;
+  unsigned char c = 0;
+  auto fail = [&](std::string_view why) {
+    return ir::Status::error(fmt::format("the pickle's opcode 0x{:02x} at byte {} {}", c, op, why));
+  };
   while (pos < p.size()) {
-    size_t op = pos;
-    unsigned char c = static_cast<unsigned char>(p[pos++]);
+    op = pos;
+    c = static_cast<unsigned char>(p[pos++]);
     // Written so that a huge length read from the file cannot wrap around.
     auto need = [&](size_t n) { return n <= p.size() - pos; };
     auto skip = [&](size_t n) {
@@ -75,14 +93,15 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
       case 'M': ok = skip(2); push(op); break;
       case 'G': ok = skip(8); push(op); break;
       case 0x8a: {  // LONG1: an int of n little-endian two's-complement bytes
-        if (!need(1)) return std::nullopt;
+        if (!need(1)) return fail("is cut short");
         const size_t n = static_cast<unsigned char>(p[pos]);
         if (n >= 1 && n < 8) shortLongAt.push_back(op);
         ok = skipLen(1);
         push(op);
         break;
       }
-      case 0x8b: case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;  // LONG4, strings, bytes
+      case 0x8b: ok = skipLen(4); push(op); break;  // LONG4
+      case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;
       case 0x8c: case 'U': case 'C': ok = skipLen(1); push(op); break;
       case 0x8d: case 0x8e: ok = skipLen(8); push(op); break;
       case 'c': {  // GLOBAL module\nname\n
@@ -94,23 +113,45 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
         push(op);
         break;
       }
-      case 'q': ok = skip(1); break;     // BINPUT
-      case 'r': ok = skip(4); break;     // LONG_BINPUT
-      case 0x94: break;                  // MEMOIZE
-      case 'h': ok = skip(1); push(op); break;  // BINGET
-      case 'j': ok = skip(4); push(op); break;  // LONG_BINGET
+      // Memo indices: Python numbers them 0, 1, 2, ... as it defines them.
+      // LibTorch 1.13 grows its memo table to any index a BINPUT names
+      // (LONG_BINPUT 2^32-1 is 64 GiB of IValues), so one that skips ahead is refused.
+      case 'q': case 'r': {  // BINPUT, LONG_BINPUT
+        const size_t width = c == 'q' ? 1 : 4;
+        if (!need(width)) return fail("is cut short");
+        if (itemsAboveMark() == 0) return fail("memoizes from an empty stack");
+        const uint64_t index = readLE(p, pos, width);
+        pos += width;
+        if (index > memoSize)
+          return fail(fmt::format("stores memo entry {}, but only {} are defined before it", index, memoSize));
+        memoSize = std::max<size_t>(memoSize, index + 1);
+        break;
+      }
+      case 0x94:  // MEMOIZE
+        if (itemsAboveMark() == 0) return fail("memoizes from an empty stack");
+        ++memoSize;
+        break;
+      case 'h': case 'j': {  // BINGET, LONG_BINGET
+        const size_t width = c == 'h' ? 1 : 4;
+        if (!need(width)) return fail("is cut short");
+        const uint64_t index = readLE(p, pos, width);
+        pos += width;
+        if (index >= memoSize) return fail(fmt::format("reads memo entry {}, but only {} are defined", index, memoSize));
+        push(op);
+        break;
+      }
       case 'a': {                        // APPEND: list item -> list
-        if (stack.size() < 2) return std::nullopt;
+        if (itemsAboveMark() < 2) return fail("needs a list and an item on the stack");
         markInserts.push_back(stack.back().start);
         appendAt.push_back(op);
         stack.pop_back();
         break;
       }
       case 'e': case 'u': case 0x90:  // APPENDS, SETITEMS, ADDITEMS
-        ok = popToMark().has_value();
+        if (!popToMark()) return fail("has no MARK before it");
         break;
       case 's': {  // SETITEM: dict key value -> dict; rewritten like APPEND
-        if (stack.size() < 3) return std::nullopt;
+        if (itemsAboveMark() < 3) return fail("needs a dict, a key and a value on the stack");
         markInserts.push_back(stack[stack.size() - 2].start);
         setItemAt.push_back(op);
         stack.resize(stack.size() - 2);
@@ -118,33 +159,43 @@ std::optional<std::string> rewritePickleForLibTorch(std::string_view p) {
       }
       case 't': case 'l': case 'd': case 0x91: {  // TUPLE, LIST, DICT, FROZENSET
         auto start = popToMark();
-        if (!start) return std::nullopt;
+        if (!start) return fail("has no MARK before it");
         push(*start);
         break;
       }
       case 0x85: case 'Q': {  // TUPLE1, BINPERSID
         auto start = popN(1);
-        if (!start) return std::nullopt;
+        if (!start) return fail("needs more items than the stack holds");
         push(*start);
         break;
       }
       case 0x86: case 'R': case 0x81: case 0x93: {  // TUPLE2, REDUCE, NEWOBJ, STACK_GLOBAL
         auto start = popN(2);
-        if (!start) return std::nullopt;
+        if (!start) return fail("needs more items than the stack holds");
         push(*start);
         break;
       }
       case 0x87: {  // TUPLE3
         auto start = popN(3);
-        if (!start) return std::nullopt;
+        if (!start) return fail("needs more items than the stack holds");
         push(*start);
         break;
       }
-      case 'b': case '0': ok = popN(1).has_value(); break;  // BUILD, POP
-      case '1': ok = popToMark().has_value(); break;  // POP_MARK
-      default: return std::nullopt;  // FRAME and anything unexpected: leave it alone
+      case 'b':  // BUILD: object state -> object
+        if (itemsAboveMark() < 2) return fail("needs an object and its state on the stack");
+        stack.pop_back();
+        break;
+      case '0':  // POP
+        if (!popN(1)) return fail("pops from an empty stack");
+        break;
+      case '1':  // POP_MARK
+        if (!popToMark()) return fail("has no MARK before it");
+        break;
+      // FRAME, the text opcodes of protocol 0 and anything else: not what
+      // torch.save writes, and LibTorch would be handed them unchecked.
+      default: return fail("is not one torch.save writes");
     }
-    if (!ok) return std::nullopt;
+    if (!ok) return fail("has an argument or a length that reaches past the pickle's end");
   }
 done:
   if (appendAt.empty() && setItemAt.empty() && shortLongAt.empty()) return std::string(p);

@@ -1,6 +1,9 @@
 //===- runtime/Signature.cpp -----------------------------------------------------------===//
 #include "runtime/Signature.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <fmt/format.h>
 
 namespace cocktail::runtime {
@@ -34,6 +37,24 @@ Signature Signature::of(const ir::Program& program) {
   }
   for (size_t i = 0; i < program.resultTypes().size(); ++i) s.outputNames.push_back(fmt::format("OUTPUT__{}", i));
   return s;
+}
+
+uint64_t Signature::maxTensorInputBytes() const {
+  uint64_t largest = 0;
+  for (const ir::InputSpec& spec : inputs) {
+    if (spec.absent || !spec.type.isTensor()) continue;
+    unsigned __int128 bytes = static_cast<uint64_t>(ir::dtypeSize(spec.type.dtype()));
+    for (const ir::Dim& d : spec.type.dims()) {
+      int64_t extent = -1;
+      if (d.isConstant()) extent = d.value();
+      for (const ir::Symbol& sym : symbols)
+        if (d.isSymbol() && sym.name == d.symbolName()) extent = sym.bound;
+      if (extent < 0) return UINT64_MAX;
+      bytes = std::min<unsigned __int128>(bytes * static_cast<uint64_t>(extent), UINT64_MAX);
+    }
+    largest = std::max(largest, static_cast<uint64_t>(bytes));
+  }
+  return largest;
 }
 
 std::string Signature::str() const {

@@ -32,6 +32,11 @@ struct Signature {
   /// (if given) receives the value each symbol took.
   ir::Status check(const std::vector<RuntimeValue>& values, std::map<std::string, int64_t>* symbolValues = nullptr) const;
 
+  /// The bytes of the largest tensor input at its bounds (UINT64_MAX when a
+  /// dim has no bound): no tensor larger than this can pass `check`, so a
+  /// reader of inputs may refuse it before allocating it.
+  uint64_t maxTensorInputBytes() const;
+
   /// "forward(xs: f32[T<=128,4,64], steps: i64)"
   std::string str() const;
 };

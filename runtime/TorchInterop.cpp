@@ -1,6 +1,8 @@
 //===- runtime/TorchInterop.cpp ---------------------------------------------------------===//
 #include "runtime/TorchInterop.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -12,14 +14,15 @@
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/irparser.h>
 #include <torch/csrc/jit/serialization/import.h>
-#include <caffe2/serialize/inline_container.h>
-#include <caffe2/serialize/in_memory_adapter.h>
+#include <caffe2/serialize/versions.h>
+#include <unistd.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/csrc/jit/serialization/unpickler.h>
 #include <torch/script.h>
 
 #include "runtime/AtenTensor.h"
 #include "runtime/PickleCompat.h"
+#include "runtime/TorchSaveArchive.h"
 
 namespace cocktail::runtime {
 
@@ -133,61 +136,123 @@ void flatten(const c10::IValue& v, std::vector<c10::IValue>& out) {
 }  // namespace
 
 namespace {
-/// torch::jit::pickle_load, with the pickle first rewritten so that
-/// LibTorch 1.13 can read single-element lists (see PickleCompat.h).
+/// A LibTorch buffer holding a copy of a record's bytes, shared by every
+/// storage that names the record: a pickle may name one record any number of
+/// times (a memoized persistent id is three bytes), and a copy for each would
+/// multiply a small file into gigabytes.
+at::DataPtr sharedRecordPtr(const std::shared_ptr<const std::string>& bytes) {
+  auto* owner = new std::shared_ptr<const std::string>(bytes);
+  return at::DataPtr(const_cast<char*>((*owner)->data()), owner,
+                     [](void* p) { delete static_cast<std::shared_ptr<const std::string>*>(p); }, at::kCPU);
+}
+
+uint64_t parseFormatVersion(std::string_view text) {
+  uint64_t version = 0;
+  size_t digits = 0;
+  for (; digits < text.size() && digits < 4 && std::isdigit(static_cast<unsigned char>(text[digits])); ++digits)
+    version = version * 10 + static_cast<uint64_t>(text[digits] - '0');
+  if (digits == 0) throw std::invalid_argument(fmt::format("its version record '{}' is not a number", text.substr(0, 16)));
+  if (version < caffe2::serialize::kMinSupportedFileFormatVersion ||
+      version > caffe2::serialize::kMaxSupportedFileFormatVersion)
+    throw std::invalid_argument(fmt::format("its format version {} is not one LibTorch 1.13 reads ({} to {})", version,
+                                            caffe2::serialize::kMinSupportedFileFormatVersion,
+                                            caffe2::serialize::kMaxSupportedFileFormatVersion));
+  return version;
+}
+
+/// torch::jit::pickle_load, with nothing of the file trusted first: the zip
+/// is read here (TorchSaveArchive) rather than by LibTorch's reader, which
+/// allocates each record at the size its header declares; the pickle is
+/// walked before LibTorch's unpickler sees it (PickleCompat: every length and
+/// memo index it would trust is checked, and single-element lists are
+/// rewritten into what LibTorch 1.13 reads).
 c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
-  caffe2::serialize::PyTorchStreamReader reader(
-      std::make_shared<caffe2::serialize::MemoryReadAdapter>(bytes.data(), bytes.size()));
-  auto [pickleData, pickleSize] = reader.getRecord("data.pkl");
-  std::string_view original(static_cast<const char*>(pickleData.get()), pickleSize);
-  std::string pickle = rewritePickleForLibTorch(original).value_or(std::string(original));
+  auto archive = TorchSaveArchive::open(std::string_view(bytes.data(), bytes.size()));
+  if (!archive) throw std::invalid_argument(archive.status().diagnostics().front().message);
+  auto recordOrThrow = [&](std::string_view name) {
+    auto r = archive->record(name);
+    if (!r) throw std::invalid_argument(r.status().diagnostics().front().message);
+    return *r;
+  };
+  // Newer writers put the version under .data/ (LibTorch's reader looks there first too).
+  const uint64_t version =
+      parseFormatVersion(recordOrThrow(archive->has(".data/version") ? ".data/version" : "version"));
+  auto pickle = rewritePickleForLibTorch(recordOrThrow("data.pkl"));
+  if (!pickle) throw std::invalid_argument(pickle.status().diagnostics().front().message);
   size_t offset = 0;
   auto read = [&](char* buffer, size_t len) -> size_t {
-    size_t n = std::min(len, pickle.size() - offset);
-    std::memcpy(buffer, pickle.data() + offset, n);  // NOLINT(bugprone-not-null-terminated-result): bytes, not a C string
+    size_t n = std::min(len, pickle->size() - offset);
+    std::memcpy(buffer, pickle->data() + offset, n);
     offset += n;
     return n;
   };
-  // Each storage's bytes as read, by where they are: LibTorch 1.13 sizes a
-  // storage by the element count the pickle gives, not by its record, so a
-  // file whose pickle claims more than the record holds would be read past
-  // the record's end.
-  std::map<const void*, std::pair<std::string, size_t>> records;
-  auto readRecord = [&](const std::string& name) {
-    auto [data, size] = reader.getRecord("data/" + name);
-    records[data.get()] = {name, size};
-    return std::move(data);
+  // Each storage's record, copied once (so what the file makes us allocate
+  // stays within its own size). LibTorch 1.13 sizes a storage by the element
+  // count the pickle gives, not by its record, without allocating it; the
+  // storages are checked against their records below.
+  std::map<std::string, std::shared_ptr<const std::string>, std::less<>> records;
+  std::map<const void*, std::string> recordAt;
+  auto readRecord = [&](const std::string& key) {
+    auto it = records.find(key);
+    if (it == records.end()) {
+      it = records.emplace(key, std::make_shared<const std::string>(recordOrThrow("data/" + key))).first;
+      recordAt[it->second->data()] = key;
+    }
+    return sharedRecordPtr(it->second);
   };
   torch::jit::Unpickler unpickler(read, nullptr, nullptr, readRecord, c10::nullopt);
-  unpickler.set_version(reader.version());
+  unpickler.set_version(version);
   c10::IValue value = unpickler.parse_ivalue();
   std::vector<c10::IValue> values;
   flatten(value, values);
   for (const c10::IValue& v : values) {
     if (!v.isTensor() || !v.toTensor().has_storage()) continue;
     const c10::Storage& storage = v.toTensor().storage();
-    auto it = records.find(storage.data());
-    const size_t held = it == records.end() ? 0 : it->second.second;
+    auto it = recordAt.find(storage.data());
+    const size_t held = it == recordAt.end() ? 0 : records.at(it->second)->size();
     if (storage.nbytes() > held)
       throw std::invalid_argument(fmt::format("a tensor's storage{} claims {} bytes, but the file holds {} for it",
-                                              it == records.end() ? "" : " 'data/" + it->second.first + "'",
+                                              it == recordAt.end() ? "" : " 'data/" + it->second + "'",
                                               storage.nbytes(), held));
   }
   return value;
 }
+
+/// The bytes a tensor takes once contiguous (what fromAten allocates), or
+/// nullopt past 2^63 or for a negative size: a stride-0 tensor from a file may
+/// be any shape over a one-element storage.
+std::optional<uint64_t> denseBytes(const at::Tensor& t) {
+  const c10::IntArrayRef sizes = t.sizes();
+  if (std::any_of(sizes.begin(), sizes.end(), [](int64_t n) { return n < 0; })) return std::nullopt;
+  if (std::any_of(sizes.begin(), sizes.end(), [](int64_t n) { return n == 0; })) return 0;
+  unsigned __int128 bytes = t.element_size();
+  for (int64_t size : sizes) {
+    bytes *= static_cast<uint64_t>(size);
+    if (bytes > static_cast<unsigned __int128>(INT64_MAX)) return std::nullopt;
+  }
+  return static_cast<uint64_t>(bytes);
+}
 }  // namespace
 
-ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path) {
+ValuesFileLimits ValuesFileLimits::ofMachine() {
+  const long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGE_SIZE);
+  const uint64_t memory = pages > 0 && pageSize > 0 ? static_cast<uint64_t>(pages) * static_cast<uint64_t>(pageSize)
+                                                    : uint64_t{1} << 34;
+  return ValuesFileLimits{memory, "this machine's memory"};
+}
+
+ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path, const ValuesFileLimits& limits) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     return ir::Status::error(fmt::format("cannot read inputs '{}': it is a directory", path));
   std::ifstream in(path, std::ios::binary);
   if (!in) return ir::Status::error(fmt::format("cannot open inputs '{}': {}", path, std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return parseValuesFile(bytes, path);
+  return parseValuesFile(bytes, path, limits);
 }
 
-ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path) {
+ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path,
+                                                        const ValuesFileLimits& limits) {
   c10::IValue value;
   try {
     value = unpickleTorchSave(bytes);
@@ -205,6 +270,25 @@ ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>&
       out.push_back(std::monostate{});
       ++i;
       continue;
+    }
+    // Checked before fromAten makes the tensor contiguous, which allocates it
+    // in full: first that the storage holds it, then, for a tensor larger
+    // than its storage (stride 0, overlapping strides: more than the file
+    // holds), that it fits the limit.
+    if (e.isTensor()) {
+      const at::Tensor& t = e.toTensor();
+      try {
+        if (t.device().is_cpu()) checkStorageHoldsTensor(t);
+      } catch (const std::exception& error) {
+        return ir::Status::error(fmt::format("'{}': element {}: {}", path, i, error.what()));
+      }
+      const std::optional<uint64_t> dense = denseBytes(t);
+      const uint64_t stored = t.has_storage() ? t.storage().nbytes() : 0;
+      if (!dense || (*dense > stored && *dense > limits.maxTensorBytes))
+        return ir::Status::error(fmt::format(
+            "'{}': element {}: a {} tensor of shape {} takes {} bytes, more than the limit of {} bytes ({})", path, i,
+            c10::toString(t.scalar_type()), c10::str(t.sizes()), dense ? fmt::to_string(*dense) : "over 2^63",
+            limits.maxTensorBytes, limits.maxTensorBytesReason));
     }
     auto rv = fromIValue(e);
     if (!rv)

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,12 +19,28 @@
 
 namespace cocktail::runtime {
 
+/// What reading a values file may allocate beyond the file's own size,
+/// checked before the allocation: a stride-0 (expanded) tensor may have any
+/// shape over a one-element storage, and is made dense to be read.
+struct ValuesFileLimits {
+  /// Bytes of one tensor once contiguous, where that is more than its storage.
+  uint64_t maxTensorBytes = 0;
+  /// Where the limit comes from, for the error ("this machine's memory").
+  std::string maxTensorBytesReason;
+
+  /// The machine's physical memory: nothing larger can be read.
+  static ValuesFileLimits ofMachine();
+};
+
 /// Reads a list (or tuple) of tensors and numbers saved by Python's
-/// `torch.save([...], path)`.
-ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path);
+/// `torch.save([...], path)`. Nothing in the file is trusted: a corrupt or
+/// hand-made file is an error naming what is wrong, within `limits`.
+ir::Expected<std::vector<RuntimeValue>> loadValuesFile(const std::string& path,
+                                                       const ValuesFileLimits& limits = ValuesFileLimits::ofMachine());
 
 /// The same from the file's bytes; `path` names it in errors.
-ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path);
+ir::Expected<std::vector<RuntimeValue>> parseValuesFile(const std::vector<char>& bytes, const std::string& path,
+                                                        const ValuesFileLimits& limits = ValuesFileLimits::ofMachine());
 
 /// Writes values so that Python's `torch.load(path)` returns a list.
 ir::Status saveValuesFile(const std::vector<RuntimeValue>& values, const std::string& path);

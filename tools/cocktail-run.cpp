@@ -13,6 +13,7 @@
 
 #include "runtime/Artifact.h"
 #include "runtime/CpuExecutor.h"
+#include "runtime/Signature.h"
 #include "runtime/TorchInterop.h"
 #include "tools/ExitCode.h"
 #if COCKTAIL_HAVE_CUDA
@@ -118,7 +119,13 @@ int main(int argc, char** argv) {
     executor = runtime::createCpuExecutor(artifact->program, runtime::torchScriptIslands());
   }
   if (!executor) return failStatus(executor.status());
-  auto inputs = runtime::loadValuesFile(inputsPath);
+  // No tensor larger than the signature's largest input can run, so none is
+  // made dense: a stride-0 tensor in the file may claim any shape.
+  const runtime::Signature signature = runtime::Signature::of(*artifact->program);
+  runtime::ValuesFileLimits limits = runtime::ValuesFileLimits::ofMachine();
+  if (signature.maxTensorInputBytes() < limits.maxTensorBytes)
+    limits = {signature.maxTensorInputBytes(), fmt::format("the largest input of {} at its bounds", signature.str())};
+  auto inputs = runtime::loadValuesFile(inputsPath, limits);
   if (!inputs) return failStatus(inputs.status());
 
   // The reference runs first, on its own copies: a model may write into its inputs.

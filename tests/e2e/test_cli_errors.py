@@ -7,6 +7,7 @@ Models are scripted here, into ``tmp_path``; nothing else is needed.
 
     /usr/bin/python3 -m pytest -q tests/e2e/test_cli_errors.py
 """
+import io
 import os
 import re
 import signal
@@ -616,6 +617,85 @@ def test_run_inputs_storage_shorter_than_its_pickle_says(models, tmp_path):
             dst.writestr(info, data[:16] if info.filename.endswith("/data/0") else data)
     proc = run_tool("cocktail-run", models["artifact"], "--inputs", short)
     expect_clean_failure(proc, "short.pt", "storage 'data/0' claims 80 bytes, but the file holds 16")
+
+
+def rewrite_record(src: Path, dst: Path, suffix: str, edit) -> Path:
+    """A copy of the torch.save file `src` with the record ending in `suffix`
+    replaced by edit(its bytes), CRCs and sizes written right by zipfile."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            zout.writestr(info, edit(data) if info.filename.endswith(suffix) else data)
+    return dst
+
+
+def test_run_inputs_expanded_tensor_larger_than_any_input(models, tmp_path):
+    """A stride-0 tensor of 2^34 elements over a one-element storage: made
+    dense, it would take 64 GiB; it is refused against the signature first."""
+    p = save_inputs(tmp_path / "expanded.pt", [ForgedTensor(1, 0, (2**17, 2**17), (0, 0)), 3])
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "expanded.pt", "element 0: a Float tensor of shape [131072, 131072] takes 68719476736 "
+                         "bytes, more than the limit of 128 bytes (the largest input of forward(x: f32[T<=8,4], "
+                         "steps: i64) at its bounds)")
+
+
+def test_run_inputs_string_longer_than_the_pickle(models, tmp_path, good_inputs):
+    """A BINUNICODE whose length says 2 GiB: LibTorch 1.13 reserves the string
+    before reading it (the inputs_file fuzzer's out-of-memory input)."""
+    def lengthen(pickle: bytes) -> bytes:
+        at = pickle.index(b"X\x07\x00\x00\x00storage")
+        return pickle[:at + 1] + b"\xff\xff\xff\x7f" + pickle[at + 5:]
+    p = rewrite_record(good_inputs, tmp_path / "long_string.pt", "/data.pkl", lengthen)
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "long_string.pt", "is not a file written by torch.save",
+                         "the pickle's opcode 0x58 at byte", "reaches past the pickle's end")
+
+
+def test_run_inputs_memo_index_skipping_ahead(models, tmp_path, good_inputs):
+    """LONG_BINPUT 2^32-1 where Python numbers memo entries 0, 1, 2, ...:
+    LibTorch 1.13 would grow its memo table to 4 billion entries."""
+    def skip_ahead(pickle: bytes) -> bytes:
+        at = pickle.index(b"q\x01")
+        return pickle[:at] + b"r\xff\xff\xff\xff" + pickle[at + 2:]
+    p = rewrite_record(good_inputs, tmp_path / "memo.pt", "/data.pkl", skip_ahead)
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "memo.pt", "stores memo entry 4294967295, but only 1 are defined before it")
+
+
+def record_offsets(data: bytes, suffix: str):
+    """(central directory header, first data byte) of the record ending in `suffix`."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = next(i for i in z.infolist() if i.filename.endswith(suffix))
+    name = info.filename.encode()
+    central = data.index(b"PK\x01\x02")
+    while data[central + 46:central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    local = info.header_offset
+    first = local + 30 + int.from_bytes(data[local + 26:local + 28], "little") + \
+        int.from_bytes(data[local + 28:local + 30], "little")
+    return central, first
+
+
+def test_run_inputs_record_claiming_more_than_the_file(models, tmp_path, good_inputs):
+    """A central directory that gives data/0 2 GiB: LibTorch's zip reader
+    allocates a record at its declared size before reading it."""
+    data = bytearray(good_inputs.read_bytes())
+    central, _ = record_offsets(bytes(data), "/data/0")
+    data[central + 20:central + 28] = (0x7fffffff).to_bytes(4, "little") * 2
+    p = tmp_path / "huge_record.pt"
+    p.write_bytes(bytes(data))
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "huge_record.pt", "record 'in/data/0' claims 2147483647 bytes", "past the file's end")
+
+
+def test_run_inputs_corrupt_record_fails_its_crc(models, tmp_path, good_inputs):
+    data = bytearray(good_inputs.read_bytes())
+    _, first = record_offsets(bytes(data), "/data/0")
+    data[first + 5] ^= 0x10
+    p = tmp_path / "flipped.pt"
+    p.write_bytes(bytes(data))
+    proc = run_tool("cocktail-run", models["artifact"], "--inputs", p)
+    expect_clean_failure(proc, "flipped.pt", "record 'in/data/0' is corrupt: its CRC-32 is")
 
 
 def test_run_timeout_stops_a_long_loop(models, tmp_path):

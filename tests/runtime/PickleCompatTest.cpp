@@ -3,10 +3,11 @@
 // rewritePickleForLibTorch on hand-assembled protocol-2 pickles: every APPEND
 // becomes APPENDS with a MARK before the appended item (wherever that item's
 // opcodes start), everything else is copied unchanged, and input it cannot
-// follow (unknown opcodes, truncation, stack underflow) gives nullopt rather
-// than a crash.
+// follow (unknown opcodes, truncation, stack underflow, memo indices that
+// skip ahead) is refused with the opcode and its byte offset, never a crash.
 //
 //===----------------------------------------------------------------------===//
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,10 +16,14 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "runtime/PickleCompat.h"
 
 namespace cocktail::runtime {
 namespace {
+
+using ::testing::HasSubstr;
 
 // Opcodes, as one-byte strings, so that pickles read like pickletools.dis.
 const std::string PROTO2("\x80\x02", 2);
@@ -67,10 +72,16 @@ std::string LONG1n(int64_t v, size_t n) {
 }
 std::string LONG8(int64_t v) { return LONG1n(v, 8); }
 
+/// The error's message, or "" when the pickle is accepted.
+std::string refusal(const std::string& pickle) {
+  auto r = rewritePickleForLibTorch(pickle);
+  return r.ok() ? "" : r.status().diagnostics().front().message;
+}
+
 std::string rewritten(const std::string& pickle) {
   auto r = rewritePickleForLibTorch(pickle);
-  EXPECT_TRUE(r.has_value()) << "refused";
-  return r.value_or("<nullopt>");
+  EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.status().str());
+  return r.ok() ? *r : "<refused>";
 }
 
 TEST(PickleCompatTest, SingleElementListGetsMarkAndAppends) {
@@ -141,7 +152,7 @@ TEST(PickleCompatTest, NoListIsCopiedUnchanged) {
         PROTO2 + BINFLOAT(1.0) + STOP, PROTO2 + SHORT_BINUNICODE("hi") + BINPUT(0) + STOP,
         PROTO2 + EMPTY_DICT + MARK + SHORT_BINUNICODE("a") + BININT1(1) + SETITEMS + STOP,
         PROTO2 + LONG8(5) + STOP, PROTO2 + BININT1(1) + BINPUT(0) + BINGET(0) + TUPLE2 + STOP,
-        PROTO2 + BININT1(1) + LONG_BINPUT(7) + STOP}) {
+        PROTO2 + BININT1(1) + LONG_BINPUT(0) + STOP}) {
     EXPECT_EQ(rewritten(in), in);
   }
 }
@@ -174,27 +185,65 @@ TEST(PickleCompatTest, BytesAfterStopAreKept) {
   EXPECT_EQ(rewritten(in), PROTO2 + EMPTY_LIST + MARK + BININT1(5) + APPENDS + STOP + "trailing");
 }
 
-TEST(PickleCompatTest, UnknownOpcodeGivesNullopt) {
+TEST(PickleCompatTest, UnknownOpcodeIsRefused) {
   // FRAME (protocol 4), INT (protocol 0 text), DUP, and a byte that is no opcode.
   for (const std::string& op : {std::string("\x95\x05\0\0\0\0\0\0\0", 9), std::string("I5\n"), std::string("2"),
                                 std::string("\xff", 1)}) {
     std::string in = PROTO2 + EMPTY_LIST + BININT1(5) + APPEND + op + STOP;
-    EXPECT_FALSE(rewritePickleForLibTorch(in).has_value()) << int(static_cast<unsigned char>(op[0]));
+    EXPECT_EQ(refusal(in), fmt::format("the pickle's opcode 0x{:02x} at byte 6 is not one torch.save writes",
+                                       static_cast<unsigned char>(op[0])));
   }
 }
 
-TEST(PickleCompatTest, StackUnderflowGivesNullopt) {
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + APPEND + STOP).has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + APPEND + STOP).has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + TUPLE2 + STOP).has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + BININT1(1) + TUPLE + STOP).has_value());  // no MARK
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + EMPTY_LIST + APPENDS + STOP).has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + REDUCE + STOP).has_value());
+TEST(PickleCompatTest, StackUnderflowIsRefused) {
+  EXPECT_THAT(refusal(PROTO2 + APPEND + STOP), HasSubstr("opcode 0x61 at byte 2 needs a list and an item"));
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + APPEND + STOP), HasSubstr("needs a list and an item"));
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + TUPLE2 + STOP), HasSubstr("at byte 4 needs more items"));
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + TUPLE + STOP), HasSubstr("has no MARK before it"));
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_LIST + APPENDS + STOP), HasSubstr("has no MARK before it"));
+  EXPECT_THAT(refusal(PROTO2 + REDUCE + STOP), HasSubstr("needs more items"));
+  EXPECT_THAT(refusal(PROTO2 + BUILD + STOP), HasSubstr("needs an object and its state"));
+  // BUILD over one item: LibTorch read past its stack and freed a bad pointer (the fuzzer's input).
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_LIST + BINPUT(0) + TUPLE1 + TUPLE1 + BUILD + STOP),
+              HasSubstr("opcode 0x62 at byte 7 needs an object and its state"));
+}
+
+// A MARK is no stack item: LibTorch keeps marks apart, and TUPLE1 over three
+// MARKs popped its empty stack (SEGV; the inputs_file fuzzer's input).
+TEST(PickleCompatTest, PopsThroughAMarkAreRefused) {
+  EXPECT_THAT(refusal(PROTO2 + MARK + MARK + MARK + TUPLE1 + TUPLE1 + TUPLE1 + STOP),
+              HasSubstr("opcode 0x85 at byte 5 needs more items than the stack holds"));
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_LIST + MARK + BININT1(1) + APPEND + STOP), HasSubstr("needs a list and an item"));
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_DICT + MARK + BININT1(1) + BININT1(2) + SETITEM + STOP),
+              HasSubstr("needs a dict, a key and a value"));
+  EXPECT_THAT(refusal(PROTO2 + MARK + BINPUT(0) + STOP), HasSubstr("memoizes from an empty stack"));
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + BININT1(2) + MARK + BUILD + STOP), HasSubstr("needs an object and its state"));
+  EXPECT_EQ(refusal(PROTO2 + MARK + BININT1(1) + TUPLE1 + TUPLE + STOP), "");  // an item above the MARK is fine
+}
+
+// LibTorch 1.13 grows its memo table to the index a BINPUT names: a
+// LONG_BINPUT of 2^32-1 would allocate 64 GiB of IValues before any error.
+TEST(PickleCompatTest, MemoIndexSkippingAheadIsRefused) {
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + LONG_BINPUT(7) + STOP),
+              HasSubstr("opcode 0x72 at byte 4 stores memo entry 7, but only 0 are defined before it"));
+  const std::string huge = std::string("r\xff\xff\xff\xff", 5);
+  EXPECT_THAT(refusal(PROTO2 + EMPTY_LIST + BINPUT(0) + BININT1(1) + huge + STOP),
+              HasSubstr("stores memo entry 4294967295, but only 1 are defined"));
+  EXPECT_THAT(refusal(PROTO2 + BINPUT(0) + STOP), HasSubstr("memoizes from an empty stack"));
+  EXPECT_THAT(refusal(PROTO2 + MEMOIZE + STOP), HasSubstr("memoizes from an empty stack"));
+  // Redefining an entry, and MEMOIZE's implicit next index, are fine.
+  EXPECT_EQ(refusal(PROTO2 + BININT1(1) + BINPUT(0) + BINPUT(0) + MEMOIZE + BINGET(1) + TUPLE2 + STOP), "");
+}
+
+TEST(PickleCompatTest, MemoReadOfAnUndefinedEntryIsRefused) {
+  EXPECT_THAT(refusal(PROTO2 + BININT1(1) + BINPUT(0) + BINGET(1) + STOP),
+              HasSubstr("opcode 0x68 at byte 6 reads memo entry 1, but only 1 are defined"));
+  EXPECT_THAT(refusal(PROTO2 + std::string("j\0\0\0\x01", 5) + STOP), HasSubstr("reads memo entry 16777216"));
 }
 
 TEST(PickleCompatTest, EveryTruncationIsHandled) {
   // A pickle with an opcode of every argument size, cut at every length.
-  // Cut inside an opcode's argument: nullopt. Cut between opcodes (no STOP
+  // Cut inside an opcode's argument: refused. Cut between opcodes (no STOP
   // yet): the bytes come back, rewritten as far as they go, and the
   // unpickler reports the truncation. Never a crash or a read past the end.
   const std::vector<std::string> ops = {PROTO2,          EMPTY_LIST,        BINPUT(0),     MARK,
@@ -208,26 +257,29 @@ TEST(PickleCompatTest, EveryTruncationIsHandled) {
     boundaries.push_back(full.size());
     full += op;
   }
-  ASSERT_TRUE(rewritePickleForLibTorch(full).has_value());
+  ASSERT_EQ(refusal(full), "");
   for (size_t n = 0; n < full.size(); ++n) {
     std::string prefix = full.substr(0, n);
     auto r = rewritePickleForLibTorch(prefix);
     bool atBoundary = std::find(boundaries.begin(), boundaries.end(), n) != boundaries.end();
     if (!atBoundary) {
-      EXPECT_FALSE(r.has_value()) << "cut at " << n << " (inside an opcode) was accepted";
+      EXPECT_FALSE(r.ok()) << "cut at " << n << " (inside an opcode) was accepted";
     } else if (r) {
       EXPECT_GE(r->size(), prefix.size()) << n;
     }
   }
 }
 
-TEST(PickleCompatTest, LengthsPastTheEndGiveNullopt) {
-  // Length fields that announce more bytes than there are.
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("X\xff\xff\xff\x7f", 5) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("\x8c\x10", 2) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("\x8d\x00\x01\0\0\0\0\0\0", 9) + "abc").has_value());
-  EXPECT_FALSE(rewritePickleForLibTorch(PROTO2 + std::string("c", 1) + "torch\nSize").has_value());  // no final \n
-  EXPECT_FALSE(rewritePickleForLibTorch(std::string("\x80", 1)).has_value());  // PROTO without its byte
+TEST(PickleCompatTest, LengthsPastTheEndAreRefused) {
+  // Length fields that announce more bytes than there are: LibTorch 1.13
+  // reserves a string of the announced length before reading it (the
+  // inputs_file fuzzer found a 1.9 GB reserve this way).
+  EXPECT_THAT(refusal(PROTO2 + std::string("X\xff\xff\xff\x7f", 5) + "abc"),
+              HasSubstr("opcode 0x58 at byte 2 has an argument or a length that reaches past the pickle's end"));
+  EXPECT_THAT(refusal(PROTO2 + std::string("\x8c\x10", 2) + "abc"), HasSubstr("reaches past the pickle's end"));
+  EXPECT_THAT(refusal(PROTO2 + std::string("\x8d\x00\x01\0\0\0\0\0\0", 9) + "abc"), HasSubstr("past the pickle's end"));
+  EXPECT_THAT(refusal(PROTO2 + std::string("c", 1) + "torch\nSize"), HasSubstr("past the pickle's end"));  // no final \n
+  EXPECT_THAT(refusal(std::string("\x80", 1)), HasSubstr("opcode 0x80 at byte 0"));  // PROTO without its byte
 }
 
 TEST(PickleCompatTest, HugeEightByteLengthDoesNotWrapAround) {
@@ -235,12 +287,13 @@ TEST(PickleCompatTest, HugeEightByteLengthDoesNotWrapAround) {
   std::string len(8, '\xff');
   len[0] = static_cast<char>(0xf7);
   std::string in = PROTO2 + std::string("\x8d", 1) + len + STOP;
-  EXPECT_FALSE(rewritePickleForLibTorch(in).has_value());
+  EXPECT_THAT(refusal(in), HasSubstr("past the pickle's end"));
 }
 
 TEST(PickleCompatTest, RandomBytesNeverCrash) {
   std::mt19937 rng(7);
   const std::string alphabet = "]()}NaetqhKMJGX\x8c\x85\x86\x87Rbs0.u1\x80\x02";
+  int accepted = 0;
   for (int i = 0; i < 2000; ++i) {
     std::string p;
     size_t n = rng() % 40;
@@ -249,8 +302,12 @@ TEST(PickleCompatTest, RandomBytesNeverCrash) {
     auto r = rewritePickleForLibTorch(p);
     if (r) {
       EXPECT_GE(r->size(), p.size());
+      ++accepted;
+    } else {
+      EXPECT_THAT(r.status().str(), HasSubstr("the pickle's opcode"));
     }
   }
+  EXPECT_GT(accepted, 0);  // the alphabet does make valid pickles
 }
 
 }  // namespace

@@ -53,6 +53,16 @@ TEST(SignatureTest, OfProgram) {
   EXPECT_EQ(sig.str(), "forward(xs: f32[T<=8,B<=4,3], mask: i1[B<=4,T<=8], steps: i64, scale: f64, flag: i1)");
 }
 
+TEST(SignatureTest, MaxTensorInputBytesIsTheLargestInputAtItsBounds) {
+  // xs: f32[8,4,3] = 384 bytes; mask: i1[4,8] = 32 bytes; scalars take none.
+  EXPECT_EQ(signatureOf(kProgram).maxTensorInputBytes(), 384u);
+  EXPECT_EQ(signatureOf("func @forward(%n: i64) -> (i64) {\n  return(%n)\n}\n").maxTensorInputBytes(), 0u);
+  // A dim near 2^62 saturates instead of wrapping around.
+  EXPECT_EQ(signatureOf("symbol T <= 4611686018427387904\nfunc @forward(%x: f64[T,T]) -> (f64[T,T]) {\n  return(%x)\n}\n")
+                .maxTensorInputBytes(),
+            UINT64_MAX);
+}
+
 TEST(SignatureTest, RightInputsPassAndGiveSymbolValues) {
   Signature sig = signatureOf(kProgram);
   for (auto [t, b] : {std::pair<int64_t, int64_t>{5, 2}, {8, 4}, {1, 1}, {0, 3}}) {
