@@ -98,18 +98,16 @@ COCKTAIL_MATH T remainderInt(T a, T b) {
   return (m != T(0) && ((b < T(0)) != (m < T(0)))) ? static_cast<T>(m + b) : m;
 }
 
-/// torch.maximum / torch.minimum: NaN in either operand gives NaN.
+/// torch.maximum / torch.minimum: NaN in either operand gives NaN (a NaN
+/// `b` loses every comparison, so it is chosen). One select, so loops of it
+/// vectorise.
 template <typename T>
 COCKTAIL_MATH T maximum(T a, T b) {
-  if (isNaN(a)) return a;
-  if (isNaN(b)) return b;
-  return a > b ? a : b;
+  return (isNaN(a) || a > b) ? a : b;
 }
 template <typename T>
 COCKTAIL_MATH T minimum(T a, T b) {
-  if (isNaN(a)) return a;
-  if (isNaN(b)) return b;
-  return a < b ? a : b;
+  return (isNaN(a) || a < b) ? a : b;
 }
 
 /// Integer `base ** exp`; a negative exponent truncates toward zero, as ATen's.

@@ -100,8 +100,7 @@ ir::Expected<std::string> rewritePickleForLibTorch(std::string_view p) {
         push(op);
         break;
       }
-      case 0x8b: ok = skipLen(4); push(op); break;  // LONG4
-      case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;
+      case 0x8b: case 'X': case 'T': case 'B': ok = skipLen(4); push(op); break;  // LONG4, strings, bytes
       case 0x8c: case 'U': case 'C': ok = skipLen(1); push(op); break;
       case 0x8d: case 0x8e: ok = skipLen(8); push(op); break;
       case 'c': {  // GLOBAL module\nname\n

@@ -182,7 +182,7 @@ c10::IValue unpickleTorchSave(const std::vector<char>& bytes) {
   size_t offset = 0;
   auto read = [&](char* buffer, size_t len) -> size_t {
     size_t n = std::min(len, pickle->size() - offset);
-    std::memcpy(buffer, pickle->data() + offset, n);
+    std::memcpy(buffer, pickle->data() + offset, n);  // NOLINT(bugprone-not-null-terminated-result): bytes, not a C string
     offset += n;
     return n;
   };

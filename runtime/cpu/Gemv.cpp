@@ -68,10 +68,10 @@ void gemvColsF32(const float* B, int64_t ldb, const float* x, int64_t k, float a
       a3 += load(b + 48) * xv;
     }
     const V16 acc[4] = {a0, a1, a2, a3};
-    for (int64_t q = 0; q < 4; ++q) {
+    for (int q = 0; q < 4; ++q) {
       V16 out = acc[q] * alpha;
-      if (beta != 0.0f) out += load(y + j + 16 * q) * beta;
-      store(y + j + 16 * q, out);
+      if (beta != 0.0f) out += load(y + j + int64_t{16} * q) * beta;
+      store(y + j + int64_t{16} * q, out);
     }
   }
   for (; j < j1; ++j) {

@@ -62,9 +62,9 @@ template <int R, typename AOf, typename Rows>
       acc[r][1] += a * b1;
     }
   }
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t c = 0; c < 2; ++c) {
-      float* out = C + r * ldc + 16 * c;
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < 2; ++c) {
+      float* out = C + r * ldc + int64_t{16} * c;
       store(out, beta == 0.0f ? acc[r][c] : acc[r][c] + load(out) * beta);
     }
 }
