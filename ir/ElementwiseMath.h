@@ -56,6 +56,17 @@ COCKTAIL_MATH bool isNaN(T x) {
   return x != x;
 }
 
+/// a * b and -a on integers, wrapping as two's complement does (as ATen's
+/// int64 arithmetic) instead of overflowing, which is undefined in C++.
+template <typename T>
+COCKTAIL_MATH T wrappingMul(T a, T b) {
+  return static_cast<T>(static_cast<unsigned long long>(a) * static_cast<unsigned long long>(b));
+}
+template <typename T>
+COCKTAIL_MATH T wrappingNeg(T a) {
+  return static_cast<T>(0ULL - static_cast<unsigned long long>(a));
+}
+
 // ---- arithmetic ------------------------------------------------------------------
 
 /// Python's `a // b` on floats (CPython's float_floor_div, which ATen's
@@ -77,7 +88,7 @@ COCKTAIL_MATH T floorDivideFloat(T a, T b) {
 /// the most negative value // -1 wraps, as two's complement does.
 template <typename T>
 COCKTAIL_MATH T floorDivideInt(T a, T b) {
-  if (b == T(-1)) return static_cast<T>(T(0) - a);
+  if (b == T(-1)) return wrappingNeg(a);
   const T q = static_cast<T>(a / b);
   return (a % b != T(0) && ((a < T(0)) != (b < T(0)))) ? static_cast<T>(q - T(1)) : q;
 }
@@ -120,9 +131,9 @@ COCKTAIL_MATH T intPow(T base, T exp) {
   }
   T result = T(1);
   while (exp != T(0)) {
-    if ((exp & T(1)) != T(0)) result = static_cast<T>(result * base);
+    if ((exp & T(1)) != T(0)) result = wrappingMul(result, base);
     exp = static_cast<T>(exp >> 1);
-    base = static_cast<T>(base * base);
+    base = wrappingMul(base, base);
   }
   return result;
 }

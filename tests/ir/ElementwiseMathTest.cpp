@@ -68,6 +68,9 @@ TEST(ElementwiseMath, IntegerPowersTruncateNegativeExponents) {
   EXPECT_EQ(intPow<int64_t>(-1, -3), -1);
   EXPECT_EQ(intPow<int64_t>(-1, -2), 1);
   EXPECT_EQ(intPow<int64_t>(1, -7), 1);
+  // Past int64 it wraps, as ATen's does, instead of overflowing (UBSan checks).
+  EXPECT_EQ(intPow<int64_t>(2, 64), 0);
+  EXPECT_EQ(intPow<int32_t>(3, 21), static_cast<int32_t>(10460353203LL & 0xffffffffLL));
 }
 
 TEST(ElementwiseMath, FunctionsMatchTheirFormulas) {
