@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <limits>
+#include <optional>
+#include <type_traits>
 
 #include "ir/ElementwiseMath.h"
 #include "runtime/OpError.h"
@@ -26,37 +28,62 @@ int64_t pyMod(int64_t a, int64_t b) {
   return math::remainderInt(a, b);
 }
 
+namespace {
+
+/// What int and float scalars share: + - *, max, min and the comparisons;
+/// nullopt for any other op. Ints wrap as TorchScript's int64 does, rather
+/// than overflow (undefined in C++).
+template <typename N>
+std::optional<RuntimeValue> sharedBinary(OpKind k, N x, N y) {
+  if constexpr (std::is_integral_v<N>) {
+    switch (k) {
+      case OpKind::Add: return static_cast<N>(static_cast<uint64_t>(x) + static_cast<uint64_t>(y));
+      case OpKind::Sub: return static_cast<N>(static_cast<uint64_t>(x) - static_cast<uint64_t>(y));
+      case OpKind::Mul: return math::wrappingMul(x, y);
+      default: break;
+    }
+  } else {
+    switch (k) {
+      case OpKind::Add: return x + y;
+      case OpKind::Sub: return x - y;
+      case OpKind::Mul: return x * y;
+      default: break;
+    }
+  }
+  switch (k) {
+    case OpKind::Maximum: return std::max(x, y);
+    case OpKind::Minimum: return std::min(x, y);
+    case OpKind::Eq: return x == y;
+    case OpKind::Ne: return x != y;
+    case OpKind::Lt: return x < y;
+    case OpKind::Le: return x <= y;
+    case OpKind::Gt: return x > y;
+    case OpKind::Ge: return x >= y;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace
+
 RuntimeValue scalarBinary(OpKind k, const RuntimeValue& a, const RuntimeValue& b, DType resultType) {
-  bool ints = isIntLike(a) && isIntLike(b);
-  bool bools = std::holds_alternative<bool>(a) && std::holds_alternative<bool>(b);
+  const bool ints = isIntLike(a) && isIntLike(b);
+  const bool bools = std::holds_alternative<bool>(a) && std::holds_alternative<bool>(b);
   RuntimeValue r;
   if (ints && k != OpKind::Div && k != OpKind::Pow) {
-    int64_t x = asInt(a), y = asInt(b);
+    const int64_t x = asInt(a), y = asInt(b);
+    if (auto shared = sharedBinary(k, x, y)) return castScalar(*shared, resultType);
     switch (k) {
-      case OpKind::Add: r = x + y; break;
-      case OpKind::Sub: r = x - y; break;
-      case OpKind::Mul: r = x * y; break;
       case OpKind::FloorDiv: r = pyFloorDiv(x, y); break;
       case OpKind::Remainder: r = pyMod(x, y); break;
-      case OpKind::Maximum: r = std::max(x, y); break;
-      case OpKind::Minimum: r = std::min(x, y); break;
-      case OpKind::Eq: r = x == y; break;
-      case OpKind::Ne: r = x != y; break;
-      case OpKind::Lt: r = x < y; break;
-      case OpKind::Le: r = x <= y; break;
-      case OpKind::Gt: r = x > y; break;
-      case OpKind::Ge: r = x >= y; break;
       case OpKind::And: r = bools ? RuntimeValue(bool(x && y)) : RuntimeValue(x & y); break;
       case OpKind::Or: r = bools ? RuntimeValue(bool(x || y)) : RuntimeValue(x | y); break;
       case OpKind::Xor: r = bools ? RuntimeValue(bool(x != y)) : RuntimeValue(x ^ y); break;
       default: throw OpError("unsupported scalar op");
     }
   } else {
-    double x = asDouble(a), y = asDouble(b);
+    const double x = asDouble(a), y = asDouble(b);
+    if (auto shared = sharedBinary(k, x, y)) return castScalar(*shared, resultType);
     switch (k) {
-      case OpKind::Add: r = x + y; break;
-      case OpKind::Sub: r = x - y; break;
-      case OpKind::Mul: r = x * y; break;
       case OpKind::Div:
         if (y == 0.0) throw InputError("float division by zero");
         r = x / y;
@@ -70,14 +97,6 @@ RuntimeValue scalarBinary(OpKind k, const RuntimeValue& a, const RuntimeValue& b
         if (y == 0.0) throw InputError("float modulo by zero");
         r = math::remainderFloat(x, y);
         break;
-      case OpKind::Maximum: r = std::max(x, y); break;
-      case OpKind::Minimum: r = std::min(x, y); break;
-      case OpKind::Eq: r = x == y; break;
-      case OpKind::Ne: r = x != y; break;
-      case OpKind::Lt: r = x < y; break;
-      case OpKind::Le: r = x <= y; break;
-      case OpKind::Gt: r = x > y; break;
-      case OpKind::Ge: r = x >= y; break;
       default: throw OpError("unsupported scalar op on floats");
     }
   }
@@ -86,8 +105,11 @@ RuntimeValue scalarBinary(OpKind k, const RuntimeValue& a, const RuntimeValue& b
 
 RuntimeValue scalarUnary(OpKind k, const RuntimeValue& a, DType resultType) {
   if (k == OpKind::Not) return !asBool(a);
-  if (k == OpKind::Neg && isIntLike(a)) return castScalar(-asInt(a), resultType);
-  if (k == OpKind::Abs && isIntLike(a)) return castScalar(std::abs(asInt(a)), resultType);
+  if (k == OpKind::Neg && isIntLike(a)) return castScalar(math::wrappingNeg(asInt(a)), resultType);
+  if (k == OpKind::Abs && isIntLike(a)) {
+    const int64_t v = asInt(a);
+    return castScalar(v < 0 ? math::wrappingNeg(v) : v, resultType);
+  }
   double x = asDouble(a);
   double r;
   switch (k) {

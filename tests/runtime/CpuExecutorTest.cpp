@@ -583,6 +583,30 @@ TEST(CpuExecutorTest, AttributesAreDecodedAtCreationNotAtRun) {
   EXPECT_THAT(e.status().str(), AllOf(HasSubstr("'transpose'"), HasSubstr("'dim1'")));
 }
 
+TEST(CpuExecutorTest, IntScalarArithmeticWrapsAsTorchScriptsInt64) {
+  auto e = compile(R"(func @forward(%a: i64, %b: i64) -> (i64, i64, i64, i64, i64) {
+  %s = add(%a, %b) : i64
+  %d = sub(%a, %b) : i64
+  %p = mul(%a, %b) : i64
+  %n = neg(%a) : i64
+  %m = abs(%a) : i64
+  return(%s, %d, %p, %n, %m)
+}
+)");
+  ASSERT_TRUE(e);
+  const int64_t kMax = std::numeric_limits<int64_t>::max(), kMin = std::numeric_limits<int64_t>::min();
+  auto out = run(*e, {kMax, int64_t{2}});
+  ASSERT_EQ(out.size(), 5u);
+  EXPECT_EQ(intOf(out[0]), kMin + 1);  // wraps (undefined in C++ without care; UBSan checks)
+  EXPECT_EQ(intOf(out[1]), kMax - 2);
+  EXPECT_EQ(intOf(out[2]), -2);
+  EXPECT_EQ(intOf(out[3]), -kMax);
+  out = run(*e, {kMin, int64_t{3}});
+  EXPECT_EQ(intOf(out[3]), kMin);
+  EXPECT_EQ(intOf(out[4]), kMin);
+  EXPECT_EQ(intOf(out[0]), kMin + 3);
+}
+
 TEST(CpuExecutorTest, FloatPastInt64IsAnErrorNotUndefined) {
   auto e = compile(R"(func @forward(%f: f64) -> (i64) {
   %i = to_scalar(%f) : i64 loc("m.py":3)
