@@ -109,3 +109,24 @@ def test_every_lowered_op_is_covered():
     assert not missing_in_place, f"in-place variants not covered: {missing_in_place}"
     stale = sorted(set(FROZEN_AWAY) - table)
     assert not stale, f"FROZEN_AWAY names ops that are not in loweringTable(): {stale}"
+
+
+class BaddbmmBetaZero(torch.nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor):
+        return torch.baddbmm(a * float("nan"), b, c, beta=0.0), torch.addmm(a[0] * float("inf"), b[0], c[0], beta=0.0)
+
+
+def test_beta_zero_does_not_read_the_input(tmp_path):
+    """With beta = 0, baddbmm and addmm ignore their input: its NaNs and infs do
+    not reach the result (ATen's documented semantics). Checked against bmm/mm,
+    not against the interpreter: Debian's PyTorch 1.13 intermittently lets the
+    NaN through in baddbmm's small-matrix kernel (about one call in ten)."""
+    g = torch.Generator().manual_seed(7)
+    a, b, c = torch.randn(3, 2, 4, generator=g), torch.randn(3, 2, 5, generator=g), torch.randn(3, 5, 4, generator=g)
+    model = save_module(torch.jit.script(BaddbmmBetaZero()), tmp_path, "beta0")
+    artifact = tmp_path / "beta0.cocktail"
+    compile_model(model, ["a:f32[3,2,4]", "b:f32[3,2,5]", "c:f32[3,5,4]"], artifact, strict=True)
+    out_path = tmp_path / "beta0.out.pt"
+    run_model(artifact, [a, b, c], tmp_path, outputs_path=out_path, name="beta0")
+    expected = [torch.bmm(b, c), torch.mm(b[0], c[0])]
+    assert not compare_outputs(load_outputs(out_path), expected, ["baddbmm_beta0", "addmm_beta0"])
