@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/CacheAligned.h"
 #include "ir/Op.h"
 
 namespace cocktail::ir {
@@ -37,7 +38,7 @@ struct Symbol {
 struct WeightDecl {
   std::string name;
   Type type;
-  std::vector<std::byte> data;  // empty when only the declaration is known
+  CacheAlignedBytes data;  // empty when only the declaration is known
 };
 
 class Program {

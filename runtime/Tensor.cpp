@@ -1,6 +1,7 @@
 //===- runtime/Tensor.cpp -------------------------------------------------===//
 #include "runtime/Tensor.h"
 
+#include "ir/CacheAligned.h"
 #include "runtime/TensorPlacement.h"
 
 #include <cstring>
@@ -34,7 +35,7 @@ Tensor Tensor::empty(DType dtype, Shape shape) {
   // Always allocate at least one element so that defined() holds for empty tensors.
   size_t bytes = static_cast<size_t>(std::max<int64_t>(t.numel_, 1) * ir::dtypeSize(dtype));
   t.buffer_ = TensorPlacement::take(dtype, t.shape_.size(), bytes);
-  if (!t.buffer_) t.buffer_ = std::shared_ptr<std::byte[]>(new std::byte[bytes]);
+  if (!t.buffer_) t.buffer_ = ir::allocateCacheAligned(bytes);
   return t;
 }
 

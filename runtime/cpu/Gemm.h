@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "ir/CacheAligned.h"
+
 namespace cocktail::runtime::cpu {
 
 /// How B is stored: [k, m] row-major, or transposed ([m, k] row-major, as a
@@ -44,7 +46,7 @@ class PackedPanels {
 
  private:
   int64_t k_ = 0, m_ = 0;
-  std::vector<float> data_;
+  ir::CacheAlignedVector<float> data_;
 };
 
 /// gemmF32 on B packed beforehand: columns [32 q0, min(32 q1, m)) of C.

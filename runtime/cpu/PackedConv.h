@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "ir/CacheAligned.h"
 #include "runtime/Tensor.h"
 #include "runtime/cpu/Gemm.h"
 
@@ -51,7 +52,7 @@ class PackedConvWeights {
   Shape shape_;
   Layout layout_;
   int64_t taps_ = 0;
-  std::vector<float> data_;
+  ir::CacheAlignedVector<float> data_;
   std::vector<PackedPanels> winograd_;
 };
 

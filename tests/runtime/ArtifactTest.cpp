@@ -53,7 +53,7 @@ std::shared_ptr<ir::Program> parse(std::string_view text) {
   return p.ok() ? std::shared_ptr<ir::Program>(p.take()) : nullptr;
 }
 
-std::vector<std::byte> bytesOf(const void* p, size_t n) {
+ir::CacheAlignedBytes bytesOf(const void* p, size_t n) {
   auto* b = static_cast<const std::byte*>(p);
   return {b, b + n};
 }
@@ -138,6 +138,9 @@ void expectSameArtifact(const Artifact& got, const Artifact& want) {
     EXPECT_EQ(g.name, w.name);
     EXPECT_EQ(g.type, w.type);
     EXPECT_EQ(g.data, w.data) << "weight " << w.name;
+    // Kernels stream weights with 64-byte loads (ir/CacheAligned.h).
+    if (!g.data.empty())
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(g.data.data()) % ir::kCacheLineBytes, 0u) << "weight " << w.name;
   }
   EXPECT_EQ(got.compilerVersion, want.compilerVersion);
   EXPECT_EQ(got.sourceModel, want.sourceModel);

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -47,6 +48,18 @@ void* operator new(size_t n, const std::nothrow_t&) noexcept { return std::mallo
 void* operator new[](size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
 void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+// The aligned forms (ir/CacheAligned.h: heap tensors start on a cache line).
+void* operator new(size_t n, std::align_val_t al) {
+  if (counting.load(std::memory_order_relaxed) && n >= kLarge) largeAllocations.fetch_add(1);
+  const auto align = static_cast<size_t>(al);
+  if (void* p = std::aligned_alloc(align, (std::max<size_t>(n, 1) + align - 1) / align * align)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](size_t n, std::align_val_t al) { return ::operator new(n, al); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace cocktail::runtime {
 namespace {

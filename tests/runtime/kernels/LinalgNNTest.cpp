@@ -421,5 +421,20 @@ TEST(NN, ResNetShapesMatchAten) {
                      1e-4));
 }
 
+// Buffers the kernels stream with 64-byte loads start on a cache line,
+// whatever their size (past glibc's mmap threshold malloc gives 16 bytes
+// into a page): heap tensors and packed panels.
+TEST(Linalg, StreamedBuffersStartOnACacheLine) {
+  for (const int64_t n : {1, 3, 17, 1000, 70000, 1 << 20}) {
+    const Tensor t = Tensor::empty(DType::F32, {n});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.rawData()) % ir::kCacheLineBytes, 0u) << n << " floats";
+  }
+  for (const int64_t k : {3, 256, 4096}) {
+    const Tensor w = random({40, k}, DType::F32);
+    const PackedPanels packed(w.data<float>(), k, 40, k, BLayout::Transposed);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(packed.panel(0, 0)) % ir::kCacheLineBytes, 0u) << "k=" << k;
+  }
+}
+
 }  // namespace
 }  // namespace cocktail::runtime::cpu
