@@ -43,7 +43,9 @@ std::vector<std::pair<std::string, std::string>> registeredPasses();
 /// The compiler's pipelines, as PassManager::addPipeline takes them: lowering
 /// runs at every optimization level, scheduling at -O2.
 inline constexpr std::string_view kLoweringPipeline = "dce,shape-inference";
-inline constexpr std::string_view kSchedulingPipeline = "canonicalize,licm,dce,interchange-layers,batch-steps,dce,branch-split,fuse-elementwise,fuse-epilogue,place-control-flow,partition,plan-memory";
+inline constexpr std::string_view kSchedulingPipeline =
+    "canonicalize,licm,cse,dce,interchange-layers,batch-steps,dce,branch-split,fuse-elementwise,fuse-epilogue,place-"
+    "control-flow,partition,plan-memory";
 
 struct PassManagerOptions {
   bool verifyEachPass =

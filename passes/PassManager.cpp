@@ -7,8 +7,9 @@
 #include "ir/Verifier.h"
 #include "passes/BranchSplit.h"
 #include "passes/Canonicalize.h"
-#include "passes/DeadCodeElimination.h"
+#include "passes/CommonSubexpressionElimination.h"
 #include "passes/ControlFlowPlacement.h"
+#include "passes/DeadCodeElimination.h"
 #include "passes/ElementwiseFusion.h"
 #include "passes/EpilogueFusion.h"
 #include "passes/LayerInterchange.h"
@@ -41,6 +42,7 @@ const std::vector<Registration>& registry() {
     targetFree(createShapeInferencePass);
     targetFree(createCanonicalizePass);
     targetFree(createLoopInvariantCodeMotionPass);
+    targetFree(createCommonSubexpressionEliminationPass);
     targetFree(createLayerInterchangePass);
     targetFree(createStepBatchingPass);
     targetFree(createBranchSplitPass);

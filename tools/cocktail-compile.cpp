@@ -85,11 +85,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"ir", "scheduled", "cuda", "dot"}));
   app.add_flag("--strict", strict,
                "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
-  app.add_option("-O,--opt-level", optLevel,
-                 "0: translate and lower only (dce, shape-inference); 2 (default): also the scheduling passes\n"
-                 "(canonicalize, licm, interchange-layers, batch-steps, branch-split, fuse-elementwise, fuse-epilogue,\n"
-                 "place-control-flow, partition, plan-memory).\n"
-                 "-O0 is the reference the differential tests compare -O2 against")
+  app.add_option(
+         "-O,--opt-level", optLevel,
+         "0: translate and lower only (dce, shape-inference); 2 (default): also the scheduling passes\n"
+         "(canonicalize, licm, cse, interchange-layers, batch-steps, branch-split, fuse-elementwise, fuse-epilogue,\n"
+         "place-control-flow, partition, plan-memory).\n"
+         "-O0 is the reference the differential tests compare -O2 against")
       ->check(CLI::IsMember({0, 2}));
   app.add_option("--method", method, "The method of the module to compile (default: forward)");
   app.add_flag("--no-locations", noLocations, "Leave source locations out of --emit output");
