@@ -482,6 +482,15 @@ class Refiner {
       for (jit::Value* o : n->outputs()) set(o, piece);
       return;
     }
+    if ((n->kind() == c10::aten::topk || n->kind() == c10::aten::sort) && n->outputs().size() == 2) {
+      // values, indices = x.topk(k): the input's rank; values of its dtype,
+      // indices int64 (a beam search's next tokens and beams).
+      Info x = get(n->input(0));
+      x.last.reset();
+      set(n->output(0), x);
+      set(n->output(1), makeInfo(c10::ScalarType::Long, x.rank));
+      return;
+    }
     if (n->kind() == c10::prim::ConstantChunk) {
       for (jit::Value* o : n->outputs()) set(o, get(n->input(0)));
       return;
