@@ -118,8 +118,8 @@ def main(argv=None):
     suite = load_suite()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, help="output directory")
-    ap.add_argument("--models", default=",".join(suite.SUITE),
-                    help="comma-separated subset of: " + ",".join(suite.SUITE))
+    ap.add_argument("--models", default=",".join(suite.ALL),
+                    help="comma-separated subset of: " + ",".join(suite.ALL))
     ap.add_argument("--batch", type=int, default=None,
                     help="one batch size (default: each model's BATCHES)")
     ap.add_argument("--check", action="store_true",
