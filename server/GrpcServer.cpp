@@ -163,6 +163,11 @@ class GrpcServer::Impl {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(call);
       }
+      /// Asks gRPC for this method's next request into `call`.
+      void request(UnaryCall& call) {
+        (impl_.service_.*request_)(&*call.context_, &call.request_, &*call.writer_, cq_, cq_, &call);
+      }
+      void handle(UnaryCall& call) { (impl_.*handler_)(call); }
 
      private:
       friend class UnaryCall;
@@ -186,7 +191,7 @@ class GrpcServer::Impl {
       // past its deadline), only for a call that was matched to a request.
       if constexpr (WatchesClient<State>) context_->AsyncNotifyWhenDone(&done_);
       writer_.emplace(&*context_);
-      (pool_.impl_.service_.*pool_.request_)(&*context_, &request_, &*writer_, pool_.cq_, pool_.cq_, this);
+      pool_.request(*this);
     }
 
     void proceed(bool ok) override {
@@ -199,7 +204,7 @@ class GrpcServer::Impl {
         phase_ = Phase::Running;
         eventsLeft_.store(WatchesClient<State> ? 2 : 1);  // Finish, and done_ where watched
         received_ = Clock::now();
-        (pool_.impl_.*pool_.handler_)(*this);
+        pool_.handle(*this);
         return;
       }
       // Finish completed (or failed: the client went away).
