@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "ir/Schedule.h"
 #include "ir/Verifier.h"
 #include "passes/Pass.h"
 #if COCKTAIL_HAVE_CUDA
@@ -29,6 +30,44 @@ ir::Status addSchedulingPipeline(passes::PassManager& pm, const std::string& tar
   return ir::Status::success();
 }
 
+/// "16.0 GiB": a size for a message.
+std::string humanBytes(int64_t bytes) {
+  const char* units[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  double v = static_cast<double>(bytes);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) v /= 1024, ++u;
+  return u == 0 ? fmt::format("{} bytes", bytes) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+/// Bytes of a tensor input with every dim at its bound; nullopt past int64.
+std::optional<int64_t> largestBytes(const ir::InputSpec& spec, const std::vector<ir::Symbol>& symbols) {
+  int64_t n = ir::dtypeSize(spec.type.dtype());
+  for (const ir::Dim& d : spec.type.dims()) {
+    int64_t size = d.isConstant() ? d.value() : 0;
+    if (d.isSymbol())
+      for (const ir::Symbol& s : symbols)
+        if (s.name == d.symbolName()) size = s.bound;
+    if (__builtin_mul_overflow(n, size, &n)) return std::nullopt;
+  }
+  return n;
+}
+
+/// An input that alone is past the limit, before anything is translated.
+ir::Status checkInputSizes(const std::vector<ir::InputSpec>& specs, const std::vector<ir::Symbol>& symbols,
+                           int64_t limit) {
+  for (const ir::InputSpec& spec : specs) {
+    if (spec.absent || !spec.type.isTensor() || !spec.type.hasRank()) continue;
+    const auto bytes = largestBytes(spec, symbols);
+    if (bytes && *bytes <= limit) continue;
+    const std::string size = bytes ? fmt::format("{} ({} bytes)", humanBytes(*bytes), *bytes) : "more than 8 EiB";
+    return ir::Status::error(
+        fmt::format("input '{}' takes {} at its largest, over the limit of {} one run may "
+                    "plan for (--max-arena-bytes); lower its bound or fixed dim, or raise the limit",
+                    spec.str(), size, humanBytes(limit)));
+  }
+  return ir::Status::success();
+}
+
 }  // namespace
 
 ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, const CompileOptions& options) {
@@ -49,6 +88,9 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   std::vector<ir::Symbol> symbols;
   auto specs = ir::parseInputSpecs(options.inputSpecs, &symbols);
   if (!specs) return specs.status();
+  if (options.maxArenaBytes <= 0)
+    return ir::Status::error(fmt::format("the arena limit must be positive, not {}", options.maxArenaBytes));
+  COCKTAIL_RETURN_IF_ERROR(checkInputSizes(*specs, symbols, options.maxArenaBytes));
 
   frontend::FrontendOptions fo;
   fo.strict = options.strict;
@@ -78,6 +120,16 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
     passes::PassManager scheduling(pmo);
     COCKTAIL_RETURN_IF_ERROR(addSchedulingPipeline(scheduling, target));
     COCKTAIL_RETURN_IF_ERROR(scheduling.run(*translation->program));
+    // Each input fits, but what the program makes of them may not.
+    if (const auto arena = ir::arenaPlan(*translation->program); arena && arena->bytes > options.maxArenaBytes) {
+      std::string inputs;
+      for (const auto& s : *specs)
+        if (!s.absent && s.type.isTensor()) inputs += (inputs.empty() ? "" : ", ") + s.str();
+      return ir::Status::error(fmt::format(
+          "the memory plan needs an arena of {} ({} bytes) for the inputs at their largest ({}), over the limit of {} "
+          "(--max-arena-bytes); lower a bound or a fixed dim, or raise the limit",
+          humanBytes(arena->bytes), arena->bytes, inputs, humanBytes(options.maxArenaBytes)));
+    }
   }
 
   CompileResult result;

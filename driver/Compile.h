@@ -24,6 +24,10 @@ struct CompileOptions {
   /// target cuda: the GPU architectures to compile for ("sm_80"); PTX is kept once.
   std::vector<std::string> cudaArchs = {"sm_80", "sm_90"};
   bool strict = false;
+  /// The most memory one run may plan for: an input at its largest (every
+  /// dim at its bound), and the whole arena, past it is a compile error.
+  int64_t maxArenaBytes = kDefaultMaxArenaBytes;
+  static constexpr int64_t kDefaultMaxArenaBytes = int64_t{16} << 30;
   std::string method = "forward";
   /// 0: translation and the lowering passes only (dce, shape-inference);
   /// 2: the scheduling passes too (fusion, placement, partition, memory plan).

@@ -10,10 +10,14 @@
 //===----------------------------------------------------------------------===//
 #include "passes/ShapeInference.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <limits>
 #include <optional>
 #include <unordered_map>
+
+#include "passes/ShapeContradictions.h"
 
 namespace cocktail::passes {
 
@@ -150,7 +154,9 @@ class ShapeInference final : public Pass {
   }
 
   ir::Status run(ir::Program& program) override {
+    contradiction_ = ir::Status::success();
     inferRegion(program.body());
+    if (!contradiction_.ok()) return contradiction_;
     if (ir::Op* ret = program.body().terminator())
       for (size_t i = 0; i < ret->numOperands() && i < program.resultTypes().size(); ++i)
         program.resultTypes()[i] = ret->operand(i)->type();
@@ -253,6 +259,11 @@ class ShapeInference final : public Pass {
   }
 
   void inferOp(Op& op) {
+    // Operands that cannot go together (an input spec against a weight's
+    // shape): the first is the error, at its op's source line.
+    if (contradiction_.ok())
+      if (auto why = shapeContradiction(op))
+        contradiction_ = ir::Status::error(fmt::format("'{}' op: {}", op.name(), *why), op.loc());
     const ir::Attributes& attrs = op.attrs();
     auto operandType = [&](size_t i) -> const Type& { return op.operand(i)->type(); };
     auto set = [&](Type t, size_t i = 0) { setType(op.result(i), t); };
@@ -798,6 +809,7 @@ class ShapeInference final : public Pass {
   }
 
   std::unordered_map<const Value*, Dim> known_;
+  ir::Status contradiction_;  // the first op whose operands cannot go together
 };
 
 }  // namespace

@@ -31,6 +31,7 @@ grpc::Status toGrpcStatus(const Status& s) {
     case Status::Code::Unavailable: code = grpc::StatusCode::UNAVAILABLE; break;
     case Status::Code::ResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
     case Status::Code::DeadlineExceeded: code = grpc::StatusCode::DEADLINE_EXCEEDED; break;
+    case Status::Code::Cancelled: code = grpc::StatusCode::CANCELLED; break;
     case Status::Code::FailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
     case Status::Code::Unimplemented: code = grpc::StatusCode::UNIMPLEMENTED; break;
     case Status::Code::Internal: code = grpc::StatusCode::INTERNAL; break;
@@ -102,6 +103,16 @@ struct InferState {
     model.reset();
     job.reset();
   }
+  /// The call was cancelled or passed its deadline: the job is dropped if
+  /// still queued, and its run stops at the next loop step.
+  void clientGaveUp() { job.abandoned.store(true); }
+};
+
+/// A call whose state has clientGaveUp() is told when its client gives up
+/// (AsyncNotifyWhenDone); the quick methods are not.
+template <class State>
+concept WatchesClient = requires(State& s) {
+  s.clientGaveUp();
 };
 
 }  // namespace
@@ -152,6 +163,11 @@ class GrpcServer::Impl {
         std::lock_guard<std::mutex> lock(mu_);
         free_.push_back(call);
       }
+      /// Asks gRPC for this method's next request into `call`.
+      void request(UnaryCall& call) {
+        (impl_.service_.*request_)(&*call.context_, &call.request_, &*call.writer_, cq_, cq_, &call);
+      }
+      void handle(UnaryCall& call) { (impl_.*handler_)(call); }
 
      private:
       friend class UnaryCall;
@@ -163,7 +179,7 @@ class GrpcServer::Impl {
       std::vector<UnaryCall*> free_;
     };
 
-    explicit UnaryCall(Pool& pool) : pool_(pool) {}
+    explicit UnaryCall(Pool& pool) : pool_(pool), done_(*this) {}
 
     void arm() {
       phase_ = Phase::Waiting;
@@ -171,8 +187,11 @@ class GrpcServer::Impl {
       response_.Clear();
       state_.reset();
       context_.emplace();
+      // gRPC delivers done_ once the call is over (answered, cancelled or
+      // past its deadline), only for a call that was matched to a request.
+      if constexpr (WatchesClient<State>) context_->AsyncNotifyWhenDone(&done_);
       writer_.emplace(&*context_);
-      (pool_.impl_.service_.*pool_.request_)(&*context_, &request_, &*writer_, pool_.cq_, pool_.cq_, this);
+      pool_.request(*this);
     }
 
     void proceed(bool ok) override {
@@ -183,15 +202,13 @@ class GrpcServer::Impl {
         }
         pool_.armOne();  // the next request of this method finds a call waiting
         phase_ = Phase::Running;
+        eventsLeft_.store(WatchesClient<State> ? 2 : 1);  // Finish, and done_ where watched
         received_ = Clock::now();
-        (pool_.impl_.*pool_.handler_)(*this);
+        pool_.handle(*this);
         return;
       }
-      // Finish completed (or failed: the client went away). Recycle.
-      state_.reset();
-      writer_.reset();
-      context_.reset();
-      pool_.release(this);
+      // Finish completed (or failed: the client went away).
+      eventDone();
     }
 
     void finish(const Status& status) {
@@ -208,8 +225,30 @@ class GrpcServer::Impl {
     Impl& impl() { return pool_.impl_; }
 
    private:
+    /// AsyncNotifyWhenDone's tag: IsCancelled() may be read only once it came.
+    struct DoneTag final : Tag {
+      explicit DoneTag(UnaryCall& c) : call(c) {}
+      void proceed(bool) override {
+        if constexpr (WatchesClient<State>)
+          if (call.context_->IsCancelled()) call.state_.clientGaveUp();
+        call.eventDone();
+      }
+      UnaryCall& call;
+    };
+
+    /// Recycles the call after its last completion-queue event.
+    void eventDone() {
+      if (eventsLeft_.fetch_sub(1) != 1) return;
+      state_.reset();
+      writer_.reset();
+      context_.reset();
+      pool_.release(this);
+    }
+
     enum class Phase { Waiting, Running, Finishing };
     Pool& pool_;
+    DoneTag done_;
+    std::atomic<int> eventsLeft_{0};  // of Finish and done_, once running
     Phase phase_ = Phase::Waiting;
     Req request_;
     Resp response_;
@@ -328,7 +367,8 @@ class GrpcServer::Impl {
 // Each request read becomes a slot (recycled within the stream) that goes
 // through a model like a unary request; responses are written in the order
 // they complete, errors as error_message without ending the stream. After
-// the client half-closes, the call finishes once every slot is written.
+// the client half-closes, the call finishes once every slot is written. A
+// stream the client cancels gives up every request still on it.
 class GrpcServer::Impl::StreamCall final {
  public:
   static void armNew(Impl& impl, grpc::ServerCompletionQueue* cq) { (new StreamCall(impl, cq))->arm(); }
@@ -349,10 +389,19 @@ class GrpcServer::Impl::StreamCall final {
   };
 
   StreamCall(Impl& impl, grpc::ServerCompletionQueue* cq)
-      : impl_(impl), cq_(cq), stream_(&context_), connected_(this, &StreamCall::onConnected),
-        read_(this, &StreamCall::onRead), write_(this, &StreamCall::onWritten), finished_(this, &StreamCall::onFinished) {}
+      : impl_(impl),
+        cq_(cq),
+        stream_(&context_),
+        connected_(this, &StreamCall::onConnected),
+        read_(this, &StreamCall::onRead),
+        write_(this, &StreamCall::onWritten),
+        finished_(this, &StreamCall::onFinished),
+        done_(this, &StreamCall::onDone) {}
 
-  void arm() { impl_.service_.RequestModelStreamInfer(&context_, &stream_, cq_, cq_, &connected_); }
+  void arm() {
+    context_.AsyncNotifyWhenDone(&done_);  // delivered only once connected
+    impl_.service_.RequestModelStreamInfer(&context_, &stream_, cq_, cq_, &connected_);
+  }
 
   Slot* takeSlot() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -469,13 +518,27 @@ class GrpcServer::Impl::StreamCall final {
     stream_.Finish(grpc::Status::OK, &finished_);
   }
 
-  void onFinished(bool) { delete this; }
+  void onFinished(bool) { lastEvent(); }
+
+  void onDone(bool) {
+    if (context_.IsCancelled()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (auto& slot : slots_) slot->job.abandoned.store(true);  // a free slot is reset when taken
+    }
+    lastEvent();
+  }
+
+  /// The stream is deleted after both Finish and done_ came back.
+  void lastEvent() {
+    if (eventsLeft_.fetch_sub(1) == 1) delete this;
+  }
 
   Impl& impl_;
   grpc::ServerCompletionQueue* cq_;
   grpc::ServerContext context_;
   grpc::ServerAsyncReaderWriter<inference::ModelStreamInferResponse, inference::ModelInferRequest> stream_;
-  Event connected_, read_, write_, finished_;
+  Event connected_, read_, write_, finished_, done_;
+  std::atomic<int> eventsLeft_{2};  // Finish and done_, once connected
   std::mutex mu_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Slot*> free_;

@@ -23,6 +23,7 @@ int httpStatus(Status::Code code) {
     case Status::Code::Unavailable: return 503;
     case Status::Code::ResourceExhausted: return 429;
     case Status::Code::DeadlineExceeded: return 504;
+    case Status::Code::Cancelled: return 499;  // nginx's "client closed request"; no client is there to read it
     case Status::Code::FailedPrecondition: return 400;
     case Status::Code::Unimplemented: return 501;
     case Status::Code::Internal: return 500;

@@ -79,6 +79,7 @@ void InferJob::reset() {
   sequence = SequenceRequest();
   sequenceState.reset();
   deadline = Clock::time_point::max();
+  abandoned.store(false);
   results.clear();
   status = Status::success();
 }
@@ -434,21 +435,39 @@ void Model::gatherBatch(std::unique_lock<std::mutex>& lock, std::vector<InferJob
   }
 }
 
+void Model::finishFailed(InferJob* job, Status status, Clock::time_point now) {
+  job->status = std::move(status);
+  {
+    std::lock_guard<std::mutex> lock(statsMu_);
+    fail_.add(nsBetween(job->accepted, now));
+  }
+  if (metrics_) metrics_->failure->Increment(), metrics_->requestUs->Increment(nsBetween(job->accepted, now) / 1000.0);
+  finish(job);
+}
+
 void Model::execute(size_t instance, std::vector<InferJob*>& batch) {
-  // Requests that waited past their deadline are answered without running.
+  // Requests whose client gave up, or that waited past their deadline, are
+  // answered without running.
   const auto now = Clock::now();
   size_t kept = 0;
   for (InferJob* job : batch) {
     if (job->deadline <= now) {
-      job->status = {Status::Code::DeadlineExceeded,
-                     fmt::format("request for model '{}' timed out after {} us in the queue", name_,
-                                 nsBetween(job->accepted, now) / 1000)};
-      {
-        std::lock_guard<std::mutex> lock(statsMu_);
-        fail_.add(nsBetween(job->accepted, now));
-      }
-      if (metrics_) metrics_->failure->Increment(), metrics_->requestUs->Increment(nsBetween(job->accepted, now) / 1000.0);
-      finish(job);
+      finishFailed(
+          job,
+          {Status::Code::DeadlineExceeded, fmt::format("request for model '{}' timed out after {} us in the queue",
+                                                       name_, nsBetween(job->accepted, now) / 1000)},
+          now);
+      continue;
+    }
+    if (job->abandoned.load()) {
+      spdlog::info("model '{}' version {}: a request cancelled by its client after {} us in the queue is not run",
+                   name_, version_, nsBetween(job->accepted, now) / 1000);
+      finishFailed(
+          job,
+          {Status::Code::Cancelled, fmt::format("request for model '{}' was cancelled by its client after {} us "
+                                                "in the queue; it did not run",
+                                                name_, nsBetween(job->accepted, now) / 1000)},
+          now);
       continue;
     }
     batch[kept++] = job;
@@ -467,6 +486,11 @@ Status Model::runFailure(const ir::Status& error, const InferJob& job, Clock::ti
     return {Status::Code::DeadlineExceeded,
             fmt::format("request for model '{}' did not finish before its deadline ({} us after it was accepted): {}",
                         name_, nsBetween(job.accepted, when) / 1000, error.str())};
+  if (job.abandoned.load())
+    return {
+        Status::Code::Cancelled,
+        fmt::format("request for model '{}' was cancelled by its client; its run stopped {} us after it was accepted",
+                    name_, nsBetween(job.accepted, when) / 1000)};
   return Status::fromRun(error);
 }
 
@@ -475,6 +499,8 @@ void Model::runOne(size_t instance, InferJob* job) {
   runtime::RunControl control;
   control.deadline = job->deadline;   // Triton's timeout: queue and compute together
   control.cancelled = &cancelRuns_;
+  const std::atomic<bool>* const abandoned[] = {&job->abandoned};
+  control.abandoned = abandoned;
   auto out = executors_[instance]->run(job->inputs, control);
   const auto ran = Clock::now();
   if (out) {
@@ -546,8 +572,17 @@ bool Model::runBatched(size_t instance, std::vector<InferJob*>& batch) {
   control.deadline = Clock::time_point::min();
   for (const InferJob* job : batch) control.deadline = std::max(control.deadline, job->deadline);
   control.cancelled = &cancelRuns_;
+  std::vector<const std::atomic<bool>*> abandoned;
+  abandoned.reserve(batch.size());
+  for (const InferJob* job : batch) abandoned.push_back(&job->abandoned);
+  control.abandoned = abandoned;
   auto out = executors_[instance]->run(inputs, control);
   const auto ran = Clock::now();
+  // Every client gave up: answer them all (nobody reads it) without running again.
+  if (!out && control.everyClientGaveUp() && !cancelRuns_.load()) {
+    for (InferJob* job : batch) finishFailed(job, runFailure(out.status(), *job, ran), ran);
+    return true;
+  }
   if (!out) return false;  // run them one by one: the error then names the request
   // Every output must be batch-major to be split back.
   for (const auto& v : *out) {

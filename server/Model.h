@@ -84,6 +84,10 @@ struct InferJob {
   std::shared_ptr<Sequence> sequenceState;    // set by the SequenceBatcher that accepted it
   Clock::time_point accepted;
   Clock::time_point deadline = Clock::time_point::max();
+  /// Set by the front end when the client gave up (a cancelled call, or
+  /// one past its deadline): queued, the job is answered without running;
+  /// running, its run stops once every job it runs for gave up.
+  std::atomic<bool> abandoned{false};
 
   std::vector<runtime::RuntimeValue> results;
   Status status;
@@ -175,12 +179,16 @@ class Model {
   /// Every job taken from the queue ends here: the sequence (if any) keeps
   /// its state, then the job's `done`.
   void finish(InferJob* job);
+  /// Answers a job that will not run, or not again (its deadline passed, or
+  /// its client gave up), with `status`, counted as a failure.
+  void finishFailed(InferJob* job, Status status, Clock::time_point now);
   void gatherBatch(std::unique_lock<std::mutex>& lock, std::vector<InferJob*>& batch);
   void execute(size_t instance, std::vector<InferJob*>& batch);
   bool runBatched(size_t instance, std::vector<InferJob*>& batch);
   void runOne(size_t instance, InferJob* job);
   /// The status of a run that failed at `when`: UNAVAILABLE when cancelRuns()
-  /// cut it short, DEADLINE_EXCEEDED past the request's deadline, else the error's.
+  /// cut it short, DEADLINE_EXCEEDED past the request's deadline, CANCELLED
+  /// when its client gave up, else the error's.
   Status runFailure(const ir::Status& error, const InferJob& job, Clock::time_point when) const;
   Status probeOutputs(std::vector<runtime::RuntimeValue>& results);
   /// config.pbtxt's model_warmup samples, on every instance (Warmup.h).

@@ -27,6 +27,7 @@ const char* codeName(Status::Code code) {
     case Status::Code::Unavailable: return "UNAVAILABLE";
     case Status::Code::ResourceExhausted: return "RESOURCE_EXHAUSTED";
     case Status::Code::DeadlineExceeded: return "DEADLINE_EXCEEDED";
+    case Status::Code::Cancelled: return "CANCELLED";
     case Status::Code::FailedPrecondition: return "FAILED_PRECONDITION";
     case Status::Code::Unimplemented: return "UNIMPLEMENTED";
     case Status::Code::Internal: return "INTERNAL";

@@ -20,14 +20,15 @@ class [[nodiscard]] Status {
  public:
   enum class Code {
     Ok,
-    InvalidArgument,    // the request is malformed or does not fit the model
-    NotFound,           // no such model or version
-    Unavailable,        // the model exists but is not ready, or the server is draining
-    ResourceExhausted,  // the model's queue is full
-    DeadlineExceeded,   // the request waited past its timeout
-    FailedPrecondition, // the operation is not allowed in this mode
-    Unimplemented,      // a protocol extension cocktail-serve does not implement
-    Internal,           // the model failed while running
+    InvalidArgument,     // the request is malformed or does not fit the model
+    NotFound,            // no such model or version
+    Unavailable,         // the model exists but is not ready, or the server is draining
+    ResourceExhausted,   // the model's queue is full
+    DeadlineExceeded,    // the request waited past its timeout
+    Cancelled,           // the client gave up on the request (a cancelled call)
+    FailedPrecondition,  // the operation is not allowed in this mode
+    Unimplemented,       // a protocol extension cocktail-serve does not implement
+    Internal,            // the model failed while running
   };
 
   Status() = default;

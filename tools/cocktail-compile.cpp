@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
   int optLevel = 2;
   std::string archs = "sm_80,sm_90";
   std::string resourceReport;
+  int64_t maxArenaBytes = driver::CompileOptions::kDefaultMaxArenaBytes;
   app.add_option("model", model, "TorchScript file (torch.jit.save of a scripted module)")->required();
   app.add_option("-o,--output", output, "Where to write the artifact, e.g. -o lstm.cocktail");
   app.add_option("--input", inputs,
@@ -93,6 +94,10 @@ int main(int argc, char** argv) {
          "-O0 is the reference the differential tests compare -O2 against")
       ->check(CLI::IsMember({0, 2}));
   app.add_option("--method", method, "The method of the module to compile (default: forward)");
+  app.add_option("--max-arena-bytes", maxArenaBytes,
+                 "The most memory one run may plan for (default 17179869184, 16 GiB): an input with every dim at its\n"
+                 "bound, or the whole memory plan, past it is an error at compile time naming the input and the size")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--no-locations", noLocations, "Leave source locations out of --emit output");
   app.add_flag("-q,--quiet", quiet, "Print only errors and warnings");
   app.add_flag("--print-after-all", printAfterAll, "Print the program to stderr after every compiler pass");
@@ -130,6 +135,7 @@ int main(int argc, char** argv) {
     start = comma + 1;
   }
   options.strict = strict;
+  options.maxArenaBytes = maxArenaBytes;
   options.method = method;
   options.printAfterAll = printAfterAll;
   options.optLevel = optLevel;

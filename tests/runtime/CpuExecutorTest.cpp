@@ -4,13 +4,15 @@
 // compares with values worked out by hand (Python's semantics for scalars,
 // PyTorch's for tensors): loops with carried values and early exits, nested
 // loops, both branches of an if, scalar math, type promotion, weights,
-// multi-result ops, functional writes, and errors (inputs checked before
-// anything runs; failures inside an op reported with its location).
+// multi-result ops, functional writes, errors (inputs checked before
+// anything runs; failures inside an op reported with its location), and a
+// run stopped between loop steps once its clients gave up.
 //
 //===----------------------------------------------------------------------===//
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -780,6 +782,26 @@ TEST(CpuExecutorTest, InputsAreValidatedBeforeRunning) {
   auto out = e->run({f32({3}, {1, 2, 3}), true});
   ASSERT_FALSE(out.ok());
   EXPECT_FALSE(out.status().diagnostics()[0].loc.known());  // not blamed on an op
+}
+
+// A batch runs for several clients: it goes on while one of them waits, and
+// stops at the next loop step once every one gave up.
+TEST(CpuExecutorTest, LoopStopsOnceEveryClientGaveUp) {
+  auto e = compile(kForLoop);
+  ASSERT_TRUE(e);
+  const std::vector<RuntimeValue> inputs = {f32({3}, {1, 2, 3}), int64_t{10}};
+  std::atomic<bool> first{true}, second{false};
+  const std::atomic<bool>* const clients[] = {&first, &second};
+  RunControl control;
+  control.abandoned = clients;
+  auto out = e->run(inputs, control);
+  ASSERT_TRUE(out.ok()) << out.status().str();  // `second` still waits
+  EXPECT_EQ(intOf((*out)[1]), 285);
+  second = true;
+  out = e->run(inputs, control);
+  ASSERT_FALSE(out.ok());
+  EXPECT_THAT(out.status().str(),
+              AllOf(HasSubstr("stopped at step 0 of the loop: every client gave up"), HasSubstr("m.py:3")));
 }
 
 TEST(CpuExecutorTest, ManyRunsGiveTheSameAnswer) {

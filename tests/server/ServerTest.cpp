@@ -4,7 +4,7 @@
 // make_repository.py (free ports: --grpc-port 0 --metrics-port 0), talks to it
 // with a C++ gRPC client, and checks health, metadata, inference (raw and
 // typed contents, streaming), every kind of bad request, back-pressure,
-// timeouts, statistics, metrics, load/unload/reload under traffic,
+// timeouts, cancelled calls, statistics, metrics, load/unload/reload under traffic,
 // concurrent load, poll mode, the SIGTERM drain, and the two backends
 // (compiled, and the TorchScript interpreter with `cocktail.backend`)
 // against the TorchScript reference.
@@ -697,6 +697,106 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
   client.join();
   EXPECT_EQ(code.load(), grpc::StatusCode::UNAVAILABLE);
+}
+
+/// A ModelInfer call on its own thread, with a deadline far away, that the
+/// test cancels as a client would (TryCancel).
+class CancellableInfer {
+ public:
+  CancellableInfer(GRPCInferenceService::Stub& stub, const ModelInferRequest& request) {
+    ctx_.set_deadline(std::chrono::system_clock::now() + std::chrono::minutes(10));
+    thread_ = std::thread([this, &stub, request] {
+      status_ = stub.ModelInfer(&ctx_, request, &response_);
+      done_ = true;
+    });
+  }
+  ~CancellableInfer() { cancel(); }
+  /// True once the server answered (or the call was cancelled).
+  bool done() const { return done_.load(); }
+  grpc::Status cancel() {
+    ctx_.TryCancel();
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  grpc::ClientContext ctx_;
+  ModelInferResponse response_;
+  grpc::Status status_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+inference::ModelStatistics statisticsOf(GRPCInferenceService::Stub& stub, const std::string& model) {
+  grpc::ClientContext ctx;
+  inference::ModelStatisticsRequest req;
+  req.set_name(model);
+  inference::ModelStatisticsResponse stats;
+  EXPECT_TRUE(stub.ModelStatistics(&ctx, req, &stats).ok());
+  return stats.model_stats_size() == 1 ? stats.model_stats(0) : inference::ModelStatistics();
+}
+
+// A client that cancels its call gives its request up: queued, it is dropped
+// without running; running, its run stops at the next loop step. `slow` has
+// one instance and a queue of one, so a later request is served only if both
+// runaways are gone. A cancelled stream gives up its requests the same way.
+TEST(ServerModes, ACancelledCallStopsItsRunAndAQueuedOneNeverRuns) {
+  ServerProcess server(gRepo / "repo", {"--cache-dir", cacheDir()});
+  ASSERT_GT(server.grpcPort, 0);
+  auto stub = server.stub();
+  const uint64_t executionsBefore = statisticsOf(*stub, "slow").execution_count();
+  LoopCase runaway = gCases[0];
+  runaway.steps = int64_t{1} << 31;  // hours of work
+  CancellableInfer running(*stub, loopRequest(runaway, "slow"));
+  // The same connection carries it first, and well before the next one.
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  // With a queue of one, a second request is accepted only once the first
+  // left the queue for the instance: the accepted one is the queued one.
+  std::unique_ptr<CancellableInfer> queued;
+  for (int attempt = 0; attempt < 100 && !queued; ++attempt) {
+    auto call = std::make_unique<CancellableInfer>(*stub, loopRequest(runaway, "slow"));
+    for (int i = 0; i < 20 && !call->done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!call->done())
+      queued = std::move(call);
+    else
+      EXPECT_EQ(call->cancel().error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  }
+  ASSERT_TRUE(queued) << "the second runaway was never queued";
+  ASSERT_FALSE(running.done());
+  EXPECT_EQ(queued->cancel().error_code(), grpc::StatusCode::CANCELLED);
+  // The server learns of the cancel on its own; give it ample time before the
+  // running one ends and the instance takes the queued one.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(running.cancel().error_code(), grpc::StatusCode::CANCELLED);
+
+  // Served once the server saw the cancels (the queue is full until then).
+  const LoopCase& normal = gCases[0];
+  ModelInferResponse resp;
+  auto inferNormal = [&] {
+    grpc::Status s;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do s = infer(*stub, loopRequest(normal, "slow"), &resp, 20000);
+    while (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED && std::chrono::steady_clock::now() < until &&
+           (std::this_thread::sleep_for(std::chrono::milliseconds(100)), true));
+    return s;
+  };
+  grpc::Status s = inferNormal();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  expectClose(floats(resp.raw_output_contents(0)), normal.out);
+  // The cancelled runaway and the normal request ran; the queued one did not.
+  EXPECT_EQ(statisticsOf(*stub, "slow").execution_count() - executionsBefore, 2u);
+
+  {
+    grpc::ClientContext ctx;
+    auto stream = stub->ModelStreamInfer(&ctx);
+    ASSERT_TRUE(stream->Write(loopRequest(runaway, "slow")));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    ctx.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  s = inferNormal();
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  expectClose(floats(resp.raw_output_contents(0)), normal.out);
 }
 
 TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe) {
