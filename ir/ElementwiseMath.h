@@ -44,6 +44,8 @@ COCKTAIL_MATH float cExpm1(float x) { return expm1f(x); }
 COCKTAIL_MATH double cExpm1(double x) { return expm1(x); }
 COCKTAIL_MATH float cLog1p(float x) { return log1pf(x); }
 COCKTAIL_MATH double cLog1p(double x) { return log1p(x); }
+COCKTAIL_MATH float cTanh(float x) { return tanhf(x); }
+COCKTAIL_MATH double cTanh(double x) { return tanh(x); }
 COCKTAIL_MATH float cErf(float x) { return erff(x); }
 COCKTAIL_MATH double cErf(double x) { return erf(x); }
 COCKTAIL_MATH float cCopysign(float x, float y) { return copysignf(x, y); }
@@ -206,6 +208,11 @@ template <typename T>
 COCKTAIL_MATH T softplus(T x, T beta, T threshold) {
   const T bx = x * beta;
   return bx > threshold ? x : cLog1p(cExp(bx)) / beta;
+}
+/// x * tanh(softplus(x)), ATen's formula (no threshold: exp's inf gives x).
+template <typename T>
+COCKTAIL_MATH T mish(T x) {
+  return x * cTanh(cLog1p(cExp(x)));
 }
 
 }  // namespace math
