@@ -488,7 +488,7 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 }
 
 Tensor activation(Activation op, const Tensor& x, const ActivationParams& params) {
-  static constexpr const char* kNames[] = {"hardswish", "hardsigmoid", "leaky_relu", "elu", "softplus"};
+  static constexpr const char* kNames[] = {"hardswish", "hardsigmoid", "leaky_relu", "elu", "softplus", "mish"};
   const char* name = kNames[static_cast<int>(op)];
   if (!ir::isFloating(x.dtype())) throwUnsupported(name, x.dtype());
   return dispatchFloat(name, x.dtype(), [&](auto tag) {
