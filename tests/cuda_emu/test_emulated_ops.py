@@ -1,10 +1,10 @@
 """The CUDA generated for the op families of issue 19, run on the CPU by the
 emulation harness (tests/cuda_emu/cuda_emu.h) against TorchScript: the
 activations (hardtanh/ReLU6 as clamp, hardswish, hardsigmoid, leaky_relu,
-elu, softplus, silu), alone and fused in a loop body, and conv1d (as a
-conv2d of height 1) with groups, depthwise and a pointwise layer. Ops the
-generator does not support (topk, cumsum) fail --target cuda with an error
-that names them.
+elu, softplus, silu, mish), alone and fused in a loop body, and conv1d (as
+a conv2d of height 1) with groups, depthwise and a pointwise layer. Ops the
+generator does not support (topk, cumsum, conv_transpose2d,
+adaptive_max_pool2d) fail --target cuda with an error that names them.
 """
 import os
 import subprocess
@@ -36,14 +36,24 @@ class Activations(nn.Module):
         h = x
         for _ in range(steps):
             h = F.hardswish(h) + F.hardsigmoid(h) - F.relu6(h * 3.0) + F.hardtanh(h, -0.5, 0.5)
-            h = F.leaky_relu(h, 0.2) + F.elu(h, 0.7) + F.softplus(h, 2.0, 3.0) * 0.1 + F.silu(h)
+            h = F.leaky_relu(h, 0.2) + F.elu(h, 0.7) + F.softplus(h, 2.0, 3.0) * 0.1 + F.silu(h) - F.mish(h) * 0.5
         y = self.pw(F.hardswish(self.gc(torch.relu(self.dw(s)))))
-        return h, F.elu(y), F.leaky_relu(x), F.softplus(x)
+        return h, F.elu(y), F.leaky_relu(x), F.softplus(x), F.mish(x)
 
 
 class TopkCumsum(nn.Module):
     def forward(self, x: Tensor):
         return torch.topk(x, 2)[0], torch.cumsum(x, 1)
+
+
+class ConvTransposeOnly(nn.Module):
+    def forward(self, x: Tensor, w: Tensor):
+        return F.conv_transpose2d(x, w, stride=2)
+
+
+class AdaptiveMaxPoolOnly(nn.Module):
+    def forward(self, x: Tensor):
+        return torch._C._nn.adaptive_max_pool2d(x, [2, 2])[0]
 
 
 def compile_cuda(tmp_path, module, specs):
@@ -69,7 +79,8 @@ def test_activations_and_conv1d_in_the_harness(tmp_path, steps):
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "within" in run.stdout
     source = (tmp_path / "module" / "module.cu").read_text()
-    for fn in ("cocktail::math::hardswish<float>", "cocktail::math::elu<float>", "cocktail::math::softplus<float>"):
+    for fn in ("cocktail::math::hardswish<float>", "cocktail::math::elu<float>", "cocktail::math::softplus<float>",
+               "cocktail::math::mish<float>"):
         assert fn in source, f"the generated CUDA has no {fn}"
 
 
@@ -77,4 +88,14 @@ def test_topk_cumsum_are_refused_by_name(tmp_path):
     _, artifact, proc = compile_cuda(tmp_path, TopkCumsum(), ["x:f32[3,5]"])
     assert proc.returncode == 3  # unsupported (tools/ExitCode.h)
     assert "not supported by the CUDA generator" in proc.stderr and "'topk'" in proc.stderr, proc.stderr
+    assert not artifact.exists()
+
+
+@pytest.mark.parametrize("module,specs,name", [
+    (ConvTransposeOnly(), ["x:f32[1,4,5,5]", "w:f32[4,3,3,3]"], "conv_transpose2d"),
+    (AdaptiveMaxPoolOnly(), ["x:f32[1,4,5,5]"], "adaptive_max_pool2d")])
+def test_cpu_only_layers_are_refused_by_name(tmp_path, module, specs, name):
+    _, artifact, proc = compile_cuda(tmp_path, module, specs)
+    assert proc.returncode == 3  # unsupported (tools/ExitCode.h)
+    assert "not supported by the CUDA generator" in proc.stderr and f"'{name}'" in proc.stderr, proc.stderr
     assert not artifact.exists()
