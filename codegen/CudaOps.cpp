@@ -262,6 +262,9 @@ void Generator::computeOp(const Op& op) {
     case OpKind::Softmax:
     case OpKind::LogSoftmax: emitSoftmax(op, out[0]); break;
     case OpKind::Conv2d: emitConv2d(op, out[0]); break;
+    case OpKind::ConvTranspose2d: emitConvTranspose2d(op, out[0]); break;
+    case OpKind::AdaptiveAvgPool2d:
+    case OpKind::AdaptiveMaxPool2d: emitAdaptivePool2d(op, out); break;
     case OpKind::MaxPool2d:
     case OpKind::AvgPool2d: emitPool2d(op, out[0]); break;
     case OpKind::Embedding: emitEmbedding(op, out[0]); break;

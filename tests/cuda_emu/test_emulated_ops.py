@@ -3,8 +3,9 @@ emulation harness (tests/cuda_emu/cuda_emu.h) against TorchScript: the
 activations (hardtanh/ReLU6 as clamp, hardswish, hardsigmoid, leaky_relu,
 elu, softplus, silu, mish), alone and fused in a loop body, and conv1d (as
 a conv2d of height 1) with groups, depthwise and a pointwise layer. Ops the
-generator does not support (topk, cumsum, conv_transpose2d,
-adaptive_max_pool2d) fail --target cuda with an error that names them.
+generator does not support (topk, cumsum) fail --target cuda with an error
+that names them. The zoo's layers (conv_transpose2d, adaptive max and
+average pooling) run in the harness too.
 """
 import os
 import subprocess
@@ -46,14 +47,17 @@ class TopkCumsum(nn.Module):
         return torch.topk(x, 2)[0], torch.cumsum(x, 1)
 
 
-class ConvTransposeOnly(nn.Module):
-    def forward(self, x: Tensor, w: Tensor):
-        return F.conv_transpose2d(x, w, stride=2)
+class ZooLayers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(4)
+        self.up = nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1)
+        self.dw = nn.ConvTranspose2d(6, 6, (2, 3), stride=(1, 2), dilation=(2, 1), groups=3, bias=False)
 
-
-class AdaptiveMaxPoolOnly(nn.Module):
     def forward(self, x: Tensor):
-        return torch._C._nn.adaptive_max_pool2d(x, [2, 2])[0]
+        y = self.dw(F.mish(self.up(x)))
+        v, i = torch._C._nn.adaptive_max_pool2d(y, [3, 4])
+        return y, v, i, torch._C._nn.adaptive_avg_pool2d(y, [5, 3])
 
 
 def compile_cuda(tmp_path, module, specs):
@@ -91,11 +95,19 @@ def test_topk_cumsum_are_refused_by_name(tmp_path):
     assert not artifact.exists()
 
 
-@pytest.mark.parametrize("module,specs,name", [
-    (ConvTransposeOnly(), ["x:f32[1,4,5,5]", "w:f32[4,3,3,3]"], "conv_transpose2d"),
-    (AdaptiveMaxPoolOnly(), ["x:f32[1,4,5,5]"], "adaptive_max_pool2d")])
-def test_cpu_only_layers_are_refused_by_name(tmp_path, module, specs, name):
-    _, artifact, proc = compile_cuda(tmp_path, module, specs)
-    assert proc.returncode == 3  # unsupported (tools/ExitCode.h)
-    assert "not supported by the CUDA generator" in proc.stderr and f"'{name}'" in proc.stderr, proc.stderr
-    assert not artifact.exists()
+
+def test_zoo_layers_in_the_harness(tmp_path):
+    """conv_transpose2d (groups, dilation, output padding), adaptive max and
+    average pooling (uneven windows, i64 indices) as generated CUDA."""
+    model, artifact, proc = compile_cuda(tmp_path, ZooLayers(), ["x:f32[2,4,5,6]"])
+    assert proc.returncode == 0, proc.stderr
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 4, 5, 6, generator=g)
+    x[0, 1, 2, 3] = float("nan")
+    inputs = tmp_path / "inputs.pt"
+    torch.save([x], str(inputs))
+    cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--rtol", "1e-5",
+           "--blocks", "4", "--threads", "64", "--work-dir", str(tmp_path / "module")]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert "within" in run.stdout
