@@ -354,7 +354,7 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
             case A::LeakyRelu: run(std::integral_constant<A, A::LeakyRelu>{}); break;
             case A::Elu: run(std::integral_constant<A, A::Elu>{}); break;
             case A::Softplus: run(std::integral_constant<A, A::Softplus>{}); break;
-            case A::Mish: run(std::integral_constant<A, A::Mish>{}); break;
+            case A::Mish: cpu::mishF32(a, d, len); break;  // vectorised, as the standalone kernel
           }
           break;
         }
