@@ -11,7 +11,8 @@
 //   - the fused elementwise bodies (runtime/FusedElementwise.cpp),
 //   - the generated CUDA, whose every module starts with this file's text.
 // Vectorised kernels (runtime/cpu/VecMath.cpp) approximate a few of these
-// (exp, sigmoid, tanh) to 1-2 ulp; their tests compare against this file.
+// (exp, sigmoid, tanh to 1-2 ulp, mish to a few); their tests compare against
+// this file's formulas.
 //
 // So that the same text compiles as device code under NVRTC: no exceptions,
 // no standard library, only the C math functions and COCKTAIL_MATH functions.
