@@ -288,6 +288,8 @@ class Generator {
   void emitSoftmax(const ir::Op& op, const TensorRef& out);
   void emitConv2d(const ir::Op& op, const TensorRef& out);
   void emitPool2d(const ir::Op& op, const TensorRef& out);
+  void emitConvTranspose2d(const ir::Op& op, const TensorRef& out);
+  void emitAdaptivePool2d(const ir::Op& op, const std::vector<TensorRef>& out);
   void emitEmbedding(const ir::Op& op, const TensorRef& out);
   void emitCat(const ir::Op& op, const TensorRef& out);
   void emitScatter(const ir::Op& op, const TensorRef& out);

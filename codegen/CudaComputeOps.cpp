@@ -246,6 +246,80 @@ void Generator::emitPool2d(const Op& op, const TensorRef& o) {
   closeElementLoop();
 }
 
+/// Gathers each output element's taps: input pixel (ih, iw) reaches output
+/// (oh, ow) through tap (kh, kw) where oh = ih * stride - pad + kh * dilation.
+void Generator::emitConvTranspose2d(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  const TensorRef& w = tensor(op.operand(1), op);
+  if (x.rank() != 4 || w.rank() != 4) throw error(op, "expects x[N, C, H, W] and w[C, O/groups, KH, KW]");
+  auto pair = [&](const char* name, int64_t dflt) {
+    auto v = op.attrs().getInts(name).value_or(std::vector<int64_t>{dflt, dflt});
+    return v.size() == 2 ? v : std::vector<int64_t>{v[0], v[0]};
+  };
+  const auto stride = pair("stride", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
+  const int64_t groups = op.attrs().getInt("groups").value_or(1);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");  // n, o, oh, ow
+  const std::string outPerGroup = w.dims[1].str();
+  line(fmt::format("{} acc = {};", ctypeOf(o.dtype),
+                   op.numOperands() > 2 ? at(tensor(op.operand(2), op), {c[1]}) : "0"));
+  line(fmt::format("const i64 grp = {} / {}, oc = {} - grp * {};", c[1], outPerGroup, c[1], outPerGroup));
+  line(fmt::format("const i64 cin = {} / {}, cbase = grp * cin;", x.dims[1].str(), groups));
+  open("for (i64 ci = 0; ci < cin; ++ci)");
+  open(fmt::format("for (i64 kh = 0; kh < {}; ++kh)", w.dims[2].str()));
+  line(fmt::format("const i64 th = {} + {} - kh * {};", c[2], pad[0], dil[0]));
+  line(fmt::format("if (th < 0 || th % {0} != 0 || th / {0} >= {1}) continue;", stride[0], x.dims[2].str()));
+  open(fmt::format("for (i64 kw = 0; kw < {}; ++kw)", w.dims[3].str()));
+  line(fmt::format("const i64 tw = {} + {} - kw * {};", c[3], pad[1], dil[1]));
+  line(fmt::format("if (tw < 0 || tw % {0} != 0 || tw / {0} >= {1}) continue;", stride[1], x.dims[3].str()));
+  line(fmt::format(
+      "acc += {} * {};",
+      at(x, {c[0], "(cbase + ci)", fmt::format("(th / {})", stride[0]), fmt::format("(tw / {})", stride[1])}),
+      at(w, {"(cbase + ci)", "oc", "kh", "kw"})));
+  close();
+  close();
+  close();
+  line(fmt::format("{}[e] = acc;", bufferPointer(o)));
+  closeElementLoop();
+}
+
+/// adaptive_avg_pool2d and adaptive_max_pool2d (values and i64 indices):
+/// output (oh, ow) covers rows [oh*H/Ho, ceil((oh+1)*H/Ho)), columns alike;
+/// the max keeps the first maximum, a NaN wins (the CPU kernel's rules).
+void Generator::emitAdaptivePool2d(const Op& op, const std::vector<TensorRef>& out) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  const TensorRef& o = out[0];
+  if (x.rank() != 4) throw error(op, "expects x[N, C, H, W]");
+  const std::string H = x.dims[2].str(), W = x.dims[3].str(), Ho = o.dims[2].str(), Wo = o.dims[3].str();
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  line(fmt::format("const i64 h0 = {0} * {1} / {2}, h1 = (({0} + 1) * {1} + {2} - 1) / {2};", c[2], H, Ho));
+  line(fmt::format("const i64 w0 = {0} * {1} / {2}, w1 = (({0} + 1) * {1} + {2} - 1) / {2};", c[3], W, Wo));
+  const bool isMax = op.kind() == OpKind::AdaptiveMaxPool2d;
+  if (isMax)
+    // From the window's first element (never empty), as from -inf: the same picks.
+    line(fmt::format("{} m = {}; i64 mi = h0 * {} + w0;", ctypeOf(o.dtype), at(x, {c[0], c[1], "h0", "w0"}), W));
+  else
+    line("double s = 0;");
+  open("for (i64 ih = h0; ih < h1; ++ih)");
+  open("for (i64 iw = w0; iw < w1; ++iw)");
+  if (isMax) {
+    line(fmt::format("const {} v = {};", ctypeOf(o.dtype), at(x, {c[0], c[1], "ih", "iw"})));
+    line(fmt::format("if (v > m || v != v) {{ m = v; mi = ih * {} + iw; }}", W));
+  } else {
+    line(fmt::format("s += {};", at(x, {c[0], c[1], "ih", "iw"})));
+  }
+  close();
+  close();
+  if (isMax) {
+    line(fmt::format("{}[e] = m;", bufferPointer(o)));
+    line(fmt::format("{}[e] = mi;", bufferPointer(out[1])));
+  } else {
+    line(fmt::format("{}[e] = ({})(s / (double)((h1 - h0) * (w1 - w0)));", bufferPointer(o), ctypeOf(o.dtype)));
+  }
+  closeElementLoop();
+}
+
 void Generator::emitEmbedding(const Op& op, const TensorRef& o) {
   const TensorRef& w = tensor(op.operand(0), op);
   const TensorRef& idx = tensor(op.operand(1), op);

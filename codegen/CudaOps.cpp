@@ -262,6 +262,9 @@ void Generator::computeOp(const Op& op) {
     case OpKind::Softmax:
     case OpKind::LogSoftmax: emitSoftmax(op, out[0]); break;
     case OpKind::Conv2d: emitConv2d(op, out[0]); break;
+    case OpKind::ConvTranspose2d: emitConvTranspose2d(op, out[0]); break;
+    case OpKind::AdaptiveAvgPool2d:
+    case OpKind::AdaptiveMaxPool2d: emitAdaptivePool2d(op, out); break;
     case OpKind::MaxPool2d:
     case OpKind::AvgPool2d: emitPool2d(op, out[0]); break;
     case OpKind::Embedding: emitEmbedding(op, out[0]); break;
@@ -376,7 +379,8 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
     case OpKind::Hardsigmoid:
     case OpKind::LeakyRelu:
     case OpKind::Elu:
-    case OpKind::Softplus: {
+    case OpKind::Softplus:
+    case OpKind::Mish: {
       if (!isFloat) throw error(op, fmt::format("'{}' of a {} tensor is not defined", op.name(), ir::dtypeName(t)));
       const std::string ct = ctypeOf(t);
       auto c = [&](const char* name) { return fmt::format("(({}){})", ct, op.attrs().getFloat(name).value_or(0.0)); };
@@ -386,6 +390,7 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
         case OpKind::Hardsigmoid: return math("hardsigmoid", x0);
         case OpKind::LeakyRelu: return math("leakyRelu", x0, c("negative_slope"));
         case OpKind::Elu: return math("elu", x0, c("alpha"), c("scale"), c("input_scale"));
+        case OpKind::Mish: return math("mish", x0);
         default: return math("softplus", x0, c("beta"), c("threshold"));
       }
     }

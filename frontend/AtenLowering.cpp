@@ -841,6 +841,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::leaky_relu", activation(OpKind::LeakyRelu, {"negative_slope"})},
       {"aten::elu", activation(OpKind::Elu, {"alpha", "scale", "input_scale"})},
       {"aten::softplus", activation(OpKind::Softplus, {"beta", "threshold"})},
+      {"aten::mish", activation(OpKind::Mish, {})},
+      {"aten::glu", lowerGlu},
       {"aten::where", lowerWhere},
       {"aten::masked_fill", lowerMaskedFill},
       {"aten::clamp", [](Lowering& L) { lowerClamp(L, true, true); }},
@@ -877,6 +879,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::linear", lowerLinear},
       {"aten::addmm", lowerAddmm},
       {"aten::baddbmm", lowerBaddbmm},
+      {"aten::einsum", lowerEinsum},
       {"aten::prelu", lowerPrelu},
       // views and data movement
       {"aten::select", lowerView},
@@ -928,6 +931,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::embedding", lowerEmbedding},
       {"aten::conv2d", lowerConv2d},
       {"aten::conv1d", lowerConv1d},
+      {"aten::conv_transpose1d", [](Lowering& L) { lowerConvTranspose(L, 1); }},
+      {"aten::conv_transpose2d", [](Lowering& L) { lowerConvTranspose(L, 2); }},
       {"aten::batch_norm", lowerBatchNorm},
       {"aten::layer_norm", lowerLayerNorm},
       {"aten::group_norm", lowerGroupNorm},
@@ -935,6 +940,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::max_pool2d", lowerMaxPool2d},
       {"aten::avg_pool2d", lowerAvgPool2d},
       {"aten::adaptive_avg_pool2d", lowerAdaptiveAvgPool2d},
+      {"aten::adaptive_max_pool2d", lowerAdaptiveMaxPool2d},
       // scalars, lists, tuples
       {"aten::Int", lowerToScalar},
       {"aten::Float", lowerToScalar},

@@ -167,4 +167,14 @@ void addAttentionLowerings(std::unordered_map<std::string, LowerFn>& table);
 /// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*.
 void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- layers of the model zoos (ConvTransposeLowering.cpp, PoolLowering.cpp, ...) ---------
+
+/// conv_transpose1d (spatialDims 1) and conv_transpose2d.
+void lowerConvTranspose(Lowering& L, size_t spatialDims);
+void lowerAdaptiveMaxPool2d(Lowering& L);
+/// glu(x, dim) (GluLowering.cpp).
+void lowerGlu(Lowering& L);
+/// einsum(equation, tensors) as permutes, reshapes and a batched matmul (EinsumLowering.cpp).
+void lowerEinsum(Lowering& L);
+
 }  // namespace cocktail::frontend::lowering

@@ -627,10 +627,11 @@ bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
   return changed;
 }
 
-bool isPad(c10::Symbol k) {
+/// The padding ops (their index arithmetic) and glu (its even-size check).
+bool needsInputSizes(c10::Symbol k) {
   const std::string name = k.toQualString();
   return name == "aten::pad" || name == "aten::constant_pad_nd" || name.rfind("aten::reflection_pad", 0) == 0 ||
-         name.rfind("aten::replication_pad", 0) == 0;
+         name.rfind("aten::replication_pad", 0) == 0 || name == "aten::glu";
 }
 
 /// The fused attention ops treat a bool mask and a float one differently,
@@ -642,7 +643,7 @@ void recordNodeFacts(jit::Block* block) {
       {c10::Symbol::fromQualString("aten::_native_multi_head_attention"), 9}};
   for (jit::Node* n : block->nodes()) {
     for (jit::Block* sub : n->blocks()) recordNodeFacts(sub);
-    if (isPad(n->kind())) {
+    if (needsInputSizes(n->kind())) {
       // F.pad's index arithmetic needs the sizes of the padded dims.
       auto t = tensorType(n->input(0));
       if (t && t->dim()) {

@@ -11,7 +11,8 @@
 //   - the fused elementwise bodies (runtime/FusedElementwise.cpp),
 //   - the generated CUDA, whose every module starts with this file's text.
 // Vectorised kernels (runtime/cpu/VecMath.cpp) approximate a few of these
-// (exp, sigmoid, tanh) to 1-2 ulp; their tests compare against this file.
+// (exp, sigmoid, tanh to 1-2 ulp, mish to a few); their tests compare against
+// this file's formulas.
 //
 // So that the same text compiles as device code under NVRTC: no exceptions,
 // no standard library, only the C math functions and COCKTAIL_MATH functions.
@@ -44,6 +45,8 @@ COCKTAIL_MATH float cExpm1(float x) { return expm1f(x); }
 COCKTAIL_MATH double cExpm1(double x) { return expm1(x); }
 COCKTAIL_MATH float cLog1p(float x) { return log1pf(x); }
 COCKTAIL_MATH double cLog1p(double x) { return log1p(x); }
+COCKTAIL_MATH float cTanh(float x) { return tanhf(x); }
+COCKTAIL_MATH double cTanh(double x) { return tanh(x); }
 COCKTAIL_MATH float cErf(float x) { return erff(x); }
 COCKTAIL_MATH double cErf(double x) { return erf(x); }
 COCKTAIL_MATH float cCopysign(float x, float y) { return copysignf(x, y); }
@@ -206,6 +209,11 @@ template <typename T>
 COCKTAIL_MATH T softplus(T x, T beta, T threshold) {
   const T bx = x * beta;
   return bx > threshold ? x : cLog1p(cExp(bx)) / beta;
+}
+/// x * tanh(softplus(x)), ATen's formula (no threshold: exp's inf gives x).
+template <typename T>
+COCKTAIL_MATH T mish(T x) {
+  return x * cTanh(cLog1p(cExp(x)));
 }
 
 }  // namespace math

@@ -112,6 +112,9 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
     case OpKind::Conv2d:
       return {req("stride", K::Ints), req("padding", K::Ints), req("dilation", K::Ints),
               req("groups", K::Int)};
+    case OpKind::ConvTranspose2d:
+      return {req("stride", K::Ints), req("padding", K::Ints), req("output_padding", K::Ints), req("dilation", K::Ints),
+              req("groups", K::Int)};
     case OpKind::BatchNorm:
       return {req("eps", K::Number)};
     case OpKind::LayerNorm:
@@ -123,6 +126,7 @@ std::vector<AttrSpec> attrSpecs(OpKind kind) {
       return {req("kernel", K::Ints), req("stride", K::Ints), req("padding", K::Ints),
               req("ceil_mode", K::Bool), req("count_include_pad", K::Bool)};
     case OpKind::AdaptiveAvgPool2d:
+    case OpKind::AdaptiveMaxPool2d:
       return {req("output_size", K::Ints)};
     default:
       return {};

@@ -90,6 +90,18 @@ Work opWork(const ir::Op& op, const ir::Program& program) {
       w.flops = 2 * out * perOut;
       break;
     }
+    case OpKind::ConvTranspose2d: {
+      // Every input element times every tap of its group's output channels.
+      const ir::Type &x = op.operand(0)->type(), &wt = op.operand(1)->type();
+      double taps = 1;
+      if (wt.hasRank() && wt.rank() == 4)
+        for (size_t i = 1; i < 4; ++i) taps *= bound(wt.dims()[i]);
+      double in = 1;
+      if (x.hasRank())
+        for (const ir::Dim& d : x.dims()) in *= bound(d);
+      w.flops = 2 * in * taps;
+      break;
+    }
     case OpKind::Fused:
       // A head's contraction, then one flop per element per epilogue op
       // (the body's size counts the head and the yield too).

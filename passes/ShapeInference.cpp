@@ -342,6 +342,7 @@ class ShapeInference final : public Pass {
       case OpKind::LeakyRelu:
       case OpKind::Elu:
       case OpKind::Softplus:
+      case OpKind::Mish:
       case OpKind::MaskedFill:
       case OpKind::Softmax:
       case OpKind::LogSoftmax:
@@ -600,16 +601,22 @@ class ShapeInference final : public Pass {
         return set(tensorOf(dtypeOf(w), dims));
       }
       case OpKind::Conv2d: return set(conv2d(op));
+      case OpKind::ConvTranspose2d: return set(convTranspose2d(op));
       case OpKind::MaxPool2d:
       case OpKind::AvgPool2d: return set(pool2d(op));
-      case OpKind::AdaptiveAvgPool2d: {
+      case OpKind::AdaptiveAvgPool2d:
+      case OpKind::AdaptiveMaxPool2d: {
         const Type& x = operandType(0);
         auto out = attrs.getInts("output_size");
-        if (!x.hasRank() || x.rank() < 3 || !out || out->size() != 2) return set(tensorOf(dtypeOf(x), std::nullopt));
-        std::vector<Dim> dims(x.dims().begin(), x.dims().end() - 2);
-        dims.push_back(Dim::constant((*out)[0]));
-        dims.push_back(Dim::constant((*out)[1]));
-        return set(tensorOf(dtypeOf(x), dims));
+        std::optional<std::vector<Dim>> dims;
+        if (x.hasRank() && x.rank() >= 3 && out && out->size() == 2) {
+          dims.emplace(x.dims().begin(), x.dims().end() - 2);
+          dims->push_back(Dim::constant((*out)[0]));
+          dims->push_back(Dim::constant((*out)[1]));
+        }
+        if (op.kind() == OpKind::AdaptiveAvgPool2d) return set(tensorOf(dtypeOf(x), dims));
+        set(tensorOf(dtypeOf(x), dims), 0);
+        return set(tensorOf(DType::I64, dims), 1);
       }
       default: return;
     }
@@ -791,6 +798,34 @@ class ShapeInference final : public Pass {
     return tensorOf(dt, std::vector<Dim>{x.dims()[0], w.dims()[0],
                                          windowDim(x.dims()[2], kh.value(), (*stride)[0], (*pad)[0], (*dil)[0], false),
                                          windowDim(x.dims()[3], kw.value(), (*stride)[1], (*pad)[1], (*dil)[1], false)});
+  }
+
+  /// (in - 1) * stride - 2 * pad + dilation * (kernel - 1) + outputPadding + 1
+  static Dim transposedWindowDim(const Dim& in, int64_t kernel, int64_t stride, int64_t pad, int64_t dilation,
+                                 int64_t outputPadding) {
+    if (!in.isConstant()) return Dim::unknown();
+    return Dim::constant((in.value() - 1) * stride - 2 * pad + dilation * (kernel - 1) + outputPadding + 1);
+  }
+
+  /// x [N, C, H, W], w [C, O/groups, kh, kw] -> [N, O, Ho, Wo].
+  static Type convTranspose2d(const Op& op) {
+    const Type &x = op.operand(0)->type(), &w = op.operand(1)->type();
+    auto dt = resultDType(x, w);
+    const ir::Attributes& a = op.attrs();
+    auto stride = a.getInts("stride"), pad = a.getInts("padding"), outPad = a.getInts("output_padding"),
+         dil = a.getInts("dilation");
+    auto groups = a.getInt("groups");
+    if (!x.hasRank() || x.rank() != 4 || !w.hasRank() || w.rank() != 4 || !stride || !pad || !outPad || !dil ||
+        !groups || stride->size() != 2 || pad->size() != 2 || outPad->size() != 2 || dil->size() != 2)
+      return tensorOf(dt, std::nullopt);
+    const Dim &perGroup = w.dims()[1], &kh = w.dims()[2], &kw = w.dims()[3];
+    if (!kh.isConstant() || !kw.isConstant()) return tensorOf(dt, std::nullopt);
+    Dim channels = perGroup.isConstant() ? Dim::constant(perGroup.value() * *groups) : Dim::unknown();
+    return tensorOf(
+        dt, std::vector<Dim>{
+                x.dims()[0], channels,
+                transposedWindowDim(x.dims()[2], kh.value(), (*stride)[0], (*pad)[0], (*dil)[0], (*outPad)[0]),
+                transposedWindowDim(x.dims()[3], kw.value(), (*stride)[1], (*pad)[1], (*dil)[1], (*outPad)[1])});
   }
 
   static Type pool2d(const Op& op) {

@@ -380,6 +380,16 @@ OpKernel decodeNN(const ir::Op& op, const AttrReader& attr, KernelResources& res
                           nullptr, packed.get()));
       };
     }
+    case OpKind::ConvTranspose2d: {
+      auto stride = attr.pair("stride"), padding = attr.pair("padding"), outputPadding = attr.pair("output_padding"),
+           dilation = attr.pair("dilation");
+      int64_t groups = attr.integer("groups");
+      return [=](OpOperands& x) {
+        Tensor bias = x.size() > 2 ? x.tensor(2) : Tensor();
+        x.set(cpu::convTranspose2d(x.tensor(0), x.tensor(1), x.size() > 2 ? &bias : nullptr, stride, padding,
+                                   outputPadding, dilation, groups));
+      };
+    }
     case OpKind::BatchNorm: {
       double eps = attr.real("eps");
       return [=](OpOperands& x) {
@@ -410,6 +420,14 @@ OpKernel decodeNN(const ir::Op& op, const AttrReader& attr, KernelResources& res
       auto size = attr.pair("output_size");
       return [=](OpOperands& x) { x.set(cpu::adaptiveAvgPool2d(x.tensor(0), size)); };
     }
+    case OpKind::AdaptiveMaxPool2d: {
+      auto size = attr.pair("output_size");
+      return [=](OpOperands& x) {
+        auto [values, indices] = cpu::adaptiveMaxPool2d(x.tensor(0), size);
+        x.set(std::move(values), 0);
+        x.set(std::move(indices), 1);
+      };
+    }
     default: return nullptr;
   }
 }
@@ -438,6 +456,7 @@ OpKernel decodeElementwiseExtra(const ir::Op& op, const AttrReader& attr) {
     case OpKind::Elu:
       return activation(cpu::Activation::Elu, {attr.real("alpha"), attr.real("scale"), attr.real("input_scale")});
     case OpKind::Softplus: return activation(cpu::Activation::Softplus, {attr.real("beta"), attr.real("threshold")});
+    case OpKind::Mish: return activation(cpu::Activation::Mish, {});
     case OpKind::CastLike: return [](OpOperands& x) { x.set(cpu::cast(x.tensor(0), x.tensor(1).dtype())); };
     case OpKind::Cast: {
       DType dtype = attr.dtype("dtype");

@@ -97,7 +97,8 @@ ir::Expected<FusedElementwise> FusedElementwise::compile(const ir::Op& op) {
       case OpKind::Hardsigmoid:
       case OpKind::LeakyRelu:
       case OpKind::Elu:
-      case OpKind::Softplus: {
+      case OpKind::Softplus:
+      case OpKind::Mish: {
         s.fn = Fn::Activation;
         const ir::Attributes& a = inner.attrs();
         auto p = [&](const char* name) { return a.getFloat(name).value_or(0.0); };
@@ -108,6 +109,7 @@ ir::Expected<FusedElementwise> FusedElementwise::compile(const ir::Op& op) {
           case OpKind::Elu:
             s.activation = cpu::Activation::Elu, s.params = {p("alpha"), p("scale"), p("input_scale")};
             break;
+          case OpKind::Mish: s.activation = cpu::Activation::Mish; break;
           default: s.activation = cpu::Activation::Softplus, s.params = {p("beta"), p("threshold")}; break;
         }
         break;
@@ -352,6 +354,7 @@ void FusedElementwise::runTile(int64_t start, int64_t rows, int64_t width, int64
             case A::LeakyRelu: run(std::integral_constant<A, A::LeakyRelu>{}); break;
             case A::Elu: run(std::integral_constant<A, A::Elu>{}); break;
             case A::Softplus: run(std::integral_constant<A, A::Softplus>{}); break;
+            case A::Mish: cpu::mishF32(a, d, len); break;  // vectorised, as the standalone kernel
           }
           break;
         }

@@ -488,9 +488,10 @@ Tensor unary(UnaryOp op, const Tensor& x) {
 }
 
 Tensor activation(Activation op, const Tensor& x, const ActivationParams& params) {
-  static constexpr const char* kNames[] = {"hardswish", "hardsigmoid", "leaky_relu", "elu", "softplus"};
+  static constexpr const char* kNames[] = {"hardswish", "hardsigmoid", "leaky_relu", "elu", "softplus", "mish"};
   const char* name = kNames[static_cast<int>(op)];
   if (!ir::isFloating(x.dtype())) throwUnsupported(name, x.dtype());
+  if (op == Activation::Mish && x.dtype() == DType::F32) return vectorUnary(x, mishF32);
   return dispatchFloat(name, x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     return unaryMap<T, T>(x, [&](T v) { return activationValue<T>(op, v, params); });

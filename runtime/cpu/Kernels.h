@@ -74,7 +74,7 @@ enum class UnaryOp {
 /// integer and bool inputs to F32; rounding ops return integers unchanged.
 Tensor unary(UnaryOp op, const Tensor& x);
 
-/// hardswish / hardsigmoid / leaky_relu / elu / softplus (runtime/cpu/Activation.h)
+/// hardswish / hardsigmoid / leaky_relu / elu / softplus / mish (runtime/cpu/Activation.h)
 /// on a floating tensor; integer and bool inputs throw, as in ATen.
 Tensor activation(Activation op, const Tensor& x, const ActivationParams& params = {});
 
@@ -220,6 +220,12 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor* bias,
               std::array<int64_t, 2> stride = {1, 1}, std::array<int64_t, 2> padding = {0, 0},
               std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1, const Epilogue* epilogue = nullptr,
               const PackedConvWeights* packed = nullptr);
+/// torch.conv_transpose2d on NCHW (or unbatched CHW) input, w [C, O/groups,
+/// kh, kw]: per image and group one GEMM (w^T @ x) and a col2im that adds
+/// each column into the output (ConvTranspose.cpp).
+Tensor convTranspose2d(const Tensor& x, const Tensor& w, const Tensor* bias, std::array<int64_t, 2> stride = {1, 1},
+                       std::array<int64_t, 2> padding = {0, 0}, std::array<int64_t, 2> outputPadding = {0, 0},
+                       std::array<int64_t, 2> dilation = {1, 1}, int64_t groups = 1);
 /// torch.batch_norm in inference mode; channels are dim 1.
 Tensor batchNorm(const Tensor& x, const Tensor& runningMean, const Tensor& runningVar,
                  const Tensor* weight, const Tensor* bias, double eps);
@@ -237,5 +243,8 @@ Tensor avgPool2d(const Tensor& x, std::array<int64_t, 2> kernel, std::array<int6
                  bool countIncludePad = true, std::optional<int64_t> divisorOverride = std::nullopt);
 /// torch.adaptive_avg_pool2d on NCHW or CHW input.
 Tensor adaptiveAvgPool2d(const Tensor& x, std::array<int64_t, 2> outputSize);
+/// torch.adaptive_max_pool2d on NCHW or CHW input: values and I64 indices
+/// (flat within each plane; NaN wins, the first maximum otherwise).
+std::pair<Tensor, Tensor> adaptiveMaxPool2d(const Tensor& x, std::array<int64_t, 2> outputSize);
 
 }  // namespace cocktail::runtime::cpu

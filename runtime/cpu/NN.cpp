@@ -754,4 +754,45 @@ Tensor adaptiveAvgPool2d(const Tensor& x, std::array<int64_t, 2> outputSize) {
   return out;
 }
 
+std::pair<Tensor, Tensor> adaptiveMaxPool2d(const Tensor& x, std::array<int64_t, 2> outputSize) {
+  const char* op = "adaptive_max_pool2d";
+  const Tensor b = asBatched(op, x);
+  const int64_t N = b.shape()[0], C = b.shape()[1], H = b.shape()[2], W = b.shape()[3];
+  const int64_t Ho = outputSize[0], Wo = outputSize[1];
+  if (Ho < 0 || Wo < 0)
+    throw std::invalid_argument(fmt::format("adaptive_max_pool2d: invalid output size [{}, {}]", Ho, Wo));
+  if (C == 0 || H == 0 || W == 0)
+    throw std::invalid_argument(fmt::format(
+        "adaptive_max_pool2d: expected input with non-zero size for non-batch dimensions, got {}", str(x.shape())));
+  const Shape shape = x.dim() == 3 ? Shape{C, Ho, Wo} : Shape{N, C, Ho, Wo};
+  Tensor out = Tensor::empty(x.dtype(), shape), indices = Tensor::empty(DType::I64, shape);
+  dispatchFloat(op, x.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    parallelFor(N * C, 4, [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const T* src = b.data<T>() + p * H * W;
+        T* dst = out.data<T>() + p * Ho * Wo;
+        int64_t* at = indices.data<int64_t>() + p * Ho * Wo;
+        for (int64_t oh = 0; oh < Ho; ++oh) {
+          const int64_t h0 = oh * H / Ho, h1 = ((oh + 1) * H + Ho - 1) / Ho;
+          for (int64_t ow = 0; ow < Wo; ++ow) {
+            const int64_t w0 = ow * W / Wo, w1 = ((ow + 1) * W + Wo - 1) / Wo;
+            // ATen's order: the first maximum, or the last NaN.
+            T m = -std::numeric_limits<T>::infinity();
+            int64_t mi = h0 * W + w0;
+            for (int64_t ih = h0; ih < h1; ++ih)
+              for (int64_t iw = w0; iw < w1; ++iw) {
+                const T v = src[ih * W + iw];
+                if (v > m || v != v) m = v, mi = ih * W + iw;
+              }
+            dst[oh * Wo + ow] = m;
+            at[oh * Wo + ow] = mi;
+          }
+        }
+      }
+    });
+  });
+  return {std::move(out), std::move(indices)};
+}
+
 }  // namespace cocktail::runtime::cpu

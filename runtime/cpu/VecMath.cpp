@@ -70,7 +70,16 @@ using I16 = int32_t __attribute__((vector_size(64)));
   return pick(x != x, x, y);
 }
 
-enum class Fn { Exp, Sigmoid, Tanh, Silu };
+enum class Fn { Exp, Sigmoid, Tanh, Silu, Mish };
+
+/// x * tanh(log1p(exp(x))) with one exp: tanh(log(1 + e)) = n / (n + 2) for
+/// n = e * (e + 2). Past x = 20 that is 1 to within a float (and n would
+/// overflow from 44 on): x itself, as ATen's overflow to tanh(inf) gives.
+[[gnu::always_inline]] inline V16 mishV(V16 x) {
+  const V16 e = expV(x);
+  const V16 n = e * (e + splat(2.0f));
+  return pick(x > splat(20.0f), x, x * n / (n + splat(2.0f)));
+}
 
 /// A template argument, not a lambda: a lambda's call operator is a
 /// function of its own, compiled for the baseline, not for the clone.
@@ -80,6 +89,7 @@ template <Fn F>
   if constexpr (F == Fn::Sigmoid) return splat(1.0f) / (splat(1.0f) + expV(-v));
   if constexpr (F == Fn::Tanh) return tanhV(v);
   if constexpr (F == Fn::Silu) return v / (splat(1.0f) + expV(-v));
+  if constexpr (F == Fn::Mish) return mishV(v);
 }
 
 /// F over x[0, n) into y, 16 at a time; the ragged end through a padded
@@ -109,5 +119,8 @@ void tanhF32(const float* x, float* y, int64_t n) { apply<Fn::Tanh>(x, y, n); }
 
 COCKTAIL_MULTIVERSION
 void siluF32(const float* x, float* y, int64_t n) { apply<Fn::Silu>(x, y, n); }
+
+COCKTAIL_MULTIVERSION
+void mishF32(const float* x, float* y, int64_t n) { apply<Fn::Mish>(x, y, n); }
 
 }  // namespace cocktail::runtime::cpu

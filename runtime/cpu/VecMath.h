@@ -1,4 +1,4 @@
-//===- runtime/cpu/VecMath.h - Vectorised exp, sigmoid, tanh and silu for f32 -------===//
+//===- runtime/cpu/VecMath.h - Vectorised exp, sigmoid, tanh, silu and mish for f32 --===//
 //
 // libm's expf and tanhf are scalar calls, ~10 ns each: an LSTM cell's three
 // sigmoids and two tanhs over 256 elements cost more than its GEMVs' share
@@ -25,5 +25,7 @@ void sigmoidF32(const float* x, float* y, int64_t n);
 void tanhF32(const float* x, float* y, int64_t n);
 /// x / (1 + exp(-x)).
 void siluF32(const float* x, float* y, int64_t n);
+/// x * tanh(softplus(x)).
+void mishF32(const float* x, float* y, int64_t n);
 
 }  // namespace cocktail::runtime::cpu

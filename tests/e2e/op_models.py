@@ -23,6 +23,7 @@ other op of `loweringTable()` appears in some case.
 # The families register their cases in import order.
 import op_models_tensor  # noqa: F401,E402
 import op_models_control  # noqa: F401,E402
+import op_models_zoo  # noqa: F401,E402
 from op_case import CASES, Case  # noqa: F401,E402
 
 # ============================================================================================

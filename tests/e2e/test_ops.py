@@ -130,3 +130,45 @@ def test_beta_zero_does_not_read_the_input(tmp_path):
     run_model(artifact, [a, b, c], tmp_path, outputs_path=out_path, name="beta0")
     expected = [torch.bmm(b, c), torch.mm(b[0], c[0])]
     assert not compare_outputs(load_outputs(out_path), expected, ["baddbmm_beta0", "addmm_beta0"])
+
+
+class GluOverDim0(torch.nn.Module):
+    def forward(self, x: torch.Tensor):
+        return torch.nn.functional.glu(x, 0)
+
+
+def test_glu_of_an_odd_size_is_an_error(tmp_path):
+    """An odd halving dim fails as PyTorch does: at compile time when the size
+    is static, at run time when it is a symbol, instead of slicing halves of
+    unequal sizes that broadcast into a wrong answer."""
+    model = save_module(torch.jit.script(GluOverDim0()), tmp_path, "glu")
+    proc = compile_model(model, ["x:f32[3,4]"], tmp_path / "static.cocktail", check=False)
+    assert proc.returncode == 1 and "glu: halving dimension 0 must have an even size, got 3" in proc.stderr, \
+        proc.stderr
+    artifact = tmp_path / "glu.cocktail"
+    compile_model(model, ["x:f32[N<=8,4]"], artifact)
+    x = torch.randn(4, 4)
+    out_path = tmp_path / "glu.out.pt"
+    run_model(artifact, [x], tmp_path, outputs_path=out_path, name="even")
+    assert not compare_outputs(load_outputs(out_path), [torch.nn.functional.glu(x, 0)], ["glu"])
+    proc = run_model(artifact, [torch.randn(5, 4)], tmp_path, name="odd", check=False)
+    assert proc.returncode == 1 and "glu: halving dimension 0 must have an even size" in proc.stderr, proc.stderr
+
+
+class EinsumOf(torch.nn.Module):
+    def __init__(self, equation: str):
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor):
+        return torch.einsum(self.equation, a, b)
+
+
+@pytest.mark.parametrize("equation,why", [
+    ("...ij,...jk->...ik", "ellipses ('...') are not supported"),
+    ("ii,ij->j", "letter 'i' repeats in one operand (a diagonal), which is not supported")])
+def test_einsum_refuses_what_it_does_not_lower_by_the_equation(tmp_path, equation, why):
+    model = save_module(torch.jit.script(EinsumOf(equation)), tmp_path, "einsum")
+    proc = compile_model(model, ["a:f32[3,3]", "b:f32[3,3]"], tmp_path / "einsum.cocktail", check=False)
+    assert proc.returncode == 3, proc.stderr  # unsupported (tools/ExitCode.h)
+    assert f'einsum "{equation}": {why}' in proc.stderr, proc.stderr

@@ -5,7 +5,10 @@ interpreter on random inputs (rel. error < 1e-5):
 * torchvision mobilenet_v2 (every ReLU6 is aten::hardtanh, inverted
   residuals with depthwise convolutions), random weights, 1x3x64x64;
 * torchaudio Wav2Letter on waveforms and on MFCC features (every layer an
-  aten::conv1d, then log_softmax).
+  aten::conv1d, then log_softmax);
+* torchaudio Conformer (aten::glu in every convolution module, depthwise
+  conv1d, attention with a padding mask from lengths), a symbolic batch and
+  sequence length run at two sizes.
 
 Skipped where torchvision or torchaudio cannot be imported.
 
@@ -35,3 +38,14 @@ def test_wav2letter(tmp_path, input_type, channels):
     length = 2000 if input_type == "waveform" else 60
     inputs = [[torch.randn(1, channels, length, generator=g)], [torch.randn(1, channels, length, generator=g) * 3]]
     check(model, [f"x:f32[1,{channels},{length}]"], inputs, tmp_path, f"wav2letter_{input_type}")
+
+
+def test_conformer(tmp_path):
+    torchaudio = pytest.importorskip("torchaudio")
+    torch.manual_seed(0)
+    model = torchaudio.models.Conformer(input_dim=32, num_heads=4, ffn_dim=64, num_layers=2,
+                                        depthwise_conv_kernel_size=7)
+    g = torch.Generator().manual_seed(3)
+    inputs = [[torch.randn(2, 20, 32, generator=g), torch.tensor([20, 13])],
+              [torch.randn(1, 9, 32, generator=g), torch.tensor([9])]]
+    check(model, ["input:f32[B<=2,T<=20,32]", "lengths:i64[B]"], inputs, tmp_path, "conformer")

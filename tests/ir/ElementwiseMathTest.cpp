@@ -59,6 +59,7 @@ TEST(ElementwiseMath, NaNPassesThroughMaxMinReluAndActivations) {
   EXPECT_TRUE(std::isnan(relu(kNaN)));
   EXPECT_TRUE(std::isnan(hardswish(kNaN)));
   EXPECT_TRUE(std::isnan(hardsigmoid(kNaN)));
+  EXPECT_TRUE(std::isnan(mish(kNaN)));
   EXPECT_EQ(relu(-2.0), 0.0);
 }
 
@@ -86,6 +87,9 @@ TEST(ElementwiseMath, FunctionsMatchTheirFormulas) {
   EXPECT_EQ(elu(2.0, 1.5, 2.0, 0.5), 4.0);
   EXPECT_DOUBLE_EQ(softplus(1.0, 2.0, 20.0), std::log1p(std::exp(2.0)) / 2.0);
   EXPECT_EQ(softplus(30.0, 1.0, 20.0), 30.0);  // past the threshold: x itself
+  EXPECT_DOUBLE_EQ(mish(1.5), 1.5 * std::tanh(std::log1p(std::exp(1.5))));
+  EXPECT_EQ(mish(100.0f), 100.0f);  // exp overflows to inf: tanh(inf) = 1
+  EXPECT_EQ(mish(-200.0f), 0.0f);   // expf underflows to 0: a (negative) zero
 }
 
 }  // namespace

@@ -492,6 +492,7 @@ TEST(Verifier, AttrTableCoversOpDefsComments) {
   EXPECT_EQ(names(OpKind::Sum), "{dims}{keepdim}[dtype]");
   EXPECT_EQ(names(OpKind::Island), "{graph}[source]");
   EXPECT_EQ(names(OpKind::Conv2d), "{stride}{padding}{dilation}{groups}");
+  EXPECT_EQ(names(OpKind::ConvTranspose2d), "{stride}{padding}{output_padding}{dilation}{groups}");
   EXPECT_EQ(names(OpKind::Add), "");
 }
 

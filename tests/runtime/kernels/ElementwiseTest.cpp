@@ -251,6 +251,7 @@ TEST(Activation, MatchesAten) {
       {Activation::Elu, {0.7, 1.3, 0.5}, [](auto& a) { return at::elu(a, 0.7, 1.3, 0.5); }},
       {Activation::Softplus, {1.0, 20.0}, [](auto& a) { return at::softplus(a, 1.0, 20.0); }},
       {Activation::Softplus, {2.0, 3.0}, [](auto& a) { return at::softplus(a, 2.0, 3.0); }},
+      {Activation::Mish, {}, [](auto& a) { return at::mish(a); }},
   };
   for (const C& c : cases)
     for (DType t : {DType::F32, DType::F64}) {
@@ -258,6 +259,7 @@ TEST(Activation, MatchesAten) {
       EXPECT_TRUE(sameAs(activation(c.op, fromAten(a), c.p), c.ref(a))) << static_cast<int>(c.op) << " " << name(t);
     }
   EXPECT_THROW_MSG(activation(Activation::Hardswish, random({3}, DType::I64)), std::invalid_argument, "hardswish");
+  EXPECT_THROW_MSG(activation(Activation::Mish, random({3}, DType::I64)), std::invalid_argument, "mish");
 }
 
 TEST(Creation, FullArangeEye) {

@@ -1,7 +1,8 @@
-//===- tests/runtime/kernels/VecMathTest.cpp - The vectorised exp/sigmoid/tanh/silu ---===//
+//===- tests/runtime/kernels/VecMathTest.cpp - The vectorised exp/sigmoid/tanh/silu/mish ===//
 //
 // Against libm's float functions (the scalar kernels they replace): within
-// 4 ulp over random values of every magnitude, libm's results at the edges
+// 4 ulp over random values of every magnitude (8 for mish, whose reference
+// chains three of them), libm's results at the edges
 // (NaN, infinities, overflow, underflow, the sign of zero), and the same
 // bits for a value wherever it sits in the array (the ragged end included).
 //
@@ -33,6 +34,7 @@ const Function kFunctions[] = {
     {"sigmoid", sigmoidF32, [](float x) { return 1.0f / (1.0f + std::exp(-x)); }},
     {"tanh", tanhF32, [](float x) { return std::tanh(x); }},
     {"silu", siluF32, [](float x) { return x / (1.0f + std::exp(-x)); }},
+    {"mish", mishF32, [](float x) { return x * std::tanh(std::log1p(std::exp(x))); }},
 };
 
 /// Distance in representable floats (both finite, same sign or zero).
@@ -70,7 +72,10 @@ TEST(VecMath, WithinFourUlpOfLibm) {
         continue;
       }
       // Results below the normal range carry fewer digits: compare absolutely.
-      if (std::fabs(want) < std::numeric_limits<float>::min()) {
+      // So do mish's where exp(x) is below it (x < -87.3: x * exp(x) is
+      // still normal down to -91, but made of a denormal): to 1e-3 of it.
+      const bool fromDenormalExp = f.kernel == mishF32 && std::exp(x[i]) < std::numeric_limits<float>::min();
+      if (std::fabs(want) < std::numeric_limits<float>::min() || fromDenormalExp) {
         ASSERT_LE(std::fabs(y[i] - want), 4 * std::numeric_limits<float>::denorm_min() + 1e-3f * std::fabs(want))
             << f.name << "(" << x[i] << ")";
         continue;
@@ -78,7 +83,8 @@ TEST(VecMath, WithinFourUlpOfLibm) {
       const int64_t d = ulps(y[i], want);
       if (d > worst) worst = d, worstAt = x[i];
     }
-    EXPECT_LE(worst, 4) << f.name << " is " << worst << " ulp off at " << worstAt;
+    // mish's reference chains three libm calls, each up to an ulp or two off.
+    EXPECT_LE(worst, f.kernel == mishF32 ? 8 : 4) << f.name << " is " << worst << " ulp off at " << worstAt;
   }
 }
 
