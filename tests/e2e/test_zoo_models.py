@@ -5,7 +5,10 @@ interpreter on random inputs (rel. error < 1e-5):
 * torchvision mobilenet_v2 (every ReLU6 is aten::hardtanh, inverted
   residuals with depthwise convolutions), random weights, 1x3x64x64;
 * torchaudio Wav2Letter on waveforms and on MFCC features (every layer an
-  aten::conv1d, then log_softmax).
+  aten::conv1d, then log_softmax);
+* torchvision googlenet and inception_v3, whose scripted forward returns a
+  NamedTuple with aux logits that are None in eval mode (outputs that are
+  always None are dropped, by the compiler and the reference alike).
 
 Skipped where torchvision or torchaudio cannot be imported.
 
@@ -35,3 +38,13 @@ def test_wav2letter(tmp_path, input_type, channels):
     length = 2000 if input_type == "waveform" else 60
     inputs = [[torch.randn(1, channels, length, generator=g)], [torch.randn(1, channels, length, generator=g) * 3]]
     check(model, [f"x:f32[1,{channels},{length}]"], inputs, tmp_path, f"wav2letter_{input_type}")
+
+
+@pytest.mark.parametrize("name,size", [("googlenet", 64), ("inception_v3", 96)])
+def test_aux_logits_none_in_eval(tmp_path, name, size):
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(aux_logits=False, init_weights=False)
+    g = torch.Generator().manual_seed(3)
+    outs = check(model, [f"x:f32[1,3,{size},{size}]"], [[torch.randn(1, 3, size, size, generator=g)]], tmp_path, name)
+    assert [o.shape for o in outs[0]] == [torch.Size([1, 1000])]
