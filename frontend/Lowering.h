@@ -164,7 +164,12 @@ void addAttentionLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 // ---- padding (PadLowering.cpp) -------------------------------------------------------------
 
-/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*.
+/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*, roll.
 void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- upsampling (UpsampleLowering.cpp) ---------------------------------------------------
+
+/// upsample_nearest*, _upsample_nearest_exact*, upsample_linear1d/bilinear2d/trilinear3d.
+void addUpsampleLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 }  // namespace cocktail::frontend::lowering

@@ -371,6 +371,17 @@ class Creation(nn.Module):
                 torch.full_like(x, k))
 
 
+# x.new_zeros / new_ones / new_full: x's dtype unless one is given (swin's attention mask).
+@case("new_creation", ["x:f32[N<=8,3]", "i:i64[2]", "n:i64", "s:f64"],
+      ["new_zeros", "new_ones", "new_full", "new_zeros_dtype", "new_ones_int", "new_full_int"],
+      {"n4": lambda g: [randn(g, 4, 3), torch.tensor([3, -1]), 4, 1.5],
+       "n1": lambda g: [randn(g, 1, 3), torch.tensor([0, 7]), 1, -2.0]})
+class NewCreation(nn.Module):
+    def forward(self, x: Tensor, i: Tensor, n: int, s: float):
+        return (x.new_zeros((n, 2)), x.new_ones([3, n]), x.new_full((n,), s), x.new_zeros([n], dtype=torch.int64),
+                i.new_ones((2, n)), i.new_full([n, 2], s))
+
+
 # A constant with 0 elements (folded by freeze into a weight with no data) once failed to load.
 @case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)])
 class EmptyConstant(nn.Module):
