@@ -531,6 +531,12 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, false);
     return true;
   }
+  static const c10::Symbol toCpu = c10::Symbol::fromQualString("aten::cpu");
+  if (k == toCpu && n->inputs().size() == 1 && tensorType(n->input())) {
+    // x.cpu() of a tensor the compiled program holds on the host: x (Tacotron2's `input_lengths.cpu()`).
+    n->output()->replaceAllUsesWith(n->input());
+    return true;
+  }
   if (k == c10::prim::is_cuda) {
     auto t = tensorType(n->input());
     if (!t || !t->device()) return false;

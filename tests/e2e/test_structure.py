@@ -9,10 +9,14 @@ models, compiled with --strict and compared with the TorchScript interpreter
 * F.interpolate / nn.Upsample (nearest, nearest-exact, linear, bilinear,
   trilinear), whose size and scale lists are built by loops over dims;
 * swin's window padding: pads computed from a conv output's sizes, a list
-  copied and edited under ifs on the padded sizes, roll, new_zeros.
+  copied and edited under ifs on the padded sizes, roll, new_zeros;
+* wav2vec2's `mask.to(dtype=features.dtype)` after conv1d and group norm,
+  and `lengths.cpu()`.
 
     /usr/bin/python3 -m pytest -q tests/e2e/test_structure.py
 """
+import importlib.util
+from pathlib import Path
 from typing import NamedTuple, Optional
 
 import pytest
@@ -136,13 +140,17 @@ def test_upsample_symbolic_batch(tmp_path):
           tmp_path, "upsample_batch")
 
 
+def frontend_model(name: str):
+    """The module of tests/frontend/<name>.py (the FileCheck test of the same form)."""
+    path = Path(__file__).resolve().parents[1] / "frontend" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_window_pad_and_shift(tmp_path):
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "frontend" / "window_pad.py"
-    spec = importlib.util.spec_from_file_location("window_pad", path)
-    window_pad = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(window_pad)
+    window_pad = frontend_model("window_pad")
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(6)
     model = window_pad.WindowPad()
@@ -150,3 +158,12 @@ def test_window_pad_and_shift(tmp_path):
     check(model, ["x:f32[B<=2,3,10,10]"], [[torch.randn(2, 3, 10, 10, generator=g)], [torch.randn(1, 3, 10, 10, generator=g)]],
           tmp_path, "window_shift")
     check(model, ["x:f32[1,3,6,6]"], [[torch.randn(1, 3, 6, 6, generator=g)]], tmp_path, "window_noshift")
+
+
+def test_dtype_through_convs(tmp_path):
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(7)
+    model = frontend_model("dtype_through_convs").FeatureMask()
+    check(model, ["wave:f32[B<=2,40]", "lengths:i64[B]"],
+          [[torch.randn(2, 40, generator=g), torch.tensor([18, 11])], [torch.randn(1, 40, generator=g), torch.tensor([5])]],
+          tmp_path, "feature_mask")
