@@ -764,6 +764,14 @@ void lowerTo(Lowering& L) {
   L.out(L.emit(OpKind::Cast, {L.in(0)}, attrs({{"dtype", *d}})));
 }
 
+/// as_tensor(Tensor data, dtype=None, device=None): data, cast where a dtype is given.
+void lowerAsTensor(Lowering& L) {
+  if (!L.isTensor(0)) throw NotLowered{"as_tensor of a list or a number is not supported"};
+  auto d = L.cdtype(1);
+  if (!d) return lowerAlias(L);
+  L.out(L.emit(OpKind::Cast, {L.in(0)}, attrs({{"dtype", *d}})));
+}
+
 void lowerDiv(Lowering& L) {
   if (L.numInputs() == 3) {
     const Slot& mode = L.slotOf(2);
@@ -798,6 +806,7 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
   addAttentionLowerings(*table);
   addPadLowerings(*table);
   addUpsampleLowerings(*table);
+  addNormLowerings(*table);
   return table;
 }
 
@@ -877,6 +886,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::clamp_min", [](Lowering& L) { lowerClamp(L, true, false); }},
       {"aten::clamp_max", [](Lowering& L) { lowerClamp(L, false, true); }},
       {"aten::to", lowerTo},
+      {"aten::as_tensor", lowerAsTensor},
       // identities
       {"aten::detach", lowerAlias},
       {"aten::contiguous", lowerAlias},

@@ -172,4 +172,9 @@ void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
 /// upsample_nearest*, _upsample_nearest_exact*, upsample_linear1d/bilinear2d/trilinear3d.
 void addUpsampleLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- vector norms (NormLowering.cpp) ------------------------------------------------------
+
+/// aten::norm for p = 2, 1, inf, -inf, 0 and others, over some dims or all.
+void addNormLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 }  // namespace cocktail::frontend::lowering

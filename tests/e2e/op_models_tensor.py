@@ -382,6 +382,25 @@ class NewCreation(nn.Module):
                 i.new_ones((2, n)), i.new_full([n, 2], s))
 
 
+# Vector norms: torch.norm / Tensor.norm for several p, over dims or all, and F.normalize (swin v2).
+@case("vector_norm", ["x:f32[N<=8,3,5]"], ["norm_2_dim", "norm_1", "norm_inf", "norm_neg_inf", "norm_0", "norm_3_keepdim",
+                                     "norm_all", "normalize"],
+      {"n4": lambda g: [randn(g, 4, 3, 5)], "n1": lambda g: [randn(g, 1, 3, 5) * 3]})
+class VectorNorm(nn.Module):
+    def forward(self, x: Tensor):
+        z = torch.where(x > 0.5, x, torch.zeros_like(x))
+        return (x.norm(2, -1), x.norm(1, [1, 2]), x.norm(float("inf"), 1), x.norm(float("-inf"), -1), z.norm(0, -1),
+                x.norm(3, -1, keepdim=True), x.norm(), nn.functional.normalize(x, dim=-1))
+
+
+# torch.as_tensor of a tensor (pack_padded_sequence's lengths): the tensor, cast where a dtype is given.
+@case("as_tensor", ["x:f32[N<=8,3]", "i:i32[2]"], ["as_tensor_same", "as_tensor_int64", "as_tensor_float"],
+      {"n4": lambda g: [randn(g, 4, 3), torch.tensor([3, -1], dtype=torch.int32)]})
+class AsTensor(nn.Module):
+    def forward(self, x: Tensor, i: Tensor):
+        return torch.as_tensor(x) * 2.0, torch.as_tensor(i, dtype=torch.int64), torch.as_tensor(x, dtype=torch.float64)
+
+
 # A constant with 0 elements (folded by freeze into a weight with no data) once failed to load.
 @case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)])
 class EmptyConstant(nn.Module):
