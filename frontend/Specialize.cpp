@@ -696,7 +696,8 @@ void refinePadSizes(jit::Block* block) {
     if (!isPad(n->kind()) || n->inputs().size() < 2) continue;
     auto t = tensorType(n->input(0));
     auto pads = constantElements(n->input(1));
-    if (!t || !t->dim() || !pads || pads->size() % 2 != 0 || pads->size() / 2 > *t->dim()) continue;
+    if (!t || !t->dim() || !pads || !neverWritten(n->input(1)) || pads->size() % 2 != 0 || pads->size() / 2 > *t->dim())
+      continue;
     std::vector<c10::optional<int64_t>> sizes;
     for (size_t d = 0; d < *t->dim(); ++d) sizes.push_back(t->sizes()[d]);
     for (size_t k = 0; k < pads->size() / 2; ++k) {
@@ -726,6 +727,7 @@ void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
     std::shared_ptr<jit::Graph> g = graph;
     jit::PropagateShapesOnGraph(g);
   } catch (const std::exception&) {
+    // As above: a help, not a requirement.
   }
   // Then ours, through the loops TorchScript's analysis gives up on.
   refineTensorTypes(graph);
