@@ -74,13 +74,16 @@ void lowerLogicalNot(Lowering& L) {
 void lowerAlias(Lowering& L) { L.t().alias(L.node()->output(), L.input(0)); }
 
 void lowerDropout(Lowering& L) {
-  if (L.cbool(2, "train flag")) throw NotLowered{"dropout in training mode"};
+  // p == 0 keeps every element unscaled, even in training mode (swin's F.dropout(attn, p=0.0)).
+  if (L.cbool(2, "train flag") && L.cdouble(1, "p") != 0.0) throw NotLowered{"dropout in training mode"};
   L.out(L.in(0));
 }
 
 // sum(self, dtype) | sum(self, dims, keepdim, dtype), mean likewise.
 LowerFn reduction(OpKind k) {
   return [k](Lowering& L) {
+    // sum(int[]): Specialize folds it where the elements are known.
+    if (!L.isTensor(0)) throw NotLowered{"a sum of a list is only taken when its elements are known constants"};
     Attributes a;
     if (L.numInputs() == 2) {
       a.set("dims", std::vector<int64_t>{});
@@ -95,7 +98,8 @@ LowerFn reduction(OpKind k) {
     ir::Value* x = L.in(0);
     if (k != OpKind::Sum) {
       // mean(x, dtype=d) is mean(x.to(d)).
-      if (auto d = a.getDType("dtype")) x = L.emitTyped(OpKind::Cast, {x}, Type::unknownTensor(), attrs({{"dtype", *d}}));
+      if (auto d = a.getDType("dtype"))
+        x = L.emitTyped(OpKind::Cast, {x}, Type::unknownTensor(), attrs({{"dtype", *d}}));
       a.erase("dtype");
     }
     L.out(L.emit(k, {x}, std::move(a)));
@@ -207,6 +211,19 @@ LowerFn creationLike(std::optional<int64_t> fill) {
       if (auto d = L.cdtype(dtypeAt)) a.set("dtype", *d);
     ir::Value* value = fill ? L.b().constantInt(*fill) : L.in(1);
     L.out(L.emit(OpKind::FullLike, {L.in(0), value}, std::move(a)));
+  };
+}
+
+// new_zeros/new_ones(self, size, dtype, ...); new_full(self, size, value, dtype, ...): self's dtype by default.
+LowerFn newCreation(std::optional<int64_t> fill) {
+  return [fill](Lowering& L) {
+    size_t dtypeAt = fill ? 2 : 3;
+    std::optional<DType> dtype = L.numInputs() > dtypeAt ? L.cdtype(dtypeAt) : std::nullopt;
+    std::vector<ir::Value*> operands = {fill ? L.b().constantInt(*fill) : L.in(2)};
+    for (ir::Value* size : L.listValues(1)) operands.push_back(size);
+    ir::Value* full =
+        L.emitTyped(OpKind::Full, operands, Type::unknownTensor(), attrs({{"dtype", dtype.value_or(DType::F32)}}));
+    L.out(dtype ? full : L.emit(OpKind::CastLike, {full, L.in(0)}));
   };
 }
 
@@ -747,6 +764,14 @@ void lowerTo(Lowering& L) {
   L.out(L.emit(OpKind::Cast, {L.in(0)}, attrs({{"dtype", *d}})));
 }
 
+/// as_tensor(Tensor data, dtype=None, device=None): data, cast where a dtype is given.
+void lowerAsTensor(Lowering& L) {
+  if (!L.isTensor(0)) throw NotLowered{"as_tensor of a list or a number is not supported"};
+  auto d = L.cdtype(1);
+  if (!d) return lowerAlias(L);
+  L.out(L.emit(OpKind::Cast, {L.in(0)}, attrs({{"dtype", *d}})));
+}
+
 void lowerDiv(Lowering& L) {
   if (L.numInputs() == 3) {
     const Slot& mode = L.slotOf(2);
@@ -780,13 +805,18 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
   addRecurrentLowerings(*table);
   addAttentionLowerings(*table);
   addPadLowerings(*table);
+  addUpsampleLowerings(*table);
+  addNormLowerings(*table);
   return table;
 }
 
 const std::unordered_map<std::string, LowerFn>& loweringTable() {
   static const auto* table = withModuleLowerings(new std::unordered_map<std::string, LowerFn>{
       // elementwise
-      {"aten::add", [](Lowering& L) { if (!lowerListConcat(L)) binary(OpKind::Add)(L); }},
+      {"aten::add",
+       [](Lowering& L) {
+         if (!lowerListConcat(L)) binary(OpKind::Add)(L);
+       }},
       {"aten::sub", binary(OpKind::Sub)},
       {"aten::mul", binary(OpKind::Mul)},
       {"aten::div", lowerDiv},
@@ -797,8 +827,14 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::remainder", binary(OpKind::Remainder)},
       {"aten::floordiv", binary(OpKind::FloorDiv)},
       {"aten::floor_divide", binary(OpKind::FloorDiv)},
-      {"aten::eq", [](Lowering& L) { if (!lowerListComparison(L, false)) binary(OpKind::Eq)(L); }},
-      {"aten::ne", [](Lowering& L) { if (!lowerListComparison(L, true)) binary(OpKind::Ne)(L); }},
+      {"aten::eq",
+       [](Lowering& L) {
+         if (!lowerListComparison(L, false)) binary(OpKind::Eq)(L);
+       }},
+      {"aten::ne",
+       [](Lowering& L) {
+         if (!lowerListComparison(L, true)) binary(OpKind::Ne)(L);
+       }},
       {"aten::lt", binary(OpKind::Lt)},
       {"aten::le", binary(OpKind::Le)},
       {"aten::gt", binary(OpKind::Gt)},
@@ -835,7 +871,10 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::reciprocal", unary(OpKind::Reciprocal)},
       {"aten::silu", unary(OpKind::Silu)},
       {"aten::hardtanh", lowerHardtanh},
-      {"aten::relu6", [](Lowering& L) { L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", 0.0}, {"max", 6.0}}))); }},
+      {"aten::relu6",
+       [](Lowering& L) {
+         L.out(L.emit(OpKind::Clamp, {L.in(0)}, attrs({{"min", 0.0}, {"max", 6.0}})));
+       }},
       {"aten::hardswish", activation(OpKind::Hardswish, {})},
       {"aten::hardsigmoid", activation(OpKind::Hardsigmoid, {})},
       {"aten::leaky_relu", activation(OpKind::LeakyRelu, {"negative_slope"})},
@@ -849,6 +888,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::clamp_min", [](Lowering& L) { lowerClamp(L, true, false); }},
       {"aten::clamp_max", [](Lowering& L) { lowerClamp(L, false, true); }},
       {"aten::to", lowerTo},
+      {"aten::as_tensor", lowerAsTensor},
       // identities
       {"aten::detach", lowerAlias},
       {"aten::contiguous", lowerAlias},
@@ -923,6 +963,9 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::empty", creation(0)},
       {"aten::full", creation(std::nullopt)},
       {"aten::zeros_like", creationLike(0)},
+      {"aten::new_zeros", newCreation(0)},
+      {"aten::new_ones", newCreation(1)},
+      {"aten::new_full", newCreation(std::nullopt)},
       {"aten::ones_like", creationLike(1)},
       {"aten::empty_like", creationLike(0)},
       {"aten::full_like", creationLike(std::nullopt)},

@@ -88,7 +88,10 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
   GraphTranslator translator(*program, options);
   try {
     module.eval();
-    torch::jit::Module frozen = torch::jit::freeze(module, c10::nullopt, /*optimize_numerics=*/true);
+    // Freezing keeps only forward unless told otherwise (Tacotron2.infer).
+    c10::optional<std::vector<std::string>> keep;
+    if (options.method != "forward") keep = std::vector<std::string>{options.method};
+    torch::jit::Module frozen = torch::jit::freeze(module, keep, /*optimize_numerics=*/true);
     std::shared_ptr<torch::jit::Graph> graph = frozen.get_method(options.method).graph()->copy();
     torch::jit::Inline(*graph);
     // An argument declared absent (NAME:none) is the constant None: its

@@ -386,23 +386,42 @@ void GraphTranslator::run(jit::Graph& graph, const std::vector<ir::Type>& argTyp
   }
   translateBlock(graph.block());
   std::vector<ir::Value*> results;
-  for (const jit::Value* out : graph.outputs()) flattenInto(slot(out), results, graph.return_node());
-  // Outputs that are lists/tuples were flattened; the slot may also hold a
-  // stale view, so read each leaf through value() semantics where possible.
-  std::vector<ir::Value*> fresh;
-  if (graph.outputs().size() == 1 && slot(graph.outputs()[0]).kind == Slot::Kind::Value) {
-    fresh.push_back(value(graph.outputs()[0]));
-  } else if (graph.outputs().size() == 1 && graph.outputs()[0]->node()->kind() == c10::prim::TupleConstruct) {
-    for (const jit::Value* e : graph.outputs()[0]->node()->inputs()) {
-      if (slot(e).kind == Slot::Kind::Value) fresh.push_back(value(e));
-      else flattenInto(slot(e), fresh, graph.return_node());
-    }
-  } else {
-    fresh = results;
-  }
+  for (const jit::Value* out : graph.outputs()) outputLeaves(out, slot(out), results, graph.return_node());
   b_.setLoc(locationOf(graph.return_node()));
-  b_.create(OpKind::Return, fresh, {});
-  for (ir::Value* v : fresh) program_.resultTypes().push_back(v->type());
+  b_.create(OpKind::Return, results, {});
+  for (ir::Value* v : results) program_.resultTypes().push_back(v->type());
+}
+
+void GraphTranslator::outputLeaves(const jit::Value* v, const Slot& s, std::vector<ir::Value*>& out,
+                                   const jit::Node* ret) {
+  switch (s.kind) {
+    // Read a tensor through value(): the slot may hold a view its root's later writes made stale.
+    case Slot::Kind::Value: out.push_back(v ? value(v) : s.value); return;
+    // Always None (googlenet's aux logits in eval mode, wav2vec2's lengths
+    // when none were given): not an output of the compiled model, as a KServe
+    // response has no None either. The reference runners drop it too.
+    case Slot::Kind::None: return;
+    case Slot::Kind::List: {
+      const jit::Node* tuple = v ? v->node() : nullptr;
+      bool fromConstruct = tuple &&
+                           (tuple->kind() == c10::prim::TupleConstruct || tuple->kind() == c10::prim::ListConstruct) &&
+                           tuple->inputs().size() == s.elems.size();
+      for (size_t i = 0; i < s.elems.size(); ++i) {
+        const jit::Value* e = fromConstruct ? tuple->input(i) : nullptr;
+        outputLeaves(e, e ? slot(e) : s.elems[i], out, ret);
+      }
+      return;
+    }
+    case Slot::Kind::Optional:
+      fail(ret,
+           fmt::format("output {} is None on some runs and a value on others (an Optional decided at run time); "
+                       "a compiled model returns the same outputs on every run",
+                       v ? "%" + v->debugName() : std::string("element")),
+           ir::ErrorKind::Unsupported);
+    default: break;
+  }
+  fail(ret, "an output must be a tensor, a number, None or a tuple of them: " +
+                (v ? describeUnusable(v, s) : std::string("a list element is not")));
 }
 
 void GraphTranslator::translateBlock(jit::Block* block) {

@@ -129,6 +129,9 @@ class GraphTranslator {
   /// The leaves of `v` as a value of type `as` (a loop-carried or if-result
   /// type): an Optional is two leaves (is-None flag, value) whatever `v` is.
   void flattenAs(const jit::Value* v, const c10::TypePtr& as, std::vector<ir::Value*>& out, const jit::Node* where);
+  /// The leaves of an output of the graph (`v`, or for an element of a
+  /// constant tuple, null): tuples flattened, None dropped.
+  void outputLeaves(const jit::Value* v, const Slot& s, std::vector<ir::Value*>& out, const jit::Node* ret);
   Slot unflatten(const c10::TypePtr& t, const std::vector<ir::Value*>& leaves, size_t& pos) const;
   void leafTypes(const c10::TypePtr& t, std::vector<ir::Type>& out, const jit::Node* where) const;
   ir::Value* placeholder(const c10::TypePtr& t, const jit::Node* where);

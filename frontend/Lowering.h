@@ -164,7 +164,7 @@ void addAttentionLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 // ---- padding (PadLowering.cpp) -------------------------------------------------------------
 
-/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*.
+/// aten::pad in every mode, constant_pad_nd, reflection_pad*, replication_pad*, roll.
 void addPadLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 // ---- layers of the model zoos (ConvTransposeLowering.cpp, PoolLowering.cpp, ...) ---------
@@ -176,5 +176,14 @@ void lowerAdaptiveMaxPool2d(Lowering& L);
 void lowerGlu(Lowering& L);
 /// einsum(equation, tensors) as permutes, reshapes and a batched matmul (EinsumLowering.cpp).
 void lowerEinsum(Lowering& L);
+// ---- upsampling (UpsampleLowering.cpp) ---------------------------------------------------
+
+/// upsample_nearest*, _upsample_nearest_exact*, upsample_linear1d/bilinear2d/trilinear3d.
+void addUpsampleLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- vector norms (NormLowering.cpp) ------------------------------------------------------
+
+/// aten::norm for p = 2, 1, inf, -inf, 0 and others, over some dims or all.
+void addNormLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 }  // namespace cocktail::frontend::lowering

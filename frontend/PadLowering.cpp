@@ -14,6 +14,9 @@
 // so a pad is made of IR ops the scheduler already has, whatever the sizes.
 // The pad list runs from the last dim backwards, PyTorch's order.
 //
+// aten::roll is the same gather with index (i - shift) mod n, per rolled dim
+// (swin's cyclic shift of its windows).
+//
 //===----------------------------------------------------------------------===//
 #include <optional>
 
@@ -113,6 +116,37 @@ LowerFn padIn(PadMode mode) {
   };
 }
 
+/// roll(self, int[] shifts, int[] dims=[]): each dim's index (i - shift) mod n.
+void lowerRoll(Lowering& L) {
+  std::vector<int64_t> shifts = L.cints(1, "shifts");
+  std::vector<int64_t> dims = L.numInputs() > 2 ? L.cints(2, "dims") : std::vector<int64_t>{};
+  if (dims.empty()) throw NotLowered{"a roll of the flattened tensor (no dims) is not supported"};
+  if (shifts.size() != dims.size())
+    L.t().fail(L.node(),
+               fmt::format("shifts and dims must have the same length, got {} and {}", shifts.size(), dims.size()));
+  const jit::Node* node = L.node();
+  if (!node->hasAttribute(inputSizesAttr())) throw NotLowered{"its input's rank is not known from the input specs"};
+  const std::vector<int64_t>& sizes = node->is(inputSizesAttr());
+  const int64_t rank = static_cast<int64_t>(sizes.size());
+  ir::Builder& b = L.b();
+  ir::Value* x = L.in(0);
+  for (size_t k = 0; k < dims.size(); ++k) {
+    int64_t dim = dims[k] < 0 ? dims[k] + rank : dims[k];
+    if (dim < 0 || dim >= rank) L.t().fail(node, fmt::format("dim {} is out of range for rank {}", dims[k], rank));
+    int64_t known = sizes[static_cast<size_t>(dim)];
+    if (known == 0 || (known > 0 && shifts[k] % known == 0)) continue;
+    // A size the specs leave open is read at run time (the remainder has Python's sign).
+    ir::Value* n = known > 0 ? b.constantInt(known) : b.create1(OpKind::Size, {x}, i64(), attrs({{"dim", dim}}));
+    ir::Value* end =
+        known > 0 ? b.constantInt(known - shifts[k]) : b.create1(OpKind::Sub, {n, b.constantInt(shifts[k])}, i64());
+    ir::Value* i = b.create1(OpKind::Arange, {b.constantInt(-shifts[k]), end, b.constantInt(1)}, tensorT(),
+                             attrs({{"dtype", DType::I64}}));
+    ir::Value* index = b.create1(OpKind::Remainder, {i, n}, tensorT());
+    x = b.create1(OpKind::IndexSelect, {x, index}, tensorT(), attrs({{"dim", dim}}));
+  }
+  L.out(x);
+}
+
 }  // namespace
 
 void addPadLowerings(std::unordered_map<std::string, LowerFn>& table) {
@@ -122,6 +156,7 @@ void addPadLowerings(std::unordered_map<std::string, LowerFn>& table) {
     table.emplace(n, padIn(PadMode::Reflect));
   for (const char* n : {"aten::replication_pad1d", "aten::replication_pad2d", "aten::replication_pad3d"})
     table.emplace(n, padIn(PadMode::Replicate));
+  table.emplace("aten::roll", lowerRoll);
 }
 
 }  // namespace cocktail::frontend::lowering

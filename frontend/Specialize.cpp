@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "frontend/Specialize.h"
 
+#include "frontend/ScalarListLoops.h"
 #include "frontend/TypeRefinement.h"
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include <torch/csrc/jit/passes/peephole.h>
 #include <torch/csrc/jit/passes/peephole_list_idioms.h>
 #include <torch/csrc/jit/passes/shape_analysis.h>
+#include <torch/csrc/jit/passes/symbolic_shape_analysis.h>
 
 namespace cocktail::frontend {
 
@@ -225,7 +227,7 @@ std::optional<bool> foldContains(const jit::Node* n) {
   if (n->inputs().size() != 2) return std::nullopt;
   auto elems = constantElements(n->input(0));
   auto item = jit::toIValue(n->input(1));
-  if (!elems || !item) return std::nullopt;
+  if (!elems || !item || !neverWritten(n->input(0))) return std::nullopt;
   for (const c10::IValue& e : *elems)
     if (e == *item) return true;
   return false;
@@ -303,8 +305,9 @@ bool expandComparedSizeList(jit::Node* n) {
   if (!t || !t->dim()) return false;
   // Also list arithmetic (`list(x.size()[2:])` in F.group_norm), which
   // TorchScript's list peepholes then fold on the list of sizes.
-  static const std::set<c10::Symbol> listUses = {c10::aten::eq, c10::aten::ne, c10::aten::slice, c10::aten::list,
-                                                 c10::aten::add};
+  // And unpacking (`B, H, W, C = x.shape` in swin), whose sizes then fold one by one.
+  static const std::set<c10::Symbol> listUses = {c10::aten::eq,   c10::aten::ne,  c10::aten::slice,
+                                                 c10::aten::list, c10::aten::add, c10::prim::ListUnpack};
   std::vector<jit::Use> comparisons;
   for (const jit::Use& u : n->output()->uses())
     if (listUses.count(u.user->kind())) comparisons.push_back(u);
@@ -528,6 +531,12 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     replaceWithConstant(n, false);
     return true;
   }
+  static const c10::Symbol toCpu = c10::Symbol::fromQualString("aten::cpu");
+  if (k == toCpu && n->inputs().size() == 1 && tensorType(n->input())) {
+    // x.cpu() of a tensor the compiled program holds on the host: x (Tacotron2's `input_lengths.cpu()`).
+    n->output()->replaceAllUsesWith(n->input());
+    return true;
+  }
   if (k == c10::prim::is_cuda) {
     auto t = tensorType(n->input());
     if (!t || !t->device()) return false;
@@ -583,6 +592,18 @@ bool foldNode(jit::Node* n, const ArgumentDims& dims) {
     return true;
   }
   if (foldUnpackOfAppends(n)) return true;
+  if (k == c10::aten::sum && n->inputs().size() == 1 && n->output()->type()->kind() == c10::TypeKind::IntType) {
+    // sum(shift_size) of a list of known ints (swin's `if sum(shift_size) > 0`).
+    auto elems = constantElements(n->input(0));
+    if (!elems || !neverWritten(n->input(0))) return false;
+    int64_t total = 0;
+    for (const c10::IValue& e : *elems) {
+      if (!e.isInt()) return false;
+      total += e.toInt();
+    }
+    replaceWithConstant(n, total);
+    return true;
+  }
   if (auto r = foldAllAny(n)) {
     replaceWithConstant(n, *r);
     return true;
@@ -627,11 +648,12 @@ bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
   return changed;
 }
 
-/// The padding ops (their index arithmetic) and glu (its even-size check).
+/// The padding, roll and upsampling ops (their index arithmetic) and glu (its
+/// even-size check) need the input's sizes.
 bool needsInputSizes(c10::Symbol k) {
   const std::string name = k.toQualString();
-  return name == "aten::pad" || name == "aten::constant_pad_nd" || name.rfind("aten::reflection_pad", 0) == 0 ||
-         name.rfind("aten::replication_pad", 0) == 0 || name == "aten::glu";
+  return isPad(k) || name == "aten::roll" || name.rfind("aten::upsample_", 0) == 0 ||
+         name.rfind("aten::_upsample_", 0) == 0 || name == "aten::glu";
 }
 
 /// The fused attention ops treat a bool mask and a float one differently,
@@ -644,7 +666,7 @@ void recordNodeFacts(jit::Block* block) {
   for (jit::Node* n : block->nodes()) {
     for (jit::Block* sub : n->blocks()) recordNodeFacts(sub);
     if (needsInputSizes(n->kind())) {
-      // F.pad's index arithmetic needs the sizes of the padded dims.
+      // F.pad's and F.interpolate's index arithmetic, and glu's check, need the input's sizes.
       auto t = tensorType(n->input(0));
       if (t && t->dim()) {
         std::vector<int64_t> sizes;
@@ -660,6 +682,32 @@ void recordNodeFacts(jit::Block* block) {
   }
 }
 
+/// The sizes of a pad's output, which TorchScript's shape functions leave
+/// out (aten::pad has none in 1.13): swin pads to a multiple of its window,
+/// then reads the padded sizes.
+void refinePadSizes(jit::Block* block) {
+  for (jit::Node* n : block->nodes()) {
+    for (jit::Block* sub : n->blocks()) refinePadSizes(sub);
+    if (!isPad(n->kind()) || n->inputs().size() < 2) continue;
+    auto t = tensorType(n->input(0));
+    auto pads = constantElements(n->input(1));
+    if (!t || !t->dim() || !pads || !neverWritten(n->input(1)) || pads->size() % 2 != 0 || pads->size() / 2 > *t->dim())
+      continue;
+    std::vector<c10::optional<int64_t>> sizes;
+    for (size_t d = 0; d < *t->dim(); ++d) sizes.push_back(t->sizes()[d]);
+    for (size_t k = 0; k < pads->size() / 2; ++k) {
+      c10::optional<int64_t>& size = sizes[*t->dim() - 1 - k];
+      const c10::IValue& left = (*pads)[2 * k];
+      const c10::IValue& right = (*pads)[2 * k + 1];
+      if (size && left.isInt() && right.isInt())
+        *size += left.toInt() + right.toInt();
+      else
+        size = c10::nullopt;
+    }
+    n->output()->setType(t->withSymbolicShapes(c10::SymbolicShape(sizes)));
+  }
+}
+
 void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
   try {
     jit::PropagateInputShapes(graph);
@@ -667,8 +715,18 @@ void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
     // Shape analysis is only a help here: without it fewer guards fold, and
     // the ones left are reported where they are used.
   }
+  try {
+    // Sizes through the ops that have a shape function (conv2d, linear,
+    // permute, ...), which PropagateInputShapes only gives for complete types:
+    // swin's pads and F.interpolate's output sizes are computed from them.
+    std::shared_ptr<jit::Graph> g = graph;
+    jit::PropagateShapesOnGraph(g);
+  } catch (const std::exception&) {
+    // As above: a help, not a requirement.
+  }
   // Then ours, through the loops TorchScript's analysis gives up on.
   refineTensorTypes(graph);
+  refinePadSizes(graph->block());
 }
 
 }  // namespace
@@ -683,6 +741,8 @@ void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vec
     // New types alone change nothing: the folds they allow do, in this round.
     refineTypes(graph);
     bool changed = foldBlock(graph->block(), dims);
+    changed |= unrollScalarListLoops(graph);
+    changed |= foldAppendsIntoLists(graph);
     changed |= jit::PeepholeOptimize(graph, /*disable_shape_peepholes=*/false);
     changed |= jit::PeepholeOptimizeListIdioms(graph);
     std::shared_ptr<jit::Graph> g = graph;

@@ -289,18 +289,23 @@ class Refiner {
 
   Info rule(const jit::Node* n) const {
     static const std::set<c10::Symbol> sameAsInput = {
-        c10::aten::sigmoid, c10::aten::tanh,    c10::aten::relu,       c10::aten::neg,        c10::aten::exp,
-        c10::aten::log,     c10::aten::sqrt,    c10::aten::rsqrt,      c10::aten::abs,        c10::aten::gelu,
-        c10::aten::erf,     c10::aten::sin,     c10::aten::cos,        c10::aten::silu,       c10::aten::dropout,
-        c10::aten::feature_dropout, c10::aten::contiguous, c10::aten::clone, c10::aten::detach, c10::aten::copy_,
-        c10::aten::clamp,   c10::aten::clamp_min, c10::aten::clamp_max, c10::aten::masked_fill, c10::aten::layer_norm,
-        c10::aten::hardtanh, c10::aten::leaky_relu, c10::aten::elu,    c10::aten::floor,      c10::aten::ceil,
-        c10::aten::round,   c10::aten::fill_,   c10::aten::zero_,      c10::aten::tril,       c10::aten::triu,
-        c10::prim::unchecked_cast};
+        c10::aten::sigmoid,    c10::aten::tanh,          c10::aten::relu,       c10::aten::neg,
+        c10::aten::exp,        c10::aten::log,           c10::aten::sqrt,       c10::aten::rsqrt,
+        c10::aten::abs,        c10::aten::gelu,          c10::aten::erf,        c10::aten::sin,
+        c10::aten::cos,        c10::aten::silu,          c10::aten::dropout,    c10::aten::feature_dropout,
+        c10::aten::contiguous, c10::aten::clone,         c10::aten::detach,     c10::aten::copy_,
+        c10::aten::clamp,      c10::aten::clamp_min,     c10::aten::clamp_max,  c10::aten::masked_fill,
+        c10::aten::layer_norm, c10::aten::hardtanh,      c10::aten::leaky_relu, c10::aten::elu,
+        c10::aten::floor,      c10::aten::ceil,          c10::aten::round,      c10::aten::fill_,
+        c10::aten::zero_,      c10::aten::tril,          c10::aten::triu,       c10::aten::roll,
+        c10::aten::group_norm, c10::aten::instance_norm, c10::aten::batch_norm, c10::prim::unchecked_cast};
     // Same dtype and rank, other sizes.
-    static const std::set<c10::Symbol> sameRank = {c10::aten::slice, c10::aten::narrow, c10::aten::transpose,
-                                                   c10::aten::permute, c10::aten::flip, c10::aten::t,
-                                                   c10::aten::index_select, c10::aten::gather};
+    static const std::set<c10::Symbol> sameRank = {
+        c10::aten::slice,           c10::aten::narrow,      c10::aten::transpose,
+        c10::aten::permute,         c10::aten::flip,        c10::aten::t,
+        c10::aten::index_select,    c10::aten::gather,      c10::aten::pad,
+        c10::aten::constant_pad_nd, c10::aten::conv1d,      c10::aten::conv2d,
+        c10::aten::conv3d,          c10::aten::_convolution};
     c10::Symbol k = n->kind();
     std::string name = k.toQualString();
     if (sameAsInput.count(k)) return isTensor(n->input(0)) ? get(n->input(0)) : Info{};

@@ -124,12 +124,14 @@ c10::IValue toIValue(const RuntimeValue& v) {
 // ---- files -----------------------------------------------------------------------------
 
 namespace {
+/// Tuples and lists flattened; None dropped, as the compiler drops an output
+/// that is always None (googlenet's aux logits in eval mode).
 void flatten(const c10::IValue& v, std::vector<c10::IValue>& out) {
   if (v.isTuple()) {
     for (const auto& e : v.toTupleRef().elements()) flatten(e, out);
   } else if (v.isList()) {
     for (const auto& e : v.toListRef()) flatten(e, out);
-  } else {
+  } else if (!v.isNone()) {
     out.push_back(v);
   }
 }

@@ -49,7 +49,8 @@ ir::Status saveValuesFile(const std::vector<RuntimeValue>& values, const std::st
 IslandFactory torchScriptIslands();
 
 /// Runs `method` of the TorchScript model at `modelPath` on `inputs` with the
-/// interpreter; tuple outputs are flattened. The inputs are copied first, so
+/// interpreter; tuple outputs are flattened and None outputs dropped, as the
+/// compiler drops them. The inputs are copied first, so
 /// a model that writes into its inputs does not change the caller's.
 ir::Expected<std::vector<RuntimeValue>> runTorchScript(const std::string& modelPath,
                                                        const std::vector<RuntimeValue>& inputs,

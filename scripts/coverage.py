@@ -54,6 +54,10 @@ def island_ops(stderr: str) -> list:
 
 
 def flatten(v) -> list:
+    """The outputs as cocktail-run writes them: tuples, lists and dicts
+    flattened, None dropped (the compiler drops an output that is always None)."""
+    if v is None:
+        return []
     if isinstance(v, (list, tuple)):
         return [x for e in v for x in flatten(e)]
     if isinstance(v, dict):

@@ -55,8 +55,10 @@ int main(int argc, char** argv) {
       ->required();
   app.add_option("--outputs", outputsPath, "Write the outputs here as a list that torch.load reads, e.g. --outputs out.pt");
   app.add_option("--reference", reference,
-                 "Also run this TorchScript model on the same inputs, print the max abs and rel error,\n"
-                 "and exit 1 if the relative error exceeds --rtol, e.g. --reference lstm.pt");
+                 "Also run this TorchScript model (the method it was compiled from, forward by default)\n"
+                 "on the same inputs, print the max abs and rel error, and exit 1 if the relative error\n"
+                 "exceeds --rtol, e.g. --reference lstm.pt. Outputs that are None are left out, as the\n"
+                 "compiled model leaves them out");
   app.add_option("--rtol", rtol, "Tolerance for --reference: max |a-b| / max |b| (default 1e-5)");
   app.add_option("--repeat", repeat, "Run N more times after the first and print the median and p90 time, e.g. --repeat 20")
       ->check(CLI::NonNegativeNumber);
@@ -131,7 +133,8 @@ int main(int argc, char** argv) {
   // The reference runs first, on its own copies: a model may write into its inputs.
   std::vector<runtime::RuntimeValue> expected;
   if (!reference.empty()) {
-    auto ref = runtime::runTorchScript(reference, *inputs);
+    // The method the artifact was compiled from (cocktail-compile --method).
+    auto ref = runtime::runTorchScript(reference, *inputs, artifact->program->funcName());
     if (!ref) return failStatus(ref.status());
     expected = ref.take();
   }

@@ -143,7 +143,10 @@ def load_outputs(path) -> list:
 
 
 def flatten_outputs(out) -> list:
-    """Forward's result as the flat list cocktail-run writes (tuples and lists flattened)."""
+    """Forward's result as the flat list cocktail-run writes (tuples and lists
+    flattened, None dropped: the compiler drops an output that is always None)."""
+    if out is None:
+        return []
     if isinstance(out, (tuple, list)):
         return [t for o in out for t in flatten_outputs(o)]
     return [out]

@@ -371,6 +371,36 @@ class Creation(nn.Module):
                 torch.full_like(x, k))
 
 
+# x.new_zeros / new_ones / new_full: x's dtype unless one is given (swin's attention mask).
+@case("new_creation", ["x:f32[N<=8,3]", "i:i64[2]", "n:i64", "s:f64"],
+      ["new_zeros", "new_ones", "new_full", "new_zeros_dtype", "new_ones_int", "new_full_int"],
+      {"n4": lambda g: [randn(g, 4, 3), torch.tensor([3, -1]), 4, 1.5],
+       "n1": lambda g: [randn(g, 1, 3), torch.tensor([0, 7]), 1, -2.0]})
+class NewCreation(nn.Module):
+    def forward(self, x: Tensor, i: Tensor, n: int, s: float):
+        return (x.new_zeros((n, 2)), x.new_ones([3, n]), x.new_full((n,), s), x.new_zeros([n], dtype=torch.int64),
+                i.new_ones((2, n)), i.new_full([n, 2], s))
+
+
+# Vector norms: torch.norm / Tensor.norm for several p, over dims or all, and F.normalize (swin v2).
+@case("vector_norm", ["x:f32[N<=8,3,5]"], ["norm_2_dim", "norm_1", "norm_inf", "norm_neg_inf", "norm_0", "norm_3_keepdim",
+                                     "norm_all", "normalize"],
+      {"n4": lambda g: [randn(g, 4, 3, 5)], "n1": lambda g: [randn(g, 1, 3, 5) * 3]})
+class VectorNorm(nn.Module):
+    def forward(self, x: Tensor):
+        z = torch.where(x > 0.5, x, torch.zeros_like(x))
+        return (x.norm(2, -1), x.norm(1, [1, 2]), x.norm(float("inf"), 1), x.norm(float("-inf"), -1), z.norm(0, -1),
+                x.norm(3, -1, keepdim=True), x.norm(), nn.functional.normalize(x, dim=-1))
+
+
+# torch.as_tensor of a tensor (pack_padded_sequence's lengths): the tensor, cast where a dtype is given.
+@case("as_tensor", ["x:f32[N<=8,3]", "i:i32[2]"], ["as_tensor_same", "as_tensor_int64", "as_tensor_float"],
+      {"n4": lambda g: [randn(g, 4, 3), torch.tensor([3, -1], dtype=torch.int32)]})
+class AsTensor(nn.Module):
+    def forward(self, x: Tensor, i: Tensor):
+        return torch.as_tensor(x) * 2.0, torch.as_tensor(i, dtype=torch.int64), torch.as_tensor(x, dtype=torch.float64)
+
+
 # A constant with 0 elements (folded by freeze into a weight with no data) once failed to load.
 @case("empty_constant", ["x:f32[2,4]"], ["cat_empty_constant"], lambda g: [randn(g, 2, 4)])
 class EmptyConstant(nn.Module):

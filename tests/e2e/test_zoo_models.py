@@ -9,6 +9,9 @@ interpreter on random inputs (rel. error < 1e-5):
 * torchaudio Conformer (aten::glu in every convolution module, depthwise
   conv1d, attention with a padding mask from lengths), a symbolic batch and
   sequence length run at two sizes.
+* torchvision googlenet and inception_v3, whose scripted forward returns a
+  NamedTuple with aux logits that are None in eval mode (outputs that are
+  always None are dropped, by the compiler and the reference alike).
 
 Skipped where torchvision or torchaudio cannot be imported.
 
@@ -49,3 +52,11 @@ def test_conformer(tmp_path):
     inputs = [[torch.randn(2, 20, 32, generator=g), torch.tensor([20, 13])],
               [torch.randn(1, 9, 32, generator=g), torch.tensor([9])]]
     check(model, ["input:f32[B<=2,T<=20,32]", "lengths:i64[B]"], inputs, tmp_path, "conformer")
+@pytest.mark.parametrize("name,size", [("googlenet", 64), ("inception_v3", 96)])
+def test_aux_logits_none_in_eval(tmp_path, name, size):
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)(aux_logits=False, init_weights=False)
+    g = torch.Generator().manual_seed(3)
+    outs = check(model, [f"x:f32[1,3,{size},{size}]"], [[torch.randn(1, 3, size, size, generator=g)]], tmp_path, name)
+    assert [o.shape for o in outs[0]] == [torch.Size([1, 1000])]
