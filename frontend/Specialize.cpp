@@ -648,6 +648,12 @@ bool foldBlock(jit::Block* block, const ArgumentDims& dims) {
   return changed;
 }
 
+bool isPad(c10::Symbol k) {
+  const std::string name = k.toQualString();
+  return name == "aten::pad" || name == "aten::constant_pad_nd" || name.rfind("aten::reflection_pad", 0) == 0 ||
+         name.rfind("aten::replication_pad", 0) == 0;
+}
+
 /// The padding, roll and upsampling ops (their index arithmetic) and glu (its
 /// even-size check) need the input's sizes.
 bool needsInputSizes(c10::Symbol k) {
