@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include <numeric>
+#include <utility>
 
 #include "frontend/Lowering.h"
 
@@ -15,6 +16,48 @@ namespace cocktail::frontend {
 namespace lowering {
 
 // ---- views --------------------------------------------------------------------------
+
+namespace {
+
+/// narrow(x, dim, start, length) as the slice [start, start + length): a
+/// negative start counts from the end, and a start outside [-size, size] or
+/// a length past the end raises as ATen does. (A plain slice clamps, which
+/// turned an out-of-range narrow into a silently empty result.)
+std::pair<ir::Value*, ir::Value*> narrowBounds(Lowering& L, ir::Value* base) {
+  ir::Builder& b = L.b();
+  const Type i64 = Type::scalar(DType::I64), i1 = Type::scalar(DType::I1);
+  const int64_t dim = L.cint(1, "dim");
+  ir::Value* start = L.in(2);
+  ir::Value* length = L.in(3);
+  ir::Value* size = b.create1(OpKind::Size, {base}, i64, attrs({{"dim", dim}}));
+  ir::Value* zero = b.constantInt(0);
+  ir::Op* wrap = b.create(OpKind::If, {b.create1(OpKind::Lt, {start, zero}, i1)}, {i64});
+  {
+    ir::Builder fromEnd(wrap->addRegion());
+    fromEnd.setLoc(b.loc());
+    fromEnd.create(OpKind::Yield, {fromEnd.create1(OpKind::Add, {start, size}, i64)}, {});
+    ir::Builder(wrap->addRegion()).create(OpKind::Yield, {start}, {});
+  }
+  ir::Value* first = wrap->result();
+  ir::Value* end = b.create1(OpKind::Add, {first, length}, i64);
+  // first > size also catches a start near 2^63, where first + length wraps.
+  ir::Value* outside =
+      b.create1(OpKind::Or, {b.create1(OpKind::Lt, {first, zero}, i1), b.create1(OpKind::Gt, {first, size}, i1)}, i1);
+  ir::Value* tooLong =
+      b.create1(OpKind::Or, {b.create1(OpKind::Lt, {length, zero}, i1), b.create1(OpKind::Gt, {end, size}, i1)}, i1);
+  ir::Op* check = b.create(OpKind::If, {b.create1(OpKind::Or, {outside, tooLong}, i1)}, {});
+  ir::Builder raise(check->addRegion());
+  raise.setLoc(b.loc());
+  raise.create(OpKind::Raise, {}, {},
+               attrs({{"message", fmt::format("narrow(): start must be in [-size, size] of dimension {} and "
+                                              "start + length at most its size, with length >= 0",
+                                              dim)}}));
+  raise.create(OpKind::Yield, {}, {});
+  ir::Builder(check->addRegion()).create(OpKind::Yield, {}, {});
+  return {first, end};
+}
+
+}  // namespace
 
 ir::Value* emitView(Lowering& L, ir::Value* base) {
   std::string name = L.node()->kind().toQualString();
@@ -29,8 +72,7 @@ ir::Value* emitView(Lowering& L, ir::Value* base) {
     return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", step}}));
   }
   if (name == "aten::narrow") {
-    ir::Value* start = L.in(2);
-    ir::Value* end = b.create1(OpKind::Add, {start, L.in(3)}, Type::scalar(DType::I64));
+    auto [start, end] = narrowBounds(L, base);
     return b.create1(OpKind::Slice, {base, start, end}, t, attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
   }
   if (name == "aten::view" || name == "aten::reshape") {
@@ -77,8 +119,8 @@ ir::Value* emitScatter(Lowering& L, ir::Value* base, ir::Value* src) {
                      attrs({{"dim", L.cint(1, "dim")}, {"step", L.cint(4, "step")}}));
   }
   if (name == "aten::narrow") {
-    ir::Value* end = b.create1(OpKind::Add, {L.in(2), L.in(3)}, Type::scalar(DType::I64));
-    return b.create1(OpKind::SliceScatter, {base, src, L.in(2), end}, t,
+    auto [start, end] = narrowBounds(L, base);
+    return b.create1(OpKind::SliceScatter, {base, src, start, end}, t,
                      attrs({{"dim", L.cint(1, "dim")}, {"step", int64_t{1}}}));
   }
   if (name == "aten::view" || name == "aten::reshape" || name == "aten::view_as" || name == "aten::reshape_as" ||

@@ -172,3 +172,38 @@ def test_einsum_refuses_what_it_does_not_lower_by_the_equation(tmp_path, equatio
     proc = compile_model(model, ["a:f32[3,3]", "b:f32[3,3]"], tmp_path / "einsum.cocktail", check=False)
     assert proc.returncode == 3, proc.stderr  # unsupported (tools/ExitCode.h)
     assert f'einsum "{equation}": {why}' in proc.stderr, proc.stderr
+
+
+class NarrowAt(torch.nn.Module):
+    def forward(self, x: torch.Tensor, start: int, length: int):
+        y = x.clone()
+        y.narrow(1, start, length).fill_(0.0)
+        return x.narrow(1, start, length), y
+
+
+@pytest.mark.parametrize("start,length", [(2, 3), (-2, 2), (-6, 6), (6, 0), (0, 0), (-1, 1)])
+def test_narrow_counts_a_negative_start_from_the_end(tmp_path, start, length):
+    """narrow with run-time start and length, read and written through,
+    against the interpreter (a negative start once gave an empty slice)."""
+    model = save_module(torch.jit.script(NarrowAt()), tmp_path, "narrow")
+    artifact = tmp_path / "narrow.cocktail"
+    compile_model(model, ["x:f32[3,6]", "start:i64", "length:i64"], artifact)
+    x = torch.randn(3, 6)
+    out_path = tmp_path / "narrow.out.pt"
+    run_model(artifact, [x, start, length], tmp_path, outputs_path=out_path, name="narrow")
+    expected = list(torch.jit.script(NarrowAt())(x, start, length))
+    assert not compare_outputs(load_outputs(out_path), expected, ["narrowed", "written"])
+
+
+@pytest.mark.parametrize("start,length", [(7, 0), (-7, 1), (5, 2), (0, -1), (2**63 - 1, 1), (-(2**63), 1)])
+def test_narrow_out_of_range_raises(tmp_path, start, length):
+    """Where PyTorch raises, so does the compiled model: never a silently
+    empty or clamped result."""
+    model = save_module(torch.jit.script(NarrowAt()), tmp_path, "narrow")
+    with pytest.raises((RuntimeError, IndexError)):
+        NarrowAt()(torch.randn(3, 6), start, length)
+    artifact = tmp_path / "narrow.cocktail"
+    compile_model(model, ["x:f32[3,6]", "start:i64", "length:i64"], artifact)
+    proc = run_model(artifact, [torch.randn(3, 6), start, length], tmp_path, name="bad", check=False)
+    assert proc.returncode == 1 and "narrow(): start must be in [-size, size] of dimension 1" in proc.stderr, \
+        proc.stderr
