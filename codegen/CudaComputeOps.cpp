@@ -15,6 +15,17 @@
 
 namespace cocktail::codegen {
 
+namespace {
+
+/// A 2-d window attribute (stride, padding, ...): [a, b], a single [a] as
+/// [a, a], or [dflt, dflt] when absent.
+std::vector<int64_t> pairAttr(const Op& op, const char* name, int64_t dflt) {
+  auto v = op.attrs().getInts(name).value_or(std::vector<int64_t>{dflt, dflt});
+  return v.size() == 2 ? v : std::vector<int64_t>{v[0], v[0]};
+}
+
+}  // namespace
+
 void Generator::emitLinear(const Op& op, const TensorRef& o) {
   // y[..., n] = sum_k x[..., k] * w[n, k] (+ b[n]): a warp per output element.
   const TensorRef& x = tensor(op.operand(0), op);
@@ -173,11 +184,7 @@ void Generator::emitConv2d(const Op& op, const TensorRef& o) {
   const TensorRef& x = tensor(op.operand(0), op);
   const TensorRef& w = tensor(op.operand(1), op);
   if (x.rank() != 4 || w.rank() != 4) throw error(op, "expects x[N, C, H, W] and w[O, C/groups, KH, KW]");
-  auto pair = [&](const char* name, int64_t dflt) {
-    auto v = op.attrs().getInts(name).value_or(std::vector<int64_t>{dflt, dflt});
-    return v.size() == 2 ? v : std::vector<int64_t>{v[0], v[0]};
-  };
-  const auto stride = pair("stride", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
+  const auto stride = pairAttr(op, "stride", 1), pad = pairAttr(op, "padding", 0), dil = pairAttr(op, "dilation", 1);
   const int64_t groups = op.attrs().getInt("groups").value_or(1);
   openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");  // n, o, oh, ow
@@ -202,12 +209,8 @@ void Generator::emitConv2d(const Op& op, const TensorRef& o) {
 void Generator::emitPool2d(const Op& op, const TensorRef& o) {
   const TensorRef& x = tensor(op.operand(0), op);
   if (x.rank() != 4) throw error(op, "expects x[N, C, H, W]");
-  auto pair = [&](const char* name, int64_t dflt) {
-    auto v = op.attrs().getInts(name).value_or(std::vector<int64_t>{dflt, dflt});
-    return v.size() == 2 ? v : std::vector<int64_t>{v[0], v[0]};
-  };
-  const auto kernel = pair("kernel", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
-  auto stride = pair("stride", 0);
+  const auto kernel = pairAttr(op, "kernel", 1), pad = pairAttr(op, "padding", 0), dil = pairAttr(op, "dilation", 1);
+  auto stride = pairAttr(op, "stride", 0);
   for (int i = 0; i < 2; ++i)
     if (stride[i] == 0) stride[i] = kernel[i];  // PyTorch: the stride defaults to the kernel
   const bool isMax = op.kind() == OpKind::MaxPool2d;
@@ -252,11 +255,7 @@ void Generator::emitConvTranspose2d(const Op& op, const TensorRef& o) {
   const TensorRef& x = tensor(op.operand(0), op);
   const TensorRef& w = tensor(op.operand(1), op);
   if (x.rank() != 4 || w.rank() != 4) throw error(op, "expects x[N, C, H, W] and w[C, O/groups, KH, KW]");
-  auto pair = [&](const char* name, int64_t dflt) {
-    auto v = op.attrs().getInts(name).value_or(std::vector<int64_t>{dflt, dflt});
-    return v.size() == 2 ? v : std::vector<int64_t>{v[0], v[0]};
-  };
-  const auto stride = pair("stride", 1), pad = pair("padding", 0), dil = pair("dilation", 1);
+  const auto stride = pairAttr(op, "stride", 1), pad = pairAttr(op, "padding", 0), dil = pairAttr(op, "dilation", 1);
   const int64_t groups = op.attrs().getInt("groups").value_or(1);
   openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
   std::vector<std::string> c = emitCoords(o.dims, "e", "c");  // n, o, oh, ow
