@@ -94,6 +94,45 @@ runtime::RuntimeValue filledId(const TensorInfo& t, const runtime::Shape& shape,
   return tensor;
 }
 
+/// Triton's fields that change nothing here, each logged once at load with
+/// the reason, as the backend's unused parameters are: a config written for
+/// Triton loads unchanged, and its author learns what the field did not do.
+void logFieldsWithoutEffect(const Batching& sb, const std::string& where) {
+  auto noEffect = [&](const std::string& field, const std::string& value, const char* why) {
+    spdlog::info("{}: sequence_batching {} {} has no effect: {}", where, field, value, why);
+  };
+  if (sb.has_direct()) {
+    const auto& d = sb.direct();
+    if (d.max_queue_delay_microseconds() > 0)
+      noEffect("direct.max_queue_delay_microseconds", std::to_string(d.max_queue_delay_microseconds()),
+               "direct runs each sequence's step alone, as soon as its instance is free");
+    if (d.minimum_slot_utilization() != 0)
+      noEffect("direct.minimum_slot_utilization", fmt::format("{}", d.minimum_slot_utilization()),
+               "there are no batch slots: the states live in the server");
+  }
+  if (sb.has_oldest()) {
+    const auto& o = sb.oldest();
+    if (o.max_candidate_sequences() > 0)
+      noEffect("oldest.max_candidate_sequences", std::to_string(o.max_candidate_sequences()),
+               "the states live in the server, so any number of sequences interleave; a batch holds up to "
+               "max_batch_size of them");
+    if (o.preferred_batch_size_size() > 0)
+      noEffect("oldest.preferred_batch_size", fmt::format("[{}]", fmt::join(o.preferred_batch_size(), ", ")),
+               "a batch runs once max_batch_size sequences are ready or max_queue_delay_microseconds has passed");
+    if (o.preserve_ordering())
+      noEffect("oldest.preserve_ordering", "true",
+               "each sequence's responses keep its requests' order; across sequences they return as they finish");
+  }
+  for (const auto& s : sb.state()) {
+    if (s.use_same_buffer_for_input_output())
+      noEffect(fmt::format("state '{}' use_same_buffer_for_input_output", s.input_name()), "true",
+               "states are host tensors the server keeps per sequence; Triton's device buffers do not apply");
+    if (s.use_growable_memory())
+      noEffect(fmt::format("state '{}' use_growable_memory", s.input_name()), "true",
+               "states are host tensors the server keeps per sequence, sized by each step's output");
+  }
+}
+
 const char* kindName(ControlKind kind) {
   switch (kind) {
     case Batching::Control::CONTROL_SEQUENCE_START: return "CONTROL_SEQUENCE_START";
@@ -205,6 +244,7 @@ StatusOr<std::unique_ptr<SequenceBatcher>> SequenceBatcher::create(const inferen
   }
   if (sb.iterative_sequence())
     return invalidArgument(fmt::format("{}: sequence_batching iterative_sequence is not supported by cocktail-serve", where));
+  logFieldsWithoutEffect(sb, where);
 
   // ---- controls: one per control input, typed as the config says ----
   for (const auto& ci : sb.control_input()) {

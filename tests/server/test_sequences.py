@@ -63,11 +63,13 @@ def seq_server():
         module = torch.jit.script(mr.GruChunk().eval())
         models = {
             "gru_direct": config("gru_direct", False, "direct { }", 5000000, initial=True),
-            "gru_oldest": config("gru_oldest", True, "oldest { max_candidate_sequences: 8 max_queue_delay_microseconds: 20000 }",
+            "gru_oldest": config("gru_oldest", True, "oldest { max_candidate_sequences: 8 preferred_batch_size: [ 4, 8 ] "
+                                 "max_queue_delay_microseconds: 20000 }",
                                  5000000, initial=False),
             "gru_idle": config("gru_idle", False, "direct { }", 300000, initial=False),
             # Triton's spelling: no cocktail.inputs; the controls and the state get their specs from the config.
-            "gru_triton": config("gru_triton", True, "direct { }", 5000000, initial=False, specs_parameter=False),
+            "gru_triton": config("gru_triton", True, "direct { max_queue_delay_microseconds: 100 }", 5000000,
+                                 initial=False, specs_parameter=False),
             # No CORRID control: string sequence ids (the model's corrid is an input the client sends).
             "gru_named": config("gru_named", False, "direct { }", 5000000, initial=True, corrid=False),
         }
@@ -333,3 +335,19 @@ def test_a_new_start_for_a_live_sequence_starts_it_again(seq_server):
 
 def test_a_warmup_sample_runs_as_a_sequence_of_one(seq_server):
     assert "model 'gru_direct' version 1: model_warmup 'one' ran 1 time(s) on each of 2 instance(s)" in seq_server.log
+
+
+def test_tritons_fields_that_change_nothing_here_are_logged_once_with_the_reason(seq_server):
+    """A config written for Triton loads unchanged; what a field did not do is said at load, once per model."""
+    said = {
+        "gru_oldest": ["sequence_batching oldest.max_candidate_sequences 8 has no effect: the states live in the server",
+                       "sequence_batching oldest.preferred_batch_size [4, 8] has no effect: a batch runs once"],
+        "gru_triton": ["sequence_batching direct.max_queue_delay_microseconds 100 has no effect: direct runs each"],
+    }
+    lines = seq_server.log.splitlines()
+    for model, expected in said.items():
+        for text in expected:
+            hits = [line for line in lines if text in line and f"'{model}'" in line]
+            assert len(hits) == 1, (model, text, hits)
+    # Fields left at their defaults say nothing.
+    assert not [line for line in lines if "has no effect" in line and "'gru_direct'" in line]
