@@ -28,21 +28,30 @@ class Pool {
     start(workers);
   }
 
-  /// Runs chunk c of `chunks` on worker c (the caller is chunk 0), unless
-  /// another caller's region holds the workers: then returns false at once
-  /// and runs nothing.
+  /// Runs body(c) for every chunk c of `chunks`, on this thread and the
+  /// workers, unless another caller's region holds the workers: then returns
+  /// false at once and runs nothing.
+  ///
+  /// Chunks are claimed, not assigned: whoever is free takes the next one.
+  /// A worker that is still asleep, or waiting for a core another process
+  /// holds (a shared machine, a busy server), then delays nothing: the caller
+  /// takes its chunks instead of waiting for it to wake.
   bool tryRun(int chunks, const std::function<void(int)>& body) {
     std::unique_lock<std::mutex> one(callers_, std::try_to_lock);  // one parallel region at a time
     if (!one.owns_lock()) return false;
     body_ = &body;
-    chunks_ = chunks;
-    pending_.store(chunks - 1, std::memory_order_relaxed);
+    chunks_.store(chunks, std::memory_order_relaxed);
+    completed_.store(0, std::memory_order_relaxed);
+    // A new region: its generation in the high half, the next chunk (0) in the low half.
+    const uint64_t region = (claims_.load(std::memory_order_relaxed) >> 32) + 1;
+    claims_.store(region << 32, std::memory_order_release);
     publish();
     tInsideWorker = true;
-    body(0);
+    int mine = 0;
+    for (int c; (c = claim(region)) >= 0; ++mine) body(c);
     tInsideWorker = false;
-    // Spin: the other chunks take about as long as ours.
-    while (pending_.load(std::memory_order_acquire) != 0) std::this_thread::yield();
+    // Wait only for chunks a worker claimed and is still running.
+    while (completed_.load(std::memory_order_acquire) != chunks - mine) std::this_thread::yield();
     return true;
   }
 
@@ -83,10 +92,26 @@ class Pool {
       }
       seen = now;
       if (quit_.load()) return;
-      if (index < chunks_) {
-        (*body_)(index);
-        pending_.fetch_sub(1, std::memory_order_acq_rel);
+      // body_ is read only after a claim succeeds: the region is then still
+      // open (its caller waits for this chunk), so body_ is that region's.
+      const uint64_t region = claims_.load(std::memory_order_acquire) >> 32;
+      for (int c; (c = claim(region)) >= 0;) {
+        (*body_)(c);
+        completed_.fetch_add(1, std::memory_order_acq_rel);
       }
+    }
+  }
+
+  /// The next unclaimed chunk of `region`, or -1 when none is left or the
+  /// region is over (a late worker must not take a later region's chunk
+  /// with an earlier region's body).
+  int claim(uint64_t region) {
+    uint64_t v = claims_.load(std::memory_order_acquire);
+    for (;;) {
+      if ((v >> 32) != region || static_cast<int>(v & 0xffffffffu) >= chunks_.load(std::memory_order_relaxed))
+        return -1;
+      if (claims_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire))
+        return static_cast<int>(v & 0xffffffffu);
     }
   }
 
@@ -97,10 +122,14 @@ class Pool {
   // miss a notify_all, so the sleep is a plain condition variable).
   std::mutex sleep_;
   std::condition_variable wake_;
-  std::atomic<int> pending_{0};
+  // The current region's generation (high 32 bits) and next chunk (low 32).
+  std::atomic<uint64_t> claims_{0};
+  std::atomic<int> completed_{0};  // chunks the workers finished in this region
   std::atomic<bool> quit_{false};
   const std::function<void(int)>* body_ = nullptr;
-  int chunks_ = 0;
+  // Atomic only because a worker leaving a finished region may read it while
+  // the next region sets it; the claim's compare-exchange then fails anyway.
+  std::atomic<int> chunks_{0};
 };
 
 int defaultWorkers() {

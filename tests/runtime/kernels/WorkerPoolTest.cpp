@@ -1,4 +1,5 @@
 //===- tests/runtime/kernels/WorkerPoolTest.cpp - The CPU's worker pool ---------------===//
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -73,4 +74,23 @@ TEST(WorkerPool, AnotherThreadsRegionRunsBesideNotAfter) {
   EXPECT_FALSE(aGaveUp.load()) << "B waited for A's region to end";
   EXPECT_EQ(bSum.load(), 1000);
   EXPECT_EQ(aSum.load(), 2);
+}
+
+TEST(WorkerPool, ChunksAreClaimedOnceWhenWorkersWakeLateOrEarly) {
+  // Workers that wake after their region is over, or while the next one is
+  // being published, must not run a chunk twice or with the wrong body:
+  // regions of uneven, short lengths back to back make every such timing
+  // likely over a few thousand regions.
+  setNumWorkers(3);
+  std::vector<int> hits(64);
+  for (int r = 0; r < 5000; ++r) {
+    const int64_t n = 1 + (r * 37) % 48;
+    std::fill(hits.begin(), hits.end(), 0);
+    parallelFor(n, 1, [&, r](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];  // distinct indices: no race
+      if (r % 7 == 0) std::this_thread::sleep_for(std::chrono::microseconds(20));
+    });
+    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)], 1) << "region " << r << " index " << i;
+  }
+  setNumWorkers(2);
 }
