@@ -807,6 +807,7 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
   addPadLowerings(*table);
   addUpsampleLowerings(*table);
   addNormLowerings(*table);
+  addRepeatInterleaveLowerings(*table);
   return table;
 }
 

@@ -186,4 +186,9 @@ void addUpsampleLowerings(std::unordered_map<std::string, LowerFn>& table);
 /// aten::norm for p = 2, 1, inf, -inf, 0 and others, over some dims or all.
 void addNormLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- repeat_interleave (RepeatInterleaveLowering.cpp) -------------------------------------
+
+/// repeat_interleave by an int count, along a dim or over the flattened tensor.
+void addRepeatInterleaveLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 }  // namespace cocktail::frontend::lowering

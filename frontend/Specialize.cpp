@@ -654,12 +654,12 @@ bool isPad(c10::Symbol k) {
          name.rfind("aten::replication_pad", 0) == 0;
 }
 
-/// The padding, roll and upsampling ops (their index arithmetic) and glu (its
-/// even-size check) need the input's sizes.
+/// The padding, roll and upsampling ops (their index arithmetic), glu (its
+/// even-size check) and repeat_interleave (its rank) need the input's sizes.
 bool needsInputSizes(c10::Symbol k) {
   const std::string name = k.toQualString();
   return isPad(k) || name == "aten::roll" || name.rfind("aten::upsample_", 0) == 0 ||
-         name.rfind("aten::_upsample_", 0) == 0 || name == "aten::glu";
+         name.rfind("aten::_upsample_", 0) == 0 || name == "aten::glu" || name == "aten::repeat_interleave";
 }
 
 /// The fused attention ops treat a bool mask and a float one differently,

@@ -325,6 +325,13 @@ class Refiner {
       i.last.reset();
       return i;
     }
+    // repeat_interleave keeps the rank along a dim, and flattens without one.
+    if (name == "aten::repeat_interleave" && n->inputs().size() > 2 && isTensor(n->input(0))) {
+      Info i = get(n->input(0));
+      i.last.reset();
+      if (n->input(2)->type()->kind() == c10::TypeKind::NoneType) i.rank = 1;
+      return i;
+    }
     // In-place variants (add_, mul_, sigmoid_, ...) return self.
     if (name.size() > 1 && name.back() == '_' && name[name.size() - 2] != '_' && !n->inputs().empty() &&
         isTensor(n->input(0)))

@@ -99,3 +99,16 @@ class Einsum(nn.Module):
                 torch.einsum("i,j->ij", u, b[0]), torch.einsum("i,i->", u, a[0]), torch.einsum("ij->ji", a),
                 torch.einsum("ij->i", a), torch.einsum("bij,bjk->k", c, d), torch.einsum("ij,jk", a, b),
                 torch.einsum("bij,jk->bik", c, b))
+
+
+@case("repeat_interleave", ["x:f32[B<=2,3,T<=5]", "n:i64[N<=6]"],
+      ["along_time", "along_freq_negative_dim", "stretch2d", "flattened", "ints", "once", "zero_times"],
+      {"": lambda g: [randn(g, 2, 3, 5), torch.randint(-9, 9, (6,), generator=g)],
+       "short": lambda g: [randn(g, 1, 3, 1), torch.randint(-9, 9, (1,), generator=g)]})
+class RepeatInterleave(nn.Module):
+    """WaveRNN's Stretch2d (repeat_interleave along frequency, then time)."""
+
+    def forward(self, x: Tensor, n: Tensor):
+        return (x.repeat_interleave(3, 2), x.repeat_interleave(2, -2),
+                x.unsqueeze(1).repeat_interleave(2, -2).repeat_interleave(4, -1), torch.repeat_interleave(x, 2),
+                n.repeat_interleave(3, 0), x.repeat_interleave(1, 0) * 2.0, x.repeat_interleave(0, 1))
