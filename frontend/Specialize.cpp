@@ -714,6 +714,72 @@ void refinePadSizes(jit::Block* block) {
   }
 }
 
+std::vector<c10::optional<int64_t>> sizesOf(const c10::TensorTypePtr& t) {
+  std::vector<c10::optional<int64_t>> sizes;
+  for (size_t d = 0; d < *t->dim(); ++d) sizes.push_back(t->sizes()[d]);
+  return sizes;
+}
+
+/// The sizes of repeat_interleave's output by an int count along a dim,
+/// which has no shape function in 1.13 either (WaveRNN's Stretch2d).
+void refineRepeatInterleaveSizes(jit::Node* n) {
+  if (n->inputs().size() < 3) return;
+  auto t = tensorType(n->input(0));
+  auto repeats = jit::toIValue(n->input(1));
+  auto dim = jit::toIValue(n->input(2));
+  if (!t || !t->dim() || !repeats || !repeats->isInt() || !dim || !dim->isInt()) return;
+  const auto rank = static_cast<int64_t>(*t->dim());
+  int64_t d = dim->toInt();
+  if (d < -rank || d >= rank) return;
+  if (d < 0) d += rank;
+  std::vector<c10::optional<int64_t>> sizes = sizesOf(t);
+  c10::optional<int64_t>& size = sizes[static_cast<size_t>(d)];
+  if (size) *size *= repeats->toInt();
+  n->output()->setType(t->withSymbolicShapes(c10::SymbolicShape(sizes)));
+}
+
+/// The sizes of a recurrent module's outputs (aten::lstm/gru/rnn_* over a
+/// padded input; no shape functions in 1.13): the states keep the initial
+/// states' sizes, the output is the input with D x hidden features. A
+/// module stacked on another (WaveRNN's two GRUs) checks its state against
+/// a batch read from the first one's output.
+void refineRecurrentSizes(jit::Node* n) {
+  const std::string name = n->kind().toQualString();
+  if (name != "aten::lstm" && name != "aten::gru" && name != "aten::rnn_tanh" && name != "aten::rnn_relu") return;
+  if (n->inputs().size() != 9 || !tensorType(n->input(0))) return;  // the padded-input overload
+  std::vector<const jit::Value*> states;
+  if (name == "aten::lstm") {
+    const jit::Node* list = n->input(1)->node();
+    if (list->kind() != c10::prim::ListConstruct || list->inputs().size() != 2) return;
+    states = {list->input(0), list->input(1)};
+  } else {
+    states = {n->input(1)};
+  }
+  auto in = tensorType(n->input(0));
+  auto h = tensorType(states[0]);
+  auto bidirectional = jit::toIValue(n->input(7));
+  if (!in || !in->dim() || *in->dim() != 3 || !h || !h->dim() || *h->dim() != 3 || !bidirectional ||
+      !bidirectional->isBool() || n->outputs().size() != states.size() + 1)
+    return;
+  for (size_t k = 0; k < states.size(); ++k) {
+    auto st = tensorType(states[k]);
+    if (st && st->dim()) n->output(k + 1)->setType(st->withSymbolicShapes(c10::SymbolicShape(sizesOf(st))));
+  }
+  std::vector<c10::optional<int64_t>> sizes = sizesOf(in);
+  const c10::optional<int64_t> hidden = h->sizes()[2];
+  sizes[2] = hidden ? c10::optional<int64_t>(*hidden * (bidirectional->toBool() ? 2 : 1)) : c10::nullopt;
+  n->output(0)->setType(in->withSymbolicShapes(c10::SymbolicShape(sizes)));
+}
+
+/// Sizes through the ops TorchScript's shape functions leave out.
+void refineSizesWithoutShapeFunctions(jit::Block* block) {
+  for (jit::Node* n : block->nodes()) {
+    for (jit::Block* sub : n->blocks()) refineSizesWithoutShapeFunctions(sub);
+    if (n->kind() == c10::aten::repeat_interleave) refineRepeatInterleaveSizes(n);
+    refineRecurrentSizes(n);
+  }
+}
+
 void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
   try {
     jit::PropagateInputShapes(graph);
@@ -733,6 +799,7 @@ void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
   // Then ours, through the loops TorchScript's analysis gives up on.
   refineTensorTypes(graph);
   refinePadSizes(graph->block());
+  refineSizesWithoutShapeFunctions(graph->block());
 }
 
 }  // namespace

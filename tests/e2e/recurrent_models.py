@@ -179,6 +179,24 @@ def _eos_biased(module, amount):
 
 
 # name -> (build, specs, inputs(batch, steps, seed))
+class StackedWithState(nn.Module):
+    """WaveRNN's pattern: a second GRU given an explicit state checks it
+    against the batch of its input, which comes from the first GRU's output
+    (and a repeat_interleave): the check folds only if the compiler knows
+    those outputs' sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.first = nn.GRU(8, 16, batch_first=True)
+        self.second = nn.GRU(32, 16, batch_first=True)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = torch.zeros(1, x.size(0), 16)
+        y, _ = self.first(x, h)
+        z, _ = self.second(torch.cat([y, x.repeat_interleave(2, 2)], -1), h)
+        return z
+
+
 CASES = {
     "lstm_head": (lambda: _seeded(LstmHead), ["x:f32[B<=4,T<=12,64]"],
                   lambda b, t, s: [_randn(b, t, 64, seed=s)]),
@@ -202,6 +220,8 @@ CASES = {
                          lambda b, t, s: [_randn(b, 32, seed=s), _randn(b, 32, seed=s + 1), t]),
     "optional_state": (lambda: _seeded(OptionalState), ["xs:f32[T<=8,B<=3,8]"],
                        lambda b, t, s: [_randn(t, b, 8, seed=s)]),
+    "stacked_with_state": (lambda: _seeded(StackedWithState), ["x:f32[B<=3,T<=8,8]"],
+                           lambda b, t, s: [_randn(b, t, 8, seed=s)]),
     "rnn_cells": (lambda: _seeded(RnnCells), ["x:f32[B<=4,12]", "h:f32[B,20]"],
                   lambda b, t, s: [_randn(b, 12, seed=s), _randn(b, 20, seed=s + 1)]),
 }

@@ -17,7 +17,7 @@ from recurrent_models import CASES, EOS
 BOUNDS = {"lstm_head": (4, 12), "lstm_state": (3, 10), "lstm_bidir_state": (3, 10), "lstm_proj": (3, 9),
           "gru_tagger": (3, 11), "rnn_tanh": (3, 8), "rnn_relu_nobias_bidir": (3, 8), "gru_nobias": (3, 8),
           "grucell_decoder": (4, 12), "lstmcell_decoder": (4, 12), "rnn_cells": (4, 1),
-          "optional_state": (3, 8)}
+          "optional_state": (3, 8), "stacked_with_state": (3, 8)}
 
 
 def shapes(name):
