@@ -6,10 +6,10 @@
 // suite's hand-written LSTM (one persistent region per time loop), never an
 // opaque call. Layers are unrolled at compile time (their weights differ in
 // shape) and run one after the other, as ATen runs them: each layer is its
-// own time loop over the whole output sequence of the layer below (running
-// both directions of a bidirectional layer, the backward one at step
-// T-1-t). That order lets batch-steps compute every layer's input
-// projection for all steps at once, and keeps a layer's weights in cache
+// own time loop over the whole output sequence of the layer below, and each
+// direction of a bidirectional layer its own loop (the backward one reads
+// step T-1-t). That order lets batch-steps compute every layer's input
+// projection for all steps at once, and keeps a loop's weights in cache
 // across its steps.
 // The gate formulas are ATen's (aten/src/ATen/native/RNN.cpp).
 //
