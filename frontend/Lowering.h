@@ -143,6 +143,20 @@ void lowerIndexPutInPlace(Lowering& L);
 void lowerFill(Lowering& L, bool zero);
 void lowerIndex(Lowering& L);
 
+// ---- lists, tuples and sizes the compiler sees (ContainerLowering.cpp) --------------------
+
+/// ListConstruct/TupleConstruct, unpacking, indexing, len, size, chunk, split, unbind, cat/stack.
+void addContainerLowerings(std::unordered_map<std::string, LowerFn>& table);
+/// xs + ys on two lists the compiler sees; false when the node is not.
+bool lowerListConcat(Lowering& L);
+/// Two int lists compared element by element (==, or != with negate); false when the node is not.
+bool lowerListComparison(Lowering& L, bool negate);
+
+// ---- numbers, dtypes, strings, raises (ScalarLowering.cpp) -----------------------------------
+
+/// int()/float()/item(), tensor(), x.dtype, format, raise, range arithmetic, `is None`.
+void addScalarLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 // ---- lists that control flow appends to (ListLowering.cpp) -------------------------------
 
 void lowerAppend(Lowering& L);
