@@ -223,3 +223,27 @@ def check_strict_at_sizes(module, specs: Sequence[str], input_sets: list, tmp_pa
         assert not errors, "\n".join(errors)
         results.append(got)
     return results
+
+
+# ---- the CLI error tests' models (test_*_errors.py, test_artifact_edits.py, ...) -------------
+
+
+@pytest.fixture(scope="module")
+def cli_models(tmp_path_factory) -> dict:
+    """cli_harness.Loopy as models A and B (same code, different weights), and A compiled."""
+    from cli_harness import SPECS, Loopy, describe, run_tool
+    d = tmp_path_factory.mktemp("cli_models")
+    a, b = d / "a.pt", d / "b.pt"
+    torch.jit.save(torch.jit.script(Loopy(0.5).eval()), str(a))
+    torch.jit.save(torch.jit.script(Loopy(0.7).eval()), str(b))
+    art = d / "a.cocktail"
+    proc = run_tool("cocktail-compile", a, "-o", art, "-q", *SPECS)
+    assert proc.returncode == 0, describe(proc)
+    return {"a": a, "b": b, "artifact": art, "dir": d}
+
+
+@pytest.fixture
+def cli_inputs(tmp_path) -> Path:
+    """Inputs that cli_models' artifact runs on: x f32[5,4] and 3 steps."""
+    from cli_harness import save_inputs
+    return save_inputs(tmp_path / "in.pt", [torch.randn(5, 4), 3])

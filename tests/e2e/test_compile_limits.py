@@ -9,7 +9,7 @@ crash or a LibTorch backtrace.
 import torch
 from torch import nn
 
-from test_cli_errors import expect_clean_failure, run_tool
+from cli_harness import expect_clean_failure, run_tool
 
 
 class Projection(nn.Module):

@@ -2,7 +2,7 @@
 //
 // Each ir::ErrorKind has a status of its own, none of them 0 or the command
 // line's 2, and --help's table names every status there is. The command-line
-// statuses are checked through a real CLI11 parse. (tests/e2e/test_cli_errors.py
+// statuses are checked through a real CLI11 parse. (tests/e2e/test_cli_exit_statuses.py
 // checks the tools end to end; no command line reaches an internal error on
 // purpose, so its status is checked here.)
 //
