@@ -1,5 +1,9 @@
 //===- tests/cuda/CudaBackendTest.cpp - The CUDA backend's pieces that need no GPU -----===//
 #include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -124,6 +128,25 @@ func @forward(%h0: f32[1,1024], %xs: f32[T,1,1024]) -> (f32[1,1024]) {
   auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
   ASSERT_TRUE(compiled.ok()) << compiled.status().str();
   for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
+}
+
+TEST(CudaCodegen, GathersAndDeviceChecksCompileWithNvrtc) {
+  // The FileCheck programs of the gathers and of the checks in a persistent
+  // loop: NVRTC takes them for both archs, without a spill.
+  for (const char* name : {"gathers", "device-checks"}) {
+    SCOPED_TRACE(name);
+    std::ifstream in(fmt::format("{}/{}.ir", COCKTAIL_CUDA_TEST_DIR, name));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto program = ir::parseProgram(text.str(), name);
+    ASSERT_TRUE(program.ok()) << program.status().str();
+    auto module = generateCuda(**program);
+    ASSERT_TRUE(module.ok()) << module.status().str();
+    EXPECT_FALSE(module->plan.checks.empty());
+    auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
+    ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+    for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
+  }
 }
 
 TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {
