@@ -60,6 +60,17 @@ class LoopNarrow(nn.Module):
         return h
 
 
+class IndexForms(nn.Module):
+    """Every integer-index form the generator renders: index_select on two
+    dims, gather, x[i], x[:, j], x[i, j] (two index tensors), x[i2] (a 2-d index),
+    x[i - 4] (negative), and an i32 index (index_select: ATen 1.13 takes
+    no i32 in x[...])."""
+
+    def forward(self, x: Tensor, i: Tensor, j: Tensor, gi: Tensor, i2: Tensor):
+        return (x.index_select(0, i), torch.index_select(x, 1, j), torch.gather(x, 1, gi), x[i], x[:, j],
+                x[i, j], x[i2], x[i - 4], x.index_select(1, j.int()))
+
+
 def compile_cuda(tmp_path, module, specs):
     model = tmp_path / "model.pt"
     torch.jit.save(torch.jit.script(module.eval()), str(model))
@@ -118,6 +129,19 @@ def test_tree_gathers_match_torchscript_and_the_cpu_executor(tmp_path, tree, see
     for e, c in zip(torch.load(str(tmp_path / "emu.pt")), torch.load(str(tmp_path / "cpu.pt"))):
         assert e.shape == c.shape
         torch.testing.assert_close(e, c, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_every_index_form_matches_torchscript(tmp_path, seed):
+    model, artifact = compile_cuda(tmp_path, IndexForms(),
+                                   ["x:f32[5,4]", "i:i64[3]", "j:i64[3]", "gi:i64[5,2]", "i2:i64[2,2]"])
+    g = torch.Generator().manual_seed(seed)
+    inputs = [torch.randn(5, 4, generator=g), torch.randint(0, 4, (3,), generator=g),
+              torch.randint(0, 4, (3,), generator=g), torch.randint(0, 4, (5, 2), generator=g),
+              torch.randint(-5, 5, (2, 2), generator=g)]
+    emu = emulate(tmp_path, artifact, inputs, reference=model)
+    assert emu.returncode == 0, f"{emu.stdout}\n{emu.stderr}"
+    assert "within" in emu.stdout
 
 
 @pytest.mark.parametrize("which, value", [("left", -8), ("left", 7), ("right", 7)])
