@@ -153,16 +153,20 @@ def test_every_index_form_matches_torchscript(tmp_path, seed):
     assert "within" in emu.stdout
 
 
-@pytest.mark.parametrize("which, value", [("left", -8), ("left", 7), ("right", 7)])
+# (input, its op, the dim it indexes, its size): in the loop, and the gather after it.
+BAD_INDEX = {"left": (1, "index", 0, 7), "right": (2, "index_select", 0, 7), "slot": (3, "gather", 1, 8)}
+
+
+@pytest.mark.parametrize("which, value", [("left", -8), ("left", 7), ("right", 7), ("slot", 8), ("slot", -1)])
 def test_an_index_out_of_range_fails_the_run_with_the_cpu_executors_message(tmp_path, tree, which, value):
     _, artifact = tree
-    inputs = TREE.example_inputs(seed=4, depth=HUGE, n=7)
-    inputs[1 if which == "left" else 2][5] = value
+    position, op, dim, size = BAD_INDEX[which]
+    inputs = TREE.example_inputs(seed=4, depth=3 if which == "slot" else HUGE, n=7)
+    inputs[position][5] = value
     emu = emulate(tmp_path, artifact, inputs)
     assert emu.returncode == 1, f"{emu.stdout}\n{emu.stderr}"
-    op = "index" if which == "left" else "index_select"
     line = error_line(emu.stderr)
-    assert f"in '{op}': {op}: index {value} is out of bounds for dimension 0 with size 7" in line, line
+    assert f"in '{op}': {op}: index {value} is out of bounds for dimension {dim} with size {size}" in line, line
     assert line.startswith(f"{TREE.__file__}:"), line
     # The CPU executor runs few steps of the loop before failing; same words, same place.
     inputs[4] = 3
