@@ -315,7 +315,7 @@ void Generator::yieldIfResults(const Op& op, const Op& yield, const std::vector<
         line(fmt::format("{} = {};", scalarName(r), expr));
       }
     } else if (y->definingOp() && y->definingOp()->kind() == OpKind::Undef) {
-      continue;  // a branch that raises: it never gets here, and the other branch gives the result
+      continue;  // undef: no run that takes this branch reads the result (the branch raises, say)
     } else {
       copyTensor(results[i], tensor(y, yield), "branch result");
     }
