@@ -151,6 +151,8 @@ CudaModule Generator::run() {
   const int barrier = layout_.place("grid barrier", 8);
   plan_.slotsOffset = layout_.region(slots).offset;
   plan_.barrierOffset = layout_.region(barrier).offset;
+  if (!plan_.checks.empty())
+    plan_.errorOffset = layout_.region(layout_.place("device error word", runtime::cuda::kDeviceErrorBytes)).offset;
   plan_.regions = layout_.regions();
   plan_.arenaBytes = layout_.size();
   std::string source = render();
@@ -171,6 +173,15 @@ std::string Generator::render() const {
     out += fmt::format("//   {:>10} {:>10}  {}\n", r.offset, r.bytes, r.name);
   out += fmt::format("#define COCKTAIL_SLOTS_OFFSET {}\n#define COCKTAIL_BARRIER_OFFSET {}\n", plan_.slotsOffset,
                      plan_.barrierOffset);
+  if (plan_.errorOffset >= 0) {
+    out += fmt::format("#define COCKTAIL_ERROR_OFFSET {}\n", plan_.errorOffset);
+    out += "// Checks that set the device error word (check: op, source, what):\n";
+    for (size_t i = 0; i < plan_.checks.size(); ++i) {
+      const DeviceCheck& c = plan_.checks[i];
+      out += fmt::format("//   {:>4}: {} at {}:{}, {}\n", i, c.op, c.file.empty() ? "?" : c.file, c.line,
+                         c.kind == DeviceCheck::Kind::Raise ? "raise" : fmt::format("index into dim {}", c.dim));
+    }
+  }
   out += "\n// The argument block of every kernel: the arena, the symbols' values, host loop indices.\n";
   out += "struct CocktailFrame {\n  char* arena;\n";
   std::string symList;
@@ -188,7 +199,9 @@ std::string Generator::render() const {
                        kBlockThreads, k.cooperative ? ", 1" : "", k.name);
     out += "  char* const A = f.arena;\n";
     out += "  i64* const S = (i64*)(A + COCKTAIL_SLOTS_OFFSET);\n";
-    if (k.cooperative) out += "  unsigned int* const barrier = (unsigned int*)(A + COCKTAIL_BARRIER_OFFSET);\n";
+    if (k.cooperative || k.usesErrors)
+      out += "  unsigned int* const barrier = (unsigned int*)(A + COCKTAIL_BARRIER_OFFSET);\n";
+    if (k.usesErrors) out += "  unsigned long long* const E = (unsigned long long*)(A + COCKTAIL_ERROR_OFFSET);\n";
     for (size_t i = 0; i < plan_.symbols.size(); ++i)
       out += fmt::format("  const i64 sym_{} = f.sym[{}];\n", plan_.symbols[i], i);
     for (const std::string& line : k.prologue) out += "  " + line + "\n";

@@ -16,7 +16,9 @@
 // The text uses only what codegen/DevicePrelude.h and the CUDA
 // built-ins provide, so that the CPU emulation harness runs it unchanged.
 // An op the generator cannot render is an Unsupported error naming the op
-// and its source line.
+// and its source line. What can only fail at run time (an index out of
+// range, a model's `raise`) is a check that sets the device error word,
+// which the host reads and reports at the op's source line.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -33,6 +35,7 @@ namespace cocktail::codegen {
 using runtime::cuda::BoundaryValue;
 using runtime::cuda::BufferRegion;
 using runtime::cuda::CudaPlan;
+using runtime::cuda::DeviceCheck;
 using runtime::cuda::HostScalar;
 using runtime::cuda::HostStep;
 using runtime::cuda::KernelInfo;

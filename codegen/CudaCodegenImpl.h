@@ -120,6 +120,8 @@ struct KernelText {
   /// started later still has to read, so the body starts with a grid barrier.
   std::vector<std::pair<int64_t, int64_t>> prologueReads, writes;
   bool syncAfterPrologue = false;
+  /// The body reports failed checks: E (the error word) and the barrier are declared.
+  bool usesErrors = false;
 };
 
 /// A resident weight's slice that a persistent kernel keeps in each block's
@@ -254,6 +256,21 @@ class Generator {
   /// The staged slice `op` (a linear) reads its weight from, or null.
   const StagedWeight* stagedWeightOf(const ir::Op& op) const;
 
+  // ---- run-time checks (DeviceChecks.cpp)
+  /// Registers a check of `op` that the current kernel makes (an index's
+  /// range at `dim` of its input, a `raise`) and returns its number.
+  int deviceCheck(const ir::Op& op, DeviceCheck::Kind kind, int64_t dim = 0);
+  /// `raw` (an index read from a tensor) as an index into dim `dim` of
+  /// `op`'s input, of `size`, checked (and, for `index`, wrapped when negative).
+  std::string checkedIndex(const ir::Op& op, const std::string& raw, const Expr& size, int64_t dim);
+  /// A `raise` inside a kernel: the leader thread reports it.
+  void emitRaise(const ir::Op& op);
+  /// A `raise` in a host region: a one-block kernel that reports it.
+  void raiseKernel(const ir::Op& op, std::vector<HostStep>& steps);
+  /// After the grid barrier that ends a persistent loop's iteration whose
+  /// body made checks: every block leaves the loop if one failed.
+  void leaveLoopOnFailure();
+
   // ---- op bodies (CudaOps.cpp, CudaComputeOps.cpp, CudaLayoutOps.cpp)
   void viewOp(const ir::Op& op);
   void computeOp(const ir::Op& op);
@@ -292,6 +309,10 @@ class Generator {
   void emitAdaptivePool2d(const ir::Op& op, const std::vector<TensorRef>& out);
   void emitEmbedding(const ir::Op& op, const TensorRef& out);
   void emitCat(const ir::Op& op, const TensorRef& out);
+  // Gathers (CudaGatherOps.cpp): every index read is checked.
+  void emitIndexSelect(const ir::Op& op, const TensorRef& out);
+  void emitGather(const ir::Op& op, const TensorRef& out);
+  void emitIndex(const ir::Op& op, const TensorRef& out);
   void emitScatter(const ir::Op& op, const TensorRef& out);
   void emitMaterialize(const ir::Op& op, const TensorRef& out);
 

@@ -223,10 +223,15 @@ TensorRef Generator::sliceView(const TensorRef& x, int64_t d, const Value* start
 // ---- tensor ops ----------------------------------------------------------------------------
 
 void Generator::computeOp(const Op& op) {
-  for (size_t i = 0; i < op.numResults(); ++i)
+  for (size_t i = 0; i < op.numResults(); ++i) {
     if (ctypeOf(op.result(i)->type().dtype()).empty() || !op.result(i)->type().isTensor())
       throw error(op, fmt::format("results of type {} are not supported by the CUDA generator yet",
                                   op.result(i)->type().str()));
+    if (!op.result(i)->type().hasRank())
+      throw error(op, fmt::format("the rank of its result ({}) is unknown after shape inference; the CUDA "
+                                  "generator needs it",
+                                  op.result(i)->type().str()));
+  }
   std::vector<TensorRef> in;
   for (const Value* v : op.operands())
     if (v->type().isTensor()) in.push_back(tensor(v, op));
@@ -269,6 +274,9 @@ void Generator::computeOp(const Op& op) {
     case OpKind::AvgPool2d: emitPool2d(op, out[0]); break;
     case OpKind::Embedding: emitEmbedding(op, out[0]); break;
     case OpKind::Cat: emitCat(op, out[0]); break;
+    case OpKind::IndexSelect: emitIndexSelect(op, out[0]); break;
+    case OpKind::Gather: emitGather(op, out[0]); break;
+    case OpKind::Index: emitIndex(op, out[0]); break;
     case OpKind::SelectScatter:
     case OpKind::SliceScatter: emitScatter(op, out[0]); break;
     case OpKind::Reshape:

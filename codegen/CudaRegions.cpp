@@ -36,6 +36,10 @@ bool isScalarOp(const Op& op) {
 void Generator::hostRegion(const ir::Region& region, std::vector<HostStep>& steps) {
   for (const auto& opPtr : region.ops()) {
     const Op& op = *opPtr;
+    if (op.kind() == OpKind::Raise) {
+      raiseKernel(op, steps);
+      continue;
+    }
     if (declareCommon(op)) continue;
     if (isScalarOp(op)) {
       // Computed by the first kernel that needs it (see materializeHostScalar).
@@ -98,8 +102,6 @@ bool Generator::declareCommon(const Op& op) {
       throw error(op, fmt::format("the TorchScript island '{}' runs on the host interpreter, which the CUDA backend "
                                   "does not call; compile with --target cpu",
                                   op.attrs().getString("op").value_or("?")));
-    case OpKind::Raise:
-      throw error(op, "`raise` is not supported on the device yet");
     default:
       return false;
   }
@@ -312,6 +314,8 @@ void Generator::yieldIfResults(const Op& op, const Op& yield, const std::vector<
       } else {
         line(fmt::format("{} = {};", scalarName(r), expr));
       }
+    } else if (y->definingOp() && y->definingOp()->kind() == OpKind::Undef) {
+      continue;  // undef: no run that takes this branch reads the result (the branch raises, say)
     } else {
       copyTensor(results[i], tensor(y, yield), "branch result");
     }
@@ -323,6 +327,10 @@ void Generator::yieldIfResults(const Op& op, const Op& yield, const std::vector<
 void Generator::deviceRegion(const ir::Region& region) {
   for (const auto& opPtr : region.ops()) {
     const Op& op = *opPtr;
+    if (op.kind() == OpKind::Raise) {
+      emitRaise(op);
+      continue;
+    }
     if (declareCommon(op)) continue;
     if (op.info().opClass == OpClass::Terminator) continue;
     if (isScalarOp(op)) {
@@ -384,6 +392,7 @@ void Generator::deviceLoop(const Op& op) {
   const std::string index = scalarName(body.argument(0));
   scalars_[body.argument(0)] = ScalarRef{ScalarRef::Kind::Local, index, DType::I64, current_, nullptr, -1};
   open(fmt::format("for (i64 {} = 0; {} < trip{} && {}; ++{})", index, index, id, cond, index));
+  const size_t checksBefore = plan_.checks.size();
   deviceRegion(body);
   const Op& yield = *body.terminator();
   // Scalars go through temporaries: a yield may swap two carried values.
@@ -399,7 +408,13 @@ void Generator::deviceLoop(const Op& op) {
   yieldInto(yield, 1, [&](size_t i) { return body.argument(i); }, false);
   for (const auto& [dst, src] : assignments) line(fmt::format("{} = {};", dst, src));
   line(fmt::format("{} = {};", cond, nextCond));
-  if (!accesses_.empty()) gridSync("the next iteration reads the carried values");
+  // A body that makes checks ends at a barrier, where every block sees a failure alike.
+  const bool checked = plan_.checks.size() > checksBefore;
+  if (!accesses_.empty())
+    gridSync("the next iteration reads the carried values");
+  else if (checked)
+    gridSync("every block sees a failed check alike");
+  if (checked) leaveLoopOnFailure();
   close();
   for (size_t i = 0; i < op.numResults(); ++i) {
     const Value* r = op.result(i);

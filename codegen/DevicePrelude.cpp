@@ -93,6 +93,38 @@ __device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last,
   }
   __syncthreads();
 }
+// The device error word (runtime/cuda/CudaPlan.h, codegen/DeviceChecks.cpp):
+// the first failed check stores (the grid barrier's generation << 32) |
+// (check + 1) in E[0], then the offending value and the size it was checked
+// against; the host reads it after the launch.
+__device__ void cocktail_fail(unsigned long long* E, const unsigned int* barrier, unsigned int check, i64 value,
+                              i64 size) {
+  const unsigned long long generation = *(volatile const unsigned int*)(barrier + 1);
+  if (atomicCAS(E, 0ull, (generation << 32) | (check + 1u)) == 0ull) {
+    ((volatile i64*)E)[1] = value;
+    ((volatile i64*)E)[2] = size;
+  }
+}
+// An index into a dim of `size`; a negative one counts from the end where
+// `wrap` (ATen's index does, index_select and gather do not). One out of
+// range fails `check` and gives 0, so that no access leaves the tensor (the
+// results are not used: the run fails).
+__device__ __forceinline__ i64 cocktail_checked_index(i64 i, i64 size, bool wrap, unsigned long long* E,
+                                                      const unsigned int* barrier, unsigned int check) {
+  if (i < (wrap ? -size : 0) || i >= size) {
+    cocktail_fail(E, barrier, check, i, size);
+    return 0;
+  }
+  return i < 0 ? i + size : i;
+}
+// Right after a grid barrier, the same in every block: whether a check failed
+// before that barrier. A failure since (in a block already past it) carries
+// the barrier's current generation and counts at the next barrier, so no
+// block leaves a loop that others stay in.
+__device__ __forceinline__ bool cocktail_failed_before(const unsigned long long* E, const unsigned int* barrier) {
+  const unsigned long long e = *(volatile const unsigned long long*)E;
+  return e != 0ull && (unsigned int)(e >> 32) != *(volatile const unsigned int*)(barrier + 1);
+}
 // ---- end of prelude ---------------------------------------------------------------
 )cuda";
 

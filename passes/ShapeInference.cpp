@@ -560,16 +560,33 @@ class ShapeInference final : public Pass {
       }
       case OpKind::Gather: return set(tensorOf(dtypeOf(operandType(0)), dimsOf(operandType(1))));
       case OpKind::Index: {
-        // x[idx] with one integer index tensor at dim 0: idx's dims, then x's rest.
-        const Type &x = operandType(0);
+        // x[..., i0, ..., i1, ...]: integer index tensors at increasing `dims`, broadcast together;
+        // adjacent ones put the broadcast dims in their place, separated ones first (as ATen).
+        // Boolean masks make the shape depend on the data.
+        const Type& x = operandType(0);
         auto positions = attrs.getInts("dims");
-        if (op.numOperands() == 2 && positions && positions->size() == 1 && (*positions)[0] == 0 && x.hasRank() &&
-            x.rank() >= 1 && operandType(1).hasRank() && operandType(1).hasDType() && operandType(1).dtype() != DType::I1) {
-          std::vector<Dim> dims = operandType(1).dims();
-          dims.insert(dims.end(), x.dims().begin() + 1, x.dims().end());
-          return set(tensorOf(dtypeOf(x), dims));
+        const size_t k = op.numOperands() - 1;
+        bool known = x.hasRank() && positions && positions->size() == k;
+        std::vector<std::optional<std::vector<Dim>>> shapes;
+        for (size_t i = 0; known && i < k; ++i) {
+          const Type& idx = operandType(i + 1);
+          const int64_t p = (*positions)[i];
+          known = idx.hasRank() && idx.hasDType() && idx.dtype() != DType::I1 && p >= 0 && p < x.rank() &&
+                  (i == 0 || p > (*positions)[i - 1]);
+          shapes.push_back(dimsOf(idx));
         }
-        return set(tensorOf(dtypeOf(x), std::nullopt));
+        if (!known) return set(tensorOf(dtypeOf(x), std::nullopt));
+        const std::vector<Dim> indexed = *broadcast(shapes);
+        const bool adjacent = positions->back() - positions->front() + 1 == static_cast<int64_t>(k);
+        std::vector<Dim> dims;
+        for (int64_t d = 0, next = 0; d < x.rank(); ++d) {
+          const bool isIndexed = next < static_cast<int64_t>(k) && (*positions)[static_cast<size_t>(next)] == d;
+          if (isIndexed && next++ > 0) continue;
+          if (isIndexed && adjacent) dims.insert(dims.end(), indexed.begin(), indexed.end());
+          if (!isIndexed) dims.push_back(x.dims()[static_cast<size_t>(d)]);
+        }
+        if (!adjacent) dims.insert(dims.begin(), indexed.begin(), indexed.end());
+        return set(tensorOf(dtypeOf(x), dims));
       }
       case OpKind::Cat:
       case OpKind::Stack: return set(catOrStack(op));

@@ -13,6 +13,7 @@ namespace cocktail::runtime {
 using cuda::BoundaryValue;
 using cuda::BufferRegion;
 using cuda::CudaPlan;
+using cuda::DeviceCheck;
 using cuda::HostScalar;
 using cuda::HostStep;
 using cuda::KernelInfo;
@@ -25,6 +26,8 @@ constexpr int64_t kMaxArenaBytes = int64_t{1} << 40;   // 1 TiB: more than any G
 constexpr int64_t kMaxSharedBytes = int64_t{1} << 24;  // 16 MiB: more than any GPU's shared memory per block
 constexpr int64_t kMaxGridBlocks = (int64_t{1} << 31) - 1;  // CUDA's gridDim.x
 constexpr int kMaxBlockThreads = 1024;
+// The error word's code is (check + 1) in 32 bits.
+constexpr int kMaxDeviceChecks = (1 << 30);
 
 // ---- writing ---------------------------------------------------------------------------
 
@@ -82,6 +85,19 @@ void writeBoundary(const BoundaryValue& b, artifact::BoundaryValue& out) {
   out.set_rank(b.rank);
 }
 
+void writeDeviceErrors(const CudaPlan& plan, artifact::DeviceErrors& out) {
+  out.set_offset(plan.errorOffset);
+  for (const DeviceCheck& c : plan.checks) {
+    artifact::DeviceCheck& o = *out.add_checks();
+    o.set_kind(c.kind == DeviceCheck::Kind::Index ? artifact::DeviceCheck::INDEX : artifact::DeviceCheck::RAISE);
+    o.set_op(c.op);
+    o.set_file(c.file);
+    o.set_line(c.line);
+    o.set_message(c.message);
+    o.set_dim(c.dim);
+  }
+}
+
 // ---- reading ---------------------------------------------------------------------------
 
 /// A check that failed, with the entry it is about; caught in readCudaPlan.
@@ -121,6 +137,7 @@ class PlanReader {
     weights();
     inputs();
     outputs();
+    deviceErrors();
     return std::move(plan_);
   }
 
@@ -339,6 +356,36 @@ class PlanReader {
     }
   }
 
+  void deviceErrors() {
+    if (!in_.has_device_errors()) return;  // no kernel checks anything
+    const artifact::DeviceErrors& e = in_.device_errors();
+    inArena("the device error word", e.offset(), cuda::kDeviceErrorBytes);
+    if (e.offset() % 8 != 0)
+      refuse(fmt::format("the device error word's offset {} is not a multiple of 8", e.offset()));
+    if (e.checks_size() > kMaxDeviceChecks)
+      refuse(
+          fmt::format("{} device checks, more than the error word can name ({})", e.checks_size(), kMaxDeviceChecks));
+    plan_.errorOffset = e.offset();
+    for (int i = 0; i < e.checks_size(); ++i) {
+      const artifact::DeviceCheck& c = e.checks(i);
+      const std::string what = fmt::format("device check {}", i);
+      DeviceCheck out;
+      switch (c.kind()) {
+        case artifact::DeviceCheck::RAISE: out.kind = DeviceCheck::Kind::Raise; break;
+        case artifact::DeviceCheck::INDEX: out.kind = DeviceCheck::Kind::Index; break;
+        default: refuse(fmt::format("{}: kind {} is not raise (0) or index (1)", what, c.kind()));
+      }
+      if (c.line() < 0 || c.dim() < 0)
+        refuse(fmt::format("{}: line {} and dim {} must not be negative", what, c.line(), c.dim()));
+      out.op = c.op();
+      out.file = c.file();
+      out.line = c.line();
+      out.message = c.message();
+      out.dim = c.dim();
+      plan_.checks.push_back(std::move(out));
+    }
+  }
+
   const artifact::CudaPlan& in_;
   const ir::Program& program_;
   CudaPlan plan_;
@@ -373,6 +420,7 @@ void writeCudaPlan(const CudaPlan& plan, artifact::CudaPlan& out) {
   out.set_barrier_offset(plan.barrierOffset);
   for (const std::string& s : plan.symbols) out.add_symbols(s);
   out.set_num_loop_indices(plan.numLoopIndices);
+  if (plan.errorOffset >= 0) writeDeviceErrors(plan, *out.mutable_device_errors());
 }
 
 ir::Expected<CudaPlan> readCudaPlan(const artifact::CudaPlan& in, const ir::Program& program) {

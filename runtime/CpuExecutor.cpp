@@ -21,6 +21,7 @@
 #include "runtime/RunArena.h"
 #include "runtime/TensorPlacement.h"
 #include "runtime/ValueConversions.h"
+#include "runtime/cpu/Kernels.h"
 
 namespace cocktail::runtime {
 
@@ -200,6 +201,8 @@ class CpuExecutor final : public Executor {
         outputs.push_back(v);
       }
     } catch (const InputError& e) {
+      return runError(run, e, ir::ErrorKind::User);
+    } catch (const cpu::IndexOutOfRange& e) {  // an index the input chose
       return runError(run, e, ir::ErrorKind::User);
     } catch (const std::exception& e) {
       return runError(run, e, ir::ErrorKind::Internal);

@@ -31,6 +31,10 @@
 #     with --target cuda for this GPU's arch, run it with cocktail-run
 #     --device cuda and compare with the TorchScript model on CUDA: relative
 #     error < 1e-4 (scripts/gpu_check.py diff).
+#  2b. Gathers and device errors (scripts/gpu_check.py checks): the tree
+#     corpus model (index, index_select, gather) against TorchScript, and an
+#     index out of range and a `raise` in a persistent loop reported as the
+#     op's error, not a hang.
 #  3. Time Cocktail against TorchScript and PyTorch eager on CUDA, JAX on the
 #     GPU and torch.compile (scripts/gpu_check.py bench): $OUT/results.{json,md,png}.
 #     COCKTAIL_BENCH=0 skips this step.
@@ -38,8 +42,9 @@
 #     COCKTAIL_SANITIZE (default lstm,blockdrop), each under an equal share
 #     of the time left.
 #
-# Exit status: 0 when every model matches and the sanitizer found nothing;
-# else the differential tests' status, or 3 for a sanitizer error.
+# Exit status: 0 when every model matches, the checks pass and the sanitizer
+# found nothing; else the differential tests' status, the checks' status, or
+# 3 for a sanitizer error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -180,6 +185,13 @@ timeout "$(left)" "$PY" scripts/gpu_check.py --build "$BUILD" --out "$OUT" --mod
 DIFF_RC=${PIPESTATUS[0]}
 log "differential tests: exit $DIFF_RC ($(left) s left)"
 
+# ---- 2b. gathers and the device error word --------------------------------------------------
+log "gathers and device errors on $ARCH"
+timeout "$(left)" "$PY" scripts/gpu_check.py --build "$BUILD" --out "$OUT" --arch "$ARCH" --device cuda checks \
+  2>&1 | tee "$OUT/checks.log"
+CHECKS_RC=${PIPESTATUS[0]}
+log "checks: exit $CHECKS_RC ($(left) s left)"
+
 # ---- 3. latency against the GPU peers ------------------------------------------------------
 if [[ ${COCKTAIL_BENCH:-1} == 1 ]]; then
   BENCH_DEADLINE=$(( DEADLINE - 60 ))   # a minute kept for the sanitizer
@@ -204,10 +216,12 @@ for tool in memcheck racecheck; do
   done
 done
 
-log "differential tests exit $DIFF_RC; sanitizer: $(tr '\n' ';' <"$OUT/sanitizer.txt")"
+log "differential tests exit $DIFF_RC; checks exit $CHECKS_RC; sanitizer: $(tr '\n' ';' <"$OUT/sanitizer.txt")"
 grep -h "max rel error\|failed" "$OUT/diff.log"
+grep -h ": ok\|FAILED\|no answer" "$OUT/checks.log"
 cat "$OUT/results.md" 2>/dev/null
 # Fails when a model differs or the sanitizer found an error (not when it ran out of time).
 (( DIFF_RC != 0 )) && exit "$DIFF_RC"
+(( CHECKS_RC != 0 )) && exit "$CHECKS_RC"
 grep -q FAILED "$OUT/sanitizer.txt" && exit 3
 exit 0

@@ -2,12 +2,19 @@
 
     gpu_check.py --build BUILD --out OUT [--models lstm,rae] [--arch sm_90] [--device cuda] diff
     gpu_check.py --build BUILD --out OUT [--models ...] [--arch sm_90] [--device cuda] [--deadline T] bench
+    gpu_check.py --build BUILD --out OUT [--arch sm_90] [--device cuda] checks
 
 `diff` exports the suite at batch 1 into OUT/work, compiles each model with
 cocktail-compile --target cuda, runs it with cocktail-run --device DEVICE and
 compares its outputs with the TorchScript interpreter's on the CPU, written
 by export.py (max |a-b| / max |b| < 1e-4). A model that fails is reported and the others
 still run.
+
+`checks` runs what the suite does not: the gathers of the tree corpus model
+(tests/models/tree_gather.py: index, index_select, gather) against the
+TorchScript interpreter, then the device error word: an index out of range
+and a model's `raise` inside a persistent loop, each asked for 10**9 loop
+steps, must fail the run with the op's message (exit 1) within a minute.
 
 `bench` times, per model in a child process with a time limit (a peer that
 hangs or compiles for minutes costs its own row, not the run):
@@ -137,6 +144,79 @@ def diff(args):
             failures.append(name)
     if failures:
         sys.exit(f"differential tests failed: {', '.join(failures)}")
+
+
+class LoopRaise(torch.nn.Module):
+    """A `raise` inside a loop the compiler keeps on the device."""
+
+    def forward(self, x: torch.Tensor, steps: int, limit: float):
+        h = x
+        for _ in range(steps):
+            h = torch.tanh(h * 1.5) + 0.5
+            if float(h.sum()) > limit:
+                raise ValueError("the state grew past the limit")
+        return h
+
+
+def checks(args):
+    """Gathers and failures the kernels report through the device error word, on DEVICE."""
+    import importlib.util
+    work = args.out / "work" / "checks"
+    work.mkdir(parents=True, exist_ok=True)
+    spec = importlib.util.spec_from_file_location("tree_gather", REPO / "tests" / "models" / "tree_gather.py")
+    tree = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tree)
+    huge = 10**9  # loop steps: only a run that leaves the loop at the failure ends in time
+    bad_left = tree.example_inputs(seed=4, depth=huge, n=7)
+    bad_left[1][5] = -8
+    bad_right = tree.example_inputs(seed=4, depth=huge, n=7)
+    bad_right[2][2] = 7
+    x = torch.randn(4, 8, generator=torch.Generator().manual_seed(0))
+    models = {"tree_gather": (tree.build(), tree.input_specs()),
+              "loop_raise": (LoopRaise(), ["x:f32[4,8]", "steps:i64", "limit:f64"])}
+    cases = [("tree_gather", "gathers", tree.example_inputs(seed=1, depth=4, n=16), None),
+             ("tree_gather", "index out of range", bad_left,
+              "in 'index': index: index -8 is out of bounds for dimension 0 with size 7"),
+             ("tree_gather", "index_select out of range", bad_right,
+              "in 'index_select': index_select: index 7 is out of bounds for dimension 0 with size 7"),
+             ("loop_raise", "no raise", [x, 5, 1000.0], None),
+             ("loop_raise", "raise in the loop", [x, huge, 20.0], "in 'raise': the state grew past the limit")]
+    artifacts, failures = {}, []
+    for name, (module, specs) in models.items():
+        model = work / f"{name}.pt"
+        torch.jit.save(torch.jit.script(module.eval()), str(model))
+        cmd = [str(args.build / "tools" / "cocktail-compile"), str(model), "-o", str(work / f"{name}.cocktail"), "-q",
+               "--strict", "--target", "cuda", "--arch", args.arch]
+        for s in specs:
+            cmd += ["--input", s]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            failures.append(name)
+            print(f"{name}: cocktail-compile failed\n{proc.stderr}", flush=True)
+            continue
+        artifacts[name] = model
+    for k, (name, what, inputs, error) in enumerate(cases):
+        if name not in artifacts:
+            continue
+        path = work / f"{name}.{k}.inputs.pt"
+        torch.save(inputs, str(path))
+        cmd = [str(args.build / "tools" / "cocktail-run"), str(work / f"{name}.cocktail"), "--inputs", str(path),
+               "--device", args.device, "-q"]
+        if error is None:
+            cmd += ["--reference", str(artifacts[name]), "--rtol", str(RTOL)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            failures.append(f"{name} ({what})")
+            print(f"{name}, {what}: no answer within 60 s", flush=True)
+            continue
+        ok = proc.returncode == 0 if error is None else (proc.returncode == 1 and error in proc.stderr)
+        print(f"{name}, {what}: {'ok' if ok else 'FAILED'} (exit {proc.returncode})", flush=True)
+        if not ok:
+            failures.append(f"{name} ({what})")
+            print(proc.stderr, flush=True)
+    if failures:
+        sys.exit(f"checks failed: {', '.join(failures)}")
 
 
 def time_ms(fn, device, warmup=10, runs=50, events=True):
@@ -407,12 +487,12 @@ def main():
     p.add_argument("--deadline", type=float, default=0, help="bench: epoch seconds by which to finish")
     p.add_argument("--model", help="bench-one: the model")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="bench-one: which systems")
-    p.add_argument("step", choices=["diff", "bench", "bench-one", "chart"])
+    p.add_argument("step", choices=["diff", "checks", "bench", "bench-one", "chart"])
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.step != "chart" and args.build is None:
         p.error(f"{args.step} needs --build")
-    {"diff": diff, "bench": bench, "bench-one": bench_one, "chart": chart}[args.step](args)
+    {"diff": diff, "checks": checks, "bench": bench, "bench-one": bench_one, "chart": chart}[args.step](args)
 
 
 if __name__ == "__main__":

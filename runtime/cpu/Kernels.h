@@ -8,7 +8,8 @@
 //
 // Supported element types are F32, F64, I64, I32 and I1; F16 and BF16 throw
 // std::invalid_argument. Bad shapes and unsupported dtypes throw
-// std::invalid_argument, out-of-range dims and indices std::out_of_range;
+// std::invalid_argument, out-of-range dims std::out_of_range, and indices
+// out of range IndexOutOfRange (a std::out_of_range);
 // messages name the op and the shapes involved.
 //
 //===----------------------------------------------------------------------===//
@@ -18,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -25,6 +27,13 @@
 #include "runtime/cpu/Activation.h"
 
 namespace cocktail::runtime::cpu {
+
+/// An index the data chose (an index tensor's element, select's index, an
+/// embedding's id) outside its dim: the caller's input is at fault, as with
+/// ATen's IndexError, and the executor reports a user error.
+struct IndexOutOfRange : std::out_of_range {
+  using std::out_of_range::out_of_range;
+};
 
 class PackedConvWeights;
 class PackedPanels;

@@ -50,9 +50,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
     const int64_t idx = indices.dtype() == DType::I64 ? indices.data<int64_t>()[i]
                                                       : int64_t{indices.data<int32_t>()[i]};
     if (idx < 0 || idx >= rows)
-      throw std::out_of_range(fmt::format(
-          "embedding: index {} is out of range for a table of {} entries (weight {})", idx, rows,
-          str(weight.shape())));
+      throw IndexOutOfRange(fmt::format("embedding: index {} is out of range for a table of {} entries (weight {})",
+                                        idx, rows, str(weight.shape())));
     std::memcpy(dst + i * rowBytes, src + idx * rowBytes, static_cast<size_t>(rowBytes));
   }
   return out;

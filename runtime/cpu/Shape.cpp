@@ -80,11 +80,12 @@ std::vector<int64_t> readIndices(const char* op, const Tensor& index) {
   return out;
 }
 
-/// Wraps a negative index and checks it against `size`.
-int64_t checkIndex(const char* op, int64_t idx, int64_t size, int64_t dim) {
-  if (idx < -size || idx >= size)
-    throw std::out_of_range(fmt::format(
-        "{}: index {} is out of bounds for dimension {} with size {}", op, idx, dim, size));
+/// Checks an index against `size`; a negative one counts from the end where
+/// `wrap` (as ATen's index does; index_select, gather and scatter refuse it).
+int64_t checkIndex(const char* op, int64_t idx, int64_t size, int64_t dim, bool wrap) {
+  if (idx < (wrap ? -size : 0) || idx >= size)
+    throw IndexOutOfRange(
+        fmt::format("{}: index {} is out of bounds for dimension {} with size {}", op, idx, dim, size));
   return idx < 0 ? idx + size : idx;
 }
 
@@ -111,8 +112,8 @@ View selectView(const char* op, const Tensor& x, int64_t dim, int64_t index) {
   const int64_t d = normalizeDim(op, dim, x.dim());
   const int64_t size = x.shape()[d];
   if (index < -size || index >= size)
-    throw std::out_of_range(fmt::format("{}: index {} out of range for tensor of size {} at dimension {}",
-                                        op, index, str(x.shape()), d));
+    throw IndexOutOfRange(
+        fmt::format("{}: index {} out of range for tensor of size {} at dimension {}", op, index, str(x.shape()), d));
   if (index < 0) index += size;
   View v = identityView(x);
   v.offset = index * v.strides[d];
@@ -370,7 +371,7 @@ Tensor indexSelect(const Tensor& x, int64_t dim, const Tensor& index) {
   for (size_t i = d + 1; i < xs.size(); ++i) inner *= xs[i];
   const int64_t size = xs[d], es = ir::dtypeSize(x.dtype());
   std::vector<int64_t> wrapped(idx.size());
-  for (size_t j = 0; j < idx.size(); ++j) wrapped[j] = checkIndex(op, idx[j], size, d);
+  for (size_t j = 0; j < idx.size(); ++j) wrapped[j] = checkIndex(op, idx[j], size, d, false);
   const auto* src = static_cast<const std::byte*>(x.rawData());
   auto* dst = static_cast<std::byte*>(out.rawData());
   const size_t chunk = static_cast<size_t>(inner * es);
@@ -432,7 +433,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
                   [&](std::array<int64_t, 2> off, int64_t n, std::array<int64_t, 2> st) {
                     for (int64_t i = 0; i < n; ++i) {
                       const int64_t p = off[1] + i * st[1];
-                      o[p] = s[off[0] + i * st[0] + checkIndex(op, idx[p], size, d) * dimStride];
+                      o[p] = s[off[0] + i * st[0] + checkIndex(op, idx[p], size, d, false) * dimStride];
                     }
                   });
   });
@@ -634,8 +635,7 @@ IndexPlan planIndex(const char* op, const Tensor& x, const std::vector<std::opti
   for (int64_t d : indexed) {
     const Entry& e = *perDim[d];
     const std::vector<int64_t> pos = enumerateOffsets(bshape, broadcastStrides(e.shape, bshape));
-    for (int64_t b = 0; b < nb; ++b)
-      base[b] += checkIndex(op, e.values[pos[b]], x.shape()[d], d) * xs[d];
+    for (int64_t b = 0; b < nb; ++b) base[b] += checkIndex(op, e.values[pos[b]], x.shape()[d], d, true) * xs[d];
   }
   // Adjacent index dims keep their place; separated ones go first.
   const bool adjacent = indexed.back() - indexed.front() + 1 == static_cast<int64_t>(indexed.size());
@@ -744,7 +744,7 @@ Tensor scatter(const Tensor& base, int64_t dim, const Tensor& index, const Tenso
                   [&](std::array<int64_t, 3> off, int64_t n, std::array<int64_t, 3> st) {
                     for (int64_t i = 0; i < n; ++i) {
                       const int64_t p = off[1] + i * st[1];
-                      o[off[0] + i * st[0] + checkIndex(op, idx[p], size, d) * dimStride] =
+                      o[off[0] + i * st[0] + checkIndex(op, idx[p], size, d, false) * dimStride] =
                           sp[off[2] + i * st[2]];
                     }
                   });

@@ -102,6 +102,28 @@ struct BoundaryValue {
   bool operator==(const BoundaryValue&) const = default;
 };
 
+/// A check a kernel makes at run time, which the host reports as the CPU
+/// executor would when a kernel sets the device error word: an index out of
+/// range (index, index_select, gather), or a model's `raise` reached on the
+/// device.
+struct DeviceCheck {
+  enum class Kind { Raise, Index };
+  Kind kind = Kind::Raise;
+  std::string op;    // "index_select": the op, as the message names it
+  std::string file;  // its source location ("" when unknown)
+  int64_t line = 0;
+  std::string message;  // Raise: the model's message
+  int64_t dim = 0;      // Index: the dim of the input the index selects in
+
+  bool operator==(const DeviceCheck&) const = default;
+};
+
+/// The device error word: 3 x 8 bytes at CudaPlan::errorOffset. Word 0 is 0
+/// until a check fails; the first failing check stores (the barrier's
+/// generation << 32) | (check + 1) there with a compare-and-swap, then the
+/// offending value in word 1 and the size it was checked against in word 2.
+inline constexpr int64_t kDeviceErrorBytes = 24;
+
 struct CudaPlan {
   std::vector<KernelInfo> kernels;
   std::vector<HostStep> steps;
@@ -116,6 +138,10 @@ struct CudaPlan {
   /// Program symbols in CocktailFrame::sym order, and host loop indices (CocktailFrame::idx).
   std::vector<std::string> symbols;
   int numLoopIndices = 0;
+  /// Byte offset of the device error word; -1 where no kernel checks
+  /// anything (and in artifacts compiled before the checks existed).
+  int64_t errorOffset = -1;
+  std::vector<DeviceCheck> checks;
 
   const BufferRegion& region(int index) const { return regions.at(static_cast<size_t>(index)); }
   /// sizeof(CocktailFrame): arena pointer, then sym[], then idx[] (each at least one entry).

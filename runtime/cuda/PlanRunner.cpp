@@ -59,9 +59,33 @@ ir::Expected<int64_t> PlanRunner::value(const HostScalar& s) {
   switch (s.kind) {
     case HostScalar::Kind::Constant: return s.value;
     case HostScalar::Kind::LoopIndex: return loopIndices_.at(static_cast<size_t>(s.value));
-    case HostScalar::Kind::Slot: return readSlot(s.value);
+    case HostScalar::Kind::Slot:
+      // After a failed check the slot may hold anything: a trip count, say.
+      COCKTAIL_RETURN_IF_ERROR(deviceError());
+      return readSlot(s.value);
   }
   return s.value;
+}
+
+ir::Status PlanRunner::deviceError() {
+  if (plan_.errorOffset < 0) return ir::Status::success();
+  int64_t word[3] = {0, 0, 0};
+  static_assert(sizeof word == kDeviceErrorBytes);
+  COCKTAIL_RETURN_IF_ERROR(device_.read(plan_.errorOffset, word, sizeof word));
+  if (word[0] == 0) return ir::Status::success();
+  const uint64_t code = static_cast<uint64_t>(word[0]) & 0xffffffffu;
+  if (code == 0 || code > plan_.checks.size())
+    return ir::Status::error(
+        fmt::format("internal error: the device error word names check {} of {}", code, plan_.checks.size()), {},
+        ir::ErrorKind::Internal);
+  const DeviceCheck& c = plan_.checks[code - 1];
+  const ir::Location loc{c.file, c.line, 0};
+  // The CPU executor's words (runtime/cpu/Shape.cpp checkIndex, CpuExecutor's runError).
+  if (c.kind == DeviceCheck::Kind::Raise)
+    return ir::Status::error(fmt::format("in '{}': {}", c.op, c.message), loc, ir::ErrorKind::User);
+  return ir::Status::error(fmt::format("in '{0}': {0}: index {1} is out of bounds for dimension {2} with size {3}",
+                                       c.op, word[1], c.dim, word[2]),
+                           loc, ir::ErrorKind::User);
 }
 
 ir::Status PlanRunner::launch(int kernel) {
@@ -135,7 +159,12 @@ ir::Expected<std::vector<RuntimeValue>> PlanRunner::run(const std::vector<Runtim
       COCKTAIL_RETURN_IF_ERROR(device_.write(plan_.region(b.region).offset, t.data<char>(), t.nbytes()));
     }
   }
+  if (plan_.errorOffset >= 0) {
+    const int64_t clear[3] = {0, 0, 0};
+    COCKTAIL_RETURN_IF_ERROR(device_.write(plan_.errorOffset, clear, sizeof clear));
+  }
   COCKTAIL_RETURN_IF_ERROR(runSteps(plan_.steps));
+  COCKTAIL_RETURN_IF_ERROR(deviceError());
 
   std::vector<RuntimeValue> outputs;
   for (const BoundaryValue& b : plan_.outputs) {

@@ -3,7 +3,9 @@
 // Runs a CudaPlan's host steps against a KernelDevice: binds the symbols
 // from the inputs' shapes, copies inputs into the arena, launches kernels in
 // plan order (host loops and branches decided from slots the kernels
-// stored), and reads the outputs back with their runtime dims. The device
+// stored), and reads the outputs back with their runtime dims. A check a
+// kernel failed (an index out of range, a model's `raise`) is reported from
+// the device error word. The device
 // is abstract so that the CUDA runtime (on a GPU) and the CPU emulation
 // harness (tests/cuda_emu) drive the kernels through the same code.
 //
@@ -48,6 +50,10 @@ class PlanRunner {
   ir::Expected<int64_t> value(const HostScalar& s);
   ir::Expected<int64_t> readSlot(int64_t slot);
   ir::Status writeSlot(int64_t slot, int64_t bits);
+  /// The check a kernel reported failed through the device error word, as
+  /// the CPU executor reports the op (a user error at its source line);
+  /// success when none did. Read before the host trusts a slot, and at the end.
+  ir::Status deviceError();
   std::vector<char> frame() const;
 
   const CudaPlan& plan_;

@@ -1,5 +1,10 @@
 //===- tests/cuda/CudaBackendTest.cpp - The CUDA backend's pieces that need no GPU -----===//
 #include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -12,6 +17,7 @@
 #include "runtime/Artifact.h"
 #include "runtime/cuda/CudaExecutor.h"
 #include "runtime/cuda/DeviceQuery.h"
+#include "runtime/cuda/PlanRunner.h"
 
 namespace cocktail {
 namespace {
@@ -124,6 +130,92 @@ func @forward(%h0: f32[1,1024], %xs: f32[T,1,1024]) -> (f32[1,1024]) {
   auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
   ASSERT_TRUE(compiled.ok()) << compiled.status().str();
   for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
+}
+
+TEST(CudaCodegen, GathersAndDeviceChecksCompileWithNvrtc) {
+  // The FileCheck programs of the gathers and of the checks in a persistent
+  // loop: NVRTC takes them for both archs, without a spill.
+  for (const char* name : {"gathers", "device-checks"}) {
+    SCOPED_TRACE(name);
+    std::ifstream in(fmt::format("{}/{}.ir", COCKTAIL_CUDA_TEST_DIR, name));
+    std::stringstream text;
+    text << in.rdbuf();
+    auto program = ir::parseProgram(text.str(), name);
+    ASSERT_TRUE(program.ok()) << program.status().str();
+    auto module = generateCuda(**program);
+    ASSERT_TRUE(module.ok()) << module.status().str();
+    EXPECT_FALSE(module->plan.checks.empty());
+    auto compiled = compileWithNvrtc(module->source, {"sm_80", "sm_90"});
+    ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+    for (const KernelResources& k : compiled->resources.kernels) EXPECT_FALSE(k.spills()) << k.kernel << " " << k.arch;
+  }
+}
+
+/// A device whose "kernels" only set the device error word, as a failing
+/// check would: what the host makes of the word, without running the code.
+class ErrorWordDevice : public KernelDevice {
+ public:
+  ErrorWordDevice(const CudaPlan& plan, int64_t word0, int64_t value, int64_t size)
+      : plan_(plan), arena_(static_cast<size_t>(plan.arenaBytes)), word_{word0, value, size} {}
+  char* arena() override { return arena_.data(); }
+  ir::Status write(int64_t offset, const void* src, int64_t bytes) override {
+    std::memcpy(arena_.data() + offset, src, static_cast<size_t>(bytes));
+    return ir::Status::success();
+  }
+  ir::Status read(int64_t offset, void* dst, int64_t bytes) override {
+    std::memcpy(dst, arena_.data() + offset, static_cast<size_t>(bytes));
+    return ir::Status::success();
+  }
+  ir::Status launch(const KernelInfo&, int64_t, const std::vector<char>&) override {
+    ++launches;
+    std::memcpy(arena_.data() + plan_.errorOffset, word_, sizeof word_);
+    return ir::Status::success();
+  }
+  int launches = 0;
+
+ private:
+  const CudaPlan& plan_;
+  std::vector<char> arena_;
+  int64_t word_[3];
+};
+
+TEST(PlanRunner, ReportsTheCheckTheDeviceErrorWordNames) {
+  std::ifstream in(fmt::format("{}/device-checks.ir", COCKTAIL_CUDA_TEST_DIR));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto program = ir::parseProgram(text.str(), "device-checks.ir");
+  ASSERT_TRUE(program.ok()) << program.status().str();
+  auto module = generateCuda(**program);
+  ASSERT_TRUE(module.ok()) << module.status().str();
+  const CudaPlan& plan = module->plan;
+  ASSERT_EQ(plan.checks.size(), 3u);
+  const std::vector<RuntimeValue> inputs = {RuntimeValue(Tensor::empty(ir::DType::F32, {16, 8})),
+                                            RuntimeValue(Tensor::empty(ir::DType::I64, {16})), RuntimeValue(int64_t{3}),
+                                            RuntimeValue(1.0), RuntimeValue(false)};
+  auto runWith = [&](int64_t word0, int64_t value, int64_t size) {
+    ErrorWordDevice device(plan, word0, value, size);
+    PlanRunner runner(plan, **program, device);
+    EXPECT_TRUE(runner.prepare().ok());
+    auto out = runner.run(inputs);
+    // The host branch after the loop kernel reads a slot: the failure stops it first.
+    EXPECT_EQ(device.launches, 1);
+    return out.ok() ? ir::Status::success() : out.status();
+  };
+  // Check 1, the raise in the loop (the generation in the upper half is the device's business).
+  ir::Status raised = runWith((int64_t{7} << 32) | 2, 0, 0);
+  ASSERT_FALSE(raised.ok());
+  EXPECT_EQ(raised.kind(), ir::ErrorKind::User);
+  EXPECT_EQ(raised.str(), "tree.py:8: error: in 'raise': the state grew past the limit");
+  // Check 0, the index_select: the value and the size come from the word.
+  ir::Status index = runWith(1, -3, 16);
+  EXPECT_EQ(index.kind(), ir::ErrorKind::User);
+  EXPECT_EQ(
+      index.str(),
+      "tree.py:5: error: in 'index_select': index_select: index -3 is out of bounds for dimension 0 with size 16");
+  // A word naming no check is the device's fault, not the input's.
+  ir::Status corrupt = runWith(99, 0, 0);
+  EXPECT_EQ(corrupt.kind(), ir::ErrorKind::Internal);
+  EXPECT_THAT(corrupt.str(), HasSubstr("the device error word names check 99 of 3"));
 }
 
 TEST(CudaCodegen, GeneratedModuleCompilesAndTheArtifactKeepsIt) {

@@ -126,7 +126,7 @@ TEST(CudaPlanArtifact, TheLoadedPlanIsTheGeneratorsForEveryHostStepKind) {
 TEST(CudaPlanArtifact, TheLoadedPlanIsTheGeneratorsForTheCudaTestPrograms) {
   // Persistent loops, resident weights in shared memory, tile counters, the memory plan.
   for (const char* name : {"host-loop", "persistent-loop", "resident-weights", "resident-weights-short-tile",
-                           "tile-counters", "planned-memory"}) {
+                           "tile-counters", "planned-memory", "gathers", "device-checks"}) {
     SCOPED_TRACE(name);
     auto program = parse(readFile(fmt::format("{}/{}.ir", COCKTAIL_CUDA_TEST_DIR, name)), name);
     ASSERT_NE(program, nullptr);
@@ -245,6 +245,45 @@ TEST(CudaPlanArtifact, LoopIndicesSlotsAndSymbols) {
               HasSubstr("output 1: slot"));
   EXPECT_THAT(refusal([](artifact::CudaPlan& p) { p.mutable_symbols(0)->assign("N"); }),
               HasSubstr("symbols [N] are not the program's [T]"));
+}
+
+TEST(CudaPlanArtifact, DeviceChecksNameTheirOpsAndBadEntriesAreRefused) {
+  Compiled c = compile(parse(readFile(fmt::format("{}/device-checks.ir", COCKTAIL_CUDA_TEST_DIR)), "device-checks"));
+  const CudaPlan& plan = c.module.plan;
+  ASSERT_EQ(plan.checks.size(), 3u);
+  EXPECT_EQ(plan.checks[0].kind, runtime::cuda::DeviceCheck::Kind::Index);
+  EXPECT_EQ(plan.checks[0].op, "index_select");
+  EXPECT_EQ(plan.checks[1].kind, runtime::cuda::DeviceCheck::Kind::Raise);
+  EXPECT_EQ(plan.checks[1].message, "the state grew past the limit");
+  EXPECT_EQ(plan.checks[1].file, "tree.py");
+  EXPECT_EQ(plan.checks[1].line, 8);
+  EXPECT_GE(plan.errorOffset, 0);
+  auto refused = [&](const std::function<void(artifact::CudaPlan&)>& edit) {
+    auto loaded = runtime::deserializeArtifact(editedPlan(c.artifact, edit), "edited.cocktail");
+    EXPECT_FALSE(loaded.ok()) << "the edited plan loaded";
+    return loaded.ok() ? "" : loaded.status().str();
+  };
+  EXPECT_THAT(refused([](artifact::CudaPlan& p) { p.mutable_device_errors()->set_offset(p.arena_bytes() - 8); }),
+              HasSubstr("the device error word at offset"));
+  EXPECT_THAT(
+      refused([](artifact::CudaPlan& p) { p.mutable_device_errors()->set_offset(p.device_errors().offset() + 4); }),
+      HasSubstr("is not a multiple of 8"));
+  EXPECT_THAT(refused([](artifact::CudaPlan& p) {
+                p.mutable_device_errors()->mutable_checks(0)->set_kind(static_cast<artifact::DeviceCheck::Kind>(4));
+              }),
+              HasSubstr("device check 0: kind 4 is not raise (0) or index (1)"));
+  EXPECT_THAT(refused([](artifact::CudaPlan& p) { p.mutable_device_errors()->mutable_checks(2)->set_dim(-1); }),
+              HasSubstr("device check 2: line 12 and dim -1 must not be negative"));
+
+  // A module without checks has no error word: the host never reads one (as
+  // in artifacts compiled before checks existed).
+  Compiled plain = compileHostLoop();
+  EXPECT_EQ(plain.module.plan.errorOffset, -1);
+  EXPECT_TRUE(plain.module.plan.checks.empty());
+  EXPECT_EQ(plain.module.source.find("COCKTAIL_ERROR_OFFSET"), std::string::npos);
+  auto loaded = runtime::deserializeArtifact(runtime::serializeArtifact(plain.artifact), "plain.cocktail");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().str();
+  EXPECT_EQ(loadedPlan(*loaded).errorOffset, -1);
 }
 
 TEST(CudaPlanArtifact, BoundaryValuesAgainstTheProgram) {

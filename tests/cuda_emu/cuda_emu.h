@@ -162,6 +162,11 @@ inline unsigned int atomicExch(unsigned int* p, unsigned int v) {
   *p = v;
   return old;
 }
+inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long compare, unsigned long long v) {
+  const unsigned long long old = *p;
+  if (old == compare) *p = v;
+  return old;
+}
 inline long long __double_as_longlong(double d) {
   long long r;
   std::memcpy(&r, &d, sizeof r);

@@ -68,6 +68,21 @@ def test_diff_on_the_cpu_matches_torchscript(tmp_path):
     assert "rae: compiled in" in r.stdout and "(ok 0.0001)" in r.stdout
 
 
+def test_checks_on_the_cpu_report_bad_indices_and_raises(tmp_path):
+    """The checks step as the GPU runs it, on the CPU executor: the tree
+    model's gathers match TorchScript; an index out of range and a raise in
+    a loop asked for 10**9 steps fail the run (exit 1) with the op's error."""
+    if not tool_path("cocktail-compile").is_file():
+        pytest.skip(f"cocktail-compile is not built in {build_dir()}")
+    require_cuda_backend()   # the step compiles with --target cuda
+    r = run(sys.executable, PY_HALF, "--build", build_dir(), "--out", tmp_path, "--arch", "sm_80", "--device", "cpu",
+            "checks")
+    assert r.returncode == 0, r.stdout + r.stderr
+    for case in ("tree_gather, gathers: ok (exit 0)", "tree_gather, index out of range: ok (exit 1)",
+                 "tree_gather, index_select out of range: ok (exit 1)", "loop_raise, raise in the loop: ok (exit 1)"):
+        assert case in r.stdout, r.stdout
+
+
 def test_chart_is_drawn_from_a_results_file(tmp_path):
     pytest.importorskip("matplotlib")
     results = REPO_ROOT / "bench" / "results" / "nvidia-h200-2026-11-30.json"

@@ -738,6 +738,7 @@ TEST(CpuExecutorTest, RuntimeErrorNamesOpAndLocation) {
   EXPECT_EQ(d.loc.line, 7);
   EXPECT_THAT(d.message, AllOf(HasSubstr("in 'select'"), HasSubstr("index 5 out of range")));
   EXPECT_THAT(out.status().str(), HasSubstr("m.py:7: error:"));
+  EXPECT_EQ(out.status().kind(), ir::ErrorKind::User);  // the input chose the index
   // The executor is still usable afterwards.
   ok = run(*e, {f32({3}, {1, 2, 3}), int64_t{-3}});
   ASSERT_EQ(ok.size(), 1u);

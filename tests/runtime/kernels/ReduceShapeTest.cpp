@@ -324,6 +324,17 @@ TEST(Index, IndexSelectGather) {
   EXPECT_TRUE(sameAs(gather(x, -1, fromAten(gj)), at::gather(a, -1, gj)));
   EXPECT_THROW_MSG(gather(x, 1, fromAten(gi + 5)), std::out_of_range, "gather");
   EXPECT_THROW_MSG(gather(x, 1, fromAten(at::zeros({5, 1, 1}, at::kLong))), std::invalid_argument, "gather");
+  // A negative index: ATen's index_select, gather and scatter refuse it (only `index` counts from the end).
+  const at::Tensor negative = at::tensor({0, -1}, at::kLong);
+  EXPECT_TRUE(sameOrBothThrow([&] { return indexSelect(x, 0, fromAten(negative)); },
+                              [&] { return at::index_select(a, 0, negative); }));
+  EXPECT_THROW_MSG(indexSelect(x, 0, fromAten(negative)), IndexOutOfRange,
+                   "index_select: index -1 is out of bounds for dimension 0 with size 4");
+  EXPECT_THROW_MSG(gather(x, 1, fromAten(gi - 5)), IndexOutOfRange, "gather: index -");
+  EXPECT_THROW_MSG(scatter(x, 1, fromAten(gi - 5), fromAten(at::ones({4, 2, 3}))), IndexOutOfRange, "scatter: index -");
+  c10::List<c10::optional<at::Tensor>> atenIndices;
+  atenIndices.push_back(c10::optional<at::Tensor>(negative));
+  EXPECT_TRUE(sameAs(index(x, {fromAten(negative)}), at::index(a, atenIndices)));
 }
 
 using Indices = std::vector<std::optional<Tensor>>;
