@@ -26,8 +26,9 @@ namespace cocktail::frontend {
 inline c10::Symbol maskDTypeAttr() { return c10::Symbol::attr("cocktail_mask_dtype"); }
 
 /// The attribute Specialize leaves on the padding, roll and upsampling ops
-/// (aten::pad, aten::roll, aten::upsample_nearest2d, ...) and aten::glu: the
-/// static sizes of their input, -1 for a dynamic one, when its rank is known.
+/// (aten::pad, aten::roll, aten::upsample_nearest2d, ...), aten::glu and
+/// aten::repeat_interleave: the static sizes of their input, -1 for a dynamic
+/// one, when its rank is known.
 inline c10::Symbol inputSizesAttr() { return c10::Symbol::attr("cocktail_input_sizes"); }
 
 /// Specialises `graph` (frozen and inlined; input 0 is `self`) on the types
