@@ -85,17 +85,23 @@ std::optional<ir::AttrValue> foldScalar(const Op& op) {
   }
 }
 
+/// Whether `ifOp`'s branch for `condition` ends by yielding one value per
+/// result (the verifier's rule; a malformed if is left for it to report).
+bool canInline(const Op& ifOp, bool condition) {
+  if (ifOp.numRegions() != 2) return false;
+  const Op* yield = ifOp.region(condition ? 0 : 1).terminator();
+  return yield && yield->kind() == OpKind::Yield && yield->numOperands() == ifOp.numResults();
+}
+
 /// Replaces `ifOp` by the ops of the region its constant condition takes;
 /// its results become what that region yields.
 void inlineTakenBranch(ir::Region& body, Op* ifOp, bool condition) {
   ir::Region& parent = *ifOp->parentRegion();
   ir::Region& taken = ifOp->region(condition ? 0 : 1);
   size_t at = parent.indexOf(ifOp);
-  Op* yield = taken.terminator();
-  std::vector<Value*> yielded = yield ? yield->operands() : std::vector<Value*>{};
-  while (taken.size() > (yield ? 1u : 0u)) parent.insert(at++, taken.take(0));
-  for (size_t i = 0; i < ifOp->numResults() && i < yielded.size(); ++i)
-    ir::replaceAllUsesIn(body, ifOp->result(i), yielded[i]);
+  const std::vector<Value*> yielded = taken.terminator()->operands();
+  while (taken.size() > 1) parent.insert(at++, taken.take(0));
+  for (size_t i = 0; i < ifOp->numResults(); ++i) ir::replaceAllUsesIn(body, ifOp->result(i), yielded[i]);
   parent.take(parent.indexOf(ifOp));
 }
 
@@ -145,7 +151,7 @@ class Canonicalize final : public Pass {
     }
     ir::walk(body, [&](Op& op) {
       if (op.kind() != OpKind::If) return;
-      if (auto cond = constantBool(op.operand(0))) branches.emplace_back(&op, *cond);
+      if (auto cond = constantBool(op.operand(0)); cond && canInline(op, *cond)) branches.emplace_back(&op, *cond);
     });
     for (auto it = branches.rbegin(); it != branches.rend(); ++it) inlineTakenBranch(body, it->first, it->second);
     return !scalars.empty() || !branches.empty();
