@@ -95,6 +95,7 @@ ir::Expected<CompileResult> compileTorchScript(const std::string& modelPath, con
   frontend::FrontendOptions fo;
   fo.strict = options.strict;
   fo.method = options.method;
+  fo.onSpecialized = options.onSpecialized;
   auto translation = frontend::translateTorchScriptFile(modelPath, *specs, symbols, fo);
   if (!translation) return translation.status();
 

@@ -32,6 +32,9 @@ struct CompileOptions {
   /// 0: translation and the lowering passes only (dce, shape-inference);
   /// 2: the scheduling passes too (fusion, placement, partition, memory plan).
   int optLevel = 2;
+  /// Called with the TorchScript graph the frontend translates, specialised
+  /// on the specs (what `--emit torchscript` shows), even when translating fails.
+  std::function<void(const std::string&)> onSpecialized;
   /// Called with the program after the lowering passes, before scheduling
   /// (what `--emit ir` shows).
   std::function<void(const ir::Program&)> onLowered;

@@ -107,7 +107,9 @@ ir::Expected<Translation> translateTorchScriptFile(const std::string& modelPath,
     if (anyAbsent) torch::jit::ConstantPropagation(graph);
     torch::jit::RemoveTensorMutation(graph);
     torch::jit::EliminateDeadCode(graph);
-    specializeOnInputs(graph, argTypes);
+    std::string specialized;
+    specializeOnInputs(graph, argTypes, options.onSpecialized ? &specialized : nullptr);
+    if (options.onSpecialized) options.onSpecialized(specialized);
     translator.run(*graph, argTypes, argNames, absent);
   } catch (const TranslationError& e) {
     return ir::Status::error(e.op.empty() ? e.message : fmt::format("{}: {}", e.op, e.message), e.loc, e.kind);

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,6 +25,10 @@ struct FrontendOptions {
   bool strict = false;
   /// Name of the method to translate.
   std::string method = "forward";
+  /// Called with the TorchScript graph as the translator gets it: frozen,
+  /// inlined, specialised on the specs (guards folded, types refined), even
+  /// when translating it then fails (what `--emit torchscript` shows).
+  std::function<void(const std::string&)> onSpecialized;
 };
 
 /// An op that the compiler does not lower and that runs as a TorchScript

@@ -804,7 +804,8 @@ void refineTypes(const std::shared_ptr<jit::Graph>& graph) {
 
 }  // namespace
 
-void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vector<ir::Type>& argTypes) {
+void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vector<ir::Type>& argTypes,
+                        std::string* specialized) {
   for (size_t i = 1; i < graph->inputs().size() && i - 1 < argTypes.size(); ++i) {
     jit::Value* in = graph->inputs()[i];
     if (c10::TypePtr t = typeFromSpec(argTypes[i - 1], in->type())) in->setType(t);
@@ -824,6 +825,7 @@ void specializeOnInputs(const std::shared_ptr<jit::Graph>& graph, const std::vec
     if (!changed) break;
   }
   recordNodeFacts(graph->block());
+  if (specialized) *specialized = graph->toString();
   // The refined types served the folds; the translator types values itself,
   // and TorchScript islands keep the plain types they were written with.
   jit::EraseShapeInformation(graph);

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <torch/csrc/jit/ir/ir.h>
@@ -34,6 +35,9 @@ inline c10::Symbol inputSizesAttr() { return c10::Symbol::attr("cocktail_input_s
 /// Specialises `graph` (frozen and inlined; input 0 is `self`) on the types
 /// of its other inputs, in order. Raises that can still happen keep their
 /// message text; `warnings.warn` calls are dropped.
-void specializeOnInputs(const std::shared_ptr<torch::jit::Graph>& graph, const std::vector<ir::Type>& argTypes);
+/// `specialized`, when given, receives the graph's text with the refined
+/// types, before they are erased for the translator.
+void specializeOnInputs(const std::shared_ptr<torch::jit::Graph>& graph, const std::vector<ir::Type>& argTypes,
+                        std::string* specialized = nullptr);
 
 }  // namespace cocktail::frontend

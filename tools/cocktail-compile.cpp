@@ -2,7 +2,7 @@
 //
 //   cocktail-compile MODEL.pt -o OUT.cocktail --input NAME:DTYPE[DIMS] ...
 //                    [--target cpu|cuda|auto] [--arch sm_80,sm_90] [--resource-report FILE]
-//                    [--emit ir|scheduled|cuda|dot] [--strict]
+//                    [--emit torchscript|ir|scheduled|cuda|dot] [--strict]
 //
 //===----------------------------------------------------------------------===//
 #include <chrono>
@@ -80,10 +80,12 @@ int main(int argc, char** argv) {
                  "target cuda: write ptxas's registers, shared memory and spills per kernel to this file");
   app.add_option("--emit", emit,
                  "Print a stage to stdout instead of (or besides, with -o) writing the artifact:\n"
+                 "torchscript (the TorchScript graph the compiler translates: frozen, inlined, its guards folded and\n"
+                 "types refined on the --input specs; printed even when translating it fails),\n"
                  "ir (the translated uProgram), scheduled (after the scheduling passes), cuda (generated CUDA),\n"
                  "dot (the schedule as a Graphviz graph: loops and branches with their placement, uOperators,\n"
                  "fused and batched work; render it with e.g. `dot -Tsvg`)")
-      ->check(CLI::IsMember({"ir", "scheduled", "cuda", "dot"}));
+      ->check(CLI::IsMember({"torchscript", "ir", "scheduled", "cuda", "dot"}));
   app.add_flag("--strict", strict,
                "Fail on an op the compiler does not lower, instead of running it as a TorchScript island on the host");
   app.add_option(
@@ -142,6 +144,7 @@ int main(int argc, char** argv) {
   ir::PrintOptions po;
   po.locations = !noLocations;
   if (emit == "cuda") options.onCudaSource = [](const std::string& source) { fmt::print("{}", source); };
+  if (emit == "torchscript") options.onSpecialized = [](const std::string& graph) { fmt::print("{}", graph); };
   if (emit == "ir") options.onLowered = [&](const ir::Program& p) { fmt::print("{}", ir::printProgram(p, po)); };
   options.timing = timing;
   options.dump = &std::cerr;
