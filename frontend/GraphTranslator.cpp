@@ -8,6 +8,7 @@
 #include "frontend/GraphTranslator.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -87,6 +88,16 @@ std::string innermostSource(const jit::Node* n) {
   if (!flc || std::get<0>(*flc).empty()) return {};
   return fmt::format("{}:{}", std::get<0>(*flc), std::get<1>(*flc));
 }
+/// " 'hx'" for a value the user's code named (TorchScript's "hx.1" without
+/// its version), nothing for a temporary: "%167" means nothing to the user.
+std::string userName(const jit::Value* v) {
+  if (!v->hasDebugName()) return "";
+  std::string name = v->debugName();
+  if (auto dot = name.find('.'); dot != std::string::npos) name.resize(dot);
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0]))) return "";
+  return fmt::format(" '{}'", name);
+}
+
 }  // namespace
 
 void GraphTranslator::fail(const jit::Node* n, const std::string& message, ir::ErrorKind kind) const {
@@ -103,20 +114,23 @@ std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s
                                                             : fmt::format("{}", producer->kind().toQualString());
   std::string producerAt = innermostSource(producer);
   if (!producerAt.empty() && producer->kind() != c10::prim::Param) from += " at " + producerAt;
+  const std::string name = userName(v);
   std::string what;
   switch (s.kind) {
-    case Slot::Kind::String: what = fmt::format("the string %{} (from {})", v->debugName(), from); break;
-    case Slot::Kind::None: what = fmt::format("%{} (from {}), which is None or a device", v->debugName(), from); break;
+    case Slot::Kind::String: what = fmt::format("the string{} (from {})", name, from); break;
+    case Slot::Kind::None: what = fmt::format("the value{} (from {}), which is None or a device", name, from); break;
     case Slot::Kind::DTypeOf:
-      what = fmt::format("the dtype %{} (from {}), which the input specs do not fix here", v->debugName(), from);
+      what = fmt::format("the dtype{} (from {}), which the input specs do not fix here", name, from);
       break;
     case Slot::Kind::List:
-    case Slot::Kind::SizeList: what = fmt::format("the list %{} (from {})", v->debugName(), from); break;
+    case Slot::Kind::SizeList: what = fmt::format("the list{} (from {})", name, from); break;
     case Slot::Kind::Nested:
-      what = fmt::format("the nested tensor %{} (from {}), which only nn.TransformerEncoderLayer's fused forward and "
-                         "to_padded_tensor take,", v->debugName(), from);
+      what = fmt::format(
+          "the nested tensor{} (from {}), which only nn.TransformerEncoderLayer's fused forward and "
+          "to_padded_tensor take,",
+          name, from);
       break;
-    default: what = fmt::format("%{} of type {} (from {})", v->debugName(), v->type()->repr_str(), from); break;
+    default: what = fmt::format("the value{} of type {} (from {})", name, v->type()->repr_str(), from); break;
   }
   return fmt::format("{} cannot be used as a single tensor or scalar here: it is not a constant after specialising on "
                      "the input specs",
