@@ -16,7 +16,7 @@ DeviceAvailability queryCudaDevice() {
   if (count == 0) return {false, "no GPU: the CUDA runtime sees no device"};
   cudaDeviceProp prop{};
   if (cudaGetDeviceProperties(&prop, 0) != cudaSuccess) return {false, "no GPU: cannot read the properties of device 0"};
-  return {true, fmt::format("{} (sm_{}{})", prop.name, prop.major, prop.minor)};
+  return {true, fmt::format("{} (sm_{}{})", prop.name, prop.major, prop.minor), count};
 }
 
 }  // namespace cocktail::runtime::cuda

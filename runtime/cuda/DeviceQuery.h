@@ -13,7 +13,8 @@ namespace cocktail::runtime::cuda {
 
 struct DeviceAvailability {
   bool available = false;
-  std::string description;  // "NVIDIA H100 80GB HBM3 (sm_90)" or why there is none
+  std::string description;  // "NVIDIA H100 80GB HBM3 (sm_90)" (device 0) or why there is none
+  int count = 0;            // the GPUs this process sees (CUDA_VISIBLE_DEVICES applies)
 };
 
 DeviceAvailability queryCudaDevice();

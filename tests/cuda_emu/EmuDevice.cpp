@@ -66,6 +66,11 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   return d;
 }
 
+std::string EmuDevice::description() const {
+  return fmt::format("emulated CUDA device ({} blocks x {} threads, on the CPU)", options_.persistentBlocks,
+                     options_.blockThreads);
+}
+
 EmuDevice::~EmuDevice() {
   std::free(arena_);
   if (library_) dlclose(library_);

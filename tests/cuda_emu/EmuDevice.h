@@ -35,6 +35,7 @@ class EmuDevice final : public runtime::cuda::KernelDevice {
                                                           const std::string& cudaSource, const EmuOptions& options);
   ~EmuDevice() override;
 
+  std::string description() const override;
   char* arena() override { return arena_; }
   ir::Status write(int64_t offset, const void* src, int64_t bytes) override;
   ir::Status read(int64_t offset, void* dst, int64_t bytes) override;
