@@ -443,8 +443,12 @@ StatusOr<std::shared_ptr<const runtime::Artifact>> Repository::obtainArtifact(
   options.inputSpecs = *specs;
   options.target = target;
   auto compiled = driver::compileTorchScript(file.string(), options);
-  if (!compiled)
-    return Status::fromIr(compiled.status(), Status::Code::Unavailable);
+  if (!compiled && target == "cuda") {
+    const Status why = Status::fromIr(compiled.status(), Status::Code::Unavailable);
+    return unavailable(fmt::format("model '{}' version {}: KIND_GPU: compiling for the GPU (target cuda) failed: {}",
+                                   name, version, why.message()));
+  }
+  if (!compiled) return Status::fromIr(compiled.status(), Status::Code::Unavailable);
   for (const auto& f : compiled->fallbacks) spdlog::warn("model '{}': {}", name, driver::describeFallback(f, file.string()));
   if (!cached.empty()) {
     fs::create_directories(options_.cacheDir, ec);

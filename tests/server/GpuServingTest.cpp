@@ -126,8 +126,23 @@ class GpuServing : public ::testing::Test {
                  "instance_group [ { count: 1 kind: KIND_GPU } ]\n");
     addModel(root_, "loop", "loop_gpu9",
              std::string(kLoopInputs) + "instance_group [ { kind: KIND_GPU gpus: [ 9 ] } ]\n");
+    // An op that runs as a TorchScript island: the CUDA generator refuses it.
+    fs::create_directories(root_ / "island_gpu" / "1");
+    const fs::path script = root_ / "island.py";
+    std::ofstream(script) << "import sys, torch\n"
+                             "class Island(torch.nn.Module):\n"
+                             "    def forward(self, x: torch.Tensor):\n"
+                             "        return torch.cumprod(x, 0) * 2.0\n"
+                             "torch.jit.save(torch.jit.script(Island().eval()), sys.argv[1])\n";
+    const std::string cmd = std::string(COCKTAIL_PYTHON_BINARY) + " " + script.string() + " " +
+                            (root_ / "island_gpu" / "1" / "model.pt").string();
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    std::ofstream(root_ / "island_gpu" / "config.pbtxt")
+        << "backend: \"pytorch\"\ninstance_group [ { kind: KIND_GPU } ]\n"
+           "parameters { key: \"cocktail.inputs\" value { string_value: \"x:f32[4]\" } }\n";
     gpus_ = std::make_shared<EmulatedGpus>(2);
-    server_ = new InProcessServer(root_, {"loop", "addmul", "loop_gpu", "addmul_gpu", "loop_gpu9"}, gpus_);
+    server_ =
+        new InProcessServer(root_, {"loop", "addmul", "loop_gpu", "addmul_gpu", "loop_gpu9", "island_gpu"}, gpus_);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -171,6 +186,14 @@ TEST_F(GpuServing, AGpuPastTheCountIsUnavailableWithTheReasonAndTheOthersServe) 
   EXPECT_NE(s.error_message().find("GPU 9"), std::string::npos) << s.error_message();
   ASSERT_TRUE(infer(*server_->stub, loopRequest(cases_[0], "loop"), &resp).ok());
   expectClose(floats(resp.raw_output_contents(0)), cases_[0].out);
+}
+
+TEST_F(GpuServing, AModelTheCudaGeneratorRefusesIsUnavailableWithItsReasonNotOnTheCpu) {
+  auto index = server_->index();
+  EXPECT_EQ(index["island_gpu"].state(), "UNAVAILABLE");
+  const std::string& reason = index["island_gpu"].reason();
+  for (const char* part : {"KIND_GPU", "target cuda", "aten::cumprod", "island.py:4"})
+    EXPECT_NE(reason.find(part), std::string::npos) << "reason: " << reason;
 }
 
 TEST_F(GpuServing, TheGpuPathAnswersAsTheCpuPathAndTorchScript) {
