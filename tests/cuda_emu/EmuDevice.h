@@ -3,7 +3,8 @@
 // A KernelDevice for the plan runner that compiles the generated source with
 // the host C++ compiler against cuda_emu.h into a shared library, loads it,
 // and launches each kernel as fibers (one per CUDA thread). The arena is host
-// memory. For tests: it needs a C++ compiler at run time.
+// memory. For tests: it needs a C++ compiler at run time. Devices may be
+// used from several threads, but their launches run one at a time.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -17,6 +17,8 @@
 #include <mutex>
 #include <set>
 
+#include "driver/Compile.h"
+#include "runtime/Artifact.h"
 #include "server/GrpcServer.h"
 #include "server/Repository.h"
 #include "server/ServiceCore.h"
@@ -140,9 +142,27 @@ class GpuServing : public ::testing::Test {
     std::ofstream(root_ / "island_gpu" / "config.pbtxt")
         << "backend: \"pytorch\"\ninstance_group [ { kind: KIND_GPU } ]\n"
            "parameters { key: \"cocktail.inputs\" value { string_value: \"x:f32[4]\" } }\n";
+    // The interpreter on a GPU, and an artifact compiled for the CPU only: both refused.
+    addModel(root_, "loop", "loop_ts_gpu",
+             std::string(kLoopInputs) + "instance_group [ { kind: KIND_GPU } ]\n" +
+                 "parameters { key: \"cocktail.backend\" value { string_value: \"torchscript\" } }\n");
+    cocktail::driver::CompileOptions cpuOnly;
+    cpuOnly.inputSpecs = {"xs:f32[T<=16,4]", "steps:i64"};
+    cpuOnly.target = "cpu";
+    auto compiled = cocktail::driver::compileTorchScript((root_ / "loop" / "1" / "model.pt").string(), cpuOnly);
+    EXPECT_TRUE(compiled.ok()) << compiled.status().str();
+    fs::create_directories(root_ / "cpu_artifact_gpu" / "1");
+    if (compiled.ok())
+      EXPECT_TRUE(cocktail::runtime::saveArtifact(compiled->artifact,
+                                                  (root_ / "cpu_artifact_gpu" / "1" / "model.cocktail").string())
+                      .ok());
+    std::ofstream(root_ / "cpu_artifact_gpu" / "config.pbtxt")
+        << "backend: \"pytorch\"\ninstance_group [ { kind: KIND_GPU } ]\n";
     gpus_ = std::make_shared<EmulatedGpus>(2);
-    server_ =
-        new InProcessServer(root_, {"loop", "addmul", "loop_gpu", "addmul_gpu", "loop_gpu9", "island_gpu"}, gpus_);
+    server_ = new InProcessServer(
+        root_,
+        {"loop", "addmul", "loop_gpu", "addmul_gpu", "loop_gpu9", "island_gpu", "loop_ts_gpu", "cpu_artifact_gpu"},
+        gpus_);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -194,6 +214,18 @@ TEST_F(GpuServing, AModelTheCudaGeneratorRefusesIsUnavailableWithItsReasonNotOnT
   const std::string& reason = index["island_gpu"].reason();
   for (const char* part : {"KIND_GPU", "target cuda", "aten::cumprod", "island.py:4"})
     EXPECT_NE(reason.find(part), std::string::npos) << "reason: " << reason;
+}
+
+TEST_F(GpuServing, TheInterpreterAndACpuOnlyArtifactAreRefusedOnKindGpu) {
+  auto index = server_->index();
+  EXPECT_EQ(index["loop_ts_gpu"].state(), "UNAVAILABLE");
+  EXPECT_NE(index["loop_ts_gpu"].reason().find("KIND_GPU runs compiled models"), std::string::npos)
+      << index["loop_ts_gpu"].reason();
+  EXPECT_EQ(index["cpu_artifact_gpu"].state(), "UNAVAILABLE");
+  EXPECT_NE(index["cpu_artifact_gpu"].reason().find("KIND_GPU needs CUDA code, but"), std::string::npos)
+      << index["cpu_artifact_gpu"].reason();
+  EXPECT_NE(index["cpu_artifact_gpu"].reason().find("compiled for target cpu"), std::string::npos)
+      << index["cpu_artifact_gpu"].reason();
 }
 
 TEST_F(GpuServing, TheGpuPathAnswersAsTheCpuPathAndTorchScript) {
