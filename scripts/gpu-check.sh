@@ -39,7 +39,7 @@
 #     (COCKTAIL_SERVE_MODEL, default attention, compiled by step 2) served by
 #     cocktail-serve on `instance_group { kind: KIND_GPU }` and on KIND_CPU,
 #     one HTTP request each, the GPU's answer compared with the CPU's and
-#     TorchScript's. Needs a cocktail-serve: the build here has no server (no
+#     TorchScript's, and the GPU's nv_gpu_memory_total_bytes in /metrics. Needs a cocktail-serve: the build here has no server (no
 #     gRPC on the GPU machine), so one carried in .gpu-prebuilt/tools/ is
 #     used; without it the step is skipped and says so.
 #  3. Time Cocktail against TorchScript and PyTorch eager on CUDA, JAX on the

@@ -21,7 +21,8 @@ steps, must fail the run with the op's message (exit 1) within a minute.
 with cocktail-serve twice in one repository, on `instance_group { kind:
 KIND_GPU }` and on KIND_CPU, sends each one request over HTTP/REST (JSON)
 with the model's batch-1 inputs, and compares the GPU's answer with the
-CPU's and with the TorchScript interpreter's (rel error < 1e-4). With
+CPU's and with the TorchScript interpreter's (rel error < 1e-4); on a GPU,
+/metrics must then give the GPU's nv_gpu_memory_total_bytes. With
 --device cpu both run on the CPU: a rehearsal of the step on a machine
 without a GPU.
 
@@ -519,12 +520,12 @@ def serve(args):
                                "--metrics-address", "127.0.0.1", "--cache-dir", ""],
                               stdout=subprocess.PIPE, stderr=log, text=True)
     try:
-        port = None
+        port = metrics_port = None
         for line in server.stdout:
             log.write(line)
-            m = re.search(r"listening:.* http 127\.0\.0\.1:(\d+)", line)
+            m = re.search(r"listening:.* http 127\.0\.0\.1:(\d+).* metrics 127\.0\.0\.1:(\d+)", line)
             if m:
-                port = int(m.group(1))
+                port, metrics_port = int(m.group(1)), int(m.group(2))
                 break
         if port is None:
             sys.exit(f"serve: cocktail-serve did not start; see {args.out / 'serve.log'}")
@@ -550,6 +551,13 @@ def serve(args):
         ok = vs_cpu < 1e-4 and vs_ts < 1e-4
         print(f"serve {name} on {kinds[f'{name}_gpu']}: max rel error {vs_cpu:.3g} against KIND_CPU, "
               f"{vs_ts:.3g} against TorchScript: {'ok' if ok else 'FAILED'}")
+        if args.device == "cuda":  # the GPU the instance runs on, read with cudaMemGetInfo
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=60) as r:
+                text = r.read().decode()
+            total = re.findall(r'^nv_gpu_memory_total_bytes\{gpu_uuid="(GPU-[0-9a-f-]+)"\} (\S+)', text, re.M)
+            metrics_ok = bool(total) and all(float(v) > 0 for _, v in total)
+            print(f"serve metrics: nv_gpu_memory_total_bytes {total}: {'ok' if metrics_ok else 'FAILED'}")
+            ok = ok and metrics_ok
         if not ok:
             sys.exit(1)
     finally:

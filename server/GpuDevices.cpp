@@ -29,6 +29,11 @@ class CudaRuntimeGpus final : public GpuDevices {
     if (!device) return device.status();
     return std::unique_ptr<runtime::cuda::KernelDevice>(device.take());
   }
+  std::optional<GpuMemoryReading> memory(int gpu) override {
+    const runtime::cuda::DeviceMemory m = runtime::cuda::queryDeviceMemory(gpu);
+    if (!m.available) return std::nullopt;
+    return GpuMemoryReading{m.uuid, m.totalBytes, m.usedBytes};
+  }
 };
 #else
 class NoGpus final : public GpuDevices {
@@ -41,6 +46,7 @@ class NoGpus final : public GpuDevices {
                                                                   const runtime::TargetCode&, int) override {
     return ir::Status::error("this cocktail-serve was built without CUDA");
   }
+  std::optional<GpuMemoryReading> memory(int) override { return std::nullopt; }
 };
 #endif
 

@@ -12,12 +12,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "ir/Status.h"
 #include "runtime/Artifact.h"
 #include "runtime/Executor.h"
 #include "runtime/cuda/PlanRunner.h"
+#include "server/Metrics.h"
 
 namespace cocktail::server {
 
@@ -29,6 +31,8 @@ class GpuDevices {
   /// A device on GPU `gpu` (0 <= gpu < count()) for `plan`, with `code`'s kernels loaded.
   virtual ir::Expected<std::unique_ptr<runtime::cuda::KernelDevice>> open(const runtime::cuda::CudaPlan& plan,
                                                                           const runtime::TargetCode& code, int gpu) = 0;
+  /// GPU `gpu`'s memory for the metrics; none where it cannot be read.
+  virtual std::optional<GpuMemoryReading> memory(int gpu) = 0;
 };
 
 /// The machine's GPUs through the CUDA runtime; in a build without CUDA,

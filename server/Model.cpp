@@ -114,6 +114,7 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
     m->executors_.push_back(executor.take());
   }
   completeInstanceGroups(config, m->name_, instances);
+  m->instances_ = std::move(instances);
 
   // ---- inputs: forward's arguments, checked against the config ----
   const runtime::Signature& sig = m->executors_.front()->signature();

@@ -155,6 +155,8 @@ class Model {
     return std::find(growableSymbols_.begin(), growableSymbols_.end(), symbol) != growableSymbols_.end();
   }
   int64_t maxDimBound() const { return maxDimBound_; }
+  /// Where each instance runs.
+  const std::vector<InstancePlacement>& instances() const { return instances_; }
   /// True when config.pbtxt has sequence_batching: every request belongs to a sequence.
   bool sequenceBatching() const { return sequences_ != nullptr; }
   /// The timeout for requests that give none (0: none).
@@ -217,6 +219,7 @@ class Model {
 
   std::unique_ptr<SequenceBatcher> sequences_;  // config.pbtxt's sequence_batching
   std::vector<std::unique_ptr<runtime::Executor>> executors_;
+  std::vector<InstancePlacement> instances_;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -158,9 +159,22 @@ bool isValidModelName(const std::string& name) {
 
 Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {
   if (!options_.gpus) options_.gpus = machineGpus();
+  // nv_gpu_memory_*: the GPUs KIND_GPU instances run on, read when scraped.
+  if (metrics_)
+    metrics_->setGpuMemorySource([this] {
+      std::set<int> used;
+      for (const auto& model : loaded())
+        for (const InstancePlacement& p : model->instances())
+          if (p.onGpu()) used.insert(p.gpu);
+      std::vector<GpuMemoryReading> readings;
+      for (int gpu : used)
+        if (auto m = options_.gpus->memory(gpu)) readings.push_back(*m);
+      return readings;
+    });
 }
 
 Repository::~Repository() {
+  if (metrics_) metrics_->setGpuMemorySource(nullptr);
   stopGrowing();
   if (growThread_.joinable()) growThread_.join();
   unloadAll();

@@ -19,4 +19,15 @@ struct DeviceAvailability {
 
 DeviceAvailability queryCudaDevice();
 
+/// A GPU's memory as cudaMemGetInfo sees it (NVML is not used), for the
+/// server's nv_gpu_memory_* metrics.
+struct DeviceMemory {
+  bool available = false;
+  std::string uuid;  // "GPU-8f6c...": NVML's spelling, which Triton's metrics label with
+  int64_t totalBytes = 0, usedBytes = 0;
+};
+
+/// Selects GPU `gpu` on the calling thread to ask.
+DeviceMemory queryDeviceMemory(int gpu);
+
 }  // namespace cocktail::runtime::cuda

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "driver/Compile.h"
@@ -51,6 +52,11 @@ class EmulatedGpus final : public GpuDevices {
     if (!device) return device.status();
     return std::unique_ptr<cocktail::runtime::cuda::KernelDevice>(device.take());
   }
+  /// GPU n: 1 GiB + n bytes, 1000 * (n + 1) of them used.
+  std::optional<cocktail::server::GpuMemoryReading> memory(int gpu) override {
+    return cocktail::server::GpuMemoryReading{"EMU-GPU-" + std::to_string(gpu), (int64_t{1} << 30) + gpu,
+                                              1000 * (gpu + 1)};
+  }
   std::vector<int> opened() {
     std::lock_guard<std::mutex> lock(mu_);
     return opened_;
@@ -65,13 +71,14 @@ class EmulatedGpus final : public GpuDevices {
 /// cocktail-serve's core in this process, on a loopback port.
 struct InProcessServer {
   InProcessServer(const fs::path& repo, std::vector<std::string> models, std::shared_ptr<GpuDevices> gpus) {
+    metrics = std::make_unique<cocktail::server::Metrics>();
     cocktail::server::RepositoryOptions options;
     options.root = repo;
     options.mode = cocktail::server::ControlMode::Explicit;
     options.startupModels = std::move(models);
     options.cacheDir = cacheDir();
     options.gpus = std::move(gpus);
-    repository = std::make_unique<cocktail::server::Repository>(options, nullptr);
+    repository = std::make_unique<cocktail::server::Repository>(options, metrics.get());
     EXPECT_TRUE(repository->loadStartupModels().ok());
     core = std::make_unique<cocktail::server::ServiceCore>(*repository);
     cocktail::server::GrpcServerOptions go;
@@ -93,6 +100,7 @@ struct InProcessServer {
     for (const auto& m : response.models()) byName[m.name()] = m;
     return byName;
   }
+  std::unique_ptr<cocktail::server::Metrics> metrics;  // not served: render() is the scrape
   std::unique_ptr<cocktail::server::Repository> repository;
   std::unique_ptr<cocktail::server::ServiceCore> core;
   std::unique_ptr<cocktail::server::GrpcServer> grpc;
@@ -194,6 +202,16 @@ TEST_F(GpuServing, EachInstanceIsOpenedOnTheGpuItsGroupPlacesIt) {
   EXPECT_EQ(std::vector<int>(group.gpus().begin(), group.gpus().end()), (std::vector<int>{0, 1}));
 }
 
+TEST_F(GpuServing, GpuMemoryMetricsCoverTheGpusInstancesUse) {
+  const std::string text = server_->metrics->render();
+  for (int gpu : {0, 1}) {
+    const std::string label = "{gpu_uuid=\"EMU-GPU-" + std::to_string(gpu) + "\"}";
+    EXPECT_EQ(metric(text, "nv_gpu_memory_total_bytes" + label), double((int64_t{1} << 30) + gpu)) << text;
+    EXPECT_EQ(metric(text, "nv_gpu_memory_used_bytes" + label), 1000.0 * (gpu + 1)) << text;
+  }
+  EXPECT_EQ(text.find("EMU-GPU-2"), std::string::npos);
+}
+
 TEST_F(GpuServing, AGpuPastTheCountIsUnavailableWithTheReasonAndTheOthersServe) {
   auto index = server_->index();
   EXPECT_EQ(index["loop_gpu9"].state(), "UNAVAILABLE");
@@ -284,6 +302,8 @@ TEST(GpuServingWithoutGpus, KindGpuIsUnavailableWithTheReasonAndTheCpuModelsServ
     EXPECT_EQ(index["loop_gpu"].state(), "UNAVAILABLE");
     EXPECT_NE(index["loop_gpu"].reason().find("the test's emulated machine has none"), std::string::npos)
         << index["loop_gpu"].reason();
+    // No GPU in use: no GPU series.
+    EXPECT_EQ(server.metrics->render().find("gpu_uuid"), std::string::npos);
     ModelInferResponse resp;
     ASSERT_TRUE(infer(*server.stub, loopRequest(cases[1], "loop"), &resp).ok());
     expectClose(floats(resp.raw_output_contents(0)), cases[1].out);
