@@ -35,6 +35,13 @@
 #     corpus model (index, index_select, gather) against TorchScript, and an
 #     index out of range and a `raise` in a persistent loop reported as the
 #     op's error, not a hang.
+#  2c. The server on KIND_GPU (scripts/gpu_check.py serve): one suite model
+#     (COCKTAIL_SERVE_MODEL, default attention, compiled by step 2) served by
+#     cocktail-serve on `instance_group { kind: KIND_GPU }` and on KIND_CPU,
+#     one HTTP request each, the GPU's answer compared with the CPU's and
+#     TorchScript's, and the GPU's nv_gpu_memory_total_bytes in /metrics. Needs a cocktail-serve: the build here has no server (no
+#     gRPC on the GPU machine), so one carried in .gpu-prebuilt/tools/ is
+#     used; without it the step is skipped and says so.
 #  3. Time Cocktail against TorchScript and PyTorch eager on CUDA, JAX on the
 #     GPU and torch.compile (scripts/gpu_check.py bench): $OUT/results.{json,md,png}.
 #     COCKTAIL_BENCH=0 skips this step.
@@ -42,9 +49,10 @@
 #     COCKTAIL_SANITIZE (default lstm,blockdrop), each under an equal share
 #     of the time left.
 #
-# Exit status: 0 when every model matches, the checks pass and the sanitizer
-# found nothing; else the differential tests' status, the checks' status, or
-# 3 for a sanitizer error.
+# Exit status: 0 when every model matches, the checks pass, the served model
+# answers as on the CPU (or the step was skipped) and the sanitizer found
+# nothing; else the differential tests' status, the checks' status, the
+# serving step's, or 3 for a sanitizer error.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -192,6 +200,26 @@ timeout "$(left)" "$PY" scripts/gpu_check.py --build "$BUILD" --out "$OUT" --arc
 CHECKS_RC=${PIPESTATUS[0]}
 log "checks: exit $CHECKS_RC ($(left) s left)"
 
+# ---- 2c. the server on KIND_GPU -------------------------------------------------------------
+SERVE_RC=0
+SERVE_MODEL=${COCKTAIL_SERVE_MODEL:-attention}
+[[ ,$MODELS, == *,$SERVE_MODEL,* ]] || SERVE_MODEL=${MODELS%%,*}
+SERVE=""
+for candidate in "$BUILD/server/cocktail-serve" "$REPO/.gpu-prebuilt/tools/cocktail-serve"; do
+  [[ -x $candidate ]] && { SERVE=$candidate; break; }
+done
+if [[ -z $SERVE ]]; then
+  log "serve on KIND_GPU: skipped: no cocktail-serve (built without the server here, no gRPC; carry one in .gpu-prebuilt/tools/)"
+elif ! "$SERVE" --help >/dev/null 2>"$OUT/serve-start.log"; then
+  log "serve on KIND_GPU: skipped: $SERVE does not start ($(head -c 300 "$OUT/serve-start.log"))"
+else
+  log "serving $SERVE_MODEL on KIND_GPU with $SERVE"
+  timeout "$(left)" "$PY" scripts/gpu_check.py --build "$BUILD" --out "$OUT" --models "$SERVE_MODEL" --device cuda \
+    --serve "$SERVE" serve 2>&1 | tee "$OUT/serve.txt"
+  SERVE_RC=${PIPESTATUS[0]}
+  log "serve: exit $SERVE_RC ($(left) s left)"
+fi
+
 # ---- 3. latency against the GPU peers ------------------------------------------------------
 if [[ ${COCKTAIL_BENCH:-1} == 1 ]]; then
   BENCH_DEADLINE=$(( DEADLINE - 60 ))   # a minute kept for the sanitizer
@@ -216,12 +244,14 @@ for tool in memcheck racecheck; do
   done
 done
 
-log "differential tests exit $DIFF_RC; checks exit $CHECKS_RC; sanitizer: $(tr '\n' ';' <"$OUT/sanitizer.txt")"
+log "differential tests exit $DIFF_RC; checks exit $CHECKS_RC; serve exit $SERVE_RC; sanitizer: $(tr '\n' ';' <"$OUT/sanitizer.txt")"
 grep -h "max rel error\|failed" "$OUT/diff.log"
 grep -h ": ok\|FAILED\|no answer" "$OUT/checks.log"
+grep -h "^serve" "$OUT/serve.txt" 2>/dev/null
 cat "$OUT/results.md" 2>/dev/null
 # Fails when a model differs or the sanitizer found an error (not when it ran out of time).
 (( DIFF_RC != 0 )) && exit "$DIFF_RC"
 (( CHECKS_RC != 0 )) && exit "$CHECKS_RC"
+(( SERVE_RC != 0 )) && exit "$SERVE_RC"
 grep -q FAILED "$OUT/sanitizer.txt" && exit 3
 exit 0

@@ -3,6 +3,7 @@
     gpu_check.py --build BUILD --out OUT [--models lstm,rae] [--arch sm_90] [--device cuda] diff
     gpu_check.py --build BUILD --out OUT [--models ...] [--arch sm_90] [--device cuda] [--deadline T] bench
     gpu_check.py --build BUILD --out OUT [--arch sm_90] [--device cuda] checks
+    gpu_check.py --build BUILD --out OUT --serve COCKTAIL_SERVE [--models attention] [--device cuda] serve
 
 `diff` exports the suite at batch 1 into OUT/work, compiles each model with
 cocktail-compile --target cuda, runs it with cocktail-run --device DEVICE and
@@ -15,6 +16,15 @@ still run.
 TorchScript interpreter, then the device error word: an index out of range
 and a model's `raise` inside a persistent loop, each asked for 10**9 loop
 steps, must fail the run with the op's message (exit 1) within a minute.
+
+`serve` serves the first of --models (its artifact from `diff`, in OUT/work)
+with cocktail-serve twice in one repository, on `instance_group { kind:
+KIND_GPU }` and on KIND_CPU, sends each one request over HTTP/REST (JSON)
+with the model's batch-1 inputs, and compares the GPU's answer with the
+CPU's and with the TorchScript interpreter's (rel error < 1e-4); on a GPU,
+/metrics must then give the GPU's nv_gpu_memory_total_bytes. With
+--device cpu both run on the CPU: a rehearsal of the step on a machine
+without a GPU.
 
 `bench` times, per model in a child process with a time limit (a peer that
 hangs or compiles for minutes costs its own row, not the run):
@@ -39,10 +49,13 @@ import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -477,6 +490,81 @@ def chart(args):
     write_chart(data["rows"], data["machine"], args.out / "results.png")
 
 
+def http_json(port, path, body=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method="POST" if body is not None else "GET",
+                                 data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.loads(r.read())
+
+
+def serve(args):
+    """One suite model on KIND_GPU and on KIND_CPU in cocktail-serve; one request each, compared."""
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print("serve: skipped: PyTorch sees no CUDA device")
+        return
+    name, work = args.models.split(",")[0], args.out / "work"
+    artifact = work / f"{name}.cocktail"
+    if not artifact.exists():
+        sys.exit(f"serve: no {artifact} (the diff step compiles it)")
+    repo = work / "serve-repository"
+    kinds = {f"{name}_gpu": "KIND_GPU" if args.device == "cuda" else "KIND_CPU", f"{name}_cpu": "KIND_CPU"}
+    for model, kind in kinds.items():
+        (repo / model / "1").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(artifact, repo / model / "1" / "model.cocktail")
+        (repo / model / "config.pbtxt").write_text(
+            f'name: "{model}"\nbackend: "pytorch"\ninstance_group [ {{ count: 1 kind: {kind} }} ]\n')
+    log = open(args.out / "serve.log", "w")
+    server = subprocess.Popen([str(args.serve), "--model-repository", str(repo), "--http-port", "0", "--grpc-port", "0",
+                               "--metrics-port", "0", "--http-address", "127.0.0.1", "--grpc-address", "127.0.0.1",
+                               "--metrics-address", "127.0.0.1", "--cache-dir", ""],
+                              stdout=subprocess.PIPE, stderr=log, text=True)
+    try:
+        port = metrics_port = None
+        for line in server.stdout:
+            log.write(line)
+            m = re.search(r"listening:.* http 127\.0\.0\.1:(\d+).* metrics 127\.0\.0\.1:(\d+)", line)
+            if m:
+                port, metrics_port = int(m.group(1)), int(m.group(2))
+                break
+        if port is None:
+            sys.exit(f"serve: cocktail-serve did not start; see {args.out / 'serve.log'}")
+        threading.Thread(target=lambda: [log.write(line) for line in server.stdout], daemon=True).start()
+        index = {m["name"]: m for m in http_json(port, "/v2/repository/index", {})}
+        for model in kinds:
+            if index.get(model, {}).get("state") != "READY":
+                sys.exit(f"serve: {model} is not READY: {index.get(model)}")
+        inputs = load(work / f"{name}.b1.inputs.pt")
+        want = load(work / f"{name}.b1.expected.pt")
+        answers = {}
+        for model in kinds:
+            meta = http_json(port, f"/v2/models/{model}")
+            body = {"inputs": []}
+            for spec, value in zip(meta["inputs"], inputs):
+                t = torch.as_tensor(value)
+                body["inputs"].append({"name": spec["name"], "datatype": spec["datatype"],
+                                       "shape": list(t.shape) or [1], "data": t.flatten().tolist()})
+            out = http_json(port, f"/v2/models/{model}/infer", body)["outputs"]
+            answers[model] = [torch.tensor(o["data"]).reshape(o["shape"]) for o in out]
+        gpu, cpu = answers[f"{name}_gpu"], answers[f"{name}_cpu"]
+        vs_cpu, vs_ts = rel_error(gpu, cpu), rel_error(gpu, want)
+        ok = vs_cpu < 1e-4 and vs_ts < 1e-4
+        print(f"serve {name} on {kinds[f'{name}_gpu']}: max rel error {vs_cpu:.3g} against KIND_CPU, "
+              f"{vs_ts:.3g} against TorchScript: {'ok' if ok else 'FAILED'}")
+        if args.device == "cuda":  # the GPU the instance runs on, read with cudaMemGetInfo
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=60) as r:
+                text = r.read().decode()
+            total = re.findall(r'^nv_gpu_memory_total_bytes\{gpu_uuid="(GPU-[0-9a-f-]+)"\} (\S+)', text, re.M)
+            metrics_ok = bool(total) and all(float(v) > 0 for _, v in total)
+            print(f"serve metrics: nv_gpu_memory_total_bytes {total}: {'ok' if metrics_ok else 'FAILED'}")
+            ok = ok and metrics_ok
+        if not ok:
+            sys.exit(1)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--build", type=Path, help="the build folder with tools/ (every step but chart)")
@@ -487,12 +575,16 @@ def main():
     p.add_argument("--deadline", type=float, default=0, help="bench: epoch seconds by which to finish")
     p.add_argument("--model", help="bench-one: the model")
     p.add_argument("--systems", default=",".join(SYSTEMS), help="bench-one: which systems")
-    p.add_argument("step", choices=["diff", "checks", "bench", "bench-one", "chart"])
+    p.add_argument("--serve", type=Path, help="serve: the cocktail-serve to run")
+    p.add_argument("step", choices=["diff", "checks", "bench", "bench-one", "chart", "serve"])
     args = p.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.step != "chart" and args.build is None:
         p.error(f"{args.step} needs --build")
-    {"diff": diff, "checks": checks, "bench": bench, "bench-one": bench_one, "chart": chart}[args.step](args)
+    if args.step == "serve" and args.serve is None:
+        p.error("serve needs --serve")
+    {"diff": diff, "checks": checks, "bench": bench, "bench-one": bench_one, "chart": chart,
+     "serve": serve}[args.step](args)
 
 
 if __name__ == "__main__":

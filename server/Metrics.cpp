@@ -29,6 +29,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                   .Name("nv_inference_pending_request_count")
                   .Help("Instantaneous number of pending requests awaiting execution per-model")
                   .Register(r);
+  gpuMemoryTotal_ =
+      &prometheus::BuildGauge().Name("nv_gpu_memory_total_bytes").Help("GPU total memory, in bytes").Register(r);
+  gpuMemoryUsed_ =
+      &prometheus::BuildGauge().Name("nv_gpu_memory_used_bytes").Help("GPU used memory, in bytes").Register(r);
 }
 
 Metrics::~Metrics() {
@@ -110,7 +114,30 @@ Status Metrics::serve(const std::string& address) {
 
 int Metrics::port() const { return port_; }
 
+void Metrics::setGpuMemorySource(std::function<std::vector<GpuMemoryReading>()> source) {
+  std::lock_guard<std::mutex> lock(gpuMu_);
+  gpuSource_ = std::move(source);
+}
+
 std::string Metrics::render() const {
+  {
+    // The GPUs in use now: a GPU no model uses any more loses its series.
+    std::lock_guard<std::mutex> lock(gpuMu_);
+    std::vector<GpuMemoryReading> readings = gpuSource_ ? gpuSource_() : std::vector<GpuMemoryReading>{};
+    std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> now;
+    for (const GpuMemoryReading& g : readings) {
+      auto it = gpuSeries_.find(g.uuid);
+      auto series = it != gpuSeries_.end() ? it->second
+                                           : std::pair{&gpuMemoryTotal_->Add({{"gpu_uuid", g.uuid}}),
+                                                       &gpuMemoryUsed_->Add({{"gpu_uuid", g.uuid}})};
+      series.first->Set(static_cast<double>(g.totalBytes));
+      series.second->Set(static_cast<double>(g.usedBytes));
+      now[g.uuid] = series;
+    }
+    for (const auto& [uuid, series] : gpuSeries_)
+      if (!now.count(uuid)) gpuMemoryTotal_->Remove(series.first), gpuMemoryUsed_->Remove(series.second);
+    gpuSeries_ = std::move(now);
+  }
   prometheus::TextSerializer serializer;
   return serializer.Serialize(registry_->Collect());
 }

@@ -8,11 +8,13 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <functional>
 #include <map>
-#include <mutex>
 #include <memory>
-#include <thread>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -28,6 +30,12 @@ class Server;
 namespace cocktail::server {
 
 class Metrics;
+
+/// One GPU's memory, for nv_gpu_memory_total_bytes and nv_gpu_memory_used_bytes.
+struct GpuMemoryReading {
+  std::string uuid;  // the gpu_uuid label
+  int64_t totalBytes = 0, usedBytes = 0;
+};
 
 /// One model version's time series; removed from the families when destroyed.
 class ModelMetrics {
@@ -66,6 +74,11 @@ class Metrics {
   /// The Prometheus text exposition of every metric.
   std::string render() const;
 
+  /// Asked on every scrape for the GPUs the served models use (none: no
+  /// nv_gpu_* series); null stops asking. Triton's nv_gpu_utilization needs
+  /// NVML and is not served.
+  void setGpuMemorySource(std::function<std::vector<GpuMemoryReading>()> source);
+
  private:
   friend class ModelMetrics;
   std::shared_ptr<prometheus::Registry> registry_;
@@ -81,6 +94,11 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* inferUs_;
   prometheus::Family<prometheus::Counter>* outputUs_;
   prometheus::Family<prometheus::Gauge>* pending_;
+  prometheus::Family<prometheus::Gauge>* gpuMemoryTotal_;
+  prometheus::Family<prometheus::Gauge>* gpuMemoryUsed_;
+  mutable std::mutex gpuMu_;  // gpuSource_, gpuSeries_
+  std::function<std::vector<GpuMemoryReading>()> gpuSource_;
+  mutable std::map<std::string, std::pair<prometheus::Gauge*, prometheus::Gauge*>> gpuSeries_;  // by uuid
   // The endpoint: cpp-httplib's server (as the REST front end), on a thread of its own.
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;

@@ -95,27 +95,26 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   config = std::move(spec.config);
   const std::string where = fmt::format("model '{}' version {}", m->name_, m->version_);
 
-  // ---- executors, one per instance ----
-  int count = 0;
-  for (const auto& g : config.instance_group()) count += g.count() > 0 ? g.count() : 1;
-  if (count == 0) count = 1;
+  // ---- executors, one per instance, where instance_group places them ----
   m->backend_ = spec.backend;
   if (!spec.createExecutor) return internalError(fmt::format("{}: no executor factory", where));
-  for (int i = 0; i < count; ++i) {
-    auto executor = spec.createExecutor();
+  std::vector<InstancePlacement> instances = std::move(spec.instances);
+  if (instances.empty()) {
+    auto placed = placeInstances(config, 0, "no GPU was given to this model");
+    if (!placed) return placed.status();
+    instances = std::move(*placed);
+  }
+  for (const InstancePlacement& p : instances) {
+    auto executor = spec.createExecutor(p);
+    if (!executor && p.onGpu())
+      return unavailable(fmt::format("{}: instance {} (instance_group {}, KIND_GPU on GPU {}): {}", where,
+                                     m->executors_.size(), p.group, p.gpu, executor.status().str()));
     if (!executor) return Status::fromIr(executor.status(), Status::Code::Unavailable);
+    if (p.onGpu()) spdlog::info("{}: instance {} runs on {}", where, m->executors_.size(), executor.value()->device());
     m->executors_.push_back(executor.take());
   }
-  if (config.instance_group().empty()) {
-    auto* g = config.add_instance_group();
-    g->set_count(1);
-  }
-  for (int i = 0; i < config.instance_group_size(); ++i) {
-    auto* g = config.mutable_instance_group(i);
-    if (g->name().empty()) g->set_name(fmt::format("{}_{}", m->name_, i));
-    if (g->count() == 0) g->set_count(1);
-    g->set_kind(inference::ModelInstanceGroup::KIND_CPU);
-  }
+  completeInstanceGroups(config, m->name_, instances);
+  m->instances_ = std::move(instances);
 
   // ---- inputs: forward's arguments, checked against the config ----
   const runtime::Signature& sig = m->executors_.front()->signature();

@@ -31,6 +31,7 @@
 #include "model_config.pb.h"
 #include "runtime/Executor.h"
 #include "runtime/RuntimeValue.h"
+#include "server/InstanceGroups.h"
 #include "server/Metrics.h"
 #include "server/SequenceId.h"
 #include "server/Status.h"
@@ -97,8 +98,10 @@ struct InferJob {
   void reset();
 };
 
-/// Builds the executor of one instance; called once per instance.
-using ExecutorFactory = std::function<ir::Expected<std::unique_ptr<runtime::Executor>>()>;
+/// Builds the executor of one instance, where `placement` says (the CPU or
+/// a GPU); called once per instance.
+using ExecutorFactory =
+    std::function<ir::Expected<std::unique_ptr<runtime::Executor>>(const InstancePlacement& placement)>;
 
 /// What a Model is built from (see Repository.cpp).
 struct ModelSpec {
@@ -109,6 +112,9 @@ struct ModelSpec {
   /// (the compiled program on the CPU executor) or "torchscript" (the interpreter).
   std::string backend = "cocktail";
   ExecutorFactory createExecutor;
+  /// Where each instance runs (placeInstances); empty: from the config's
+  /// instance_group with no GPU, as a caller without GPUs has it.
+  std::vector<InstancePlacement> instances;
   /// Runs of every instance on zeros of the smallest shapes before the model
   /// serves. The probe that learns the outputs always runs on instance 0 and
   /// counts as its first.
@@ -149,6 +155,8 @@ class Model {
     return std::find(growableSymbols_.begin(), growableSymbols_.end(), symbol) != growableSymbols_.end();
   }
   int64_t maxDimBound() const { return maxDimBound_; }
+  /// Where each instance runs.
+  const std::vector<InstancePlacement>& instances() const { return instances_; }
   /// True when config.pbtxt has sequence_batching: every request belongs to a sequence.
   bool sequenceBatching() const { return sequences_ != nullptr; }
   /// The timeout for requests that give none (0: none).
@@ -211,6 +219,7 @@ class Model {
 
   std::unique_ptr<SequenceBatcher> sequences_;  // config.pbtxt's sequence_batching
   std::vector<std::unique_ptr<runtime::Executor>> executors_;
+  std::vector<InstancePlacement> instances_;
   std::vector<std::thread> threads_;
 
   mutable std::mutex mu_;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -156,9 +157,24 @@ bool isValidModelName(const std::string& name) {
          name.find('\\') == std::string::npos && name.find('\0') == std::string::npos;
 }
 
-Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {}
+Repository::Repository(RepositoryOptions options, Metrics* metrics) : options_(std::move(options)), metrics_(metrics) {
+  if (!options_.gpus) options_.gpus = machineGpus();
+  // nv_gpu_memory_*: the GPUs KIND_GPU instances run on, read when scraped.
+  if (metrics_)
+    metrics_->setGpuMemorySource([this] {
+      std::set<int> used;
+      for (const auto& model : loaded())
+        for (const InstancePlacement& p : model->instances())
+          if (p.onGpu()) used.insert(p.gpu);
+      std::vector<GpuMemoryReading> readings;
+      for (int gpu : used)
+        if (auto m = options_.gpus->memory(gpu)) readings.push_back(*m);
+      return readings;
+    });
+}
 
 Repository::~Repository() {
+  if (metrics_) metrics_->setGpuMemorySource(nullptr);
   stopGrowing();
   if (growThread_.joinable()) growThread_.join();
   unloadAll();
@@ -332,6 +348,21 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
   auto backend = backendFromConfig(*config);
   if (!backend) return backend.status();
   const runtime::TorchScriptOptions interpreter = applyBackendParameters(*config, *backend, fmt::format("model '{}'", name));
+  // KIND_GPU: the GPUs are asked for first, so that a machine without one
+  // says so (rather than a compile for a GPU nobody has); never the CPU instead.
+  const bool gpu = wantsGpu(*config);
+  int visibleGpus = 0;
+  std::string noGpu;
+  if (gpu) {
+    if (*backend == ModelBackend::TorchScript)
+      return unavailable(
+          fmt::format("model '{}': KIND_GPU runs compiled models; parameter {} \"torchscript\" runs on "
+                      "the CPU (use KIND_CPU, or leave out {})",
+                      name, kBackendParameter, kBackendParameter));
+    visibleGpus = options_.gpus->count(noGpu);
+  }
+  auto placement = placeInstances(*config, visibleGpus, noGpu);
+  if (!placement) return placement.status();
   std::map<int64_t, std::shared_ptr<Model>> built;
   for (int64_t v : versions) {
     ModelSpec spec;
@@ -341,6 +372,7 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     spec.backend = backendName(*backend);
     spec.defaultMaxQueueSize = options_.maxQueueSize;
     spec.modelDir = dir;
+    spec.instances = *placement;
     if (*backend == ModelBackend::TorchScript) {
       auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config, interpreter);
       if (!factory) return factory.status();
@@ -354,14 +386,18 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
         std::shared_lock lock(mu_);
         if (auto it = entries_.find(name); it != entries_.end()) bounds.grown = it->second.grownBounds;
       }
-      auto program = obtainProgram(name, v, dir / std::to_string(v), *config, bounds, spec.growableSymbols);
-      if (!program) return program.status();
+      auto artifact =
+          obtainArtifact(name, v, dir / std::to_string(v), *config, bounds, gpu ? "cuda" : "cpu", spec.growableSymbols);
+      if (!artifact) return artifact.status();
       spec.maxDimBound = options_.maxDimBound;
       // Growing reloads the model, and a reload ends the live sequences
       // (their states would be lost): a sequence model keeps its bounds.
       if (config->has_sequence_batching()) spec.growableSymbols.clear();
-      spec.createExecutor = [program = *program] {
-        return runtime::createCpuExecutor(program, runtime::torchScriptIslands());
+      // A CUDA artifact's scheduled program runs on the CPU too: a config may mix KIND_CPU and KIND_GPU groups.
+      spec.createExecutor = [artifact = *artifact, gpus = options_.gpus](
+                                const InstancePlacement& p) -> ir::Expected<std::unique_ptr<runtime::Executor>> {
+        if (p.onGpu()) return gpuExecutor(*gpus, *artifact, p.gpu);
+        return runtime::createCpuExecutor(artifact->program, runtime::torchScriptIslands());
       };
     }
     auto model = Model::create(std::move(spec), metrics_);
@@ -371,11 +407,9 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
   return built;
 }
 
-StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std::string& name, int64_t version,
-                                                                       const fs::path& versionDir,
-                                                                       const inference::ModelConfig& config,
-                                                                       const VariableDimBounds& bounds,
-                                                                       std::vector<std::string>& variableSymbols) {
+StatusOr<std::shared_ptr<const runtime::Artifact>> Repository::obtainArtifact(
+    const std::string& name, int64_t version, const fs::path& versionDir, const inference::ModelConfig& config,
+    const VariableDimBounds& bounds, const std::string& target, std::vector<std::string>& variableSymbols) {
   std::error_code ec;
   fs::path file;
   if (!config.default_model_filename().empty()) file = versionDir / config.default_model_filename();
@@ -387,7 +421,12 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
   if (file.extension() == ".cocktail") {
     auto artifact = runtime::loadArtifact(file.string());
     if (!artifact) return Status::fromIr(artifact.status(), Status::Code::Unavailable);
-    return std::shared_ptr<const ir::Program>(artifact->program);
+    if (target == "cuda" && !artifact->codeFor("cuda"))
+      return unavailable(
+          fmt::format("model '{}' version {}: KIND_GPU needs CUDA code, but {} was compiled for target {} "
+                      "(compile it with --target cuda, or serve the model.pt)",
+                      name, version, file.string(), artifact->target));
+    return std::make_shared<const runtime::Artifact>(artifact.take());
   }
 
   // A TorchScript file: compile it, or take the compiled artifact from the cache.
@@ -398,6 +437,7 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
   uint64_t key = fnv1a(*bytes);
   for (const std::string& s : *specs) key = fnv1a(s + "\n", key);
   key = fnv1a(runtime::compilerVersion(), key);
+  if (target != "cpu") key = fnv1a("target " + target, key);  // CPU entries keep the keys they had
   fs::path cached;
   if (!options_.cacheDir.empty()) {
     cached = options_.cacheDir / fmt::format("{}-{:016x}.cocktail", name, key);
@@ -405,20 +445,24 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
       auto artifact = runtime::loadArtifact(cached.string());
       if (artifact) {
         spdlog::info("model '{}' version {}: compiled artifact from the cache ({})", name, version, cached.string());
-        return std::shared_ptr<const ir::Program>(artifact->program);
+        return std::make_shared<const runtime::Artifact>(artifact.take());
       }
       spdlog::warn("model '{}': ignoring a bad cache entry: {}", name, artifact.status().str());
     }
   }
   std::string joined;
   for (const std::string& spec : *specs) joined += (joined.empty() ? "" : " ") + spec;
-  spdlog::info("model '{}' version {}: compiling {} for {}", name, version, file.string(), joined);
+  spdlog::info("model '{}' version {}: compiling {} for {} (target {})", name, version, file.string(), joined, target);
   driver::CompileOptions options;
   options.inputSpecs = *specs;
-  options.target = "cpu";
+  options.target = target;
   auto compiled = driver::compileTorchScript(file.string(), options);
-  if (!compiled)
-    return Status::fromIr(compiled.status(), Status::Code::Unavailable);
+  if (!compiled && target == "cuda") {
+    const Status why = Status::fromIr(compiled.status(), Status::Code::Unavailable);
+    return unavailable(fmt::format("model '{}' version {}: KIND_GPU: compiling for the GPU (target cuda) failed: {}",
+                                   name, version, why.message()));
+  }
+  if (!compiled) return Status::fromIr(compiled.status(), Status::Code::Unavailable);
   for (const auto& f : compiled->fallbacks) spdlog::warn("model '{}': {}", name, driver::describeFallback(f, file.string()));
   if (!cached.empty()) {
     fs::create_directories(options_.cacheDir, ec);
@@ -428,7 +472,7 @@ StatusOr<std::shared_ptr<const ir::Program>> Repository::obtainProgram(const std
     if (saved.ok()) fs::rename(tmp, cached, ec);
     if (!saved.ok() || ec) spdlog::warn("model '{}': could not cache the compiled artifact in {}", name, cached.string());
   }
-  return std::shared_ptr<const ir::Program>(compiled->artifact.program);
+  return std::make_shared<const runtime::Artifact>(std::move(compiled->artifact));
 }
 
 StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& name, int64_t version,
@@ -450,7 +494,7 @@ StatusOr<ExecutorFactory> Repository::torchScriptExecutors(const std::string& na
   auto specs = ir::parseInputSpecs(*texts, &symbols);
   if (!specs) return Status::fromIr(specs.status(), Status::Code::InvalidArgument);
   // Each instance loads its own module, as Triton's instances do.
-  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols, options] {
+  return ExecutorFactory([path = file.string(), specs = specs.take(), symbols, options](const InstancePlacement&) {
     return runtime::createTorchScriptExecutor(path, specs, symbols, options);
   });
 }

@@ -28,7 +28,9 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/Artifact.h"
 #include "runtime/TorchScriptExecutor.h"
+#include "server/GpuDevices.h"
 #include "server/Metrics.h"
 #include "server/Model.h"
 #include "server/ModelConfig.h"
@@ -52,6 +54,9 @@ struct RepositoryOptions {
   int64_t defaultDimBound = kDefaultDimBound;
   /// The largest bound such a dim is recompiled for when a request is larger.
   int64_t maxDimBound = kDefaultMaxDimBound;
+  /// The GPUs KIND_GPU instances run on; null: the machine's (machineGpus()).
+  /// Tests give an emulated device here.
+  std::shared_ptr<GpuDevices> gpus;
 };
 
 struct IndexEntry {
@@ -119,11 +124,14 @@ class Repository {
   };
 
   StatusOr<std::map<int64_t, std::shared_ptr<Model>>> build(const std::string& name);
-  StatusOr<std::shared_ptr<const ir::Program>> obtainProgram(const std::string& name, int64_t version,
-                                                             const std::filesystem::path& versionDir,
-                                                             const inference::ModelConfig& config,
-                                                             const VariableDimBounds& bounds,
-                                                             std::vector<std::string>& variableSymbols);
+  /// The compiled artifact of a version: its model.cocktail as is, or its
+  /// model.pt compiled for `target` ("cpu", or "cuda" for KIND_GPU instances).
+  StatusOr<std::shared_ptr<const runtime::Artifact>> obtainArtifact(const std::string& name, int64_t version,
+                                                                    const std::filesystem::path& versionDir,
+                                                                    const inference::ModelConfig& config,
+                                                                    const VariableDimBounds& bounds,
+                                                                    const std::string& target,
+                                                                    std::vector<std::string>& variableSymbols);
   void growLoop();
   /// Recompiles `name` for `bounds` (merged into its grown bounds) unless it already has them.
   Status growNow(const std::string& name, const std::map<std::string, int64_t>& bounds);

@@ -61,6 +61,8 @@ int main(int argc, char** argv) {
       "A model repository is Triton's layout:\n"
       "  models/loop/config.pbtxt      name, max_batch_size, input, output, instance_group,\n"
       "                                dynamic_batching, model_warmup, parameters (protobuf text format)\n"
+      "                                instance_group kind KIND_GPU runs the model on the GPU (CUDA);\n"
+      "                                KIND_CPU and KIND_AUTO on the CPU\n"
       "  models/loop/1/model.pt        TorchScript; compiled on load (and cached), or\n"
       "  models/loop/1/model.cocktail  an artifact written by cocktail-compile\n"
       "Input specs for compiling model.pt go in config.pbtxt, as cocktail-compile's --input:\n"

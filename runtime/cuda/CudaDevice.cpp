@@ -17,15 +17,19 @@ ir::Status check(cudaError_t err, const std::string& what) {
 
 #define COCKTAIL_CUDA_CHECK(call, what) COCKTAIL_RETURN_IF_ERROR(check((call), (what)))
 
-ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaPlan& plan, const TargetCode& code) {
+ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaPlan& plan, const TargetCode& code, int gpu) {
   int count = 0;
   if (cudaError_t err = cudaGetDeviceCount(&count); err != cudaSuccess || count == 0) {
     cudaGetLastError();
     return ir::Status::error(fmt::format("no GPU: {}", err != cudaSuccess ? cudaGetErrorString(err) : "no CUDA device"));
   }
+  if (gpu < 0 || gpu >= count)
+    return ir::Status::error(fmt::format("no GPU {}: this machine has {} (0 to {})", gpu, count, count - 1));
   std::unique_ptr<CudaDevice> d(new CudaDevice());
+  d->gpu_ = gpu;
+  COCKTAIL_CUDA_CHECK(cudaSetDevice(gpu), fmt::format("selecting GPU {}", gpu));
   cudaDeviceProp prop{};
-  COCKTAIL_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0), "reading the properties of device 0");
+  COCKTAIL_CUDA_CHECK(cudaGetDeviceProperties(&prop, gpu), fmt::format("reading the properties of GPU {}", gpu));
   if (!prop.cooperativeLaunch)
     return ir::Status::error(fmt::format("{} does not support cooperative launches, which persistent kernels need", prop.name));
   // The cubin built for this GPU, else PTX for the driver to JIT.
@@ -38,7 +42,8 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaPlan& pla
   COCKTAIL_CUDA_CHECK(cudaLibraryLoadData(&library, image->data(), nullptr, nullptr, 0, nullptr, nullptr, 0),
                       fmt::format("loading the {} of the artifact", cubin != code.binaries.end() ? arch + " cubin" : "PTX"));
   d->library_ = library;
-  d->description_ = fmt::format("cuda:0 ({}, {}, {})", prop.name, arch, cubin != code.binaries.end() ? "cubin" : "PTX JIT");
+  d->description_ =
+      fmt::format("cuda:{} ({}, {}, {})", gpu, prop.name, arch, cubin != code.binaries.end() ? "cubin" : "PTX JIT");
   for (const KernelInfo& k : plan.kernels) {
     cudaKernel_t handle = nullptr;
     COCKTAIL_CUDA_CHECK(cudaLibraryGetKernel(&handle, library, k.name.c_str()), "finding kernel " + k.name);
@@ -81,6 +86,7 @@ ir::Expected<std::unique_ptr<CudaDevice>> CudaDevice::create(const CudaPlan& pla
 }
 
 CudaDevice::~CudaDevice() {
+  cudaSetDevice(gpu_);
   if (stream_) cudaStreamSynchronize(static_cast<cudaStream_t>(stream_));
   if (arena_) cudaFree(arena_);
   if (stream_) cudaStreamDestroy(static_cast<cudaStream_t>(stream_));
@@ -89,6 +95,7 @@ CudaDevice::~CudaDevice() {
 
 ir::Status CudaDevice::write(int64_t offset, const void* src, int64_t bytes) {
   if (offset < 0 || offset + bytes > arenaBytes_) return ir::Status::error("write outside the arena");
+  COCKTAIL_CUDA_CHECK(cudaSetDevice(gpu_), fmt::format("selecting GPU {}", gpu_));
   COCKTAIL_CUDA_CHECK(cudaMemcpyAsync(arena_ + offset, src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice,
                                       static_cast<cudaStream_t>(stream_)),
                       "copying to the device");
@@ -99,6 +106,7 @@ ir::Status CudaDevice::write(int64_t offset, const void* src, int64_t bytes) {
 
 ir::Status CudaDevice::read(int64_t offset, void* dst, int64_t bytes) {
   if (offset < 0 || offset + bytes > arenaBytes_) return ir::Status::error("read outside the arena");
+  COCKTAIL_CUDA_CHECK(cudaSetDevice(gpu_), fmt::format("selecting GPU {}", gpu_));
   COCKTAIL_CUDA_CHECK(cudaMemcpyAsync(dst, arena_ + offset, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost,
                                       static_cast<cudaStream_t>(stream_)),
                       "copying from the device");
@@ -108,6 +116,7 @@ ir::Status CudaDevice::read(int64_t offset, void* dst, int64_t bytes) {
 
 ir::Status CudaDevice::launch(const KernelInfo& info, int64_t grid, const std::vector<char>& frame) {
   const Kernel& k = kernels_.at(info.name);
+  COCKTAIL_CUDA_CHECK(cudaSetDevice(gpu_), fmt::format("selecting GPU {}", gpu_));
   void* args[] = {const_cast<char*>(frame.data())};  // the kernel's one parameter, CocktailFrame, by value
   auto stream = static_cast<cudaStream_t>(stream_);
   if (info.kind == KernelInfo::Kind::Operator) {

@@ -5,7 +5,10 @@
 // cudaLibraryLoadData, allocates the arena once, and launches persistent
 // kernels cooperatively, one block per SM once the occupancy API says one
 // fits with its dynamic shared memory (a grid barrier needs every block
-// resident). Every CUDA call and every launch is checked.
+// resident). Every CUDA call and every launch is checked. Each device is one
+// GPU, one stream and one arena; every call selects its GPU first, since the
+// CUDA runtime's current device belongs to the calling thread and a server
+// instance is opened on one thread and runs on another.
 //
 // Written against the CUDA 13 runtime API and compiled in CI, but not yet
 // run on a GPU: no session so far has had one (see docs/cuda.md).
@@ -25,8 +28,9 @@ namespace cocktail::runtime::cuda {
 
 class CudaDevice final : public KernelDevice {
  public:
-  /// Fails with a clear message where there is no GPU, or no code for it.
-  static ir::Expected<std::unique_ptr<CudaDevice>> create(const CudaPlan& plan, const TargetCode& code);
+  /// On GPU `gpu` (a CUDA device ordinal). Fails with a clear message where
+  /// there is no GPU, no GPU `gpu`, or no code for it.
+  static ir::Expected<std::unique_ptr<CudaDevice>> create(const CudaPlan& plan, const TargetCode& code, int gpu = 0);
   ~CudaDevice() override;
 
   char* arena() override { return arena_; }
@@ -35,7 +39,7 @@ class CudaDevice final : public KernelDevice {
   ir::Status launch(const KernelInfo& kernel, int64_t grid, const std::vector<char>& frame) override;
 
   /// "cuda:0 (NVIDIA H100 80GB HBM3, sm_90, cubin)"
-  const std::string& description() const { return description_; }
+  std::string description() const override { return description_; }
 
  private:
   CudaDevice() = default;
@@ -45,6 +49,7 @@ class CudaDevice final : public KernelDevice {
     int64_t sharedBytes = 0; // dynamic shared memory per block
     int blockThreads = 0;
   };
+  int gpu_ = 0;
   void* library_ = nullptr;  // cudaLibrary_t
   void* stream_ = nullptr;   // cudaStream_t
   char* arena_ = nullptr;

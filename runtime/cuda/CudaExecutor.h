@@ -1,8 +1,9 @@
 //===- runtime/cuda/CudaExecutor.h - Running a CUDA artifact on the GPU ---------------------===//
 //
-// An Executor over a CUDA artifact: the kernels the artifact stores loaded
-// on the GPU (CudaDevice), its host plan run by PlanRunner. Nothing is
-// generated here: the plan comes from the artifact, checked when it loaded.
+// An Executor over a CUDA artifact on a GPU: the kernels the artifact stores
+// loaded on it (CudaDevice), its host plan run by PlanRunner (PlanExecutor.h).
+// Nothing is generated here: the plan comes from the artifact, checked when
+// it loaded.
 // Not yet run on a GPU (see docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
@@ -15,7 +16,8 @@
 
 namespace cocktail::runtime::cuda {
 
-/// Fails clearly where there is no GPU or the artifact has no CUDA code.
-ir::Expected<std::unique_ptr<Executor>> createCudaExecutor(const Artifact& artifact);
+/// Runs `artifact` on GPU `gpu` (a CUDA device ordinal). Fails clearly where
+/// there is no GPU, no GPU `gpu`, or the artifact has no CUDA code.
+ir::Expected<std::unique_ptr<Executor>> createCudaExecutor(const Artifact& artifact, int gpu = 0);
 
 }  // namespace cocktail::runtime::cuda

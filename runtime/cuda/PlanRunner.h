@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "ir/Program.h"
@@ -26,6 +27,8 @@ namespace cocktail::runtime::cuda {
 class KernelDevice {
  public:
   virtual ~KernelDevice() = default;
+  /// For messages and the executor's device(): "cuda:0 (NVIDIA H100 ..., sm_90, cubin)".
+  virtual std::string description() const = 0;
   /// The arena's address as kernels see it (the frame carries it).
   virtual char* arena() = 0;
   virtual ir::Status write(int64_t offset, const void* src, int64_t bytes) = 0;

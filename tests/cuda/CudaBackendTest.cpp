@@ -157,6 +157,7 @@ class ErrorWordDevice : public KernelDevice {
  public:
   ErrorWordDevice(const CudaPlan& plan, int64_t word0, int64_t value, int64_t size)
       : plan_(plan), arena_(static_cast<size_t>(plan.arenaBytes)), word_{word0, value, size} {}
+  std::string description() const override { return "error-word device"; }
   char* arena() override { return arena_.data(); }
   ir::Status write(int64_t offset, const void* src, int64_t bytes) override {
     std::memcpy(arena_.data() + offset, src, static_cast<size_t>(bytes));

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -66,6 +67,11 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   return d;
 }
 
+std::string EmuDevice::description() const {
+  return fmt::format("emulated CUDA device ({} blocks x {} threads, on the CPU)", options_.persistentBlocks,
+                     options_.blockThreads);
+}
+
 EmuDevice::~EmuDevice() {
   std::free(arena_);
   if (library_) dlclose(library_);
@@ -86,6 +92,12 @@ ir::Status EmuDevice::read(int64_t offset, void* dst, int64_t bytes) {
 ir::Status EmuDevice::launch(const runtime::cuda::KernelInfo& kernel, int64_t grid, const std::vector<char>& frame) {
   const unsigned blocks = grid > 0 ? static_cast<unsigned>(grid) : options_.persistentBlocks;
   ++launches_;
+  // The emulation's scheduler and built-in variables (cuda_emu.h) are
+  // process-wide, shared by every loaded module (GCC makes inline variables
+  // unique symbols across dlopen): one emulated launch at a time, whichever
+  // device and thread it comes from (the server runs an instance per thread).
+  static std::mutex oneLaunchAtATime;
+  std::lock_guard<std::mutex> lock(oneLaunchAtATime);
   if (launch_(entries_.at(kernel.name), frame.data(), blocks, options_.blockThreads,
               static_cast<unsigned long long>(kernel.sharedBytes), options_.switchLimit) != 0)
     return ir::Status::error(fmt::format("emulated kernel {} did not finish within {} fiber switches (a deadlock?)",

@@ -3,7 +3,8 @@
 // A KernelDevice for the plan runner that compiles the generated source with
 // the host C++ compiler against cuda_emu.h into a shared library, loads it,
 // and launches each kernel as fibers (one per CUDA thread). The arena is host
-// memory. For tests: it needs a C++ compiler at run time.
+// memory. For tests: it needs a C++ compiler at run time. Devices may be
+// used from several threads, but their launches run one at a time.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -35,6 +36,7 @@ class EmuDevice final : public runtime::cuda::KernelDevice {
                                                           const std::string& cudaSource, const EmuOptions& options);
   ~EmuDevice() override;
 
+  std::string description() const override;
   char* arena() override { return arena_; }
   ir::Status write(int64_t offset, const void* src, int64_t bytes) override;
   ir::Status read(int64_t offset, void* dst, int64_t bytes) override;

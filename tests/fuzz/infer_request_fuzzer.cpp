@@ -40,7 +40,9 @@ const cocktail::server::Model& model() {
     server::ModelSpec spec;
     spec.name = "model";
     spec.config.set_name("model");
-    spec.createExecutor = [program] { return runtime::createCpuExecutor(program, nullptr); };
+    spec.createExecutor = [program](const server::InstancePlacement&) {
+      return runtime::createCpuExecutor(program, nullptr);
+    };
     auto created = server::Model::create(std::move(spec), nullptr);
     if (!created) {
       std::fprintf(stderr, "infer_request_fuzzer: its model does not load: %s\n", created.status().message().c_str());

@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   server::ModelSpec spec;
   spec.name = "model";
   spec.config = *config;
-  spec.createExecutor = [] { return runtime::createCpuExecutor(program(), nullptr); };
+  spec.createExecutor = [](const server::InstancePlacement&) { return runtime::createCpuExecutor(program(), nullptr); };
   if (auto model = server::Model::create(std::move(spec), nullptr)) (*model)->stop();
   return 0;
 }

@@ -59,7 +59,7 @@ class ServerProcess {
     }
     close(out[1]);
     // Read lines until the listening line (model loads come first).
-    std::string text;
+    std::string& text = startupLog;
     char c;
     while (read(out[0], &c, 1) == 1) {
       text += c;
@@ -112,6 +112,8 @@ class ServerProcess {
   }
   static std::string fmt(std::string s) { return s; }
   int httpPort = 0, grpcPort = 0, metricsPort = 0;
+  /// What it printed up to its listening line: the startup models' loads.
+  std::string startupLog;
 
  private:
   pid_t pid_ = -1;

@@ -21,6 +21,9 @@
 #include "runtime/Artifact.h"
 #include "runtime/TorchInterop.h"
 #include "tests/server/ServerHarness.h"
+#if COCKTAIL_HAVE_CUDA
+#include "runtime/cuda/DeviceQuery.h"
+#endif
 
 using namespace serve_harness;
 namespace ir = cocktail::ir;
@@ -851,6 +854,60 @@ TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe
   ModelInferResponse resp;
   ASSERT_TRUE(infer(*stub, loopRequest(gCases[2]), &resp).ok());
   expectClose(floats(resp.raw_output_contents(0)), gCases[2].out);
+}
+
+TEST(ServerModes, KindGpuWithoutAGpuIsUnavailableWithTheReasonAndTheOthersServe) {
+#if COCKTAIL_HAVE_CUDA
+  if (runtime::cuda::queryCudaDevice().available)
+    GTEST_SKIP() << "this machine has a GPU: scripts/gpu-check.sh serves KIND_GPU on it";
+  const char* const why = "KIND_GPU, but there is no GPU to run it on";
+#else
+  const char* const why = "built without CUDA";
+#endif
+  fs::path repo = gRepo / "kindgpu";
+  fs::create_directories(repo);
+  fs::copy(gRepo / "repo" / "loop", repo / "loop", fs::copy_options::recursive);
+  fs::copy(gRepo / "repo" / "loop", repo / "loop_gpu", fs::copy_options::recursive);
+  {
+    std::ifstream in(repo / "loop" / "config.pbtxt");
+    std::stringstream config;
+    config << in.rdbuf();
+    std::string text = config.str();
+    text.replace(text.find("name: \"loop\""), 12, "name: \"loop_gpu\"");
+    text.replace(text.find("kind: KIND_CPU"), 14, "kind: KIND_GPU gpus: [ 0 ]");
+    std::ofstream(repo / "loop_gpu" / "config.pbtxt") << text;
+  }
+  ServerProcess server(repo, {"--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir()});
+  ASSERT_GT(server.grpcPort, 0) << "the server did not start";
+  auto stub = server.stub();
+  auto expectReason = [&](const std::string& text, const std::string& what) {
+    for (const char* part : {"model 'loop_gpu'", "instance_group 0", why})
+      EXPECT_NE(text.find(part), std::string::npos) << what << ": " << text;
+  };
+  // The index, the log and a load request all say why; never a quiet CPU instead.
+  grpc::ClientContext ctx;
+  inference::RepositoryIndexResponse index;
+  ASSERT_TRUE(stub->RepositoryIndex(&ctx, {}, &index).ok());
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  for (const auto& m : index.models()) byName[m.name()] = m;
+  EXPECT_EQ(byName["loop_gpu"].state(), "UNAVAILABLE");
+  expectReason(byName["loop_gpu"].reason(), "index");
+  const size_t logged = server.startupLog.find("model 'loop_gpu' is UNAVAILABLE");
+  ASSERT_NE(logged, std::string::npos) << server.startupLog;
+  expectReason(server.startupLog.substr(logged, server.startupLog.find('\n', logged) - logged), "log");
+  grpc::ClientContext loadCtx;
+  inference::RepositoryModelLoadRequest load;
+  load.set_model_name("loop_gpu");
+  inference::RepositoryModelLoadResponse loaded;
+  grpc::Status s = stub->RepositoryModelLoad(&loadCtx, load, &loaded);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  expectReason(s.error_message(), "load response");
+  ModelInferResponse resp;
+  s = infer(*stub, loopRequest(gCases[0], "loop_gpu"), &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+  EXPECT_EQ(byName["loop"].state(), "READY");
+  ASSERT_TRUE(infer(*stub, loopRequest(gCases[1]), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), gCases[1].out);
 }
 
 TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
