@@ -35,9 +35,8 @@ class Pool {
     std::unique_lock<std::mutex> one(callers_, std::try_to_lock);  // one parallel region at a time
     if (!one.owns_lock()) return false;
     body_ = &body;
-    chunks_ = chunks;
     pending_.store(chunks - 1, std::memory_order_relaxed);
-    publish();
+    publish(chunks);
     tInsideWorker = true;
     body(0);
     tInsideWorker = false;
@@ -51,39 +50,47 @@ class Pool {
     quit_.store(false);
     // The generation a worker starts from is read here, not by the new
     // thread: one that started late would otherwise miss a change made before.
-    const uint32_t start = generation_.load(std::memory_order_acquire);
+    const uint64_t start = work_.load(std::memory_order_acquire);
     for (int w = 1; w < workers; ++w) threads_.emplace_back([this, w, start] { loop(w, start); });
   }
 
   void stop() {
     quit_.store(true);
-    publish();
+    publish(0);
     for (auto& t : threads_) t.join();
     threads_.clear();
   }
 
-  /// A new generation for the workers: taking the sleep lock between the
-  /// change and the notify means no worker can miss it.
-  void publish() {
-    generation_.fetch_add(1, std::memory_order_release);
+  /// A new generation for the workers, a region of `chunks`: taking the
+  /// sleep lock between the change and the notify means no worker can miss it.
+  void publish(int chunks) {
+    uint64_t old = work_.load(std::memory_order_relaxed);
+    while (!work_.compare_exchange_weak(old, ((old >> 32) + 1) << 32 | static_cast<uint32_t>(chunks),
+                                        std::memory_order_release, std::memory_order_relaxed)) {
+    }
     { std::lock_guard<std::mutex> lock(sleep_); }
     wake_.notify_all();
   }
 
-  void loop(int index, uint32_t seen) {
+  void loop(int index, uint64_t seen) {
     tInsideWorker = true;
     for (;;) {
       // Spin a little (the next uOperator usually follows at once), then sleep.
-      uint32_t now = seen;
-      for (int spin = 0; spin < 4000 && now == seen; ++spin) now = generation_.load(std::memory_order_acquire);
+      uint64_t now = seen;
+      for (int spin = 0; spin < 4000 && now == seen; ++spin) now = work_.load(std::memory_order_acquire);
       if (now == seen) {
         std::unique_lock<std::mutex> lock(sleep_);
-        wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-        now = generation_.load(std::memory_order_acquire);
+        wake_.wait(lock, [&] { return work_.load(std::memory_order_acquire) != seen; });
+        now = work_.load(std::memory_order_acquire);
       }
       seen = now;
       if (quit_.load()) return;
-      if (index < chunks_) {
+      // The chunk count comes with the generation it belongs to. Read apart,
+      // a worker left out of one region could read the next region's count
+      // before that region was published, run its chunk, then run it again
+      // on seeing its generation: a chunk twice, and the caller returning
+      // while a chunk still ran.
+      if (index < static_cast<int>(now & 0xffffffffu)) {
         (*body_)(index);
         pending_.fetch_sub(1, std::memory_order_acq_rel);
       }
@@ -92,15 +99,18 @@ class Pool {
 
   std::vector<std::thread> threads_;
   std::mutex callers_;
-  std::atomic<uint32_t> generation_{0};
+  // The generation (high 32 bits) and its region's chunk count (low 32),
+  // published together by one release.
+  std::atomic<uint64_t> work_{0};
   // Sleeping workers wait here (std::atomic::wait in GCC 12's libstdc++ can
   // miss a notify_all, so the sleep is a plain condition variable).
   std::mutex sleep_;
   std::condition_variable wake_;
   std::atomic<int> pending_{0};
   std::atomic<bool> quit_{false};
+  // Read only by the workers taking part in the generation that set it: the
+  // next region cannot begin before they are done with it.
   const std::function<void(int)>* body_ = nullptr;
-  int chunks_ = 0;
 };
 
 int defaultWorkers() {
