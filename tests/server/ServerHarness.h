@@ -37,6 +37,18 @@ using inference::GRPCInferenceService;
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 
+/// A wait meant to let requests reach the server before the test goes on
+/// (a SIGTERM with requests in flight): longer under a sanitizer, where the
+/// server runs several times slower and a fixed 100 ms let the signal
+/// overtake requests on a loaded machine.
+inline std::chrono::milliseconds settleTime(int ms) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return std::chrono::milliseconds(ms * 10);
+#else
+  return std::chrono::milliseconds(ms);
+#endif
+}
+
 /// A cocktail-serve process; the ports come from its "listening:" line.
 class ServerProcess {
  public:

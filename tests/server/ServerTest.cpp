@@ -691,7 +691,7 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
     ModelInferResponse r;
     code = infer(*server.stub(), loopRequest(runaway, "slow"), &r, 600000).error_code();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(settleTime(300));
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(server.terminate(), 1);  // a request was still running at the exit timeout
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
@@ -867,7 +867,7 @@ TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
       if (infer(*stub, loopRequest(slow), &resp).ok()) ++ok;
       else ++failed;
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(settleTime(100));
   EXPECT_EQ(server.terminate(), 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 4);

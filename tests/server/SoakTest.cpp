@@ -295,7 +295,7 @@ TEST_F(SoakTest, MixedTrafficDuringReloadsAndCorruptionIsAnsweredAndNothingLeaks
       if (s.ok()) ++drained;
       else ADD_FAILURE() << "in flight at SIGTERM: " << describe(s);
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(settleTime(100));
   EXPECT_EQ(server.terminate(), 0);
   for (auto& t : inFlight) t.join();
   EXPECT_EQ(drained.load(), 4);
