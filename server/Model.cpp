@@ -96,12 +96,10 @@ StatusOr<std::shared_ptr<Model>> Model::create(ModelSpec spec, Metrics* metrics)
   const std::string where = fmt::format("model '{}' version {}", m->name_, m->version_);
 
   // ---- executors, one per instance ----
-  int count = 0;
-  for (const auto& g : config.instance_group()) count += g.count() > 0 ? g.count() : 1;
-  if (count == 0) count = 1;
+  const int64_t count = instanceCount(config);
   m->backend_ = spec.backend;
   if (!spec.createExecutor) return internalError(fmt::format("{}: no executor factory", where));
-  for (int i = 0; i < count; ++i) {
+  for (int64_t i = 0; i < count; ++i) {
     auto executor = spec.createExecutor();
     if (!executor) return Status::fromIr(executor.status(), Status::Code::Unavailable);
     m->executors_.push_back(executor.take());

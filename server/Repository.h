@@ -52,6 +52,9 @@ struct RepositoryOptions {
   int64_t defaultDimBound = kDefaultDimBound;
   /// The largest bound such a dim is recompiled for when a request is larger.
   int64_t maxDimBound = kDefaultMaxDimBound;
+  /// What one model (all its instances) may hold, estimated before it loads
+  /// (ModelMemory.h); 0: no limit.
+  int64_t modelMemoryLimit = 0;
 };
 
 struct IndexEntry {
@@ -119,6 +122,8 @@ class Repository {
   };
 
   StatusOr<std::map<int64_t, std::shared_ptr<Model>>> build(const std::string& name);
+  /// build(), with what it throws (std::bad_alloc, any std::exception) as its status.
+  StatusOr<std::map<int64_t, std::shared_ptr<Model>>> buildCatching(const std::string& name);
   StatusOr<std::shared_ptr<const ir::Program>> obtainProgram(const std::string& name, int64_t version,
                                                              const std::filesystem::path& versionDir,
                                                              const inference::ModelConfig& config,

@@ -77,6 +77,7 @@ class ServerProcess {
       text += c;
       if (c == '\n' && text.find("listening:") != std::string::npos) break;
     }
+    startupLog = text;
     // Keep reading what it prints (its log): a full pipe would block the
     // server on its next log line.
     drain_ = std::thread([fd = out[0]] {
@@ -124,6 +125,8 @@ class ServerProcess {
   }
   static std::string fmt(std::string s) { return s; }
   int httpPort = 0, grpcPort = 0, metricsPort = 0;
+  /// What it printed up to its listening line: the log of the startup loads.
+  std::string startupLog;
 
  private:
   pid_t pid_ = -1;
