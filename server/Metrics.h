@@ -8,11 +8,12 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <atomic>
 #include <map>
-#include <mutex>
 #include <memory>
-#include <thread>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -85,6 +86,7 @@ class Metrics {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> listenEnded_{false};  // set when thread_'s listen returns
 };
 
 }  // namespace cocktail::server

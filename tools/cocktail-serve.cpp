@@ -171,6 +171,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
+  // Before anything starts: a usage error binds no port.
+  auto memoryLimit = server::parseByteSize(modelMemoryLimit, "--model-memory-limit");
+  if (!memoryLimit) {
+    fmt::print(stderr, "cocktail-serve: {}\n", memoryLimit.status().message());
+    return 2;
+  }
   spdlog::set_pattern("cocktail-serve: %L %v");
   spdlog::set_level(verbose > 0 ? spdlog::level::debug : spdlog::level::info);
 
@@ -213,11 +219,6 @@ int main(int argc, char** argv) {
   ro.maxQueueSize = maxQueue;
   ro.defaultDimBound = defaultDimBound;
   ro.maxDimBound = std::max(maxDimBound, defaultDimBound);
-  auto memoryLimit = server::parseByteSize(modelMemoryLimit, "--model-memory-limit");
-  if (!memoryLimit) {
-    fmt::print(stderr, "cocktail-serve: {}\n", memoryLimit.status().message());
-    return 2;
-  }
   ro.modelMemoryLimit = *memoryLimit;
   if (!loadModels.empty() && ro.mode != server::ControlMode::Explicit) {
     fmt::print(stderr, "cocktail-serve: --load-model needs --model-control-mode explicit\n");
