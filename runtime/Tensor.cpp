@@ -4,6 +4,7 @@
 #include "ir/CacheAligned.h"
 #include "runtime/TensorPlacement.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -12,9 +13,14 @@
 
 namespace cocktail::runtime {
 
+// Throws std::length_error when the count does not fit an int64.
 int64_t numElements(const Shape& shape) {
+  // A zero dim anywhere makes the product 0, however large the others are.
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return 0;
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(n, d, &n))  // a wrapped count would size a buffer too small
+      throw std::length_error(fmt::format("shape {} has more elements than an int64 can count", shapeToString(shape)));
   return n;
 }
 
@@ -33,9 +39,12 @@ Tensor Tensor::withoutBuffer(DType dtype, Shape shape) {
 Tensor Tensor::empty(DType dtype, Shape shape) {
   Tensor t = withoutBuffer(dtype, std::move(shape));
   // Always allocate at least one element so that defined() holds for empty tensors.
-  size_t bytes = static_cast<size_t>(std::max<int64_t>(t.numel_, 1) * ir::dtypeSize(dtype));
-  t.buffer_ = TensorPlacement::take(dtype, t.shape_.size(), bytes);
-  if (!t.buffer_) t.buffer_ = ir::allocateCacheAligned(bytes);
+  int64_t bytes = 0;
+  if (__builtin_mul_overflow(std::max<int64_t>(t.numel_, 1), ir::dtypeSize(dtype), &bytes))
+    throw std::length_error(
+        fmt::format("a tensor of shape {} takes more bytes than an int64 can count", shapeToString(t.shape_)));
+  t.buffer_ = TensorPlacement::take(dtype, t.shape_.size(), static_cast<size_t>(bytes));
+  if (!t.buffer_) t.buffer_ = ir::allocateCacheAligned(static_cast<size_t>(bytes));
   return t;
 }
 

@@ -36,8 +36,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 }
 
 Metrics::~Metrics() {
-  if (http_) http_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (!thread_.joinable()) return;
+  // cpp-httplib's stop() does nothing until the listen has begun: a server
+  // stopped right after serve() (cocktail-serve refusing a later flag) then
+  // listened for good and the exit hung. Stop it once it has begun.
+  while (!http_->is_running() && !listenEnded_.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->stop();
+  thread_.join();
 }
 
 std::unique_ptr<ModelMetrics> Metrics::forModel(const std::string& model, const std::string& version) {
@@ -108,7 +113,10 @@ Status Metrics::serve(const std::string& address) {
     http_.reset();
     return unavailable(fmt::format("cannot serve metrics on {} (in use, or not an address)", address));
   }
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    http_->listen_after_bind();
+    listenEnded_.store(true);
+  });
   return Status::success();
 }
 

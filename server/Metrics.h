@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -103,6 +104,7 @@ class Metrics {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::thread thread_;
+  std::atomic<bool> listenEnded_{false};  // set when thread_'s listen returns
 };
 
 }  // namespace cocktail::server

@@ -1,6 +1,7 @@
 //===- server/ModelConfig.cpp -------------------------------------------------------===//
 #include "server/ModelConfig.h"
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -25,6 +26,12 @@ class ErrorCollector : public google::protobuf::io::ErrorCollector {
 };
 
 }  // namespace
+
+int64_t instanceCount(const inference::ModelConfig& config) {
+  int64_t count = 0;
+  for (const auto& g : config.instance_group()) count += g.count() > 0 ? g.count() : 1;
+  return std::max<int64_t>(count, 1);
+}
 
 int tensorIndexSuffix(const std::string& name) {
   size_t pos = name.rfind("__");

@@ -69,6 +69,10 @@ StatusOr<std::vector<std::string>> inputSpecsFromConfig(const inference::ModelCo
                                                         const VariableDimBounds& bounds = {},
                                                         std::vector<std::string>* variableSymbols = nullptr);
 
+/// The instances `config` asks for: instance_group counts summed (a group
+/// without a count is one), at least one.
+int64_t instanceCount(const inference::ModelConfig& config);
+
 /// The index in "OUTPUT__3" / "INPUT__3" (-1 when the name has no such suffix).
 int tensorIndexSuffix(const std::string& name);
 

@@ -2,6 +2,7 @@
 #include "server/Repository.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -14,10 +15,12 @@
 #include "ir/InputSpec.h"
 #include "runtime/Artifact.h"
 #include "runtime/CpuExecutor.h"
+#include "runtime/MemoryEstimate.h"
 #include "runtime/TorchInterop.h"
 #include "runtime/TorchScriptExecutor.h"
 #include "server/BackendParameters.h"
 #include "server/ModelConfig.h"
+#include "server/ModelMemory.h"
 
 namespace cocktail::server {
 namespace fs = std::filesystem;
@@ -233,7 +236,7 @@ Status Repository::load(const std::string& name) {
   if (!serving) setState(name, "LOADING", "");
   spdlog::info("loading model '{}'", name);
   std::string print = fingerprint(name);
-  auto built = build(name);
+  auto built = buildCatching(name);
   if (!built) {
     std::unique_lock lock(mu_);
     Entry& e = entries_[name];
@@ -337,6 +340,21 @@ void Repository::poll() {
   }
 }
 
+StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::buildCatching(const std::string& name) {
+  // A load runs a model's code (its compile, its warm-up runs) and allocates
+  // what the model asks for: whatever it throws fails this model, never the server.
+  try {
+    return build(name);
+  } catch (const std::bad_alloc&) {
+    return unavailable(
+        fmt::format("model '{}': out of memory while loading (std::bad_alloc), past what its "
+                    "memory estimate foresaw",
+                    name));
+  } catch (const std::exception& e) {
+    return unavailable(fmt::format("model '{}': loading failed: {}", name, e.what()));
+  }
+}
+
 StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std::string& name) {
   const fs::path dir = options_.root / name;
   auto config = readModelConfig(dir, name);
@@ -363,8 +381,23 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
   }
   auto placement = placeInstances(*config, visibleGpus, noGpu);
   if (!placement) return placement.status();
+  auto memoryLimit = modelMemoryLimit(*config, options_.modelMemoryLimit, fmt::format("model '{}'", name));
+  if (!memoryLimit) return memoryLimit.status();
+  const auto instances = static_cast<int64_t>(placement->size());
+  // The limit covers every version loaded together: each is checked with the ones before it.
+  int64_t heldByEarlierVersions = 0;
+  const auto checkMemory = [&](const std::string& where, int64_t bytes, std::string breakdown) -> Status {
+    if (heldByEarlierVersions > 0)
+      breakdown += fmt::format(", + {} for the versions before it", runtime::describeBytes(heldByEarlierVersions));
+    int64_t total = 0;
+    if (__builtin_add_overflow(bytes, heldByEarlierVersions, &total)) total = INT64_MAX;
+    COCKTAIL_SERVE_RETURN_IF_ERROR(checkModelMemory(where, total, breakdown, *memoryLimit));
+    heldByEarlierVersions = total;
+    return Status::success();
+  };
   std::map<int64_t, std::shared_ptr<Model>> built;
   for (int64_t v : versions) {
+    const std::string where = fmt::format("model '{}' version {}", name, v);
     ModelSpec spec;
     spec.name = name;
     spec.version = v;
@@ -376,6 +409,17 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
     if (*backend == ModelBackend::TorchScript) {
       auto factory = torchScriptExecutors(name, v, dir / std::to_string(v), *config, interpreter);
       if (!factory) return factory.status();
+      // Each instance loads its own module: about the file's bytes each.
+      std::error_code ec;
+      const fs::path file = dir / std::to_string(v) /
+                            (config->default_model_filename().empty() ? "model.pt" : config->default_model_filename());
+      const auto fileBytes = static_cast<int64_t>(fs::file_size(file, ec));
+      int64_t bytes = 0;
+      if (!ec && __builtin_mul_overflow(fileBytes, instances, &bytes)) bytes = INT64_MAX;
+      COCKTAIL_SERVE_RETURN_IF_ERROR(
+          checkMemory(where, bytes,
+                      fmt::format("{} instance(s) x {} of {}", instances, runtime::describeBytes(fileBytes),
+                                  file.filename().string())));
       spec.createExecutor = std::move(*factory);
       // The profiling executor profiles on the first call and optimizes on
       // the second; neither should land on a request.
@@ -389,6 +433,9 @@ StatusOr<std::map<int64_t, std::shared_ptr<Model>>> Repository::build(const std:
       auto artifact =
           obtainArtifact(name, v, dir / std::to_string(v), *config, bounds, gpu ? "cuda" : "cpu", spec.growableSymbols);
       if (!artifact) return artifact.status();
+      // Before any instance allocates its arena or packs its weights.
+      const runtime::MemoryEstimate estimate = runtime::estimateCpuMemory(*(*artifact)->program);
+      COCKTAIL_SERVE_RETURN_IF_ERROR(checkMemory(where, estimate.total(instances), estimate.str(instances)));
       spec.maxDimBound = options_.maxDimBound;
       // Growing reloads the model, and a reload ends the live sequences
       // (their states would be lost): a sequence model keeps its bounds.

@@ -57,6 +57,9 @@ struct RepositoryOptions {
   /// The GPUs KIND_GPU instances run on; null: the machine's (machineGpus()).
   /// Tests give an emulated device here.
   std::shared_ptr<GpuDevices> gpus;
+  /// What one model (all its instances) may hold, estimated before it loads
+  /// (ModelMemory.h); 0: no limit.
+  int64_t modelMemoryLimit = 0;
 };
 
 struct IndexEntry {
@@ -124,6 +127,8 @@ class Repository {
   };
 
   StatusOr<std::map<int64_t, std::shared_ptr<Model>>> build(const std::string& name);
+  /// build(), with what it throws (std::bad_alloc, any std::exception) as its status.
+  StatusOr<std::map<int64_t, std::shared_ptr<Model>>> buildCatching(const std::string& name);
   /// The compiled artifact of a version: its model.cocktail as is, or its
   /// model.pt compiled for `target` ("cpu", or "cuda" for KIND_GPU instances).
   StatusOr<std::shared_ptr<const runtime::Artifact>> obtainArtifact(const std::string& name, int64_t version,

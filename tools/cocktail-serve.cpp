@@ -30,6 +30,7 @@
 #include "server/HttpServer.h"
 #include "server/Metrics.h"
 #include "server/ModelConfig.h"
+#include "server/ModelMemory.h"
 #include "server/Repository.h"
 
 using namespace cocktail;
@@ -74,6 +75,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", runtime::compilerVersion());
   std::string repository, controlMode = "none", grpcAddress = "0.0.0.0", metricsAddress = "0.0.0.0", httpAddress = "0.0.0.0";
   std::string cacheDir = defaultCacheDir();
+  const int64_t defaultMemoryLimit = server::defaultModelMemoryLimit();
+  std::string modelMemoryLimit = std::to_string(defaultMemoryLimit);
   std::vector<std::string> loadModels;
   int httpPort = 8000, grpcPort = 8001, metricsPort = 8002, pollSecs = 15, exitTimeoutSecs = 30, grpcThreads = 2;
   // cpp-httplib serves a connection on one pool thread for as long as the
@@ -144,6 +147,14 @@ int main(int argc, char** argv) {
                  "The largest bound a -1 dim is recompiled for when a request is above its bound (default 4096);\n"
                  "a larger dim is refused with this limit, e.g. --max-dim-bound 16384")
       ->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
+  app.add_option(
+      "--model-memory-limit", modelMemoryLimit,
+      fmt::format("What one model (all its versions and instances) may hold, estimated before it loads: its\n"
+                  "weights, and per instance its arena and packed weights; a model above it is UNAVAILABLE\n"
+                  "with the estimate. Bytes or K/M/G/T (binary); a config.pbtxt may lower it with the\n"
+                  "parameter {}. 0: no limit. Default: half the physical memory ({} bytes here),\n"
+                  "e.g. --model-memory-limit 8GiB",
+                  server::kMemoryLimitParameter, defaultMemoryLimit));
   app.add_option("--cache-dir", cacheDir,
                  "Where compiled model.pt files are cached by content hash and compiler version\n"
                  "(default $XDG_CACHE_HOME/cocktail-serve or ~/.cache/cocktail-serve; '' disables), e.g. --cache-dir /var/cache/cocktail");
@@ -161,6 +172,12 @@ int main(int argc, char** argv) {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  }
+  // Before anything starts: a usage error binds no port.
+  auto memoryLimit = server::parseByteSize(modelMemoryLimit, "--model-memory-limit");
+  if (!memoryLimit) {
+    fmt::print(stderr, "cocktail-serve: {}\n", memoryLimit.status().message());
+    return 2;
   }
   spdlog::set_pattern("cocktail-serve: %L %v");
   spdlog::set_level(verbose > 0 ? spdlog::level::debug : spdlog::level::info);
@@ -204,6 +221,7 @@ int main(int argc, char** argv) {
   ro.maxQueueSize = maxQueue;
   ro.defaultDimBound = defaultDimBound;
   ro.maxDimBound = std::max(maxDimBound, defaultDimBound);
+  ro.modelMemoryLimit = *memoryLimit;
   if (!loadModels.empty() && ro.mode != server::ControlMode::Explicit) {
     fmt::print(stderr, "cocktail-serve: --load-model needs --model-control-mode explicit\n");
     return 1;

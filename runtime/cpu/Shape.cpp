@@ -102,8 +102,12 @@ View sliceView(const char* op, const Tensor& x, int64_t dim, std::optional<int64
   e = std::clamp<int64_t>(e, s, size);
   View v = identityView(x);
   v.offset = s * v.strides[d];
-  v.shape[d] = (e - s + step - 1) / step;
-  v.strides[d] *= step;
+  // ceil((e - s) / step) without forming e - s + step - 1, which wraps for a
+  // step near INT64_MAX; a dim of at most one element keeps its stride (it is
+  // never used), so stride * step is formed only when it stays inside the buffer.
+  const int64_t span = e - s;
+  v.shape[d] = span == 0 ? 0 : (span - 1) / step + 1;
+  if (v.shape[d] > 1) v.strides[d] *= step;
   return v;
 }
 
@@ -138,8 +142,9 @@ Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape) {
       inferred = static_cast<int64_t>(i);
     } else if (out[i] < 0) {
       throw std::invalid_argument(fmt::format("reshape: invalid shape dimension {} in {}", out[i], str(shape)));
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      throw std::invalid_argument(
+          fmt::format("reshape: shape {} has more elements than an int64 can count", str(shape)));
     }
   }
   if (inferred >= 0) {
@@ -278,7 +283,7 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
     throw std::out_of_range(fmt::format("narrow: start ({}) out of range for dimension {} of size {}",
                                         start, d, size));
   if (start < 0) start += size;
-  if (length < 0 || start + length > size)
+  if (length < 0 || length > size - start)
     throw std::out_of_range(fmt::format(
         "narrow: start ({}) + length ({}) exceeds dimension size ({}) of tensor {}", start,
         length, size, str(x.shape())));

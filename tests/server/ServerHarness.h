@@ -37,6 +37,18 @@ using inference::GRPCInferenceService;
 using inference::ModelInferRequest;
 using inference::ModelInferResponse;
 
+/// A wait meant to let requests reach the server before the test goes on
+/// (a SIGTERM with requests in flight): longer under a sanitizer, where the
+/// server runs several times slower and a fixed 100 ms let the signal
+/// overtake requests on a loaded machine.
+inline std::chrono::milliseconds settleTime(int ms) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  return std::chrono::milliseconds(ms * 10);
+#else
+  return std::chrono::milliseconds(ms);
+#endif
+}
+
 /// A cocktail-serve process; the ports come from its "listening:" line.
 class ServerProcess {
  public:
@@ -65,6 +77,7 @@ class ServerProcess {
       text += c;
       if (c == '\n' && text.find("listening:") != std::string::npos) break;
     }
+    startupLog = text;
     // Keep reading what it prints (its log): a full pipe would block the
     // server on its next log line.
     drain_ = std::thread([fd = out[0]] {
@@ -112,7 +125,7 @@ class ServerProcess {
   }
   static std::string fmt(std::string s) { return s; }
   int httpPort = 0, grpcPort = 0, metricsPort = 0;
-  /// What it printed up to its listening line: the startup models' loads.
+  /// What it printed up to its listening line: the log of the startup loads.
   std::string startupLog;
 
  private:

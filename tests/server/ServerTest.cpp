@@ -11,6 +11,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include <atomic>
+#include <functional>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -19,6 +21,7 @@
 #include "health.grpc.pb.h"
 #include "ir/Schedule.h"
 #include "runtime/Artifact.h"
+#include "runtime/MemoryEstimate.h"
 #include "runtime/TorchInterop.h"
 #include "tests/server/ServerHarness.h"
 #if COCKTAIL_HAVE_CUDA
@@ -694,7 +697,7 @@ TEST(ServerModes, RunawayLoopsStopAtTheirDeadlineAndAtShutdown) {
     ModelInferResponse r;
     code = infer(*server.stub(), loopRequest(runaway, "slow"), &r, 600000).error_code();
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  std::this_thread::sleep_for(settleTime(300));
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(server.terminate(), 1);  // a request was still running at the exit timeout
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
@@ -910,6 +913,115 @@ TEST(ServerModes, KindGpuWithoutAGpuIsUnavailableWithTheReasonAndTheOthersServe)
   expectClose(floats(resp.raw_output_contents(0)), gCases[1].out);
 }
 
+/// Copies the test repository's `from` model as `to`, its config.pbtxt
+/// renamed and then edited by `edit`.
+void copyModel(const fs::path& repo, const std::string& from, const std::string& to,
+               const std::function<void(std::string&)>& edit = {}) {
+  fs::copy(gRepo / "repo" / from, repo / to, fs::copy_options::recursive);
+  std::ifstream in(repo / to / "config.pbtxt");
+  std::stringstream config;
+  config << in.rdbuf();
+  std::string text = config.str();
+  const std::string name = "name: \"" + from + "\"";
+  text.replace(text.find(name), name.size(), "name: \"" + to + "\"");
+  if (edit) edit(text);
+  std::ofstream(repo / to / "config.pbtxt") << text;
+}
+
+// A model whose instances would not fit its memory limit is refused before
+// they allocate anything, with its estimate and the limit in the index and
+// the log; the other models load and serve.
+TEST(ServerModes, AModelOverItsMemoryLimitIsUnavailableWithTheEstimateAndTheOthersServe) {
+  fs::path repo = gRepo / "memory";
+  fs::create_directories(repo);
+  copyModel(repo, "loop", "loop");
+  // The same model with 64 instances instead of 2: 32 times the arenas.
+  copyModel(repo, "loop", "wide", [](std::string& text) {
+    ASSERT_NE(text.find("count: 2"), std::string::npos);
+    text.replace(text.find("count: 2"), 8, "count: 64");
+  });
+  copyModel(repo, "loop", "unreadable", [](std::string& text) {
+    text += "parameters { key: \"cocktail.memory_limit\" value { string_value: \"lots\" } }\n";
+  });
+  // What the server will estimate for `loop` (compiled as the server compiles it):
+  // the server's limit admits its 2 instances and not 64.
+  driver::CompileOptions options;
+  options.inputSpecs = {"xs:f32[T<=16,4]", "steps:i64"};
+  options.target = "cpu";
+  auto compiled = driver::compileTorchScript((repo / "loop" / "1" / "model.pt").string(), options);
+  ASSERT_TRUE(compiled.ok()) << compiled.status().str();
+  const runtime::MemoryEstimate estimate = runtime::estimateCpuMemory(*compiled->artifact.program);
+  ASSERT_GT(estimate.arenaBytes, 0);
+  const int64_t limit = estimate.total(2);
+  // Its own limit, one byte below what it needs.
+  const int64_t ownLimit = limit - 1;
+  copyModel(repo, "loop", "capped", [&](std::string& text) {
+    text +=
+        "parameters { key: \"cocktail.memory_limit\" value { string_value: \"" + std::to_string(ownLimit) + "\" } }\n";
+  });
+
+  ServerProcess server(repo, {"--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir(),
+                              "--model-memory-limit", std::to_string(limit)});
+  ASSERT_GT(server.grpcPort, 0) << "the server did not start";
+  auto stub = server.stub();
+  std::map<std::string, inference::RepositoryIndexResponse::ModelIndex> byName;
+  {
+    grpc::ClientContext ctx;
+    inference::RepositoryIndexResponse index;
+    ASSERT_TRUE(stub->RepositoryIndex(&ctx, {}, &index).ok());
+    for (const auto& m : index.models()) byName[m.name()] = m;
+  }
+  EXPECT_EQ(byName["loop"].state(), "READY");
+  EXPECT_EQ(byName["wide"].state(), "UNAVAILABLE");
+  const std::string wideReason = byName["wide"].reason();
+  for (const std::string& part :
+       {std::string("model 'wide' version 1"), "estimated " + runtime::describeBytes(estimate.total(64)),
+        std::string("64 instance(s)"), "memory limit of " + runtime::describeBytes(limit),
+        std::string("(--model-memory-limit)")})
+    EXPECT_NE(wideReason.find(part), std::string::npos) << "missing '" << part << "' in: " << wideReason;
+  EXPECT_NE(server.startupLog.find("model 'wide' is UNAVAILABLE: " + wideReason), std::string::npos)
+      << server.startupLog;
+  EXPECT_EQ(byName["capped"].state(), "UNAVAILABLE");
+  const std::string cappedReason = byName["capped"].reason();
+  for (const std::string& part : {std::string("model 'capped' version 1"), "estimated " + runtime::describeBytes(limit),
+                                  "memory limit of " + runtime::describeBytes(ownLimit),
+                                  std::string("(config.pbtxt parameter cocktail.memory_limit)")})
+    EXPECT_NE(cappedReason.find(part), std::string::npos) << "missing '" << part << "' in: " << cappedReason;
+  EXPECT_EQ(byName["unreadable"].state(), "UNAVAILABLE");
+  EXPECT_NE(byName["unreadable"].reason().find("cocktail.memory_limit: 'lots' is not a byte count"), std::string::npos)
+      << byName["unreadable"].reason();
+
+  // A load asked for over gRPC is refused the same way.
+  {
+    grpc::ClientContext ctx;
+    inference::RepositoryModelLoadRequest r;
+    r.set_model_name("wide");
+    inference::RepositoryModelLoadResponse resp;
+    grpc::Status s = stub->RepositoryModelLoad(&ctx, r, &resp);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << s.error_message();
+    EXPECT_NE(s.error_message().find("memory limit"), std::string::npos) << s.error_message();
+  }
+  ModelInferResponse resp;
+  ASSERT_TRUE(infer(*stub, loopRequest(gCases[1]), &resp).ok());
+  expectClose(floats(resp.raw_output_contents(0)), gCases[1].out);
+  grpc::Status refused = infer(*stub, loopRequest(gCases[1], "wide"), &resp);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("memory limit"), std::string::npos) << refused.error_message();
+}
+
+TEST(ServerModes, AModelMemoryLimitThatIsNotAByteCountIsAUsageError) {
+  const std::string cmd = std::string(COCKTAIL_SERVE_BINARY) + " --model-repository " + (gRepo / "repo").string() +
+                          " --model-memory-limit 12XB 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  ASSERT_TRUE(pipe);
+  std::string out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, pipe)) out.append(buf, n);
+  const int status = pclose(pipe);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << out;
+  EXPECT_NE(out.find("--model-memory-limit: '12XB' is not a byte count"), std::string::npos) << out;
+}
+
 TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
   ServerProcess server(gRepo / "repo", {"--cache-dir", cacheDir()});
   ASSERT_GT(server.grpcPort, 0);
@@ -924,7 +1036,7 @@ TEST(ServerModes, SigtermDrainsAcceptedRequestsThenExitsZero) {
       if (infer(*stub, loopRequest(slow), &resp).ok()) ++ok;
       else ++failed;
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(settleTime(100));
   EXPECT_EQ(server.terminate(), 0);
   for (auto& t : clients) t.join();
   EXPECT_EQ(ok.load(), 4);

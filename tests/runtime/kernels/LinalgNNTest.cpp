@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include "runtime/cpu/Gemm.h"
@@ -176,6 +177,9 @@ TEST(NN, Embedding) {
                    "index 10 is out of range for a table of 10 entries");
   EXPECT_THROW_MSG(embedding(fromAten(w), fromAten(at::tensor({-1}, at::kLong))), std::out_of_range,
                    "embedding");
+  // 2^63-1 is printed as itself (issue 22 saw -9223372036854775808).
+  EXPECT_THROW_MSG(embedding(fromAten(w), fromAten(at::tensor({int64_t{3}, std::numeric_limits<int64_t>::max()}))),
+                   std::out_of_range, "embedding: index 9223372036854775807 is out of range for a table of 10 entries");
 }
 
 TEST(NN, Conv2d) {

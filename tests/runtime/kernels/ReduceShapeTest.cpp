@@ -4,7 +4,9 @@
 // of runtime/cpu against ATen.
 //
 //===----------------------------------------------------------------------===//
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "runtime/cpu/WorkerPool.h"
 #include "tests/runtime/kernels/AtenCompare.h"
@@ -260,6 +262,49 @@ TEST(Shape, ExpandSliceSelectNarrow) {
   EXPECT_THROW_MSG(narrow(y, 0, 3, 3), std::out_of_range, "narrow");
 }
 
+// A step or length near INT64_MAX once wrapped the slice's length
+// ((e - s + step - 1) / step) and its stride (stride * step).
+TEST(Shape, SliceAndNarrowWithHugeValuesDoNotWrap) {
+  at::manual_seed(22);
+  const at::Tensor b = randomAten({5, 6}, DType::F32);
+  const Tensor y = fromAten(b);
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  const std::vector<std::tuple<int64_t, int64_t, int64_t>> slices = {
+      {0, 6, kMax},        {2, kMax, kMax},     {5, 6, kMax}, {6, kMax, kMax},
+      {0, kMax, kMax - 1}, {-kMax, kMax, kMax}, {1, 6, 5},    {1, 6, 6}};
+  for (int64_t dim : {0, 1})
+    for (const auto& [st, en, step] : slices) {
+      const Tensor got = slice(y, dim, st, en, step);
+      // ATen 1.13 cannot take these values itself (a stride * step that wraps
+      // negative; ints from 2^62 up read as symbolic), so it gets the same
+      // slice spelled small: bounds past the size clamp to it, and a step past
+      // the size selects what a step of the size does.
+      const int64_t size = b.size(dim);
+      const at::Tensor want =
+          at::slice(b, dim, std::clamp(st, -size, size), std::clamp(en, -size, size), std::min(step, size))
+              .contiguous();
+      EXPECT_LE(got.shape()[dim], 1) << dim << " " << st << ":" << en << ":" << step;
+      EXPECT_TRUE(sameAs(got, want)) << dim << " " << st << ":" << en << ":" << step;
+    }
+  const at::Tensor src = randomAten({5, 1}, DType::F32);
+  EXPECT_TRUE(sameAs(sliceScatter(y, fromAten(src), 1, 3, kMax, kMax), at::slice_scatter(b, src, 1, 3, 6, 6)));
+  EXPECT_THROW_MSG(narrow(y, 1, 2, kMax), std::out_of_range, "length (9223372036854775807)");
+  EXPECT_THROW_MSG(narrow(y, 1, -1, kMax), std::out_of_range, "exceeds dimension size (6)");
+}
+
+// A shape whose element count wraps an int64 ((2^62 + 1) * 4 == 4 mod 2^64)
+// once sized a 4-element buffer that the copy then wrote past.
+TEST(Shape, ElementCountPastInt64IsRefused) {
+  const Tensor x = fromAten(randomAten({1, 4}, DType::F32));
+  const int64_t wraps = (int64_t{1} << 62) + 1;
+  EXPECT_THROW_MSG(expand(x, {wraps, 4}), std::length_error, "more elements than an int64 can count");
+  EXPECT_THROW_MSG(reshape(x, {wraps, 4, 1}), std::invalid_argument, "more elements than an int64 can count");
+  EXPECT_THROW_MSG(reshape(x, {wraps, 4, -1}), std::invalid_argument, "more elements than an int64 can count");
+  EXPECT_THROW_MSG(Tensor::empty(DType::F64, {int64_t{1} << 60, 4}), std::length_error, "more bytes");
+  EXPECT_EQ(numElements({0, int64_t{1} << 62, 8}), 0) << "a zero dim makes any product 0";
+  EXPECT_EQ(expand(x, {0, 4}).numel(), 0);
+}
+
 TEST(Shape, CatStackSplitChunk) {
   at::manual_seed(22);
   const at::Tensor a = randomAten({2, 3}, DType::F32), b = randomAten({2, 5}, DType::F32);
@@ -335,6 +380,35 @@ TEST(Index, IndexSelectGather) {
   c10::List<c10::optional<at::Tensor>> atenIndices;
   atenIndices.push_back(c10::optional<at::Tensor>(negative));
   EXPECT_TRUE(sameAs(index(x, {fromAten(negative)}), at::index(a, atenIndices)));
+}
+
+// 2^63-1 as an index is printed as itself: once it came out as
+// -9223372036854775808 (issue 22); no other number may stand in for it.
+TEST(Index, Int64MaxIndexIsReportedExactly) {
+  const int64_t kMax = std::numeric_limits<int64_t>::max();
+  const Tensor x = fromAten(randomAten({4, 5}, DType::F32));
+  const Tensor maxIndex = fromAten(at::tensor({kMax}, at::kLong));
+  const auto messageOf = [](const auto& run) -> std::string {
+    try {
+      run();
+    } catch (const std::out_of_range& e) {
+      return e.what();
+    }
+    return "(no error)";
+  };
+  const std::vector<std::pair<std::string, std::string>> messages = {
+      {"select", messageOf([&] { select(x, 0, kMax); })},
+      {"index", messageOf([&] { index(x, {maxIndex}); })},
+      {"index_select", messageOf([&] { indexSelect(x, 1, maxIndex); })},
+      {"gather", messageOf([&] {
+         gather(x, 1, fromAten(at::full({4, 1}, kMax, at::kLong)));
+       })},
+      {"select_scatter", messageOf([&] { selectScatter(x, fromAten(randomAten({5}, DType::F32)), 0, kMax); })},
+  };
+  for (const auto& [op, message] : messages) {
+    EXPECT_NE(message.find(op + ": index 9223372036854775807 "), std::string::npos) << message;
+    EXPECT_EQ(message.find("-9223372036854775808"), std::string::npos) << message;
+  }
 }
 
 using Indices = std::vector<std::optional<Tensor>>;
