@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from test_cli_errors import expect_clean_failure, run_tool, save_inputs
+from cli_harness import expect_clean_failure, run_tool, save_inputs
 
 INT64_MAX = 2**63 - 1
 
