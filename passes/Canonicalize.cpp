@@ -3,6 +3,7 @@
 
 #include <limits>
 #include <optional>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -140,15 +141,21 @@ class Canonicalize final : public Pass {
       if (op.kind() == OpKind::Constant || op.numResults() != 1 || !read.count(op.result())) return;
       if (auto v = foldScalar(op)) scalars.emplace_back(&op, *v);
     });
+    // One walk rewrites every use (a walk per folded op would be quadratic).
+    std::unordered_map<const Value*, Value*> folded;
     for (auto& [op, value] : scalars) {
       ir::Attributes a;
       a.set("value", value);
       auto constant = std::make_unique<Op>(OpKind::Constant, std::vector<Value*>{},
                                            std::vector<ir::Type>{op->result()->type()}, std::move(a), op->loc());
       ir::Region& region = *op->parentRegion();
-      Op* c = region.insert(region.indexOf(op), std::move(constant));
-      ir::replaceAllUsesIn(body, op->result(), c->result());
+      folded[op->result()] = region.insert(region.indexOf(op), std::move(constant))->result();
     }
+    if (!folded.empty())
+      ir::walk(body, [&](Op& op) {
+        for (size_t i = 0; i < op.numOperands(); ++i)
+          if (auto it = folded.find(op.operand(i)); it != folded.end()) op.setOperand(i, it->second);
+      });
     ir::walk(body, [&](Op& op) {
       if (op.kind() != OpKind::If) return;
       if (auto cond = constantBool(op.operand(0)); cond && canInline(op, *cond)) branches.emplace_back(&op, *cond);
