@@ -40,11 +40,13 @@ class Pool {
     std::unique_lock<std::mutex> one(callers_, std::try_to_lock);  // one parallel region at a time
     if (!one.owns_lock()) return false;
     body_ = &body;
-    chunks_.store(chunks, std::memory_order_relaxed);
     completed_.store(0, std::memory_order_relaxed);
-    // A new region: its generation in the high half, the next chunk (0) in the low half.
+    // A new region, published in one store: its generation, its chunk count
+    // and its next chunk (0). A worker still in the last region must never
+    // see this region's count with that region's generation: it would claim
+    // a chunk the last region does not have, and run it with this body.
     const uint64_t region = (claims_.load(std::memory_order_relaxed) >> 32) + 1;
-    claims_.store(region << 32, std::memory_order_release);
+    claims_.store(region << 32 | static_cast<uint64_t>(chunks) << 16, std::memory_order_release);
     publish();
     tInsideWorker = true;
     int mine = 0;
@@ -108,10 +110,9 @@ class Pool {
   int claim(uint64_t region) {
     uint64_t v = claims_.load(std::memory_order_acquire);
     for (;;) {
-      if ((v >> 32) != region || static_cast<int>(v & 0xffffffffu) >= chunks_.load(std::memory_order_relaxed))
-        return -1;
-      if (claims_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire))
-        return static_cast<int>(v & 0xffffffffu);
+      const auto chunks = static_cast<int>(v >> 16 & 0xffff), next = static_cast<int>(v & 0xffff);
+      if ((v >> 32) != region || next >= chunks) return -1;
+      if (claims_.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return next;
     }
   }
 
@@ -122,20 +123,23 @@ class Pool {
   // miss a notify_all, so the sleep is a plain condition variable).
   std::mutex sleep_;
   std::condition_variable wake_;
-  // The current region's generation (high 32 bits) and next chunk (low 32).
+  // The current region: its generation (bits 32-63), chunk count (16-31) and
+  // next unclaimed chunk (0-15), changed together or not at all.
   std::atomic<uint64_t> claims_{0};
   std::atomic<int> completed_{0};  // chunks the workers finished in this region
   std::atomic<bool> quit_{false};
   const std::function<void(int)>* body_ = nullptr;
-  // Atomic only because a worker leaving a finished region may read it while
-  // the next region sets it; the claim's compare-exchange then fails anyway.
-  std::atomic<int> chunks_{0};
 };
+
+/// More workers than chunks a region can count (16 bits) are never useful.
+constexpr int kMaxWorkers = 1024;
+
+int clampWorkers(int64_t n) { return static_cast<int>(std::clamp<int64_t>(n, 1, kMaxWorkers)); }
 
 int defaultWorkers() {
   if (const char* env = std::getenv("COCKTAIL_NUM_THREADS"))
-    if (int n = std::atoi(env); n > 0) return n;
-  return std::max(1u, std::thread::hardware_concurrency());
+    if (int64_t n = std::atoll(env); n > 0) return clampWorkers(n);
+  return clampWorkers(std::thread::hardware_concurrency());
 }
 
 Pool& pool() {
@@ -148,7 +152,7 @@ Pool& pool() {
 
 int numWorkers() { return pool().size(); }
 
-void setNumWorkers(int n) { pool().resize(std::max(1, n)); }
+void setNumWorkers(int n) { pool().resize(clampWorkers(n)); }
 
 void parallelFor(int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& f) {
   if (n <= 0) return;

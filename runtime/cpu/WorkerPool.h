@@ -25,7 +25,7 @@ namespace cocktail::runtime::cpu {
 void parallelFor(int64_t n, int64_t minChunk, const std::function<void(int64_t, int64_t)>& f);
 
 int numWorkers();
-/// Resizes the pool (n >= 1). Not to be called while a parallelFor runs.
+/// Resizes the pool (n clamped to [1, 1024]). Not to be called while a parallelFor runs.
 void setNumWorkers(int n);
 
 }  // namespace cocktail::runtime::cpu
