@@ -859,6 +859,21 @@ TEST(ServerModes, AHandEditedArtifactIsUnavailableWithTheReasonAndTheOthersServe
   expectClose(floats(resp.raw_output_contents(0)), gCases[2].out);
 }
 
+/// Copies the test repository's `from` model as `to`, its config.pbtxt
+/// renamed and then edited by `edit`.
+void copyModel(const fs::path& repo, const std::string& from, const std::string& to,
+               const std::function<void(std::string&)>& edit = {}) {
+  fs::copy(gRepo / "repo" / from, repo / to, fs::copy_options::recursive);
+  std::ifstream in(repo / to / "config.pbtxt");
+  std::stringstream config;
+  config << in.rdbuf();
+  std::string text = config.str();
+  const std::string name = "name: \"" + from + "\"";
+  text.replace(text.find(name), name.size(), "name: \"" + to + "\"");
+  if (edit) edit(text);
+  std::ofstream(repo / to / "config.pbtxt") << text;
+}
+
 TEST(ServerModes, KindGpuWithoutAGpuIsUnavailableWithTheReasonAndTheOthersServe) {
 #if COCKTAIL_HAVE_CUDA
   if (runtime::cuda::queryCudaDevice().available)
@@ -869,17 +884,11 @@ TEST(ServerModes, KindGpuWithoutAGpuIsUnavailableWithTheReasonAndTheOthersServe)
 #endif
   fs::path repo = gRepo / "kindgpu";
   fs::create_directories(repo);
-  fs::copy(gRepo / "repo" / "loop", repo / "loop", fs::copy_options::recursive);
-  fs::copy(gRepo / "repo" / "loop", repo / "loop_gpu", fs::copy_options::recursive);
-  {
-    std::ifstream in(repo / "loop" / "config.pbtxt");
-    std::stringstream config;
-    config << in.rdbuf();
-    std::string text = config.str();
-    text.replace(text.find("name: \"loop\""), 12, "name: \"loop_gpu\"");
+  copyModel(repo, "loop", "loop");
+  copyModel(repo, "loop", "loop_gpu", [](std::string& text) {
+    ASSERT_NE(text.find("kind: KIND_CPU"), std::string::npos);
     text.replace(text.find("kind: KIND_CPU"), 14, "kind: KIND_GPU gpus: [ 0 ]");
-    std::ofstream(repo / "loop_gpu" / "config.pbtxt") << text;
-  }
+  });
   ServerProcess server(repo, {"--model-control-mode", "explicit", "--load-model", "*", "--cache-dir", cacheDir()});
   ASSERT_GT(server.grpcPort, 0) << "the server did not start";
   auto stub = server.stub();
@@ -911,21 +920,6 @@ TEST(ServerModes, KindGpuWithoutAGpuIsUnavailableWithTheReasonAndTheOthersServe)
   EXPECT_EQ(byName["loop"].state(), "READY");
   ASSERT_TRUE(infer(*stub, loopRequest(gCases[1]), &resp).ok());
   expectClose(floats(resp.raw_output_contents(0)), gCases[1].out);
-}
-
-/// Copies the test repository's `from` model as `to`, its config.pbtxt
-/// renamed and then edited by `edit`.
-void copyModel(const fs::path& repo, const std::string& from, const std::string& to,
-               const std::function<void(std::string&)>& edit = {}) {
-  fs::copy(gRepo / "repo" / from, repo / to, fs::copy_options::recursive);
-  std::ifstream in(repo / to / "config.pbtxt");
-  std::stringstream config;
-  config << in.rdbuf();
-  std::string text = config.str();
-  const std::string name = "name: \"" + from + "\"";
-  text.replace(text.find(name), name.size(), "name: \"" + to + "\"");
-  if (edit) edit(text);
-  std::ofstream(repo / to / "config.pbtxt") << text;
 }
 
 // A model whose instances would not fit its memory limit is refused before
