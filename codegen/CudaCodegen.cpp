@@ -40,6 +40,7 @@ std::string ctypeOf(DType t) {
     case DType::I64: return "i64";
     case DType::I32: return "int";
     case DType::I1: return "bool";
+    case DType::U8: return "unsigned char";
     default: return "";
   }
 }

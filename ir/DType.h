@@ -20,7 +20,8 @@ namespace cocktail::ir {
   X(BF16, "bf16", 2)       \
   X(I64, "i64", 8)         \
   X(I32, "i32", 4)         \
-  X(I1, "i1", 1)
+  X(I1, "i1", 1)           \
+  X(U8, "u8", 1)
 
 enum class DType : uint8_t {
 #define COCKTAIL_DTYPE_ENUM(E, N, S) E,
@@ -63,6 +64,17 @@ constexpr std::optional<DType> parseDType(std::string_view name) {
 
 constexpr bool isFloating(DType t) {
   return t == DType::F32 || t == DType::F64 || t == DType::F16 || t == DType::BF16;
+}
+
+/// The integer types (not i1): what torch.result_type ranks below floats.
+constexpr bool isInteger(DType t) { return t == DType::I64 || t == DType::I32 || t == DType::U8; }
+
+/// torch.promote_types within the integers: the wider type wins (u8 with i32
+/// is i32, anything with i64 is i64).
+constexpr DType promoteIntegers(DType a, DType b) {
+  if (a == DType::I64 || b == DType::I64) return DType::I64;
+  if (a == DType::I32 || b == DType::I32) return DType::I32;
+  return DType::U8;
 }
 
 }  // namespace cocktail::ir

@@ -43,7 +43,7 @@ DType promote(DType a, DType b) {
   if (b == DType::I1) return a;
   bool fa = ir::isFloating(a), fb = ir::isFloating(b);
   if (fa != fb) return fa ? a : b;
-  if (!fa) return DType::I64;
+  if (!fa) return ir::promoteIntegers(a, b);
   if (a == DType::F64 || b == DType::F64) return DType::F64;
   return DType::F32;
 }
@@ -413,6 +413,8 @@ class ShapeInference final : public Pass {
       case OpKind::All: {
         const Type& x = operandType(0);
         DType dt = (op.kind() == OpKind::Argmax || op.kind() == OpKind::Argmin) ? DType::I64 : DType::I1;
+        // any/all of a uint8 tensor stay uint8, as in ATen.
+        if (dt == DType::I1 && x.hasDType() && x.dtype() == DType::U8) dt = DType::U8;
         std::optional<std::vector<Dim>> dims;
         bool keepdim = attrs.getBool("keepdim").value_or(false);
         if (auto d = attrs.getInt("dim")) dims = reduce(x, {*d}, keepdim);
@@ -562,7 +564,7 @@ class ShapeInference final : public Pass {
       case OpKind::Index: {
         // x[..., i0, ..., i1, ...]: integer index tensors at increasing `dims`, broadcast together;
         // adjacent ones put the broadcast dims in their place, separated ones first (as ATen).
-        // Boolean masks make the shape depend on the data.
+        // Boolean masks (and uint8 ones, which ATen reads as masks) make the shape depend on the data.
         const Type& x = operandType(0);
         auto positions = attrs.getInts("dims");
         const size_t k = op.numOperands() - 1;
@@ -571,8 +573,8 @@ class ShapeInference final : public Pass {
         for (size_t i = 0; known && i < k; ++i) {
           const Type& idx = operandType(i + 1);
           const int64_t p = (*positions)[i];
-          known = idx.hasRank() && idx.hasDType() && idx.dtype() != DType::I1 && p >= 0 && p < x.rank() &&
-                  (i == 0 || p > (*positions)[i - 1]);
+          known = idx.hasRank() && idx.hasDType() && idx.dtype() != DType::I1 && idx.dtype() != DType::U8 && p >= 0 &&
+                  p < x.rank() && (i == 0 || p > (*positions)[i - 1]);
           shapes.push_back(dimsOf(idx));
         }
         if (!known) return set(tensorOf(dtypeOf(x), std::nullopt));

@@ -138,6 +138,7 @@ auto visitElement(const Tensor& t, F&& f) {
     case DType::I64: return f(static_cast<double>(*t.data<int64_t>()), *t.data<int64_t>());
     case DType::I32: return f(static_cast<double>(*t.data<int32_t>()), int64_t{*t.data<int32_t>()});
     case DType::I1: return f(*t.data<bool>() ? 1.0 : 0.0, int64_t{*t.data<bool>() ? 1 : 0});
+    case DType::U8: return f(static_cast<double>(*t.data<uint8_t>()), int64_t{*t.data<uint8_t>()});
     case DType::F16:
     case DType::BF16: break;
   }

@@ -38,6 +38,7 @@ std::optional<DType> dtypeOf(at::ScalarType t) {
     case at::kLong: return DType::I64;
     case at::kInt: return DType::I32;
     case at::kBool: return DType::I1;
+    case at::kByte: return DType::U8;
     case at::kHalf: return DType::F16;
     case at::kBFloat16: return DType::BF16;
     default: return std::nullopt;
@@ -51,6 +52,7 @@ at::ScalarType scalarTypeOf(DType t) {
     case DType::I64: return at::kLong;
     case DType::I32: return at::kInt;
     case DType::I1: return at::kBool;
+    case DType::U8: return at::kByte;
     case DType::F16: return at::kHalf;
     case DType::BF16: return at::kBFloat16;
   }

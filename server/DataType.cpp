@@ -14,7 +14,7 @@ constexpr Row kTable[] = {
     {ir::DType::F32, "FP32", inference::TYPE_FP32},   {ir::DType::F64, "FP64", inference::TYPE_FP64},
     {ir::DType::F16, "FP16", inference::TYPE_FP16},   {ir::DType::BF16, "BF16", inference::TYPE_BF16},
     {ir::DType::I64, "INT64", inference::TYPE_INT64}, {ir::DType::I32, "INT32", inference::TYPE_INT32},
-    {ir::DType::I1, "BOOL", inference::TYPE_BOOL},
+    {ir::DType::I1, "BOOL", inference::TYPE_BOOL},    {ir::DType::U8, "UINT8", inference::TYPE_UINT8},
 };
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <cstring>
 #include <map>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -58,6 +59,7 @@ Status typedContents(const Input& in, ir::DType dtype, const std::string& where,
     case ir::DType::I1: want = "bool_contents"; break;
     case ir::DType::I32: want = "int_contents"; break;
     case ir::DType::I64: want = "int64_contents"; break;
+    case ir::DType::U8: want = "uint_contents"; break;
     case ir::DType::F32: want = "fp32_contents"; break;
     case ir::DType::F64: want = "fp64_contents"; break;
     case ir::DType::F16:
@@ -85,6 +87,20 @@ const void* typedData(const Input& in, ir::DType dtype) {
     case ir::DType::F64: return c.fp64_contents().data();
     default: return nullptr;
   }
+}
+
+/// UINT8 travels as uint32 in contents.uint_contents, as Triton sends it: each
+/// value must fit a byte.
+Status narrowToUint8(const Input& in, const std::string& where, std::vector<uint8_t>& out) {
+  const auto& values = in.contents().uint_contents();
+  out.reserve(static_cast<size_t>(values.size()));
+  for (int j = 0; j < values.size(); ++j) {
+    if (values[j] > 255)
+      return invalidArgument(
+          fmt::format("{}: contents.uint_contents[{}] is {}, outside UINT8's range 0..255", where, j, values[j]));
+    out.push_back(static_cast<uint8_t>(values[j]));
+  }
+  return Status::success();
 }
 
 runtime::RuntimeValue scalarValue(ir::DType dtype, const void* bytes) {
@@ -225,6 +241,7 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
     // contents
     const int64_t elemSize = ir::dtypeSize(t.dtype);
     const void* data = nullptr;
+    std::vector<uint8_t> uint8Values;
     Typed typed;
     COCKTAIL_SERVE_RETURN_IF_ERROR(typedContents(in, t.dtype, where, typed));
     if (raw) {
@@ -244,7 +261,12 @@ Status prepareJob(const inference::ModelInferRequest& request, const Model& mode
         return invalidArgument(fmt::format("{}: contents.{} has {} elements, but shape {} needs {}{}", where, typed.field,
                                            typed.count, shapeString(in.shape()), numel,
                                            request.inputs_size() > 0 && typed.count == 0 ? " (no raw_input_contents either)" : ""));
-      data = typedData(in, t.dtype);
+      if (t.dtype == ir::DType::U8) {
+        COCKTAIL_SERVE_RETURN_IF_ERROR(narrowToUint8(in, where, uint8Values));
+        data = uint8Values.data();
+      } else {
+        data = typedData(in, t.dtype);
+      }
     }
     if (t.scalar) {
       job.inputs[k] = scalarValue(t.dtype, data);

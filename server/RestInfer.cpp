@@ -70,6 +70,11 @@ Status appendElement(const json& e, ir::DType dtype, const std::string& where, s
       append(bytes, static_cast<float>(d));
       return Status::success();
     }
+    case ir::DType::U8:
+      if (!e.is_number_integer() || e.get<int64_t>() < 0 || e.get<int64_t>() > 255)
+        return wrong("an integer in 0..255 (UINT8)");
+      bytes.push_back(static_cast<char>(e.get<uint8_t>()));
+      return Status::success();
     case ir::DType::F64:
       if (!e.is_number()) return wrong("a number (FP64)");
       append(bytes, e.get<double>());
@@ -157,6 +162,8 @@ ojson rawToJson(const std::string& raw, const std::string& datatype) {
     return f;
   };
   if (datatype == "BOOL") each(uint8_t{}, [](uint8_t v) { return v != 0; });
+  else if (datatype == "UINT8")
+    each(uint8_t{}, [](uint8_t v) { return unsigned{v}; });
   else if (datatype == "INT32") each(int32_t{}, id);
   else if (datatype == "INT64") each(int64_t{}, id);
   else if (datatype == "FP32") each(float{}, id);

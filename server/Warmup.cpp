@@ -25,6 +25,7 @@ void randomBytes(ir::DType dtype, int64_t count, std::mt19937& rng, std::string&
     auto put = [&](auto v) { out.append(reinterpret_cast<const char*>(&v), sizeof v); };
     switch (dtype) {
       case ir::DType::I1: out.push_back(static_cast<char>(small(rng) & 1)); break;
+      case ir::DType::U8: out.push_back(static_cast<char>(small(rng))); break;
       case ir::DType::I32: put(static_cast<int32_t>(small(rng))); break;
       case ir::DType::I64: put(static_cast<int64_t>(small(rng))); break;
       case ir::DType::F32: put(real(rng)); break;

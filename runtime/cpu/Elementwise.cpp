@@ -36,7 +36,7 @@ DType promoteTypes(DType a, DType b) {
   if (b == DType::I1) return a;
   const bool fa = ir::isFloating(a), fb = ir::isFloating(b);
   if (fa != fb) return fa ? a : b;
-  if (!fa) return DType::I64;  // I32 with I64
+  if (!fa) return ir::promoteIntegers(a, b);
   // Two different floating types.
   if (a == DType::F64 || b == DType::F64) return DType::F64;
   if (a == DType::F32 || b == DType::F32) return DType::F32;

@@ -42,6 +42,7 @@ decltype(auto) dispatch(const char* op, DType dtype, F&& f) {
     case DType::I64: return f(TypeTag<int64_t>{});
     case DType::I32: return f(TypeTag<int32_t>{});
     case DType::I1: return f(TypeTag<bool>{});
+    case DType::U8: return f(TypeTag<uint8_t>{});
     case DType::F16:
     case DType::BF16: break;
   }
@@ -77,10 +78,12 @@ constexpr DType dtypeOf() {
   else if constexpr (std::is_same_v<T, double>) return DType::F64;
   else if constexpr (std::is_same_v<T, int64_t>) return DType::I64;
   else if constexpr (std::is_same_v<T, int32_t>) return DType::I32;
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return DType::U8;
   else return DType::I1;
 }
 
-inline bool isIntegral(DType t) { return t == DType::I64 || t == DType::I32; }
+inline bool isIntegral(DType t) { return ir::isInteger(t); }
 
 /// Wraps a possibly negative dim into [0, rank); a 0-d tensor accepts -1 and 0
 /// as PyTorch does. Throws std::out_of_range naming `op`.

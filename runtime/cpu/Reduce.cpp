@@ -335,12 +335,15 @@ Tensor argmin(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
   return argReduce("argmin", x, dim, keepdim, false);
 }
 
+// ATen keeps uint8 for any/all of a uint8 tensor (its masks before bool existed).
 Tensor any(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-  return boolReduce("any", x, dim, keepdim, true);
+  Tensor r = boolReduce("any", x, dim, keepdim, true);
+  return x.dtype() == DType::U8 ? cast(r, DType::U8) : r;
 }
 
 Tensor all(const Tensor& x, std::optional<int64_t> dim, bool keepdim) {
-  return boolReduce("all", x, dim, keepdim, false);
+  Tensor r = boolReduce("all", x, dim, keepdim, false);
+  return x.dtype() == DType::U8 ? cast(r, DType::U8) : r;
 }
 
 // ---- softmax ------------------------------------------------------------------------

@@ -585,11 +585,14 @@ IndexPlan planIndex(const char* op, const Tensor& x, const std::vector<std::opti
     Shape shape;
   };
   std::vector<std::optional<Entry>> perDim;
-  for (const std::optional<Tensor>& idx : indices) {
-    if (!idx || !idx->defined()) {
+  for (const std::optional<Tensor>& given : indices) {
+    if (!given || !given->defined()) {
       perDim.emplace_back();
       continue;
     }
+    // ATen reads a uint8 index as a mask (deprecated in favour of bool, still taken).
+    const Tensor mask = given->dtype() == DType::U8 ? cast(*given, DType::I1) : Tensor();
+    const Tensor* idx = mask.defined() ? &mask : &*given;
     if (idx->dtype() != DType::I1) {
       perDim.push_back(Entry{readIndices(op, *idx), idx->shape()});
       continue;

@@ -30,6 +30,7 @@ inline at::ScalarType toAtenType(DType t) {
     case DType::I64: return at::kLong;
     case DType::I32: return at::kInt;
     case DType::I1: return at::kBool;
+    case DType::U8: return at::kByte;
   }
   return at::kFloat;
 }
@@ -43,6 +44,7 @@ inline DType fromAtenType(at::ScalarType t) {
     case at::kLong: return DType::I64;
     case at::kInt: return DType::I32;
     case at::kBool: return DType::I1;
+    case at::kByte: return DType::U8;
     default: throw std::invalid_argument("fromAtenType: unsupported ATen dtype");
   }
 }
@@ -62,7 +64,8 @@ inline Tensor fromAten(const at::Tensor& t) {
 }
 
 /// Random values suited to the dtype: normal floats, small signed integers
-/// (so that ties and negative operands occur), fair booleans.
+/// (so that ties and negative operands occur), bytes over their whole range
+/// (so that uint8 arithmetic wraps), fair booleans.
 inline at::Tensor randomAten(const Shape& shape, DType t) {
   std::vector<int64_t> sizes(shape.begin(), shape.end());
   switch (t) {
@@ -71,6 +74,7 @@ inline at::Tensor randomAten(const Shape& shape, DType t) {
     case DType::I64:
     case DType::I32: return at::randint(-6, 7, sizes, at::TensorOptions().dtype(toAtenType(t)));
     case DType::I1: return at::randint(0, 2, sizes, at::TensorOptions().dtype(at::kLong)).to(at::kBool);
+    case DType::U8: return at::randint(0, 256, sizes, at::TensorOptions().dtype(at::kByte));
     default: return at::randn(sizes).to(toAtenType(t));
   }
 }

@@ -11,7 +11,7 @@ namespace {
 
 using namespace testing;
 
-const std::vector<DType> kTypes = {DType::F32, DType::F64, DType::I64, DType::I32, DType::I1};
+const std::vector<DType> kTypes = {DType::F32, DType::F64, DType::I64, DType::I32, DType::I1, DType::U8};
 
 std::string name(DType t) { return std::string(ir::dtypeName(t)); }
 
@@ -81,9 +81,9 @@ TEST(Binary, AllOpsShapesAndTypes) {
       {{3, 4}, {3, 4}}, {{2, 3, 4}, {4}}, {{3, 1}, {1, 5}}, {{}, {2, 3}},
       {{2, 3}, {}},     {{}, {}},         {{2, 0}, {1}},    {{4, 1, 3}, {2, 1}}};
   const std::vector<std::pair<DType, DType>> types = {
-      {DType::F32, DType::F32}, {DType::F64, DType::F32}, {DType::I64, DType::I64},
-      {DType::I32, DType::I64}, {DType::I32, DType::F32}, {DType::I1, DType::I1},
-      {DType::I1, DType::I64},  {DType::F64, DType::F64}};
+      {DType::F32, DType::F32}, {DType::F64, DType::F32}, {DType::I64, DType::I64}, {DType::I32, DType::I64},
+      {DType::I32, DType::F32}, {DType::I1, DType::I1},   {DType::I1, DType::I64},  {DType::F64, DType::F64},
+      {DType::U8, DType::U8},   {DType::U8, DType::I32},  {DType::U8, DType::I1},   {DType::U8, DType::F32}};
   at::manual_seed(1);
   for (const BinaryCase& c : binaryCases())
     for (const auto& [sa, sb] : shapes)
