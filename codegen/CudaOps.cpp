@@ -48,7 +48,7 @@ DType computeType(const Op& op) {
     } else if (ir::isFloating(t)) {
       scalarFloat = true;
     }
-    if (t == DType::I64 || t == DType::I32) anyInt = true;
+    if (ir::isInteger(t)) anyInt = true;
   }
   if (tensorFloat) return tensorF64 ? DType::F64 : DType::F32;
   if (scalarFloat) return DType::F32;
@@ -356,7 +356,7 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
     case OpKind::Or: return t == DType::I1 ? fmt::format("{} || {}", arg(0), arg(1)) : fmt::format("{} | {}", arg(0), arg(1));
     case OpKind::Xor: return t == DType::I1 ? fmt::format("{} != {}", arg(0), arg(1)) : fmt::format("{} ^ {}", arg(0), arg(1));
     case OpKind::Neg: return fmt::format("-{}", arg(0));
-    case OpKind::Not: return fmt::format("!{}", arg(0));
+    case OpKind::Not: return t == DType::I1 ? fmt::format("!{}", arg(0)) : fmt::format("~{}", arg(0));
     case OpKind::Sigmoid: return math("sigmoid", arg(0));
     case OpKind::Tanh: return fmt::format("{}({})", fn("tanh", t), arg(0));
     case OpKind::Relu: return math("relu", arg(0));

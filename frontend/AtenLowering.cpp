@@ -529,6 +529,7 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
   addUpsampleLowerings(*table);
   addNormLowerings(*table);
   addRepeatInterleaveLowerings(*table);
+  addUnfoldLowerings(*table);
   return table;
 }
 
@@ -569,6 +570,8 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::logical_xor", logical(OpKind::Xor)},
       {"aten::bitwise_and", binary(OpKind::And)},
       {"aten::bitwise_or", binary(OpKind::Or)},
+      {"aten::bitwise_xor", binary(OpKind::Xor)},
+      {"aten::bitwise_not", unary(OpKind::Not)},  // `~mask`; on integers the executors flip every bit
       {"prim::max", binary(OpKind::Maximum)},
       {"prim::min", binary(OpKind::Minimum)},
       {"aten::neg", unary(OpKind::Neg)},
@@ -717,6 +720,7 @@ std::optional<DType> dtypeOf(c10::ScalarType t) {
     case c10::ScalarType::Long: return DType::I64;
     case c10::ScalarType::Int: return DType::I32;
     case c10::ScalarType::Bool: return DType::I1;
+    case c10::ScalarType::Byte: return DType::U8;
     case c10::ScalarType::Half: return DType::F16;
     case c10::ScalarType::BFloat16: return DType::BF16;
     default: return std::nullopt;

@@ -223,6 +223,20 @@ bool lowerListComparison(Lowering& L, bool negate) {
   return true;
 }
 
+/// `input.dim() in (1, 2)` (the cells' rank guard): an int compared with each
+/// element of an int list the compiler sees, or'ed.
+void lowerContains(Lowering& L) {
+  if (!L.input(0)->type()->isSubtypeOf(*c10::ListType::ofInts()) ||
+      !L.input(1)->type()->isSubtypeOf(*c10::IntType::get()))
+    throw NotLowered{"only `int in List[int]` is supported"};
+  auto elems = intElements(L, 0);
+  if (!elems) throw NotLowered{"its list is not one the compiler can see"};
+  Type i1 = Type::scalar(DType::I1);
+  ir::Value* found = L.b().constantBool(false);
+  for (ir::Value* e : *elems) found = L.emitTyped(OpKind::Or, {found, L.emitTyped(OpKind::Eq, {e, L.in(1)}, i1)}, i1);
+  L.out(found);
+}
+
 // ---- the table ------------------------------------------------------------------------------
 
 void addContainerLowerings(std::unordered_map<std::string, LowerFn>& table) {
@@ -238,6 +252,7 @@ void addContainerLowerings(std::unordered_map<std::string, LowerFn>& table) {
       {"aten::len", lowerLen},
       {"aten::__getitem__", lowerGetItem},
       {"aten::append", lowerAppend},
+      {"aten::__contains__", lowerContains},
       {"aten::list", lowerListCopy},
       {"prim::ListConstruct", lowerListConstruct},
       {"prim::TupleConstruct", lowerListConstruct},

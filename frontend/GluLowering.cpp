@@ -40,12 +40,7 @@ void lowerGlu(Lowering& L) {
   if (!known) {
     ir::Value* remainder = b.create1(OpKind::Remainder, {size, b.constantInt(2)}, i64);
     ir::Value* odd = b.create1(OpKind::Ne, {remainder, b.constantInt(0)}, Type::scalar(DType::I1));
-    ir::Op* check = b.create(OpKind::If, {odd}, {});
-    ir::Builder raise(check->addRegion());
-    raise.setLoc(b.loc());
-    raise.create(OpKind::Raise, {}, {}, attrs({{"message", oddMessage}}));
-    raise.create(OpKind::Yield, {}, {});
-    ir::Builder(check->addRegion()).create(OpKind::Yield, {}, {});
+    emitRaiseIf(b, odd, oddMessage);
   }
   ir::Value* half = known ? b.constantInt(*known / 2) : b.create1(OpKind::FloorDiv, {size, b.constantInt(2)}, i64);
   Attributes along = attrs({{"dim", dim}, {"step", int64_t{1}}});

@@ -157,6 +157,10 @@ bool lowerListComparison(Lowering& L, bool negate);
 /// int()/float()/item(), tensor(), x.dtype, format, raise, range arithmetic, `is None`.
 void addScalarLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+/// A run-time check: `if cond: raise message`, at the builder's location (the
+/// checks ATen makes when it runs, where the compiler cannot decide them).
+void emitRaiseIf(ir::Builder& b, ir::Value* cond, const std::string& message);
+
 // ---- lists that control flow appends to (ListLowering.cpp) -------------------------------
 
 void lowerAppend(Lowering& L);
@@ -204,5 +208,10 @@ void addNormLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 /// repeat_interleave by an int count, along a dim or over the flattened tensor.
 void addRepeatInterleaveLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- unfold (UnfoldLowering.cpp) ----------------------------------------------------------
+
+/// Tensor.unfold(dim, size, step): the windows gathered into a new last dim.
+void addUnfoldLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 }  // namespace cocktail::frontend::lowering

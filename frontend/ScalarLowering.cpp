@@ -67,6 +67,19 @@ void lowerRaise(Lowering& L) {
   L.b().create(OpKind::Raise, {}, {}, attrs({{"message", message}}));
 }
 
+}  // namespace
+
+void emitRaiseIf(ir::Builder& b, ir::Value* cond, const std::string& message) {
+  ir::Op* check = b.create(OpKind::If, {cond}, {});
+  ir::Builder raise(check->addRegion());
+  raise.setLoc(b.loc());
+  raise.create(OpKind::Raise, {}, {}, attrs({{"message", message}}));
+  raise.create(OpKind::Yield, {}, {});
+  ir::Builder(check->addRegion()).create(OpKind::Yield, {}, {});
+}
+
+namespace {
+
 void lowerRangeLength(Lowering& L) {
   // __range_length(lo, hi, step) = max(0, ceil((hi - lo) / step))
   int64_t step = L.cint(2, "step");

@@ -42,6 +42,7 @@ std::optional<c10::ScalarType> scalarTypeOf(ir::DType d) {
     case ir::DType::I64: return c10::ScalarType::Long;
     case ir::DType::I32: return c10::ScalarType::Int;
     case ir::DType::I1: return c10::ScalarType::Bool;
+    case ir::DType::U8: return c10::ScalarType::Byte;
   }
   return std::nullopt;
 }
@@ -655,11 +656,13 @@ bool isPad(c10::Symbol k) {
 }
 
 /// The padding, roll and upsampling ops (their index arithmetic), glu (its
-/// even-size check) and repeat_interleave (its rank) need the input's sizes.
+/// even-size check), repeat_interleave and unfold (their rank) need the
+/// input's sizes.
 bool needsInputSizes(c10::Symbol k) {
   const std::string name = k.toQualString();
   return isPad(k) || name == "aten::roll" || name.rfind("aten::upsample_", 0) == 0 ||
-         name.rfind("aten::_upsample_", 0) == 0 || name == "aten::glu" || name == "aten::repeat_interleave";
+         name.rfind("aten::_upsample_", 0) == 0 || name == "aten::glu" || name == "aten::repeat_interleave" ||
+         name == "aten::unfold";
 }
 
 /// The fused attention ops treat a bool mask and a float one differently,

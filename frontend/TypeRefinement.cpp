@@ -116,6 +116,22 @@ class Refiner {
     if (c) consts_[v] = *c;
     else consts_.erase(v);
   }
+  /// Every tensor a list can hold: those it was built with and those appended
+  /// to it (a decoder's steps collected in a loop). Nothing when anything
+  /// else may change it.
+  static c10::optional<std::vector<const jit::Value*>> listElements(const jit::Value* list) {
+    if (list->node()->kind() != c10::prim::ListConstruct) return c10::nullopt;
+    std::vector<const jit::Value*> elems(list->node()->inputs().begin(), list->node()->inputs().end());
+    for (const jit::Use& use : list->uses()) {
+      const c10::Symbol k = use.user->kind();
+      if (k == c10::aten::append && use.offset == 0)
+        elems.push_back(use.user->input(1));
+      else if (k != c10::aten::cat && k != c10::aten::stack && k != c10::aten::len && k != c10::aten::__getitem__)
+        return c10::nullopt;
+    }
+    return elems;
+  }
+
   /// The length of an int[] built by ListConstruct or constant.
   c10::optional<size_t> listLength(const jit::Value* v) const {
     if (auto c = jit::toIValue(v); c && c->isList()) return c->toListRef().size();
@@ -284,6 +300,14 @@ class Refiner {
   Info cellState(const jit::Node* n) const {
     Info i = get(n->input(0));
     i.last = weightSize(n->input(3), 1);
+    // ATen takes a cell's input and state of one rank: when the input's is
+    // not known (a decoder's input built from a squeeze), the state's says it.
+    if (!i.rank) {
+      const jit::Value* hx = n->input(1);
+      if (hx->node()->kind() == c10::prim::ListConstruct && !hx->node()->inputs().empty())
+        hx = hx->node()->input(0);  // lstm_cell's (h, c)
+      if (isTensor(hx)) i.rank = get(hx).rank;
+    }
     return i;
   }
 
@@ -387,8 +411,24 @@ class Refiner {
       return out;
     }
     if (k == c10::aten::all || k == c10::aten::any) {
-      if (n->inputs().size() == 1) return makeInfo(c10::ScalarType::Bool, 0);
-      return makeInfo(c10::ScalarType::Bool, c10::nullopt);
+      // uint8 stays uint8, as in ATen.
+      const c10::ScalarType t =
+          get(n->input(0)).dtype == c10::ScalarType::Byte ? c10::ScalarType::Byte : c10::ScalarType::Bool;
+      if (n->inputs().size() == 1) return makeInfo(t, 0);
+      return makeInfo(t, c10::nullopt);
+    }
+    // squeeze(dim) drops the dim only where it is 1: known for the last dim
+    // when its width is (an attention's `energies.squeeze(2)` after a
+    // linear layer of one output).
+    if (k == c10::aten::squeeze && n->inputs().size() == 2 && isTensor(n->input(0))) {
+      Info i = get(n->input(0));
+      auto d = constant(n->input(1));
+      if (!i.rank || *i.rank == 0 || !d || !d->isInt() || !i.last) return makeInfo(i.dtype, c10::nullopt);
+      const auto rank = static_cast<int64_t>(*i.rank);
+      const int64_t dim = d->toInt() < 0 ? d->toInt() + rank : d->toInt();
+      if (dim != rank - 1) return makeInfo(i.dtype, c10::nullopt);
+      if (*i.last == 1) return makeInfo(i.dtype, *i.rank - 1);
+      return i;
     }
     if (k == c10::aten::zeros || k == c10::aten::ones || k == c10::aten::empty || k == c10::aten::rand ||
         k == c10::aten::randn) {
@@ -441,10 +481,17 @@ class Refiner {
     if (k == c10::aten::view || k == c10::aten::reshape || k == c10::aten::expand)
       return makeInfo(get(n->input(0)).dtype, listLength(n->input(1)));
     if (k == c10::aten::cat || k == c10::aten::stack) {
-      const jit::Node* list = n->input(0)->node();
-      if (list->kind() != c10::prim::ListConstruct || list->inputs().empty()) return Info{};
-      Info first = get(list->input(0));
-      for (const jit::Value* e : list->inputs()) first = merge(first, get(e));
+      auto elems = listElements(n->input(0));
+      if (!elems || elems->empty()) return Info{};
+      Info first = get(elems->front());
+      for (const jit::Value* e : *elems) first = merge(first, get(e));
+      // ATen joins tensors of one rank: any element whose rank is known says it.
+      if (!first.rank) {
+        std::set<size_t> ranks;
+        for (const jit::Value* e : *elems)
+          if (auto r = get(e).rank) ranks.insert(*r);
+        if (ranks.size() == 1) first.rank = *ranks.begin();
+      }
       if (k == c10::aten::stack && first.rank) first.rank = *first.rank + 1;
       return first;
     }

@@ -45,15 +45,10 @@ std::pair<ir::Value*, ir::Value*> narrowBounds(Lowering& L, ir::Value* base) {
       b.create1(OpKind::Or, {b.create1(OpKind::Lt, {first, zero}, i1), b.create1(OpKind::Gt, {first, size}, i1)}, i1);
   ir::Value* tooLong =
       b.create1(OpKind::Or, {b.create1(OpKind::Lt, {length, zero}, i1), b.create1(OpKind::Gt, {end, size}, i1)}, i1);
-  ir::Op* check = b.create(OpKind::If, {b.create1(OpKind::Or, {outside, tooLong}, i1)}, {});
-  ir::Builder raise(check->addRegion());
-  raise.setLoc(b.loc());
-  raise.create(OpKind::Raise, {}, {},
-               attrs({{"message", fmt::format("narrow(): start must be in [-size, size] of dimension {} and "
-                                              "start + length at most its size, with length >= 0",
-                                              dim)}}));
-  raise.create(OpKind::Yield, {}, {});
-  ir::Builder(check->addRegion()).create(OpKind::Yield, {}, {});
+  emitRaiseIf(b, b.create1(OpKind::Or, {outside, tooLong}, i1),
+              fmt::format("narrow(): start must be in [-size, size] of dimension {} and "
+                          "start + length at most its size, with length >= 0",
+                          dim));
   return {first, end};
 }
 
@@ -148,18 +143,27 @@ void lowerCopy(Lowering& L) {
   L.t().alias(L.node()->output(), L.input(0));
 }
 
-/// index_put(self, indices, values, accumulate), functional or in place.
-ir::Value* emitIndexPut(Lowering& L) {
+namespace {
+/// The index tensors of index / index_put (input 1, a list with None for the
+/// dims taken whole): each given one is appended to `operands` and its dim to
+/// `dims`.
+void appendIndices(Lowering& L, std::vector<int64_t>& dims, std::vector<ir::Value*>& operands) {
   const Slot& list = L.slotOf(1);
   if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
-  std::vector<int64_t> dims;
-  std::vector<ir::Value*> operands = {L.in(0), L.in(2)};
   for (size_t k = 0; k < list.elems.size(); ++k) {
     if (list.elems[k].kind == Slot::Kind::None) continue;
     if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
     dims.push_back(static_cast<int64_t>(k));
     operands.push_back(list.elems[k].value);
   }
+}
+}  // namespace
+
+/// index_put(self, indices, values, accumulate), functional or in place.
+ir::Value* emitIndexPut(Lowering& L) {
+  std::vector<int64_t> dims;
+  std::vector<ir::Value*> operands = {L.in(0), L.in(2)};
+  appendIndices(L, dims, operands);
   return L.emitTyped(OpKind::IndexPut, operands, Type::unknownTensor(),
                      attrs({{"dims", dims}, {"accumulate", L.cbool(3, "accumulate")}}));
 }
@@ -177,16 +181,9 @@ void lowerFill(Lowering& L, bool zero) {
 }
 
 void lowerIndex(Lowering& L) {
-  const Slot& list = L.slotOf(1);
-  if (list.kind != Slot::Kind::List) throw NotLowered{"its indices are not a list the compiler can see"};
   std::vector<int64_t> dims;
   std::vector<ir::Value*> operands = {L.in(0)};
-  for (size_t k = 0; k < list.elems.size(); ++k) {
-    if (list.elems[k].kind == Slot::Kind::None) continue;
-    if (list.elems[k].kind != Slot::Kind::Value) throw NotLowered{"nested index lists are not supported"};
-    dims.push_back(static_cast<int64_t>(k));
-    operands.push_back(list.elems[k].value);
-  }
+  appendIndices(L, dims, operands);
   L.out(L.emit(OpKind::Index, operands, attrs({{"dims", dims}})));
 }
 

@@ -1,6 +1,8 @@
 """Cases of tests/e2e/op_models.py: layers the model zoos use beyond the
 common ones (transposed convolutions, adaptive max pooling, mish, glu,
-einsum)."""
+einsum, uint8 masks, unfold, the loops of an attention decoder)."""
+
+from typing import List
 
 import torch
 import torch.nn.functional as F
@@ -112,3 +114,69 @@ class RepeatInterleave(nn.Module):
         return (x.repeat_interleave(3, 2), x.repeat_interleave(2, -2),
                 x.unsqueeze(1).repeat_interleave(2, -2).repeat_interleave(4, -1), torch.repeat_interleave(x, 2),
                 n.repeat_interleave(3, 0), x.repeat_interleave(1, 0) * 2.0, x.repeat_interleave(0, 1))
+
+
+@case("uint8_masks", ["x:f32[B<=3,T<=6]", "lengths:i64[B]"],
+      ["byte_mask", "le_zero", "wraps", "sum", "all", "any_rows", "invert", "invert_bool", "xor", "masked_fill",
+       "by_byte_mask", "to_int"],
+      {"": lambda g: [randn(g, 3, 6), torch.tensor([6, 2, 4])],
+       "shorter": lambda g: [randn(g, 2, 5), torch.tensor([3, 1])]})
+class Uint8Masks(nn.Module):
+    """Tacotron2's _get_mask_from_lengths: a uint8 mask as wide as the longest
+    length (arange of a run-time value), and the uint8 arithmetic around it
+    (it wraps at 256; any/all stay uint8; a uint8 index is a mask)."""
+
+    def forward(self, x: Tensor, lengths: Tensor):
+        max_len = torch.max(lengths).item()
+        ids = torch.arange(0, max_len, device=lengths.device, dtype=lengths.dtype)
+        mask = (ids < lengths.unsqueeze(1)).byte()
+        finished = lengths > 2
+        rows = x[:, :mask.size(1)]
+        return (mask, torch.le(mask, 0), mask * 200 + 100, mask.sum(), torch.all(mask), mask.any(1), ~mask,
+                ~finished, torch.bitwise_xor(mask, (ids > 1).byte()), rows.masked_fill(torch.le(mask, 0), 0.0), rows[mask],
+                mask.to(torch.int32) - 3)
+
+
+@case("unfold", ["x:f32[B<=2,7,3]"],
+      ["time_step2", "last_overlapping", "last_negative_dim", "whole_dim", "batch_windows_of_one"],
+      {"": lambda g: [randn(g, 2, 7, 3)], "batch1": lambda g: [randn(g, 1, 7, 3)]})
+class Unfold(nn.Module):
+    def forward(self, x: Tensor):
+        return (x.unfold(1, 3, 2), x.unfold(2, 2, 1), x.unfold(-1, 3, 3), x.unfold(1, 7, 1), x.unfold(0, 1, 1))
+
+
+@case("attention_decoder_collected", ["x:f32[2,4]", "memory:f32[2,T<=5,4]", "steps:i64"],
+      ["unfolded_weights", "last_context"],
+      {"": lambda g: [randn(g, 2, 4), randn(g, 2, 5, 4), 3], "short": lambda g: [randn(g, 2, 4), randn(g, 2, 2, 4), 1]})
+class AttentionDecoderCollected(nn.Module):
+    """Tacotron2's decoder loop in small: the attention's weights collected in a
+    list, stacked and unfolded after the loop. TorchScript types nothing in
+    the loop; the rank unfold needs comes from the cell's state and from the
+    tensors appended to the list."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(23)
+        self.cell = nn.LSTMCell(8, 4)
+        self.energy = nn.Linear(4, 1)
+
+    def forward(self, x: Tensor, memory: Tensor, steps: int):
+        h = torch.zeros(x.size(0), 4)
+        c = torch.zeros(x.size(0), 4)
+        context = torch.zeros(x.size(0), 4)
+        weights: List[Tensor] = []
+        for _ in range(steps):
+            h, c = self.cell(torch.cat((x, context), -1), (h, c))
+            w = torch.softmax(self.energy(torch.tanh(memory + h.unsqueeze(1))).squeeze(2), dim=1)
+            context = torch.bmm(w.unsqueeze(1), memory).squeeze(1)
+            weights.append(w)
+        return torch.stack(weights, 0).unfold(1, x.size(0), x.size(0)).transpose(0, 2), context
+
+
+@case("contains", ["x:f32[3]", "k:i64"], ["member", "not_member"], {"one": lambda g: [randn(g, 3), 3],
+                                                                    "other": lambda g: [randn(g, 3), 4]})
+class Contains(nn.Module):
+    def forward(self, x: Tensor, k: int):
+        y = x * 2.0 if k in [1, 3, 5] else x
+        z = x - 1.0 if k not in [2, 4] else x
+        return y, z
