@@ -170,6 +170,11 @@ bool lowerRowsGetItem(Lowering& L);
 /// aten::lstm/gru/rnn_tanh/rnn_relu and their cells, as IR loops over time.
 void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
 
+// ---- sorting (SortLowering.cpp) ----------------------------------------------------------
+
+/// aten::sort, by counting each element's place (for short rows).
+void addSortLowerings(std::unordered_map<std::string, LowerFn>& table);
+
 // ---- transformers (AttentionLowering.cpp) -------------------------------------------------
 
 /// The fused fast paths of nn.MultiheadAttention and nn.TransformerEncoder(Layer)
