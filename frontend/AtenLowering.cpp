@@ -532,6 +532,7 @@ std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map
   addContainerLowerings(*table);
   addScalarLowerings(*table);
   addRecurrentLowerings(*table);
+  addPackedSequenceLowerings(*table);
   addSortLowerings(*table);
   addAttentionLowerings(*table);
   addPadLowerings(*table);
