@@ -113,8 +113,10 @@ bool isLongestLength(const jit::Value* v) {
   const jit::Node* n = v->node();
   if (n->kind() != c10::aten::size || n->inputs().size() != 2) return false;
   auto d = jit::toIValue(n->input(1));
+  const jit::Node* pack = n->input(0)->node();
   return d && d->isInt() && d->toInt() == 0 &&
-         n->input(0)->node()->kind().toQualString() == std::string("aten::_pack_padded_sequence");
+         pack->kind().toQualString() == std::string("aten::_pack_padded_sequence") && pack->outputs().size() == 2 &&
+         n->input(0) == pack->output(1);
 }
 
 /// _pad_packed_sequence(data, batch_sizes, batch_first, padding_value, total_length) -> (padded, lengths)
