@@ -520,10 +520,20 @@ void lowerGatherLike(Lowering& L, OpKind k) {
   L.out(L.emit(k, {L.in(0), L.in(2)}, attrs({{"dim", L.cint(1, "dim")}})));
 }
 
+/// scatter.src(self, dim, index, src): a tensor src without a reduction
+/// (pack_padded_sequence's inverse permutation).
+void lowerScatter(Lowering& L) {
+  if (L.numInputs() != 4 || !L.isTensor(3))
+    throw NotLowered{"only scatter(self, dim, index, src) of a tensor src is supported"};
+  L.out(L.emit(OpKind::Scatter, {L.in(0), L.in(2), L.in(3)}, attrs({{"dim", L.cint(1, "dim")}})));
+}
+
 std::unordered_map<std::string, LowerFn>* withModuleLowerings(std::unordered_map<std::string, LowerFn>* table) {
   addContainerLowerings(*table);
   addScalarLowerings(*table);
   addRecurrentLowerings(*table);
+  addPackedSequenceLowerings(*table);
+  addSortLowerings(*table);
   addAttentionLowerings(*table);
   addPadLowerings(*table);
   addUpsampleLowerings(*table);
@@ -673,6 +683,7 @@ const std::unordered_map<std::string, LowerFn>& loweringTable() {
       {"aten::copy_", lowerCopy},
       {"aten::index_put_", lowerIndexPutInPlace},
       {"aten::index_put", [](Lowering& L) { L.out(emitIndexPut(L)); }},
+      {"aten::scatter", lowerScatter},
       {"aten::fill_", [](Lowering& L) { lowerFill(L, false); }},
       {"aten::zero_", [](Lowering& L) { lowerFill(L, true); }},
       // creation

@@ -130,6 +130,11 @@ std::string GraphTranslator::describeUnusable(const jit::Value* v, const Slot& s
           "to_padded_tensor take,",
           name, from);
       break;
+    case Slot::Kind::Packed:
+      what = fmt::format(
+          "the packed sequence data{} (from {}), which only nn.LSTM, nn.GRU, nn.RNN and pad_packed_sequence take,",
+          name, from);
+      break;
     default: what = fmt::format("the value{} of type {} (from {})", name, v->type()->repr_str(), from); break;
   }
   return fmt::format("{} cannot be used as a single tensor or scalar here: it is not a constant after specialising on "

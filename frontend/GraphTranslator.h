@@ -41,7 +41,9 @@ struct Slot {
   // at the first append.
   // Nested: nn.TransformerEncoder's nested tensor (frontend/AttentionLowering.cpp):
   // `value` the padded batch, elems[0] its mask of valid positions.
-  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows, Optional, Nested };
+  // Packed: a packed sequence's data (frontend/PackedSequenceLowering.cpp):
+  // `value` the padded batch, time-major; elems[0] the lengths, elems[1] the padding mask.
+  enum class Kind { Unset, Value, None, List, SizeList, DTypeOf, String, Rows, Optional, Nested, Packed };
   Kind kind = Kind::Unset;
   // Value; the tensor for SizeList and DTypeOf; the buffer for Rows; Optional:
   // the value when not None

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -173,6 +174,29 @@ bool lowerRowsGetItem(Lowering& L);
 
 /// aten::lstm/gru/rnn_tanh/rnn_relu and their cells, as IR loops over time.
 void addRecurrentLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- packed sequences (PackedSequenceLowering.cpp) -------------------------------------
+
+/// A packed sequence as the compiler holds it (Slot::Kind::Packed): the padded
+/// batch it was packed from, time-major [T, B, F] (zero past each row's length
+/// once a recurrent module made it), each row's length [B] (i64), and where
+/// the padding is, [T, B, 1] (i1).
+struct PackedBatch {
+  ir::Value* padded = nullptr;
+  ir::Value* lengths = nullptr;
+  ir::Value* padding = nullptr;
+};
+/// The packed sequence input i is; nullopt when it is not one.
+std::optional<PackedBatch> packedBatchOf(Lowering& L, size_t i);
+/// Binds output i to a packed sequence.
+void outPacked(Lowering& L, const PackedBatch& p, size_t i);
+/// aten::_pack_padded_sequence and aten::_pad_packed_sequence.
+void addPackedSequenceLowerings(std::unordered_map<std::string, LowerFn>& table);
+
+// ---- sorting (SortLowering.cpp) ----------------------------------------------------------
+
+/// aten::sort, by counting each element's place (for short rows).
+void addSortLowerings(std::unordered_map<std::string, LowerFn>& table);
 
 // ---- transformers (AttentionLowering.cpp) -------------------------------------------------
 

@@ -11,6 +11,11 @@
 // step T-1-t). That order lets batch-steps compute every layer's input
 // projection for all steps at once, and keeps a loop's weights in cache
 // across its steps.
+// On a packed sequence (the `.data` overloads, frontend/PackedSequenceLowering.cpp)
+// the loops run over the padded batch with a mask: at step t a row whose
+// length is at most t keeps its state and outputs zero, so each row's final
+// state is its state at its last step, and the backward direction starts each
+// row at its own last step from the initial state.
 // The gate formulas are ATen's (aten/src/ATen/native/RNN.cpp).
 //
 //===----------------------------------------------------------------------===//
@@ -123,9 +128,11 @@ struct Stream {
 };
 
 /// for t in range(T): each stream steps its layers on x[t] (x[T-1-t] when
-/// reversed) and writes its top layer's h into its output buffer.
-void emitTimeLoop(Lowering& L, Cell cell, ir::Value* x, ir::Value* steps, ir::Value* batch, DType dtype,
-                  std::vector<Stream>& streams) {
+/// reversed) and writes its top layer's h into its output buffer. With a
+/// `padding` mask [T, B, 1], rows padded at a step keep their state and
+/// output zero there.
+void emitTimeLoop(Lowering& L, Cell cell, ir::Value* x, ir::Value* padding, ir::Value* steps, ir::Value* batch,
+                  DType dtype, std::vector<Stream>& streams) {
   ir::Builder& b = L.b();
   bool lstm = cell == Cell::Lstm;
   std::vector<ir::Value*> carried;
@@ -159,13 +166,22 @@ void emitTimeLoop(Lowering& L, Cell cell, ir::Value* x, ir::Value* steps, ir::Va
       index = b.create1(OpKind::Sub, {last, t}, i64());
     }
     ir::Value* in = b.create1(OpKind::Select, {x, index}, tensorT(), attrs({{"dim", int64_t{0}}}));
+    ir::Value* padded = padding ? b.create1(OpKind::Select, {padding, index}, tensorT(), attrs({{"dim", int64_t{0}}}))
+                                : nullptr;  // [B, 1]
     for (const CellWeights& w : s.layers) {
       State prev{args[pos], lstm ? args[pos + 1] : nullptr};
       State next = e.step(w, in, prev);
+      in = next.h;
+      if (padded) {
+        auto keep = [&](ir::Value* old, ir::Value* fresh) {
+          return b.create1(OpKind::Where, {padded, old, fresh}, tensorT());
+        };
+        in = b.create1(OpKind::MaskedFill, {next.h, padded, b.constantFloat(0)}, tensorT());
+        next = State{keep(prev.h, next.h), lstm ? keep(prev.c, next.c) : nullptr};
+      }
       yields.push_back(next.h);
       if (lstm) yields.push_back(next.c);
       pos += lstm ? 2 : 1;
-      in = next.h;
     }
     yields.push_back(b.create1(OpKind::SelectScatter, {args[pos++], in, index}, tensorT(), attrs({{"dim", int64_t{0}}})));
   }
@@ -197,25 +213,32 @@ ir::Value* stackStates(ir::Builder& b, const std::vector<ir::Value*>& states) {
   return b.create1(OpKind::Cat, rows, tensorT(), attrs({{"dim", int64_t{0}}}));
 }
 
-
 /// aten::lstm.input(input, hx[], params[], has_biases, num_layers, dropout, train, bidirectional, batch_first)
 /// aten::gru.input / rnn_tanh.input / rnn_relu.input(input, hx, params[], ...same)
+/// aten::lstm.data(data, batch_sizes, hx[], params[], has_biases, num_layers, dropout, train, bidirectional)
+/// and gru.data / ...: a packed sequence in and out (time-major, no batch_first).
 void lowerRecurrent(Lowering& L, Cell cell) {
-  if (L.overload() != "input")
-    throw NotLowered{"packed sequences (nn.utils.rnn.pack_padded_sequence) are not supported; pass the padded batch "
-                     "and mask the outputs past each row's length"};
+  const std::string overload = L.overload();
+  if (overload != "input" && overload != "data")
+    throw NotLowered{fmt::format("overload {} is not supported", overload)};
+  std::optional<PackedBatch> packed;
+  if (overload == "data") {
+    packed = packedBatchOf(L, 0);
+    if (!packed) throw NotLowered{"its packed sequence is not one that pack_padded_sequence made"};
+  }
+  const size_t at = packed ? 1 : 0;  // the data overload has batch_sizes after the input
   bool lstm = cell == Cell::Lstm;
-  bool hasBiases = L.cbool(3, "has_biases");
-  int64_t layers = L.cint(4, "num_layers");
-  double dropout = L.cdouble(5, "dropout");
-  bool train = L.cbool(6, "train flag");
-  bool bidirectional = L.cbool(7, "bidirectional flag");
-  bool batchFirst = L.cbool(8, "batch_first flag");
+  bool hasBiases = L.cbool(at + 3, "has_biases");
+  int64_t layers = L.cint(at + 4, "num_layers");
+  double dropout = L.cdouble(at + 5, "dropout");
+  bool train = L.cbool(at + 6, "train flag");
+  bool bidirectional = L.cbool(at + 7, "bidirectional flag");
+  bool batchFirst = !packed && L.cbool(8, "batch_first flag");
   if (train && dropout > 0) throw NotLowered{"dropout between layers in training mode"};
   if (layers < 1) throw NotLowered{"num_layers must be at least 1"};
   int64_t dirs = bidirectional ? 2 : 1;
 
-  std::vector<ir::Value*> params = L.listValues(2);
+  std::vector<ir::Value*> params = L.listValues(at + 2);
   int64_t groups = layers * dirs;
   int64_t perGroup = static_cast<int64_t>(params.size()) / groups;
   int64_t base = hasBiases ? 4 : 2;
@@ -235,11 +258,11 @@ void lowerRecurrent(Lowering& L, Cell cell) {
   ir::Value* h0;
   ir::Value* c0 = nullptr;
   if (lstm) {
-    std::vector<ir::Value*> hx = L.listValues(1);
+    std::vector<ir::Value*> hx = L.listValues(at + 1);
     if (hx.size() != 2) throw NotLowered{"an LSTM's hx must be (h0, c0)"};
     h0 = hx[0], c0 = hx[1];
   } else {
-    h0 = L.in(1);
+    h0 = L.in(at + 1);
   }
   auto initialOf = [&](int64_t group) {
     return State{selectAt(L, h0, group), lstm ? selectAt(L, c0, group) : nullptr};
@@ -259,7 +282,8 @@ void lowerRecurrent(Lowering& L, Cell cell) {
   ir::Builder& b = L.b();
   // The outputs have the weights' dtype (PyTorch requires the input's to match).
   DType dtype = weightsOf(0).wHh->type().dtype();
-  ir::Value* x = L.in(0);
+  ir::Value* x = packed ? packed->padded : L.in(0);
+  ir::Value* padding = packed ? packed->padding : nullptr;
   if (batchFirst) x = b.create1(OpKind::Transpose, {x}, tensorT(), attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
   ir::Value* steps = b.create1(OpKind::Size, {x, b.constantInt(0)}, i64());
   ir::Value* batch = b.create1(OpKind::Size, {x, b.constantInt(1)}, i64());
@@ -284,7 +308,7 @@ void lowerRecurrent(Lowering& L, Cell cell) {
     for (Stream& s : streams) {
       std::vector<Stream> one(1);
       one[0] = std::move(s);
-      emitTimeLoop(L, cell, x, steps, batch, dtype, one);
+      emitTimeLoop(L, cell, x, padding, steps, batch, dtype, one);
       s = std::move(one[0]);
     }
     for (int64_t d = 0; d < dirs; ++d) finals[static_cast<size_t>(l * dirs + d)] = streams[static_cast<size_t>(d)].final[0];
@@ -292,7 +316,10 @@ void lowerRecurrent(Lowering& L, Cell cell) {
                       : streams[0].output;
   }
   if (batchFirst) x = b.create1(OpKind::Transpose, {x}, tensorT(), attrs({{"dim0", int64_t{0}}, {"dim1", int64_t{1}}}));
-  L.out(x, 0);
+  if (packed)
+    outPacked(L, PackedBatch{x, packed->lengths, padding}, 0);
+  else
+    L.out(x, 0);
   std::vector<ir::Value*> hs, cs;
   for (const State& s : finals) {
     hs.push_back(s.h);

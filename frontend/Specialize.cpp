@@ -501,8 +501,37 @@ std::optional<std::string> formatConstant(const jit::Node* n) {
   return out;
 }
 
+/// `int(batch_sizes[0])` of a packed sequence (nn.LSTM's batch size and its
+/// check of the initial states): the padded input's batch, since every row
+/// has at least one step (frontend/PackedSequenceLowering.cpp checks that at
+/// run time). The batch then has the input spec's symbol, so the state checks
+/// fold and the states keep that symbol.
+bool foldPackedBatchSize(jit::Node* n) {
+  if (n->kind() != c10::aten::Int || n->inputs().size() != 1) return false;
+  const jit::Node* select = n->input()->node();
+  if (select->kind() != c10::aten::select || select->inputs().size() != 3) return false;
+  const jit::Node* pack = select->input(0)->node();
+  static const c10::Symbol packPadded = c10::Symbol::fromQualString("aten::_pack_padded_sequence");
+  if (pack->kind() != packPadded || pack->inputs().size() != 3 || select->input(0) != pack->output(1)) return false;
+  auto dim = jit::toIValue(select->input(1));
+  auto index = jit::toIValue(select->input(2));
+  auto batchFirst = jit::toIValue(pack->input(2));
+  if (!dim || !index || !batchFirst || !dim->isInt() || !index->isInt() || !batchFirst->isBool() || dim->toInt() != 0 ||
+      index->toInt() != 0)
+    return false;
+  jit::Graph* g = n->owningGraph();
+  jit::WithInsertPoint guard(n);
+  jit::Node* size = g->insertNode(
+      g->create(c10::aten::size, {pack->input(0), g->insertConstant(int64_t{batchFirst->toBool() ? 0 : 1})}));
+  size->output()->setType(c10::IntType::get());
+  size->setSourceRange(n->sourceRange());
+  n->output()->replaceAllUsesWith(size->output());
+  return true;
+}
+
 bool foldNode(jit::Node* n, const ArgumentDims& dims) {
   c10::Symbol k = n->kind();
+  if (foldPackedBatchSize(n)) return true;
   if (k == c10::prim::dtype) {
     auto t = tensorType(n->input());
     if (!t || !t->scalarType()) return false;

@@ -502,6 +502,54 @@ class Refiner {
     return Info{};
   }
 
+  /// A packed sequence (nn.utils.rnn.pack_padded_sequence) through a
+  /// recurrent module and back: its data is [sum(lengths), features] of the
+  /// padded input's dtype, its batch_sizes and lengths are 1-d int64, so that
+  /// the guards of nn.LSTM and pad_packed_sequence on them fold. True when
+  /// `n` is one of those ops.
+  bool packed(const jit::Node* n) {
+    const std::string name = n->kind().toQualString();
+    const Info batchSizes = makeInfo(c10::ScalarType::Long, 1);
+    if (name == "aten::_pack_padded_sequence" && n->outputs().size() == 2) {
+      Info x = get(n->input(0));
+      set(n->output(0), makeInfo(x.dtype, 2, x.last));
+      set(n->output(1), batchSizes);
+      return true;
+    }
+    if (name == "aten::_pad_packed_sequence" && n->outputs().size() == 2) {
+      Info data = get(n->input(0));
+      set(n->output(0), makeInfo(data.dtype, 3, data.last));
+      set(n->output(1), batchSizes);
+      return true;
+    }
+    const bool recurrent =
+        name == "aten::lstm" || name == "aten::gru" || name == "aten::rnn_tanh" || name == "aten::rnn_relu";
+    const c10::FunctionSchema* schema = n->maybeSchema();
+    if (!recurrent || !schema || schema->overload_name() != "data" || n->outputs().empty()) return false;
+    // (data, batch_sizes, hx, params, has_biases, num_layers, dropout, train,
+    // bidirectional): the output is packed like its input, with w_hh's columns
+    // (hidden or projected size) per direction as features; the final states
+    // are like the initial ones.
+    c10::optional<int64_t> features;
+    auto params = constant(n->input(3));
+    auto bidirectional = n->inputs().size() > 8 ? constant(n->input(8)) : c10::nullopt;
+    if (params && params->isTensorList() && params->toTensorList().size() > 1 && bidirectional &&
+        bidirectional->isBool()) {
+      const at::Tensor wHh = params->toTensorList().get(1);
+      if (wHh.dim() == 2) features = wHh.size(1) * (bidirectional->toBool() ? 2 : 1);
+    }
+    set(n->output(0), makeInfo(get(n->input(0)).dtype, 2, features));
+    if (name == "aten::lstm") {
+      const jit::Node* hx = n->input(2)->node();
+      for (size_t k = 1; k < n->outputs().size(); ++k)
+        set(n->output(k),
+            hx->kind() == c10::prim::ListConstruct && k - 1 < hx->inputs().size() ? get(hx->input(k - 1)) : Info{});
+    } else if (n->outputs().size() == 2) {
+      set(n->output(1), get(n->input(2)));
+    }
+    return true;
+  }
+
   void node(jit::Node* n) {
     switch (n->kind()) {
       case c10::prim::Loop: loop(n); return;
@@ -550,6 +598,7 @@ class Refiner {
       set(n->output(1), makeInfo(c10::ScalarType::Long, x.rank));
       return;
     }
+    if (packed(n)) return;
     if (n->kind() == c10::prim::ConstantChunk) {
       for (jit::Value* o : n->outputs()) set(o, get(n->input(0)));
       return;

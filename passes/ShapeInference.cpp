@@ -466,6 +466,8 @@ class ShapeInference final : public Pass {
         if (s && e && st && *st > 0 && op.operand(0)->type().dtype() == DType::I64 &&
             op.operand(1)->type().dtype() == DType::I64)
           n = Dim::constant(std::max<int64_t>(0, (*e - *s + *st - 1) / *st));
+        else if (s == 0 && st == 1)
+          n = dimOf(op.operand(1));  // arange(x.size(d)): as long as that dim (a size is never negative)
         return set(tensorOf(attrs.getDType("dtype"), std::vector<Dim>{n}));
       }
       case OpKind::Permute: {

@@ -206,6 +206,34 @@ class TopkCumsum(nn.Module):
                 torch.cumsum(a, 0, dtype=torch.float64), x.cumsum(1))
 
 
+def _row_permutations(g, rows, n):
+    return torch.stack([torch.randperm(n, generator=g) for _ in range(rows)])
+
+
+# sort by counted places (frontend/SortLowering.cpp). Without stable=True
+# PyTorch leaves the order of ties unspecified: there only their values are
+# compared. scatter of a tensor src by per-row permutations (no collisions).
+@case("sort_scatter", ["x:f32[4,7]", "a:i64[N<=6]", "p:i64[3,5]"],
+      ["sort", "sort_idx", "sort_desc", "sort_desc_idx", "sort_dim0", "sort_dim0_idx", "sort_stable_ties",
+       "sort_stable_ties_idx", "sort_ties_values", "sort_method_desc", "scatter", "scatter_dim0"],
+      {"": lambda g: [randn(g, 4, 7), randint(g, 0, 3, 6), _row_permutations(g, 3, 5)],
+       "one": lambda g: [randn(g, 4, 7), randint(g, 0, 3, 1), _row_permutations(g, 3, 5)],
+       # one NaN per row and column: NaN sorts as the largest
+       "nan": lambda g: [randn(g, 4, 7) + torch.eye(4, 7).masked_fill(torch.eye(4, 7) > 0, float("nan")),
+                         randint(g, 0, 3, 5), _row_permutations(g, 3, 5)]})
+class SortScatter(nn.Module):
+    def forward(self, x: Tensor, a: Tensor, p: Tensor):
+        v, i = torch.sort(x)
+        dv, di = torch.sort(x, descending=True)
+        zv, zi = torch.sort(x, 0)
+        tv, ti = torch.sort(a, stable=True, descending=True)
+        uv, _ = torch.sort(a)
+        mv, _ = x.sort(dim=1, descending=True)
+        base = torch.zeros(3, 5)
+        return (v, i, dv, di, zv, zi, tv, ti, uv, mv, base.scatter(1, p, x[:3, :5]),
+                base.scatter(0, torch.arange(3).unsqueeze(1).expand(3, 5).flip(0), x[:3, :5]))
+
+
 @case("linalg", ["a:f32[3,4]", "b:f32[4,5]", "c:f32[2,3,4]", "d:f32[2,4,5]", "v:f32[4]", "w:f32[5,4]",
                  "bias:f32[5]", "m:f32[3,5]"],
       ["matmul_2d", "matmul_batched", "matmul_broadcast", "matmul_vec_mat", "matmul_mat_vec", "matmul_op",

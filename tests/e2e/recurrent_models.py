@@ -155,6 +155,69 @@ class OptionalState(nn.Module):
         return self.out(h)
 
 
+class PackedLstm(nn.Module):
+    """Tacotron2's encoder recurrence: a padded batch packed by its lengths
+    (sorted, batch first) through a bidirectional two-layer nn.LSTM and padded
+    back to the longest length; with the final states."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(8, 16, num_layers=2, bidirectional=True, batch_first=True)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True)
+        y, (h, c) = self.rnn(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(y, batch_first=True)
+        return out, h, c
+
+
+class PackedGru(nn.Module):
+    """Unsorted lengths (enforce_sorted=False), time first, a bidirectional
+    two-layer nn.GRU; returns the lengths pad_packed_sequence gives back."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRU(8, 12, num_layers=2, bidirectional=True)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        y, h = self.rnn(packed)
+        out, out_lengths = nn.utils.rnn.pad_packed_sequence(y)
+        return out, h, out_lengths
+
+
+class PackedRnn(nn.Module):
+    """nn.RNN (relu, then tanh) from a given state, unsorted and batch first,
+    padded with -1 to a total_length past the input's length."""
+
+    def __init__(self, total_length: int):
+        super().__init__()
+        self.relu = nn.RNN(8, 10, nonlinearity="relu", batch_first=True)
+        self.tanh = nn.RNN(10, 6, num_layers=2, batch_first=True)
+        self.total_length = total_length
+
+    def forward(self, x: Tensor, lengths: Tensor, h0: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        y, h = self.relu(packed, h0)
+        z, g = self.tanh(y)
+        out, _ = nn.utils.rnn.pad_packed_sequence(z, batch_first=True, padding_value=-1.0,
+                                                  total_length=self.total_length)
+        return out, h, g
+
+
+class PackedLstmProj(nn.Module):
+    """proj_size on a packed sequence, time first, sorted."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(8, 12, proj_size=5)
+
+    def forward(self, x: Tensor, lengths: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        y, (h, c) = self.rnn(nn.utils.rnn.pack_padded_sequence(x, lengths))
+        out, _ = nn.utils.rnn.pad_packed_sequence(y)
+        return out, h, c
+
+
 def _seeded(cls, *args):
     torch.manual_seed(0)
     return cls(*args).eval()
@@ -224,4 +287,34 @@ CASES = {
                            lambda b, t, s: [_randn(b, t, 8, seed=s)]),
     "rnn_cells": (lambda: _seeded(RnnCells), ["x:f32[B<=4,12]", "h:f32[B,20]"],
                   lambda b, t, s: [_randn(b, 12, seed=s), _randn(b, 20, seed=s + 1)]),
+}
+
+
+def _packed_inputs(batch_first, state=None):
+    """inputs(lengths, max_t, seed) for a packed case: x padded to max_t steps
+    (garbage in the padding, which must not matter), the lengths, and an
+    initial state of `state` = (layers, hidden) when the model takes one."""
+
+    def make(lengths, max_t, seed):
+        b = len(lengths)
+        x = _randn(*((b, max_t, 8) if batch_first else (max_t, b, 8)), seed=seed)
+        inputs = [x, torch.tensor(lengths, dtype=torch.long)]
+        if state is not None:
+            inputs.append(_randn(state[0], b, state[1], seed=seed + 1))
+        return inputs
+
+    return make
+
+
+# name -> (build, specs, inputs(lengths, max_t, seed), whether the lengths must be sorted, the T bound)
+PACKED_CASES = {
+    "packed_lstm": (lambda: _seeded(PackedLstm), ["x:f32[B<=4,T<=10,8]", "lengths:i64[B]"],
+                    _packed_inputs(True), True, 10),
+    "packed_gru_unsorted": (lambda: _seeded(PackedGru), ["x:f32[T<=10,B<=4,8]", "lengths:i64[B]"],
+                            _packed_inputs(False), False, 10),
+    "packed_rnn_total_length": (lambda: _seeded(PackedRnn, 12), ["x:f32[B<=4,T<=10,8]", "lengths:i64[B]",
+                                                                  "h0:f32[1,B,10]"],
+                                _packed_inputs(True, (1, 10)), False, 10),
+    "packed_lstm_proj": (lambda: _seeded(PackedLstmProj), ["x:f32[T<=10,B<=4,8]", "lengths:i64[B]"],
+                         _packed_inputs(False), True, 10),
 }

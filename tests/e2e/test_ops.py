@@ -75,7 +75,8 @@ IN_PLACE_VARIANTS = ["aten::add_", "aten::sub_", "aten::mul_", "aten::div_", "at
 # and the families that register through add*Lowerings. (The recurrent,
 # attention, pad, roll and upsample lowerings have their own differential
 # tests: test_recurrent.py, test_transformers.py, test_structure.py.)
-TABLE_FILES = ["ContainerLowering.cpp", "ScalarLowering.cpp", "NormLowering.cpp", "RepeatInterleaveLowering.cpp"]
+TABLE_FILES = ["ContainerLowering.cpp", "ScalarLowering.cpp", "NormLowering.cpp", "RepeatInterleaveLowering.cpp",
+               "SortLowering.cpp"]
 
 
 def lowering_table_ops():

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import compile_model, require_tool, run_model, save_module
-from recurrent_models import CASES, EOS
+from recurrent_models import CASES, EOS, PACKED_CASES
 
 # (batch, steps): both batch sizes, the shortest sequence, one between and the bound.
 BOUNDS = {"lstm_head": (4, 12), "lstm_state": (3, 10), "lstm_bidir_state": (3, 10), "lstm_proj": (3, 9),
@@ -85,6 +85,67 @@ def test_scheduled_time_loop_is_placed(compiled, tmp_path):
         assert 'placement = "persistent"' in loop and "resident = " in loop, loop
     batched = [line for line in proc.stdout.splitlines() if "= linear(" in line and "batched = " in line]
     assert len(batched) == 2, proc.stdout
+
+
+def packed_lengths(max_b, max_t, sorted_lengths):
+    """(T, lengths) pairs for a packed case: batches of 1, 2 and max_b rows,
+    every row as long as the input, one row of length 1, a longest row
+    shorter than the input (the output is cut to it), and equal lengths."""
+    cases = [(1, [1]), (max_t, [max_t]), (max_t, [max_t] * max_b), (max_t, [max_t, 7, 3, 1][:max_b]),
+             (max_t, [6, 5, 2, 1][:max_b]), (5, [4, 2]), (max_t, [3, 3, 1, 1][:max_b])]
+    if sorted_lengths:
+        return cases
+    # Rotated, so that no batch of two rows or more is sorted (but the equal ones).
+    return [(t, lengths[1:] + lengths[:1]) for t, lengths in cases]
+
+
+@pytest.fixture(scope="module")
+def compiled_packed(tmp_path_factory):
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            build, specs, _, _, _ = PACKED_CASES[name]
+            tmp = tmp_path_factory.mktemp(name)
+            model = save_module(torch.jit.script(build()), tmp, name)
+            artifact = tmp / f"{name}.cocktail"
+            compile_model(model, specs, artifact, strict=True)
+            cache[name] = (model, artifact, tmp)
+        return cache[name]
+
+    return get
+
+
+@pytest.mark.parametrize("name", sorted(PACKED_CASES))
+def test_packed_matches_torchscript(name, compiled_packed):
+    """pack_padded_sequence -> recurrent module -> pad_packed_sequence: the
+    padded output (as long as the longest row), the final states and lengths."""
+    model, artifact, tmp = compiled_packed(name)
+    _, _, make_inputs, sorted_lengths, max_t = PACKED_CASES[name]
+    for k, (t, lengths) in enumerate(packed_lengths(4, max_t, sorted_lengths)):
+        inputs = make_inputs(lengths, t, 200 + k)
+        run_model(artifact, inputs, tmp, reference=model, rtol=1e-5, name=f"{name}_{k}")
+
+
+# Lengths PyTorch refuses, and the message each gets (x has T=10 steps).
+BAD_LENGTHS = [
+    ("packed_lstm", [3, 10, 1], "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True"),
+    ("packed_lstm", [10, 3, 0], "Length of all samples has to be greater than 0"),
+    ("packed_lstm", [11, 3, 1], "a length is greater than the padded input's sequence length"),
+    ("packed_gru_unsorted", [3, 0, 10], "Length of all samples has to be greater than 0"),
+    ("packed_gru_unsorted", [3, 11, 1], "a length is greater than the padded input's sequence length"),
+]
+
+
+@pytest.mark.parametrize("name,lengths,message", BAD_LENGTHS)
+def test_packed_bad_lengths_fail_clearly(name, lengths, message, compiled_packed):
+    model, artifact, tmp = compiled_packed(name)
+    inputs = PACKED_CASES[name][2](lengths, 10, 7)
+    with pytest.raises(Exception):
+        torch.jit.load(str(model))(*inputs)  # PyTorch refuses them too
+    proc = run_model(artifact, inputs, tmp, name=f"{name}_bad", check=False)
+    assert proc.returncode != 0, proc.stdout
+    assert message in proc.stderr, proc.stderr
 
 
 # What the CUDA generator takes (NVRTC, no GPU needed). Not here: the
