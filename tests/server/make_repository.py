@@ -49,6 +49,13 @@ class Raising(torch.nn.Module):
         return x * 2.0
 
 
+class ByteMask(torch.nn.Module):
+    """forward(x: f32[B,T], mask: u8[B,T]) -> (x where mask is set, else 0; mask * 200, which wraps at 256)."""
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor):
+        return x.masked_fill(mask == 0, 0.0), mask * 200
+
+
 GRU_HIDDEN = 8  # the state's width
 
 
@@ -177,6 +184,9 @@ parameters { key: "cocktail.inputs" value { string_value: "xs:f32[T<=16,4] steps
         f.write(b"this is not a TorchScript archive")
     # Raises on a negative sum: the client gets INVALID_ARGUMENT with the message.
     write(out, "raising", Raising(), 'backend: "pytorch"\nparameters { key: "cocktail.inputs" value { string_value: "x:f32[4]" } }\n')
+    # UINT8 in and out.
+    write(out, "bytemask", ByteMask(),
+          'backend: "pytorch"\nparameters { key: "cocktail.inputs" value { string_value: "x:f32[B<=4,T<=6] mask:u8[B,T]" } }\n')
     write_expected(out)
 
 

@@ -197,7 +197,7 @@ def test_error_statuses(server):
         ("POST", "/v2/models/loop/infer", infer_body([dict(XS, shape=[1, "4"]), STEPS]), {}, 400, "not an integer"),
         ("POST", "/v2/models/loop/infer", infer_body([{"name": "xs", "shape": [1, 4], "datatype": "FP32"}, STEPS]), {}, 400,
          "has neither \"data\" nor parameters.binary_data_size"),
-        ("POST", "/v2/models/loop/infer", infer_body([dict(XS, datatype="UINT8"), STEPS]), {}, 400,
+        ("POST", "/v2/models/loop/infer", infer_body([dict(XS, datatype="UINT8", data=[1, 2, 3, 4]), STEPS]), {}, 400,
          "datatype 'UINT8' does not match the model's FP32"),
         ("POST", "/v2/models/loop/infer", infer_body([XS, STEPS], [{"name": "OUT"}]), {}, 400, "unknown output 'OUT'"),
         ("POST", "/v2/models/loop/infer", infer_body([XS, STEPS], [{"name": "OUTPUT__0", "parameters": {"classification": 2}}]),
@@ -395,3 +395,19 @@ def test_a_post_without_a_length_has_no_body(server):
             reply += sock.recv(65536)
         assert time.monotonic() - start < 2.0
     assert reply.startswith(b"HTTP/1.1 200")
+
+
+def test_uint8_as_json(server):
+    """UINT8 in JSON: integers 0..255 in, integers out; anything else is a 400 naming the element."""
+    x = {"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1.0, 2.0, 3.0]}
+    mask = {"name": "mask", "shape": [1, 3], "datatype": "UINT8", "data": [0, 3, 255]}
+    status, _, body = request(server, "POST", "/v2/models/bytemask/infer", infer_body([x, mask]))
+    assert status == 200, body
+    outputs = {o["name"]: o for o in json.loads(body)["outputs"]}
+    assert outputs["OUTPUT__0"]["data"] == [0.0, 2.0, 3.0]
+    assert outputs["OUTPUT__1"]["datatype"] == "UINT8"
+    assert outputs["OUTPUT__1"]["data"] == [0, 3 * 200 % 256, 255 * 200 % 256]
+    for bad in (256, -1, 1.5):
+        assert error_of(request(server, "POST", "/v2/models/bytemask/infer",
+                                infer_body([x, dict(mask, data=[0, bad, 1])]))) == \
+            (400, f"inputs[1] ('mask'): data[1] is {bad}, not an integer in 0..255 (UINT8)")

@@ -165,3 +165,38 @@ def test_torchscript_backend(client, repo):
 def test_unimplemented(client):
     with pytest.raises(InferenceServerException, match="does not implement"):
         client.get_system_shared_memory_status()
+
+
+def test_uint8_raw_and_typed_contents(client, server):
+    """UINT8 tensors: raw bytes through tritonclient, and contents.uint_contents
+    (uint32 on the wire, as Triton takes them) narrowed with a range check."""
+    x = np.array([[0.5, -1.0, 2.0], [3.0, 4.0, -5.0]], np.float32)
+    mask = np.array([[1, 0, 255], [0, 2, 1]], np.uint8)
+    a = grpcclient.InferInput("x", [2, 3], "FP32")
+    a.set_data_from_numpy(x)
+    b = grpcclient.InferInput("mask", [2, 3], "UINT8")
+    b.set_data_from_numpy(mask)
+    result = client.infer("bytemask", [a, b])
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT__0"), np.where(mask == 0, 0.0, x))
+    assert result.as_numpy("OUTPUT__1").dtype == np.uint8
+    np.testing.assert_array_equal(result.as_numpy("OUTPUT__1"), (mask.astype(np.int64) * 200 % 256).astype(np.uint8))
+
+    import grpc
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(server.grpc))
+
+    def typed(values):
+        request = service_pb2.ModelInferRequest(model_name="bytemask")
+        xs = request.inputs.add(name="x", datatype="FP32", shape=[1, 3])
+        xs.contents.fp32_contents.extend([1.0, 2.0, 3.0])
+        m = request.inputs.add(name="mask", datatype="UINT8", shape=[1, 3])
+        m.contents.uint_contents.extend(values)
+        return request
+
+    response = stub.ModelInfer(typed([0, 7, 255]))
+    assert np.frombuffer(response.raw_output_contents[0], np.float32).tolist() == [0.0, 2.0, 3.0]
+    assert np.frombuffer(response.raw_output_contents[1], np.uint8).tolist() == [0, 7 * 200 % 256, 255 * 200 % 256]
+    with pytest.raises(grpc.RpcError) as e:
+        stub.ModelInfer(typed([0, 256, 1]))
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "contents.uint_contents[1] is 256, outside UINT8's range 0..255" in e.value.details()
