@@ -295,6 +295,31 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
   return dims;
 }
 
+void Generator::emitTriangle(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  if (x.rank() < 2) throw error(op, "expects a tensor of at least 2 dims");
+  const int64_t diagonal = op.attrs().getInt("diagonal").value_or(0);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  const std::string offset = fmt::format("{} - {}", c[c.size() - 1], c[c.size() - 2]);  // column - row
+  const std::string keep =
+      op.kind() == OpKind::Triu ? fmt::format("{} >= {}", offset, diagonal) : fmt::format("{} <= {}", offset, diagonal);
+  line(fmt::format("{}[e] = ({}) ? {} : ({})0;", bufferPointer(o), keep, at(x, c), ctypeOf(o.dtype)));
+  closeElementLoop();
+}
+
+void Generator::emitRepeat(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  const size_t lead = o.dims.size() - x.dims.size();
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  // Output coordinate c of a repeated dim reads x at c modulo x's size.
+  std::vector<std::string> xc;
+  for (size_t d = lead; d < o.dims.size(); ++d) xc.push_back(fmt::format("({} % {})", c[d], x.dims[d - lead].str()));
+  line(fmt::format("{}[e] = {};", bufferPointer(o), at(x, xc)));
+  closeElementLoop();
+}
+
 void Generator::emitCat(const Op& op, const TensorRef& o) {
   const int64_t d = normalizeDim(op.attrs().getInt("dim").value_or(0), o.rank());
   openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
