@@ -193,6 +193,7 @@ class Generator {
   std::vector<int64_t> boundsOfType(const ir::Type& type) const;
   const TensorRef& tensor(const ir::Value* v, const ir::Op& user);
   bool isView(const ir::Op& op) const;
+  TensorRef undefCarriedRef(const ir::Op& loop, const ir::Value* arg);
   TensorRef carriedRef(const ir::Op& loop, const TensorRef& init, const ir::Value* arg);
   std::vector<TensorRef> ifResults(const ir::Op& op);
   void bindResult(const ir::Value* result, const ir::Value* carried);
