@@ -44,6 +44,15 @@ void Generator::hostRegion(const ir::Region& region, std::vector<HostStep>& step
     if (isScalarOp(op)) {
       // Computed by the first kernel that needs it (see materializeHostScalar).
       scalars_[op.result()] = ScalarRef{ScalarRef::Kind::Pending, {}, op.result()->type().dtype(), -1, &op, -1};
+      // Except a read of a tensor's element: it is read now, while the bytes
+      // are the tensor's; by a later kernel the memory plan may have given
+      // them to another tensor (pad_packed_sequence's longest length).
+      if (op.kind() == OpKind::ToScalar && op.operand(0)->type().isTensor()) {
+        const int id = openKernel("to_scalar", KernelInfo::Kind::Copy, 0, &op, fmt::format("// {}\n", describe(op)));
+        (void)scalar(op.result());
+        closeKernel();
+        steps.push_back(HostStep::launch(id));
+      }
       continue;
     }
     if (isView(op)) {
