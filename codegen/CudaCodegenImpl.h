@@ -48,6 +48,8 @@ std::vector<Expr> contiguousStrides(const std::vector<Expr>& dims);
 
 /// A dim index counted from the end when negative.
 inline int64_t normalizeDim(int64_t d, int64_t rank) { return d < 0 ? d + rank : d; }
+/// An undef (a None): no storage, and no run reads it.
+inline bool isUndefValue(const ir::Value* v) { return v->definingOp() && v->definingOp()->kind() == ir::OpKind::Undef; }
 /// `expf` for float, `exp` for double.
 inline std::string fn(const char* name, ir::DType t) { return t == ir::DType::F64 ? name : std::string(name) + "f"; }
 /// `(float)(expr)`
@@ -191,6 +193,7 @@ class Generator {
   std::vector<int64_t> boundsOfType(const ir::Type& type) const;
   const TensorRef& tensor(const ir::Value* v, const ir::Op& user);
   bool isView(const ir::Op& op) const;
+  TensorRef undefCarriedRef(const ir::Op& loop, const ir::Value* arg);
   TensorRef carriedRef(const ir::Op& loop, const TensorRef& init, const ir::Value* arg);
   std::vector<TensorRef> ifResults(const ir::Op& op);
   void bindResult(const ir::Value* result, const ir::Value* carried);
@@ -303,12 +306,15 @@ class Generator {
   void emitMatmul(const ir::Op& op, const TensorRef& out);
   void emitReduction(const ir::Op& op, const TensorRef& out);
   void emitSoftmax(const ir::Op& op, const TensorRef& out);
+  void emitLayerNorm(const ir::Op& op, const TensorRef& out);
   void emitConv2d(const ir::Op& op, const TensorRef& out);
   void emitPool2d(const ir::Op& op, const TensorRef& out);
   void emitConvTranspose2d(const ir::Op& op, const TensorRef& out);
   void emitAdaptivePool2d(const ir::Op& op, const std::vector<TensorRef>& out);
   void emitEmbedding(const ir::Op& op, const TensorRef& out);
   void emitCat(const ir::Op& op, const TensorRef& out);
+  void emitTriangle(const ir::Op& op, const TensorRef& out);
+  void emitRepeat(const ir::Op& op, const TensorRef& out);
   // Gathers (CudaGatherOps.cpp): every index read is checked.
   void emitIndexSelect(const ir::Op& op, const TensorRef& out);
   void emitGather(const ir::Op& op, const TensorRef& out);

@@ -98,8 +98,9 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
   const ir::Attributes& attrs = op.attrs();
   const bool keepdim = attrs.getBool("keepdim").value_or(false);
   const bool arg = op.kind() == OpKind::Argmax || op.kind() == OpKind::Argmin;
+  const bool logical = op.kind() == OpKind::Any || op.kind() == OpKind::All;
   std::vector<int64_t> reduced;
-  if (arg) {
+  if (arg || logical) {  // one optional dim
     if (auto d = attrs.getInt("dim")) reduced.push_back(normalizeDim(*d, x.rank()));
   } else {
     for (int64_t d : attrs.getInts("dims").value_or(std::vector<int64_t>{})) reduced.push_back(normalizeDim(d, x.rank()));
@@ -124,8 +125,10 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
     }
   }
   const DType xt = x.dtype;
-  const DType acc = arg ? xt : o.dtype;
+  const DType acc = arg ? xt : logical ? DType::I1 : o.dtype;
   switch (op.kind()) {
+    case OpKind::Any: line("bool acc = false;"); break;
+    case OpKind::All: line("bool acc = true;"); break;
     case OpKind::Sum:
     case OpKind::Mean: line(fmt::format("{} acc = 0;", ctypeOf(acc))); break;
     case OpKind::Amax:
@@ -143,6 +146,8 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
     case OpKind::Amin: line("if (first || v < acc || v != v) acc = v; first = false;"); break;
     case OpKind::Argmax: line("if (first || v > acc) { acc = v; best = flat; } first = false; ++flat;"); break;
     case OpKind::Argmin: line("if (first || v < acc) { acc = v; best = flat; } first = false; ++flat;"); break;
+    case OpKind::Any: line("acc = acc || v;"); break;
+    case OpKind::All: line("acc = acc && v;"); break;
     default: break;
   }
   for (size_t i = 0; i < reduced.size(); ++i) close();
@@ -177,6 +182,52 @@ void Generator::emitSoftmax(const Op& op, const TensorRef& o) {
     line(fmt::format("{}[e] = {}({} - m) / s;", bufferPointer(o), fn("exp", t), castTo(t, at(x, c))));
   else
     line(fmt::format("{}[e] = {} - m - {}(s);", bufferPointer(o), castTo(t, at(x, c)), fn("log", t)));
+  closeElementLoop();
+}
+
+void Generator::emitLayerNorm(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  const std::vector<int64_t> shape = op.attrs().getInts("shape").value_or(std::vector<int64_t>{});
+  const size_t k = shape.size(), r = x.dims.size();
+  if (k < 1 || k > r) throw error(op, fmt::format("normalizes {} dims of a rank-{} input", k, r));
+  for (size_t i = 0; i < k; ++i)
+    if (x.dims[r - k + i].constant() != shape[i])
+      throw error(op,
+                  fmt::format("normalized_shape {} does not match the input's trailing dims", fmt::join(shape, "x")));
+  const DType t = o.dtype;
+  const std::string ct = ctypeOf(t);
+  int64_t m = 1;
+  for (int64_t n : shape) m *= n;
+  // Each element computes its row's mean and variance, as emitSoftmax does
+  // its row's max and sum: a row's elements need no other thread.
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  std::vector<std::string> rc = c;
+  auto openRow = [&] {
+    open(fmt::format("for (i64 j = 0; j < {}; ++j)", m));
+    line("i64 rest = j;");
+    for (size_t i = r; i-- > r - k;) {
+      rc[i] = fmt::format("j{}", i);
+      line(fmt::format("const i64 j{} = rest % {}; rest /= {};", i, shape[i - (r - k)], shape[i - (r - k)]));
+    }
+  };
+  line(fmt::format("{} mean = 0;", ct));
+  openRow();
+  line(fmt::format("mean += {};", castTo(t, at(x, rc))));
+  close();
+  line(fmt::format("mean /= ({}){};", ct, m));
+  line(fmt::format("{} var = 0;", ct));
+  openRow();
+  line(fmt::format("const {} d = {} - mean;", ct, castTo(t, at(x, rc))));
+  line("var += d * d;");
+  close();
+  line(fmt::format("var /= ({}){};", ct, m));
+  std::string v = fmt::format("({} - mean) / {}(var + ({}){})", castTo(t, at(x, c)), fn("sqrt", t), ct,
+                              op.attrs().getFloat("eps").value_or(1e-5));
+  // weight and bias have the normalized shape: at() aligns them to the right.
+  if (!isUndefValue(op.operand(1))) v = fmt::format("{} * {}", v, castTo(t, at(tensor(op.operand(1), op), c)));
+  if (!isUndefValue(op.operand(2))) v = fmt::format("{} + {}", v, castTo(t, at(tensor(op.operand(2), op), c)));
+  line(fmt::format("{}[e] = {};", bufferPointer(o), v));
   closeElementLoop();
 }
 

@@ -158,6 +158,13 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
     }
     deps.insert(deps.end(), ref.deps.begin(), ref.deps.end());
   };
+  // Result dim d (if `?`) is dim k of `ref`.
+  auto take = [&](size_t d, const TensorRef& ref, size_t k) {
+    if (!t.dims()[d].isUnknown()) return;
+    dims[d] = ref.dims[k];
+    bounds[d] = ref.bounds[k];
+    deps.insert(deps.end(), ref.deps.begin(), ref.deps.end());
+  };
   auto scalarBound = [&](const Value* s, auto& self) -> int64_t {
     const ScalarRef& r = scalars_.at(s);
     if (r.kind == ScalarRef::Kind::Literal) return r.literalValue;
@@ -193,9 +200,12 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
           throw error(op, fmt::format("cannot bound dim {} of the result (its size comes from a computation the "
                                       "generator cannot bound); the CUDA backend needs bounded shapes",
                                       d));
-        dims[d] = Expr::code(scalar(s));
+        // A view on the host opens no kernel: the size is named here, and each
+        // kernel that reads the view defines it (the view's deps).
+        const bool literal = scalars_.at(s).kind == ScalarRef::Kind::Literal;
+        dims[d] = Expr::code(current_ >= 0 || literal ? scalar(s) : scalarName(s));
         bounds[d] = bound;
-        if (scalars_.at(s).kind != ScalarRef::Kind::Literal) deps.push_back(s);
+        if (!literal) deps.push_back(s);
       }
       break;
     case OpKind::FullLike:
@@ -203,15 +213,79 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
     case OpKind::SelectScatter:
     case OpKind::SliceScatter:
     case OpKind::ReshapeAs:
-      fromTensor(op.operand(0));
+    case OpKind::Softmax:
+    case OpKind::LogSoftmax:
+    case OpKind::LayerNorm:
+    case OpKind::Triu:
+    case OpKind::Tril: fromTensor(op.operand(0)); break;
+    case OpKind::Linear: {
+      // x[..., K] by w[N, K]: x's leading dims, then N.
+      const TensorRef& x = tensor(op.operand(0), op);
+      const TensorRef& w = tensor(op.operand(1), op);
+      if (x.rank() != static_cast<int>(dims.size()) || w.rank() != 2) break;
+      for (size_t d = 0; d + 1 < dims.size(); ++d) take(d, x, d);
+      take(dims.size() - 1, w, 0);
       break;
+    }
+    case OpKind::Matmul: {
+      // a[..., M, K] by b[..., K, N]: the batch dims broadcast (a size-1 dim
+      // takes the other operand's), then M from a and N from b; a vector
+      // operand contributes no batch dims and no M (or N).
+      const TensorRef& a = tensor(op.operand(0), op);
+      const TensorRef& b = tensor(op.operand(1), op);
+      const size_t aMat = a.rank() >= 2, bMat = b.rank() >= 2;
+      if (dims.size() < aMat + bMat) break;
+      const size_t batch = dims.size() - aMat - bMat;
+      const size_t aBatch = aMat ? a.dims.size() - 2 : 0, bBatch = bMat ? b.dims.size() - 2 : 0;
+      if (aBatch > batch || bBatch > batch) break;
+      for (size_t d = 0; d < batch; ++d) {
+        const bool inA = d >= batch - aBatch, inB = d >= batch - bBatch;
+        const bool aIsOne = inA && a.dims[d - (batch - aBatch)].is(1);
+        if (inA && (!aIsOne || !inB))
+          take(d, a, d - (batch - aBatch));
+        else if (inB)
+          take(d, b, d - (batch - bBatch));
+      }
+      if (aMat) take(batch, a, a.dims.size() - 2);
+      if (bMat) take(dims.size() - 1, b, b.dims.size() - 1);
+      break;
+    }
+    case OpKind::Repeat: {
+      // Each of x's dims times its repeat count; new leading dims are the counts.
+      const TensorRef& x = tensor(op.operand(0), op);
+      const std::vector<int64_t> reps = op.attrs().getInts("repeats").value_or(std::vector<int64_t>{});
+      if (reps.size() != dims.size() || x.dims.size() > dims.size()) break;
+      const size_t lead = dims.size() - x.dims.size();
+      for (size_t d = lead; d < dims.size(); ++d) {
+        if (!t.dims()[d].isUnknown()) continue;
+        dims[d] = x.dims[d - lead] * Expr(reps[d]);
+        bounds[d] = x.bounds[d - lead] * reps[d];
+      }
+      deps.insert(deps.end(), x.deps.begin(), x.deps.end());
+      break;
+    }
     default:
       if (ir::isElementwise(op.kind()) || op.kind() == OpKind::Fused) {
-        for (const Value* v : op.operands())
-          if (v->type().isTensor() && v->type().rank() == t.rank()) {
-            fromTensor(v);
-            break;
+        // Broadcasting: a `?` dim is that of an operand whose dim there is
+        // not 1 (operands aligned to the right), or 1 if every one's is.
+        for (size_t d = 0; d < dims.size(); ++d) {
+          if (!t.dims()[d].isUnknown()) continue;
+          const TensorRef* one = nullptr;
+          size_t oneAt = 0;
+          for (const Value* v : op.operands()) {
+            if (!v->type().isTensor() || !v->type().hasRank()) continue;
+            const TensorRef& ref = tensor(v, op);
+            if (ref.dims.size() + d < dims.size()) continue;  // no dim there: broadcast
+            const size_t k = d - (dims.size() - ref.dims.size());
+            if (!ref.dims[k].is(1)) {
+              take(d, ref, k);
+              break;
+            }
+            one = &ref;
+            oneAt = k;
           }
+          if (t.dims()[d].isUnknown() && bounds[d] < 0 && one) take(d, *one, oneAt);
+        }
         break;
       }
       throw error(op, "a `?` dim in the result of this op is not supported by the CUDA generator yet");
@@ -219,6 +293,31 @@ std::vector<Expr> Generator::resultDims(const Op& op, size_t result, std::vector
   for (size_t d = 0; d < dims.size(); ++d)
     if (bounds[d] < 0) throw error(op, fmt::format("cannot bound dim {} of the result; the CUDA backend needs bounded shapes", d));
   return dims;
+}
+
+void Generator::emitTriangle(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  if (x.rank() < 2) throw error(op, "expects a tensor of at least 2 dims");
+  const int64_t diagonal = op.attrs().getInt("diagonal").value_or(0);
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  const std::string offset = fmt::format("{} - {}", c[c.size() - 1], c[c.size() - 2]);  // column - row
+  const std::string keep =
+      op.kind() == OpKind::Triu ? fmt::format("{} >= {}", offset, diagonal) : fmt::format("{} <= {}", offset, diagonal);
+  line(fmt::format("{}[e] = ({}) ? {} : ({})0;", bufferPointer(o), keep, at(x, c), ctypeOf(o.dtype)));
+  closeElementLoop();
+}
+
+void Generator::emitRepeat(const Op& op, const TensorRef& o) {
+  const TensorRef& x = tensor(op.operand(0), op);
+  const size_t lead = o.dims.size() - x.dims.size();
+  openElementLoop(o, ir::tilesOf(op), ir::tileElemsOf(op), false);
+  std::vector<std::string> c = emitCoords(o.dims, "e", "c");
+  // Output coordinate c of a repeated dim reads x at c modulo x's size.
+  std::vector<std::string> xc;
+  for (size_t d = lead; d < o.dims.size(); ++d) xc.push_back(fmt::format("({} % {})", c[d], x.dims[d - lead].str()));
+  line(fmt::format("{}[e] = {};", bufferPointer(o), at(x, xc)));
+  closeElementLoop();
 }
 
 void Generator::emitCat(const Op& op, const TensorRef& o) {

@@ -233,8 +233,8 @@ void Generator::computeOp(const Op& op) {
                                   op.result(i)->type().str()));
   }
   std::vector<TensorRef> in;
-  for (const Value* v : op.operands())
-    if (v->type().isTensor()) in.push_back(tensor(v, op));
+  for (const Value* v : op.operands())  // an undef (layer_norm without weight) is no operand to sync on
+    if (v->type().isTensor() && !isUndefValue(v)) in.push_back(tensor(v, op));
   // plan-memory may have put a functional write into its base's bytes: then
   // only the written part is written.
   if (op.info().opClass == OpClass::Write && ir::memPlan(op).aliasesOperand0) {
@@ -263,9 +263,15 @@ void Generator::computeOp(const Op& op) {
     case OpKind::Amax:
     case OpKind::Amin:
     case OpKind::Argmax:
-    case OpKind::Argmin: emitReduction(op, out[0]); break;
+    case OpKind::Argmin:
+    case OpKind::Any:
+    case OpKind::All: emitReduction(op, out[0]); break;
     case OpKind::Softmax:
     case OpKind::LogSoftmax: emitSoftmax(op, out[0]); break;
+    case OpKind::LayerNorm: emitLayerNorm(op, out[0]); break;
+    case OpKind::Triu:
+    case OpKind::Tril: emitTriangle(op, out[0]); break;
+    case OpKind::Repeat: emitRepeat(op, out[0]); break;
     case OpKind::Conv2d: emitConv2d(op, out[0]); break;
     case OpKind::ConvTranspose2d: emitConvTranspose2d(op, out[0]); break;
     case OpKind::AdaptiveAvgPool2d:
@@ -287,10 +293,7 @@ void Generator::computeOp(const Op& op) {
         case OpClass::Binary:
         case OpClass::Unary:
         case OpClass::Elementwise:
-        case OpClass::Creation:
-          if (op.kind() == OpKind::Arange) throw error(op, "not supported by the CUDA generator yet");
-          emitElementwise(op, out);
-          break;
+        case OpClass::Creation: emitElementwise(op, out); break;
         case OpClass::Write:
           if (op.kind() != OpKind::CopyInto) throw error(op, "not supported by the CUDA generator yet");
           emitElementwise(op, out);
@@ -382,7 +385,7 @@ std::string Generator::elementwiseExpr(const Op& op, const std::vector<std::stri
     case OpKind::ToTensor:
     case OpKind::Full:
     case OpKind::FullLike:
-      return arg(0);
+    case OpKind::Arange: return arg(0);
     case OpKind::Hardswish:
     case OpKind::Hardsigmoid:
     case OpKind::LeakyRelu:
@@ -427,6 +430,28 @@ void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out)
     case OpKind::FullLike:
       args.push_back(scalar(op.operand(1)));
       break;
+    case OpKind::Arange: {  // start + e * step, as the CPU computes it (in double for a float result)
+      // Its length is its type's (shape inference: constants, or a dim);
+      // ATen's refusals of a zero or backward step have no kernel to go in.
+      const ScalarRef& step = scalars_.at(op.operand(2));
+      if (step.kind != ScalarRef::Kind::Literal || step.literalValue <= 0 ||
+          op.operand(2)->type().dtype() != DType::I64)
+        throw error(op, "only a constant positive step is supported by the CUDA generator");
+      const ScalarRef& start = scalars_.at(op.operand(0));
+      const ScalarRef& end = scalars_.at(op.operand(1));
+      if (start.kind == ScalarRef::Kind::Literal && end.kind == ScalarRef::Kind::Literal &&
+          op.operand(0)->type().dtype() == DType::I64 && op.operand(1)->type().dtype() == DType::I64 &&
+          end.literalValue < start.literalValue)
+        throw error(op,
+                    fmt::format("arange from {} down to {} with a positive step (ATen refuses it)", start.literalValue,
+                                end.literalValue),
+                    ir::ErrorKind::User);
+      args.push_back(
+          ir::isFloating(o.dtype)
+              ? fmt::format("((double){} + (double)e * (double){})", scalar(op.operand(0)), scalar(op.operand(2)))
+              : fmt::format("((i64){} + e * (i64){})", scalar(op.operand(0)), scalar(op.operand(2))));
+      break;
+    }
     case OpKind::CopyInto:
       args.push_back(operandValue(op, 1, c, o.dtype));
       break;

@@ -44,6 +44,15 @@ void Generator::hostRegion(const ir::Region& region, std::vector<HostStep>& step
     if (isScalarOp(op)) {
       // Computed by the first kernel that needs it (see materializeHostScalar).
       scalars_[op.result()] = ScalarRef{ScalarRef::Kind::Pending, {}, op.result()->type().dtype(), -1, &op, -1};
+      // Except a read of a tensor's element: it is read now, while the bytes
+      // are the tensor's; by a later kernel the memory plan may have given
+      // them to another tensor (pad_packed_sequence's longest length).
+      if (op.kind() == OpKind::ToScalar && op.operand(0)->type().isTensor()) {
+        const int id = openKernel("to_scalar", KernelInfo::Kind::Copy, 0, &op, fmt::format("// {}\n", describe(op)));
+        (void)scalar(op.result());
+        closeKernel();
+        steps.push_back(HostStep::launch(id));
+      }
       continue;
     }
     if (isView(op)) {
@@ -153,6 +162,8 @@ void Generator::hostLoop(const Op& op, std::vector<HostStep>& steps) {
       exports_.exported.insert(arg);
       line(storeSlot(arg, expr, arg->type().dtype()));
       scalars_[arg] = ScalarRef{ScalarRef::Kind::Slot, {}, arg->type().dtype(), -1, nullptr, exports_.slots.at(arg)};
+    } else if (isUndefValue(init)) {
+      tensors_[arg] = undefCarriedRef(op, arg);
     } else {
       TensorRef carried = carriedRef(op, tensor(init, op), arg);
       copyTensor(carried, tensor(init, op), "initial carried value");
@@ -275,6 +286,22 @@ TensorRef Generator::carriedRef(const Op& loop, const TensorRef& init, const Val
   return ref;
 }
 
+TensorRef Generator::undefCarriedRef(const Op& loop, const Value* arg) {
+  // Undef at first (an Optional state that is None): its storage comes from
+  // the type, and nothing is copied in; no run reads it before a step writes it.
+  const ir::Type& t = arg->type();
+  if (!t.isTensor() || !t.hasRank())
+    throw error(loop, fmt::format("a carried value that starts undef (None) has no known rank ({})", t.str()));
+  std::vector<Expr> dims;
+  for (const ir::Dim& dim : t.dims()) {
+    if (dim.isUnknown())
+      throw error(loop, fmt::format("a carried value that starts undef (None) has a `?` dim ({})", t.str()));
+    dims.push_back(dim.isConstant() ? Expr(dim.value()) : Expr::code("sym_" + dim.symbolName()));
+  }
+  return resultRef(loop, static_cast<size_t>(arg->index() - 1), ir::printValueName(arg, loop) + " (carried)", t.dtype(),
+                   dims, boundsOfType(t));
+}
+
 std::vector<TensorRef> Generator::ifResults(const Op& op) {
   // Results take the dims of their type, which both branches' yields have
   // (a `?` dim, which could differ between them, is refused).
@@ -314,7 +341,7 @@ void Generator::yieldIfResults(const Op& op, const Op& yield, const std::vector<
       } else {
         line(fmt::format("{} = {};", scalarName(r), expr));
       }
-    } else if (y->definingOp() && y->definingOp()->kind() == OpKind::Undef) {
+    } else if (isUndefValue(y)) {
       continue;  // undef: no run that takes this branch reads the result (the branch raises, say)
     } else {
       copyTensor(results[i], tensor(y, yield), "branch result");
@@ -378,6 +405,8 @@ void Generator::deviceLoop(const Op& op) {
       const std::string name = scalarName(arg);
       line(fmt::format("{} {} = {};  // carried", ctypeOf(arg->type().dtype()), name, scalar(init)));
       scalars_[arg] = ScalarRef{ScalarRef::Kind::Local, name, arg->type().dtype(), current_, nullptr, -1};
+    } else if (isUndefValue(init)) {
+      tensors_[arg] = undefCarriedRef(op, arg);
     } else {
       TensorRef carried = carriedRef(op, tensor(init, op), arg);
       copyTensor(carried, tensor(init, op), "initial carried value");

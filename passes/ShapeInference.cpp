@@ -16,6 +16,7 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "passes/ShapeContradictions.h"
 
@@ -201,14 +202,25 @@ class ShapeInference final : public Pass {
     for (int round = 0; round < 8 && !converged; ++round) {
       if (round > 0)
         for (auto& [v, t] : original) v->setType(t);
-      for (size_t i = 0; i < n; ++i) body.argument(i + 1)->setType(typeOf(carried[i], body.argument(i + 1)));
+      // A carried value only undef has reached so far (None before the first
+      // step) says nothing in this round's joins, as an undef would not.
+      for (size_t i = 0; i < n; ++i) {
+        body.argument(i + 1)->setType(typeOf(carried[i], body.argument(i + 1)));
+        if (carried[i])
+          onlyUndef_.erase(body.argument(i + 1));
+        else
+          onlyUndef_.insert(body.argument(i + 1));
+      }
       inferRegion(body);
       Op* yield = body.terminator();
-      if (!yield || yield->numOperands() != n + 1) return;
+      if (!yield || yield->numOperands() != n + 1) {
+        for (size_t i = 0; i < n; ++i) onlyUndef_.erase(body.argument(i + 1));
+        return;
+      }
       converged = true;
       for (size_t i = 0; i < n; ++i) {
         const Value* y = yield->operand(i + 1);
-        if (isUndef(y)) continue;
+        if (isUndef(y) || onlyUndef_.count(y)) continue;
         Type j = carried[i] ? join(*carried[i], y->type()) : y->type();
         if (!carried[i] || j != *carried[i]) {
           carried[i] = j;
@@ -216,6 +228,7 @@ class ShapeInference final : public Pass {
         }
       }
     }
+    for (size_t i = 0; i < n; ++i) onlyUndef_.erase(body.argument(i + 1));
     if (!converged) {
       // Cannot happen with joins; never leave a body typed for the wrong
       // carried types: fall back to what the frontend said.
@@ -229,10 +242,10 @@ class ShapeInference final : public Pass {
   static bool isUndef(const Value* v) { return v->definingOp() && v->definingOp()->kind() == OpKind::Undef; }
 
   /// The join of the values that can reach a result; undef ones cannot.
-  static std::optional<Type> joinReaching(const std::vector<const Value*>& values) {
+  std::optional<Type> joinReaching(const std::vector<const Value*>& values) const {
     std::optional<Type> t;
     for (const Value* v : values) {
-      if (isUndef(v)) continue;
+      if (isUndef(v) || onlyUndef_.count(v)) continue;
       t = t ? join(*t, v->type()) : v->type();
     }
     return t;
@@ -865,6 +878,8 @@ class ShapeInference final : public Pass {
   }
 
   std::unordered_map<const Value*, Dim> known_;
+  /// Loop-carried arguments that, so far, only an undef initial value reaches.
+  std::unordered_set<const Value*> onlyUndef_;
   ir::Status contradiction_;  // the first op whose operands cannot go together
 };
 

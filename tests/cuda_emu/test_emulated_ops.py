@@ -5,7 +5,8 @@ elu, softplus, silu, mish), alone and fused in a loop body, and conv1d (as
 a conv2d of height 1) with groups, depthwise and a pointwise layer. Ops the
 generator does not support (topk, cumsum) fail --target cuda with an error
 that names them. The zoo's layers (conv_transpose2d, adaptive max and
-average pooling) run in the harness too.
+average pooling) run in the harness too, and the ops the transformer and
+recurrent modules add (arange, layer_norm, triu/tril, any/all, repeat).
 """
 import os
 import subprocess
@@ -60,6 +61,25 @@ class ZooLayers(nn.Module):
         return y, v, i, torch._C._nn.adaptive_avg_pool2d(y, [5, 3])
 
 
+class ModuleOps(nn.Module):
+    """What the transformer and recurrent modules add: arange to a length
+    (a padding mask), layer_norm over two dims without weight and over one
+    with, triu/tril with diagonals, any/all, repeat of a symbolic dim."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.norm = nn.LayerNorm(8)
+
+    def forward(self, x: Tensor, lengths: Tensor):
+        t = x.size(1)
+        pad = torch.arange(t).unsqueeze(0) >= lengths.unsqueeze(1)
+        scores = torch.matmul(x[:, :, 0, :], x[:, :, 1, :].transpose(1, 2))
+        positions = torch.arange(0, t, dtype=torch.float32) * 0.5
+        return (F.layer_norm(x, [4, 8], eps=1e-3), self.norm(x), torch.triu(scores, 1), torch.tril(scores, -1),
+                pad, pad.any(), pad.all(1), x[:, :, 2, :].repeat(2, 1, 3), positions)
+
+
 def compile_cuda(tmp_path, module, specs):
     model = tmp_path / "model.pt"
     torch.jit.save(torch.jit.script(module.eval()), str(model))
@@ -111,3 +131,20 @@ def test_zoo_layers_in_the_harness(tmp_path):
     run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
     assert "within" in run.stdout
+
+
+@pytest.mark.parametrize("batch,steps,lengths", [(3, 6, [6, 2, 1]), (1, 2, [2])])
+def test_module_ops_in_the_harness(tmp_path, batch, steps, lengths):
+    model, artifact, proc = compile_cuda(tmp_path, ModuleOps(), ["x:f32[B<=3,T<=6,4,8]", "lengths:i64[B]"])
+    assert proc.returncode == 0, proc.stderr
+    g = torch.Generator().manual_seed(2)
+    inputs = tmp_path / "inputs.pt"
+    torch.save([torch.randn(batch, steps, 4, 8, generator=g) * 2 + 1, torch.tensor(lengths)], str(inputs))
+    cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model), "--rtol", "1e-5",
+           "--blocks", "4", "--threads", "64", "--work-dir", str(tmp_path / "module")]
+    run = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}"
+    assert "within" in run.stdout
+    source = (tmp_path / "module" / "module.cu").read_text()
+    for kernel in ("_arange(", "_layer_norm(", "_triu(", "_tril(", "_any(", "_all(", "_repeat("):
+        assert kernel in source, f"the generated CUDA has no {kernel} kernel"

@@ -150,10 +150,10 @@ def test_packed_bad_lengths_fail_clearly(name, lengths, message, compiled_packed
 
 # What the CUDA generator takes (NVRTC, no GPU needed). Not here: the
 # decoders, whose `zeros(max_len, B)` buffer has no bound (max_len is an
-# unbounded i64 argument), and the Optional state (the generator refuses the
-# `undef` the loop starts from). NVRTC takes ~15 s a model here, so four that
-# cover stacked, bidirectional with states, the GRU tagger and the cells (the
-# others compile too).
+# unbounded i64 argument). NVRTC takes ~15 s a model here, so four that
+# cover stacked, bidirectional with states, the GRU tagger and the cells;
+# tests/cuda_emu/test_emulated_modules.py compiles every other case too and
+# runs its kernels in the emulation harness.
 CUDA_CASES = ["lstm_head", "lstm_bidir_state", "gru_tagger", "rnn_cells"]
 
 
