@@ -14,9 +14,11 @@ namespace cocktail_emu {
 
 struct PerfStage {
   /// Global memory, per warp access: the access (a request), the distinct
-  /// 32-byte sectors its lanes touched, and the bytes they asked for.
-  uint64_t loadRequests = 0, loadSectors = 0, loadBytes = 0;
-  uint64_t storeRequests = 0, storeSectors = 0, storeBytes = 0;
+  /// 32-byte sectors its lanes touched, the bytes they asked for, and the
+  /// distinct ones among those (lanes reading one address share it): what
+  /// a perfectly coalesced access would move.
+  uint64_t loadRequests = 0, loadSectors = 0, loadBytes = 0, loadUsefulBytes = 0;
+  uint64_t storeRequests = 0, storeSectors = 0, storeBytes = 0, storeUsefulBytes = 0;
   /// Distinct sectors the whole grid touched in the stage: what must come
   /// from DRAM at least, if the L2 cache kept nothing from earlier stages
   /// (the sectors above count again every time a warp re-reads them).

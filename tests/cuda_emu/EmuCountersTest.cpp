@@ -75,7 +75,17 @@ TEST(EmuCounters, AStridedWarpLoadTouchesASectorPerLane) {
   EXPECT_EQ(t.loadRequests, 4u);
   EXPECT_EQ(t.loadSectors, 128u);
   EXPECT_EQ(t.loadBytes, 512u);
+  EXPECT_EQ(t.loadUsefulBytes, 512u);
   EXPECT_EQ(t.storeSectors, 16u);
+}
+
+TEST(EmuCounters, LanesReadingOneAddressShareASector) {
+  const auto t = total(countsOf(std::string(kThread) + "((float*)A)[64 + i] = ((float*)A)[blockIdx.x];"));
+  EXPECT_EQ(t.loadRequests, 4u);
+  EXPECT_EQ(t.loadSectors, 4u);
+  EXPECT_EQ(t.loadBytes, 512u);       // 32 lanes x 4 bytes asked for ...
+  EXPECT_EQ(t.loadUsefulBytes, 16u);  // ... of one address per warp
+  EXPECT_EQ(t.storeUsefulBytes, 512u);
 }
 
 TEST(EmuCounters, LanesThatSkipABranchDoNotJoinTheAccess) {

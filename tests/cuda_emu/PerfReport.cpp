@@ -38,9 +38,11 @@ cocktail_emu::PerfStage total(const KernelCounts& counts) {
     t.loadRequests += s.loadRequests;
     t.loadSectors += s.loadSectors;
     t.loadBytes += s.loadBytes;
+    t.loadUsefulBytes += s.loadUsefulBytes;
     t.storeRequests += s.storeRequests;
     t.storeSectors += s.storeSectors;
     t.storeBytes += s.storeBytes;
+    t.storeUsefulBytes += s.storeUsefulBytes;
     t.uniqueSectors += s.uniqueSectors;
     t.sharedRequests += s.sharedRequests;
     t.sharedWavefronts += s.sharedWavefronts;
@@ -78,9 +80,9 @@ std::string perfReportText(const std::vector<std::pair<std::string, KernelCounts
   auto row = [&](const std::string& name, const KernelCounts& c) {
     const cocktail_emu::PerfStage t = total(c);
     const uint64_t sectors = t.loadSectors + t.storeSectors;
-    const double coalesced =
-        sectors ? 100.0 * static_cast<double>(t.loadBytes + t.storeBytes) / (static_cast<double>(sectors) * kSectorBytes)
-                : 100.0;
+    const double coalesced = sectors ? 100.0 * static_cast<double>(t.loadUsefulBytes + t.storeUsefulBytes) /
+                                           (static_cast<double>(sectors) * kSectorBytes)
+                                     : 100.0;
     std::string r = fmt::format("{:<22} {:>8} {:>8} {:>8} {:>10} {:>10} {:>6.1f} {:>9.3f} {:>9.3f} {:>9} {:>9} {:>9.3f}",
                                 name, c.launches, c.stages.size() - c.stagesPerLaunch.size(), t.tileWaits,
                                 t.loadSectors, t.storeSectors, coalesced,
@@ -98,10 +100,12 @@ std::string perfReportText(const std::vector<std::pair<std::string, KernelCounts
     all.stages.insert(all.stages.end(), c.stages.begin(), c.stages.end());
   }
   out += row("total", all);
-  out += "coal%: bytes the lanes asked for / bytes of the 32-byte sectors they touched. L2 MB: those sectors, every\n"
-         "warp access; DRAM MB: distinct sectors per stage (a stage ends at a grid barrier). smem conf: shared-memory\n"
-         "passes beyond the fewest (bank conflicts). Estimate: per stage max(DRAM bytes / DRAM bandwidth, L2 bytes /\n"
-         "L2 bandwidth, flops / FP32 peak), plus per grid barrier, tile wait (/ blocks) and launch a fixed latency:\n";
+  out +=
+      "coal%: distinct bytes the lanes asked for / bytes of the 32-byte sectors they touched. L2 MB: those sectors, "
+      "every\n"
+      "warp access; DRAM MB: distinct sectors per stage (a stage ends at a grid barrier). smem conf: shared-memory\n"
+      "passes beyond the fewest (bank conflicts). Estimate: per stage max(DRAM bytes / DRAM bandwidth, L2 bytes /\n"
+      "L2 bandwidth, flops / FP32 peak), plus per grid barrier, tile wait (/ blocks) and launch a fixed latency:\n";
   for (const GpuModel& g : gpus)
     out += fmt::format("  {}: DRAM {:.2f} TB/s, L2 {:.1f} TB/s, {:.0f} TFLOP/s, barrier {:.1f} us, wait {:.1f} us, "
                        "launch {:.1f} us\n",
@@ -133,9 +137,11 @@ std::string perfReportJson(const std::vector<std::pair<std::string, KernelCounts
                         {"load_requests", t.loadRequests},
                         {"load_sectors", t.loadSectors},
                         {"load_bytes", t.loadBytes},
+                        {"load_useful_bytes", t.loadUsefulBytes},
                         {"store_requests", t.storeRequests},
                         {"store_sectors", t.storeSectors},
                         {"store_bytes", t.storeBytes},
+                        {"store_useful_bytes", t.storeUsefulBytes},
                         {"unique_sectors", t.uniqueSectors},
                         {"shared_requests", t.sharedRequests},
                         {"shared_wavefronts", t.sharedWavefronts},

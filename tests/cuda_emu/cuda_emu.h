@@ -234,7 +234,8 @@ namespace cocktail_emu {
 struct WarpAccess {
   bool shared = false, store = false;
   uint64_t bytes = 0;
-  std::vector<uint64_t> units;  // 32-byte sectors (global memory) or 4-byte words (shared memory) touched
+  std::vector<uint64_t> units;    // 32-byte sectors (global memory) or 4-byte words (shared memory) touched
+  std::vector<uint64_t> offsets;  // each lane's first byte (global memory)
 };
 /// Per site, in a warp or a lane: its accesses since the last barrier.
 struct SiteAccesses {
@@ -317,14 +318,21 @@ COCKTAIL_EMU_UNCOUNTED inline void retire(WarpAccess& w, PerfStage& st) {
     return;
   }
   countUnique(w.units.data(), distinct, st);
+  // One instruction: every lane accesses as many bytes.
+  std::sort(w.offsets.begin(), w.offsets.end());
+  const uint64_t lanes = w.offsets.size(),
+                 addresses = static_cast<uint64_t>(std::unique(w.offsets.begin(), w.offsets.end()) - w.offsets.begin());
+  const uint64_t useful = lanes ? w.bytes / lanes * addresses : 0;
   if (w.store) {
     ++st.storeRequests;
     st.storeSectors += distinct;
     st.storeBytes += w.bytes;
+    st.storeUsefulBytes += useful;
   } else {
     ++st.loadRequests;
     st.loadSectors += distinct;
     st.loadBytes += w.bytes;
+    st.loadUsefulBytes += useful;
   }
 }
 
@@ -384,6 +392,7 @@ COCKTAIL_EMU_UNCOUNTED inline void countKernelAccess(const void* p, unsigned byt
     WarpAccess& fresh = warp.accesses[warp.live];
     fresh.bytes = 0;
     fresh.units.clear();
+    fresh.offsets.clear();
     accesses.push_back(static_cast<uint32_t>(warp.live++));
   }
   WarpAccess& w = warp.accesses[accesses[occurrence]];
@@ -393,6 +402,7 @@ COCKTAIL_EMU_UNCOUNTED inline void countKernelAccess(const void* p, unsigned byt
   // Offsets, not addresses: the arena is 256-byte aligned as cudaMalloc's
   // memory is, and shared memory starts at bank 0.
   const uint64_t offset = static_cast<uint64_t>(a - (shared ? sharedBegin : perf.arenaBegin));
+  if (!shared) w.offsets.push_back(offset);
   const unsigned shift = shared ? 2 : 5;
   for (uint64_t u = offset >> shift; u <= (offset + bytes - 1) >> shift; ++u) w.units.push_back(u);
 }
