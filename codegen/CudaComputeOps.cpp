@@ -60,6 +60,7 @@ void Generator::emitLinear(const Op& op, const TensorRef& o) {
     line(fmt::format("acc += {} * wt[({} - row0) * {} + k];", at(x, xc), col, staged->cols));
   else
     line(fmt::format("acc += {} * {};", at(x, xc), at(w, {col, "k"})));
+  line("COCKTAIL_COUNT_FLOPS(2);");
   close();
   line(t == DType::F32 ? "acc = cocktail_warp_sum(acc);" : "for (int o = 16; o > 0; o >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, o);");
   if (op.numOperands() > 2)
@@ -88,6 +89,7 @@ void Generator::emitMatmul(const Op& op, const TensorRef& o) {
   line(fmt::format("{} acc = 0;", ctypeOf(o.dtype)));
   open(fmt::format("for (i64 k = 0; k < {}; ++k)", a.dims.back().str()));
   line(fmt::format("acc += {} * {};", at(a, ac), at(b, bc)));
+  line("COCKTAIL_COUNT_FLOPS(2);");
   close();
   line(fmt::format("{}[e] = acc;", bufferPointer(o)));
   closeElementLoop();
@@ -141,7 +143,7 @@ void Generator::emitReduction(const Op& op, const TensorRef& o) {
   line(fmt::format("const {} v = {};", ctypeOf(acc), v));
   switch (op.kind()) {
     case OpKind::Sum:
-    case OpKind::Mean: line("acc += v;"); break;
+    case OpKind::Mean: line("acc += v; COCKTAIL_COUNT_FLOPS(1);"); break;
     case OpKind::Amax: line("if (first || v > acc || v != v) acc = v; first = false;"); break;
     case OpKind::Amin: line("if (first || v < acc || v != v) acc = v; first = false;"); break;
     case OpKind::Argmax: line("if (first || v > acc) { acc = v; best = flat; } first = false; ++flat;"); break;
@@ -177,6 +179,7 @@ void Generator::emitSoftmax(const Op& op, const TensorRef& o) {
   line(fmt::format("{} s = 0;", ctypeOf(t)));
   open(fmt::format("for (i64 r = 0; r < {}; ++r)", size));
   line(fmt::format("s += {}({} - m);", fn("exp", t), castTo(t, at(x, rc))));
+  line("COCKTAIL_COUNT_FLOPS(3);");  // a subtraction, an exponential, an addition
   close();
   if (op.kind() == OpKind::Softmax)
     line(fmt::format("{}[e] = {}({} - m) / s;", bufferPointer(o), fn("exp", t), castTo(t, at(x, c))));
@@ -250,6 +253,7 @@ void Generator::emitConv2d(const Op& op, const TensorRef& o) {
   line(fmt::format("const i64 iw = {} * {} - {} + kw * {};", c[3], stride[1], pad[1], dil[1]));
   line(fmt::format("if (iw < 0 || iw >= {}) continue;", x.dims[3].str()));
   line(fmt::format("acc += {} * {};", at(x, {c[0], "(cbase + ci)", "ih", "iw"}), at(w, {c[1], "ci", "kh", "kw"})));
+  line("COCKTAIL_COUNT_FLOPS(2);");
   close();
   close();
   close();
@@ -326,6 +330,7 @@ void Generator::emitConvTranspose2d(const Op& op, const TensorRef& o) {
       "acc += {} * {};",
       at(x, {c[0], "(cbase + ci)", fmt::format("(th / {})", stride[0]), fmt::format("(tw / {})", stride[1])}),
       at(w, {"(cbase + ci)", "oc", "kh", "kw"})));
+  line("COCKTAIL_COUNT_FLOPS(2);");
   close();
   close();
   close();

@@ -55,6 +55,23 @@ DType computeType(const Op& op) {
   return anyInt ? DType::I64 : DType::I1;
 }
 
+/// Floating-point operations an elementwise op does per element, for the
+/// emulator's count (COCKTAIL_COUNT_FLOPS): one per arithmetic op on floats,
+/// none for copies, casts, selects and integer or boolean work.
+int64_t elementwiseFlops(const Op& op) {
+  switch (op.kind()) {
+    case OpKind::Cast:
+    case OpKind::CastLike:
+    case OpKind::CopyInto:
+    case OpKind::ToTensor:
+    case OpKind::Full:
+    case OpKind::FullLike:
+    case OpKind::Where:
+    case OpKind::MaskedFill: return 0;
+    default: return ir::isFloating(computeType(op)) ? 1 : 0;
+  }
+}
+
 }  // namespace
 
 // ---- loops and addressing -----------------------------------------------------------------
@@ -473,6 +490,7 @@ void Generator::emitElementwise(const Op& op, const std::vector<TensorRef>& out)
       for (size_t i = 0; i < op.numOperands(); ++i) args.push_back(operandValue(op, i, c, t));
   }
   line(fmt::format("{}[e] = {};", bufferPointer(o), castTo(o.dtype, elementwiseExpr(op, args, t))));
+  if (int64_t flops = elementwiseFlops(op)) line(fmt::format("COCKTAIL_COUNT_FLOPS({});", flops));
   closeElementLoop();
 }
 
@@ -489,6 +507,7 @@ void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
   const std::vector<std::string> c = emitCoords(o.dims, "e", "c", true);
   std::map<const Value*, std::string> local;
   int next = 0;
+  int64_t flops = 0;
   for (size_t i = 0; i < body.numArguments(); ++i) {
     const Value* arg = body.argument(i);
     const std::string name = fmt::format("x{}", next++);
@@ -518,7 +537,9 @@ void Generator::emitFused(const Op& op, const std::vector<TensorRef>& out) {
     line(fmt::format("const {} {} = {};  // {}", ctypeOf(rt), name, castTo(rt, elementwiseExpr(inner, args, t)),
                      inner.name()));
     local[inner.result()] = name;
+    flops += elementwiseFlops(inner);
   }
+  if (flops) line(fmt::format("COCKTAIL_COUNT_FLOPS({});", flops));
   closeElementLoop();
 }
 

@@ -10,7 +10,8 @@ namespace cocktail::codegen {
 namespace {
 
 /// Up to the elementwise math.
-constexpr std::string_view kPreludeHead = R"cuda(// ---- Cocktail device prelude -------------------------------------------------
+constexpr std::string_view kPreludeHead =
+    R"cuda(// ---- Cocktail device prelude -------------------------------------------------
 typedef long long i64;
 
 #ifndef COCKTAIL_SPIN_WAIT
@@ -22,6 +23,18 @@ typedef long long i64;
 // The block's dynamic shared memory, sized by the launch (resident weights).
 // The emulation harness defines its own: one buffer per emulated block.
 #define COCKTAIL_DYNAMIC_SHARED(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
+
+// Counting hooks: the emulation harness's perf report (tests/cuda_emu/
+// cuda_emu.h) defines them; on a GPU they are nothing.
+#ifndef COCKTAIL_COUNT_GRID_BARRIER
+#define COCKTAIL_COUNT_GRID_BARRIER()
+#endif
+#ifndef COCKTAIL_COUNT_TILE_WAIT
+#define COCKTAIL_COUNT_TILE_WAIT()
+#endif
+#ifndef COCKTAIL_COUNT_FLOPS
+#define COCKTAIL_COUNT_FLOPS(n)
 #endif
 
 __device__ __forceinline__ i64 cocktail_min(i64 a, i64 b) { return a < b ? a : b; }
@@ -61,6 +74,7 @@ __device__ void cocktail_grid_sync(unsigned int* barrier) {
     const unsigned int seen = *generation;
     __threadfence();  // this block's writes before its arrival
     if (atomicAdd(barrier, 1u) == gridDim.x - 1) {
+      COCKTAIL_COUNT_GRID_BARRIER();  // the last block to arrive: the others wait for it
       atomicExch(barrier, 0u);
       __threadfence();
       atomicAdd(barrier + 1, 1u);
@@ -85,6 +99,7 @@ __device__ void cocktail_publish_tile(unsigned int* counter, unsigned int epoch)
 }
 __device__ void cocktail_wait_tiles(unsigned int* counters, i64 first, i64 last, unsigned int epoch) {
   if (threadIdx.x == 0) {
+    COCKTAIL_COUNT_TILE_WAIT();
     for (i64 t = first; t <= last; ++t) {
       volatile unsigned int* c = counters + t;
       while (*c < epoch) COCKTAIL_SPIN_WAIT();

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -34,9 +35,20 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   const std::string library = (fs::path(dir) / "module.so").string();
   std::ofstream(source) << cudaSource;
   // The same text NVRTC compiles, as C++ with the emulation header in front.
-  const std::string command =
+  std::string command =
       fmt::format("{} -std=c++17 -O1 -g0 -fPIC -shared -w -DCOCKTAIL_EMULATION -include {} -x c++ {} -o {} 2>&1",
                   COCKTAIL_EMU_CXX, COCKTAIL_EMU_HEADER, source, library);
+  if (options.countPerformance) {
+    // GCC's ThreadSanitizer instrumentation calls __tsan_read4 and the like at
+    // every load and store; cuda_emu.h defines them to count. Compiled
+    // apart and linked without libtsan, so nothing else of TSan comes in.
+    const std::string object = (fs::path(dir) / "module.o").string();
+    command = fmt::format(
+        "{0} -std=c++17 -O2 -g0 -fPIC -w -DCOCKTAIL_EMULATION -DCOCKTAIL_PERF_COUNTERS -fsanitize=thread "
+        "--param tsan-instrument-func-entry-exit=0 --param tsan-distinguish-volatile=1 -include {1} -x c++ {2} "
+        "-c -o {3} 2>&1 && {0} -shared {3} -o {4} 2>&1",
+        COCKTAIL_EMU_CXX, COCKTAIL_EMU_HEADER, source, object, library);
+  }
   std::string log;
   if (FILE* p = popen(command.c_str(), "r")) {
     char buf[4096];
@@ -50,6 +62,12 @@ ir::Expected<std::unique_ptr<EmuDevice>> EmuDevice::create(const runtime::cuda::
   if (!d->library_) return ir::Status::error(fmt::format("cannot load the emulated module: {}", dlerror()));
   d->launch_ = reinterpret_cast<Launch>(dlsym(d->library_, "cocktail_emu_launch"));
   if (!d->launch_) return ir::Status::error("the emulated module has no cocktail_emu_launch");
+  if (options.countPerformance) {
+    d->perfBegin_ = reinterpret_cast<PerfBegin>(dlsym(d->library_, "cocktail_emu_perf_begin"));
+    d->perfStages_ = reinterpret_cast<PerfStages>(dlsym(d->library_, "cocktail_emu_perf_stages"));
+    if (!d->perfBegin_ || !d->perfStages_)
+      return ir::Status::error("the emulated module does not count (no cocktail_emu_perf_*)");
+  }
   for (const runtime::cuda::KernelInfo& k : plan.kernels) {
     auto entry = reinterpret_cast<Entry>(dlsym(d->library_, ("cocktail_emu_" + k.name).c_str()));
     if (!entry) return ir::Status::error(fmt::format("the emulated module has no entry for kernel {}", k.name));
@@ -98,10 +116,22 @@ ir::Status EmuDevice::launch(const runtime::cuda::KernelInfo& kernel, int64_t gr
   // device and thread it comes from (the server runs an instance per thread).
   static std::mutex oneLaunchAtATime;
   std::lock_guard<std::mutex> lock(oneLaunchAtATime);
+  if (perfBegin_) perfBegin_(arena_, static_cast<unsigned long long>(arenaBytes_));
   if (launch_(entries_.at(kernel.name), frame.data(), blocks, options_.blockThreads,
               static_cast<unsigned long long>(kernel.sharedBytes), options_.switchLimit) != 0)
     return ir::Status::error(fmt::format("emulated kernel {} did not finish within {} fiber switches (a deadlock?)",
                                          kernel.name, options_.switchLimit));
+  if (perfStages_) {
+    auto it = std::find_if(counts_.begin(), counts_.end(), [&](const auto& c) { return c.first == kernel.name; });
+    if (it == counts_.end()) it = counts_.insert(counts_.end(), {kernel.name, KernelCounts{}});
+    const cocktail_emu::PerfStage* stages = nullptr;
+    const size_t n = perfStages_(&stages);
+    KernelCounts& c = it->second;
+    ++c.launches;
+    c.grids.push_back(blocks);
+    c.stagesPerLaunch.push_back(n);
+    c.stages.insert(c.stages.end(), stages, stages + n);
+  }
   return ir::Status::success();
 }
 

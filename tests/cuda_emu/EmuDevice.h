@@ -16,6 +16,7 @@
 
 #include "ir/Status.h"
 #include "runtime/cuda/PlanRunner.h"
+#include "tests/cuda_emu/EmuCounters.h"
 
 namespace cocktail::cuda_emu {
 
@@ -27,6 +28,18 @@ struct EmuOptions {
   unsigned long long switchLimit = 1'000'000'000ULL;
   /// Where to keep the generated source and the library (default: a fresh temporary folder).
   std::string workDir;
+  /// Count memory traffic, bank conflicts, syncs and flops per launch (cuda_emu.h's
+  /// COCKTAIL_PERF_COUNTERS; the module is instrumented, and runs a few times slower).
+  bool countPerformance = false;
+};
+
+/// What a kernel's launches did, stage by stage (a stage ends at a grid barrier).
+struct KernelCounts {
+  int64_t launches = 0;
+  /// The grid of each launch, and how many of `stages` it took.
+  std::vector<unsigned> grids;
+  std::vector<size_t> stagesPerLaunch;
+  std::vector<cocktail_emu::PerfStage> stages;
 };
 
 class EmuDevice final : public runtime::cuda::KernelDevice {
@@ -44,14 +57,21 @@ class EmuDevice final : public runtime::cuda::KernelDevice {
 
   /// Launches so far, and fiber switches they took.
   int64_t launches() const { return launches_; }
+  /// Per kernel, in order of first launch; empty unless `countPerformance`.
+  const std::vector<std::pair<std::string, KernelCounts>>& counts() const { return counts_; }
 
  private:
   EmuDevice() = default;
   using Entry = void (*)(const void*);
   using Launch = int (*)(Entry, const void*, unsigned, unsigned, unsigned long long, unsigned long long);
+  using PerfBegin = void (*)(const void*, unsigned long long);
+  using PerfStages = size_t (*)(const cocktail_emu::PerfStage**);
   EmuOptions options_;
   void* library_ = nullptr;
   Launch launch_ = nullptr;
+  PerfBegin perfBegin_ = nullptr;
+  PerfStages perfStages_ = nullptr;
+  std::vector<std::pair<std::string, KernelCounts>> counts_;
   std::map<std::string, Entry> entries_;
   char* arena_ = nullptr;
   int64_t arenaBytes_ = 0;

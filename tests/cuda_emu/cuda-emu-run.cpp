@@ -2,10 +2,13 @@
 //
 //   cuda-emu-run MODEL.cocktail --inputs IN.pt [--reference MODEL.pt] [--rtol 1e-4]
 //                [--blocks 4] [--threads 64] [--outputs OUT.pt]
+//                [--perf-report] [--perf-json FILE]
 //
 // The artifact's generated CUDA (compiled for the CPU against cuda_emu.h)
 // runs through the same plan runner a GPU would use, every CUDA thread a
 // fiber; the outputs are compared with the TorchScript interpreter's.
+// --perf-report counts what the kernels did (PerfReport.h) and prints it
+// with a roofline estimate for an H100 and an H200.
 //
 //===----------------------------------------------------------------------===//
 #include <chrono>
@@ -20,6 +23,7 @@
 #include "runtime/TorchInterop.h"
 #include "runtime/cuda/PlanRunner.h"
 #include "tests/cuda_emu/EmuDevice.h"
+#include "tests/cuda_emu/PerfReport.h"
 
 namespace {
 
@@ -34,7 +38,8 @@ int failStatus(const ir::Status& status) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a CUDA artifact's generated kernels in the CPU emulation harness.", "cuda-emu-run"};
-  std::string artifactPath, inputsPath, outputsPath, reference, sourcePath;
+  std::string artifactPath, inputsPath, outputsPath, reference, sourcePath, perfJson;
+  bool perfReport = false;
   double rtol = 1e-4;
   cuda_emu::EmuOptions options;
   app.add_option("artifact", artifactPath, "A .cocktail file written by cocktail-compile --target cuda")->required();
@@ -48,6 +53,11 @@ int main(int argc, char** argv) {
   app.add_option("--source", sourcePath,
                  "Run this CUDA source instead of the artifact's (same kernels and layout): for testing the\n"
                  "harness itself, e.g. that it notices a missing barrier");
+  app.add_flag("--perf-report", perfReport,
+               "Count global-memory sectors, shared-memory bank conflicts, grid barriers, tile waits and flops per\n"
+               "kernel (an instrumented build of the module, a few times slower) and print them with a roofline\n"
+               "estimate of the time on an H100 and an H200");
+  app.add_option("--perf-json", perfJson, "With --perf-report: also write the counts, stage by stage, as JSON here");
   CLI11_PARSE(app, argc, argv);
 
   auto artifact = runtime::loadArtifact(artifactPath);
@@ -63,6 +73,8 @@ int main(int argc, char** argv) {
     text << in.rdbuf();
     source = text.str();
   }
+  if (!perfJson.empty() && !perfReport) return failStatus(ir::Status::error("--perf-json needs --perf-report"));
+  options.countPerformance = perfReport;
   auto device = cuda_emu::EmuDevice::create(*code->cudaPlan, source, options);
   if (!device) return failStatus(device.status());
   runtime::cuda::PlanRunner runner(*code->cudaPlan, *artifact->program, **device);
@@ -83,6 +95,15 @@ int main(int argc, char** argv) {
   for (size_t i = 0; i < outputs->size(); ++i) fmt::print("output {}: {}\n", i, runtime::describe((*outputs)[i]));
   fmt::print("emulated {} launches ({} blocks x {} threads when persistent) in {:.2f} s\n", (*device)->launches(),
              options.persistentBlocks, options.blockThreads, seconds);
+  if (perfReport) {
+    const std::vector<cuda_emu::GpuModel> gpus = {cuda_emu::h100(), cuda_emu::h200()};
+    fmt::print("{}", cuda_emu::perfReportText((*device)->counts(), gpus));
+    if (!perfJson.empty()) {
+      std::ofstream out(perfJson);
+      out << cuda_emu::perfReportJson((*device)->counts(), gpus) << "\n";
+      if (!out) return failStatus(ir::Status::error(fmt::format("cannot write '{}'", perfJson)));
+    }
+  }
   if (!outputsPath.empty())
     if (ir::Status s = runtime::saveValuesFile(*outputs, outputsPath); !s.ok()) return failStatus(s);
   if (!reference.empty()) {

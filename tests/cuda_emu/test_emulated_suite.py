@@ -9,6 +9,7 @@ Inputs are small (few steps) so that every model runs in seconds; the
 signatures keep the suite's bounds and batches, so the kernels are the suite's.
 """
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -132,3 +133,34 @@ def test_harness_notices_missing_tile_counter_waits(artifacts, tmp_path):
     those waits a block reads gates other blocks have not written yet."""
     expect_mismatch_without(artifacts, tmp_path, "lstm", 2, "if (hi > lo) cocktail_wait_tiles(",
                             "if (false) cocktail_wait_tiles(", "tile counter waits")
+
+
+def perf_report(artifacts, tmp_path, name, steps):
+    """cuda-emu-run --perf-report on `name` at batch 1 for `steps` steps: (stdout, the JSON report)."""
+    model, artifact = artifacts[(name, 1)]
+    inputs = tmp_path / f"inputs{steps}.pt"
+    torch.save(suite.get(name).example_inputs(1, seed=1, steps=steps), str(inputs))
+    report = tmp_path / f"perf{steps}.json"
+    cmd = [str(EMU_RUN), str(artifact), "--inputs", str(inputs), "--reference", str(model),
+           "--perf-report", "--perf-json", str(report)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, f"$ {' '.join(cmd)}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout, json.loads(report.read_text())
+
+
+def test_perf_report_counts_a_suite_model_step_by_step(artifacts, tmp_path):
+    """The LSTM's counts in the emulator: its persistent loop's flops, traffic and
+    barriers grow with the steps it runs, the time is labelled an estimate, and
+    the outputs still match TorchScript with the counting build."""
+    out1, one = perf_report(artifacts, tmp_path, "lstm", 1)
+    out2, two = perf_report(artifacts, tmp_path, "lstm", 2)
+    assert "ESTIMATES" in out1 and "est H100 ms" in out1 and "within" in out1
+    loop1 = next(k for k in one["kernels"] if k["name"].endswith("_loop"))
+    loop2 = next(k for k in two["kernels"] if k["name"].endswith("_loop"))
+    # A step: 10 layers of two 1024x256 GEMVs (2 flops a weight) and the cell's elementwise ops.
+    step_flops = loop2["flops"] - loop1["flops"]
+    assert 10 * 2 * 2 * 1024 * 256 <= step_flops < 1.1 * 10 * 2 * 2 * 1024 * 256
+    # Every weight is read once a step, at least (4 bytes each, whole sectors).
+    assert loop2["load_sectors"] - loop1["load_sectors"] >= 10 * 2 * 1024 * 256 * 4 // 32
+    assert loop2["grid_barriers"] > loop1["grid_barriers"] > 0
+    assert loop1["est_ms"]["H100"] > loop1["est_ms"]["H200"] > 0
