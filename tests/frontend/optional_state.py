@@ -2,7 +2,8 @@
 # carried by a loop) is carried as two values: an i1 that is true while it
 # is None, and the tensor, undef until the first step sets it. `h is None`
 # reads the flag; nn.GRUCell's `if hx is None: zeros` stays a branch on it.
-# (The CUDA generator does not take this yet: it refuses the undef operand.)
+# The loop's state is typed by what the body yields (the undef start says
+# nothing); the CUDA generator gives it storage from that type.
 #
 # RUN: %python %s %t.pt
 # RUN: cocktail-compile %t.pt -q --input 'xs:f32[T<=8,B<=3,8]' --emit ir --no-locations | FileCheck %s
@@ -11,8 +12,8 @@
 # CHECK:      size(%xs
 # CHECK:      [[NONE:%[^ ]+]] = constant true : i1
 # CHECK-NEXT: [[UNDEF:%[^ ]+]] = undef : tensor
-# CHECK-NEXT: [[FLAG:%[^,]+]], [[H:%[^ ]+]] = loop({{%[^,]+}}, {{%[^,]+}}, [[NONE]], [[UNDEF]]) : i1, tensor {
-# CHECK-NEXT:   ^({{%[^:]+}}: i64, [[ISNONE:%[^:]+]]: i1, [[HIN:%[^:]+]]: tensor):
+# CHECK-NEXT: [[FLAG:%[^,]+]], [[H:%[^ ]+]] = loop({{%[^,]+}}, {{%[^,]+}}, [[NONE]], [[UNDEF]]) : i1, f32[B,16] {
+# CHECK-NEXT:   ^({{%[^:]+}}: i64, [[ISNONE:%[^:]+]]: i1, [[HIN:%[^:]+]]: f32[B,16]):
 # CHECK:        if([[ISNONE]])
 # CHECK:          full
 # CHECK:        } else {
