@@ -29,16 +29,6 @@ Type i1() { return Type::scalar(DType::I1); }
 Attributes dimAttr(int64_t d) { return attrs({{"dim", d}}); }
 Attributes sliceAttr(int64_t d) { return attrs({{"dim", d}, {"step", int64_t{1}}}); }
 
-/// if (failed) raise message: a check PyTorch makes on the data at run time.
-void raiseIf(ir::Builder& b, ir::Value* failed, const std::string& message) {
-  ir::Op* check = b.create(OpKind::If, {failed}, {});
-  ir::Builder raise(check->addRegion());
-  raise.setLoc(b.loc());
-  raise.create(OpKind::Raise, {}, {}, attrs({{"message", message}}));
-  raise.create(OpKind::Yield, {}, {});
-  ir::Builder(check->addRegion()).create(OpKind::Yield, {}, {});
-}
-
 /// any(t) of a 1-d bool tensor, as an i1: a count, which every target has.
 ir::Value* anyOf(ir::Builder& b, ir::Value* t) {
   ir::Value* count = b.create1(OpKind::Sum, {b.create1(OpKind::Cast, {t}, tensorT(), attrs({{"dtype", DType::I64}}))},
@@ -50,29 +40,29 @@ ir::Value* anyOf(ir::Builder& b, ir::Value* t) {
 /// in its order, plus one it leaves to an out-of-range copy: no row longer
 /// than the padded input.
 void checkLengths(ir::Builder& b, ir::Value* x, ir::Value* lengths, ir::Value* steps, ir::Value* batch) {
-  raiseIf(b, b.create1(OpKind::Eq, {b.create1(OpKind::Numel, {x}, i64()), b.constantInt(0)}, i1()),
-          "pack_padded_sequence: Cannot pack empty tensors.");
-  raiseIf(b, b.create1(OpKind::Ne, {b.create1(OpKind::Rank, {lengths}, i64()), b.constantInt(1)}, i1()),
-          "pack_padded_sequence: 'lengths' argument should be a 1D CPU int64 tensor");
+  emitRaiseIf(b, b.create1(OpKind::Eq, {b.create1(OpKind::Numel, {x}, i64()), b.constantInt(0)}, i1()),
+              "pack_padded_sequence: Cannot pack empty tensors.");
+  emitRaiseIf(b, b.create1(OpKind::Ne, {b.create1(OpKind::Rank, {lengths}, i64()), b.constantInt(1)}, i1()),
+              "pack_padded_sequence: 'lengths' argument should be a 1D CPU int64 tensor");
   ir::Value* rows = b.create1(OpKind::Size, {lengths, b.constantInt(0)}, i64());
-  raiseIf(b, b.create1(OpKind::Ne, {rows, batch}, i1()),
-          "pack_padded_sequence: Expected `len(lengths)` to be equal to batch_size");
+  emitRaiseIf(b, b.create1(OpKind::Ne, {rows, batch}, i1()),
+              "pack_padded_sequence: Expected `len(lengths)` to be equal to batch_size");
   ir::Value* last = b.create1(OpKind::Select, {lengths, b.create1(OpKind::Sub, {rows, b.constantInt(1)}, i64())},
                               tensorT(), dimAttr(0));
-  raiseIf(b, b.create1(OpKind::ToScalar, {b.create1(OpKind::Le, {last, b.constantInt(0)}, tensorT())}, i1()),
-          "pack_padded_sequence: Length of all samples has to be greater than 0, but found an element in "
-          "'lengths' that is <= 0");
+  emitRaiseIf(b, b.create1(OpKind::ToScalar, {b.create1(OpKind::Le, {last, b.constantInt(0)}, tensorT())}, i1()),
+              "pack_padded_sequence: Length of all samples has to be greater than 0, but found an element in "
+              "'lengths' that is <= 0");
   ir::Value* later = b.create1(OpKind::Slice, {lengths, b.constantInt(1), rows}, tensorT(), sliceAttr(0));
   ir::Value* earlier =
       b.create1(OpKind::Slice, {lengths, b.constantInt(0), b.create1(OpKind::Sub, {rows, b.constantInt(1)}, i64())},
                 tensorT(), sliceAttr(0));
-  raiseIf(b, anyOf(b, b.create1(OpKind::Gt, {later, earlier}, tensorT())),
-          "pack_padded_sequence: `lengths` array must be sorted in decreasing order when `enforce_sorted` is "
-          "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep "
-          "this requirement if you do not need ONNX exportability.");
-  raiseIf(b, anyOf(b, b.create1(OpKind::Gt, {lengths, steps}, tensorT())),
-          "pack_padded_sequence: a length is greater than the padded input's sequence length (its dim 0, or "
-          "dim 1 with batch_first=True)");
+  emitRaiseIf(b, anyOf(b, b.create1(OpKind::Gt, {later, earlier}, tensorT())),
+              "pack_padded_sequence: `lengths` array must be sorted in decreasing order when `enforce_sorted` is "
+              "True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep "
+              "this requirement if you do not need ONNX exportability.");
+  emitRaiseIf(b, anyOf(b, b.create1(OpKind::Gt, {lengths, steps}, tensorT())),
+              "pack_padded_sequence: a length is greater than the padded input's sequence length (its dim 0, or "
+              "dim 1 with batch_first=True)");
 }
 
 /// _pack_padded_sequence(input, lengths, batch_first) -> (data, batch_sizes)
