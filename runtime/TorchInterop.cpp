@@ -417,9 +417,11 @@ Difference compareOutputs(const std::vector<RuntimeValue>& actual, const std::ve
     }
     if (ta.numel() == 0) continue;
     at::Tensor da = ta.to(at::kDouble), de = te.to(at::kDouble);
-    // NaN where the reference has NaN is agreement; anywhere else it is infinitely wrong.
-    at::Tensor bothNan = da.isnan().logical_and(de.isnan());
-    at::Tensor diff = (da - de).abs().masked_fill(bothNan, 0.0).nan_to_num(INFINITY, INFINITY, INFINITY);
+    // NaN where the reference has NaN is agreement, and so is the same
+    // infinity (an attention mask's -inf, whose difference is NaN); anything
+    // else that is not finite is infinitely wrong.
+    at::Tensor agree = da.isnan().logical_and(de.isnan()).logical_or(da == de);
+    at::Tensor diff = (da - de).abs().masked_fill(agree, 0.0).nan_to_num(INFINITY, INFINITY, INFINITY);
     double maxAbs = diff.max().item<double>();
     double scale = de.abs().nan_to_num(0.0, 0.0, 0.0).max().item<double>();
     d.maxAbs = std::max(d.maxAbs, maxAbs);

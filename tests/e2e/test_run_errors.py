@@ -241,3 +241,28 @@ def test_run_stack_of_a_list_no_step_appended_to_fails_like_pytorch(tmp_path):
     assert ok.returncode == 0, describe(ok)
     proc = run_tool("cocktail-run", art, "--inputs", save_inputs(tmp_path / "zero.pt", [torch.ones(3), 0]))
     expect_clean_failure(proc, "stack expects a non-empty TensorList", "test_run_errors.py:")
+
+
+class CausalMask(nn.Module):
+    """An attention mask as an output: -inf above the diagonal, 0 below."""
+
+    def forward(self, x):
+        return torch.triu(torch.full((x.size(0), x.size(0)), float("-inf")), diagonal=1) + x.sum() * 0.0
+
+
+def test_reference_agrees_on_equal_infinities(tmp_path):
+    """--reference counts the same infinity on both sides as agreement (their
+    difference is NaN; it used to report an infinite error and exit 1), and
+    NaN against NaN."""
+    model = tmp_path / "mask.pt"
+    torch.jit.script(CausalMask()).save(str(model))
+    artifact = tmp_path / "mask.cocktail"
+    proc = run_tool("cocktail-compile", model, "--input", "x:f32[4]", "-o", artifact)
+    assert proc.returncode == 0, describe(proc)
+    inputs = save_inputs(tmp_path / "in.pt", [torch.randn(4)])
+    proc = run_tool("cocktail-run", artifact, "--inputs", inputs, "--reference", model)
+    assert proc.returncode == 0, describe(proc)
+    assert "max abs error 0," in proc.stdout
+    nan_inputs = save_inputs(tmp_path / "nan.pt", [torch.tensor([float("nan"), 1.0, 2.0, 3.0])])
+    proc = run_tool("cocktail-run", artifact, "--inputs", nan_inputs, "--reference", model)
+    assert proc.returncode == 0, describe(proc)  # NaN against NaN: agreement
