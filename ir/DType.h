@@ -53,6 +53,13 @@ constexpr int64_t dtypeSize(DType t) {
   return 0;
 }
 
+/// Every spelling, space-separated ("f32 f64 ..."): for help texts and errors.
+constexpr std::string_view kDTypeNames =
+#define COCKTAIL_DTYPE_LIST(E, N, S) N " "
+    COCKTAIL_DTYPES(COCKTAIL_DTYPE_LIST)
+#undef COCKTAIL_DTYPE_LIST
+        "";
+
 /// Inverse of dtypeName; nullopt for an unknown spelling.
 constexpr std::optional<DType> parseDType(std::string_view name) {
 #define COCKTAIL_DTYPE_PARSE(E, N, S) \

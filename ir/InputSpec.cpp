@@ -77,8 +77,7 @@ Expected<InputSpec> parseInputSpec(std::string_view text) {
   std::string_view dtypeText = trim(rest.substr(0, bracket));
   if (dtypeText == "none") return fail("'none' takes no dims: write NAME:none for an absent Optional argument");
   auto dtype = parseDType(dtypeText);
-  if (!dtype)
-    return fail(fmt::format("unknown dtype '{}' (one of f32, f64, f16, bf16, i64, i32, i1, or none)", dtypeText));
+  if (!dtype) return fail(fmt::format("unknown dtype '{}' (one of {}or none)", dtypeText, kDTypeNames));
   if (bracket == std::string_view::npos) {
     if (*dtype != DType::I64 && *dtype != DType::F64 && *dtype != DType::I1)
       return fail(fmt::format("a scalar must be i64, f64 or i1, not {}; a tensor needs dims, e.g. '{}:{}[4]'",

@@ -68,9 +68,11 @@ int main(int argc, char** argv) {
   app.add_option("--input", inputs,
                  "One per argument of forward, NAME:DTYPE[DIMS]: dims are numbers or a symbol with an upper\n"
                  "bound, e.g. --input 'xs:f32[T<=128,4,64]'; a scalar is NAME:DTYPE, e.g. --input steps:i64.\n"
-                 "DTYPE is one of f32 f64 f16 bf16 i64 i32 i1. An Optional argument that is None is NAME:none,\n"
-                 "e.g. --input lengths:none: its `is None` tests fold, and the compiled model does not take it;\n"
-                 "given, it takes its element's spec, e.g. --input 'lengths:i64[B]'");
+                 "DTYPE is one of " +
+                     std::string(ir::kDTypeNames) +
+                     "(u8: .byte() masks). An Optional argument that is None is NAME:none,\n"
+                     "e.g. --input lengths:none: its `is None` tests fold, and the compiled model does not take it;\n"
+                     "given, it takes its element's spec, e.g. --input 'lengths:i64[B]'");
   app.add_option("--target", target, "Where the model will run: cpu, cuda, or auto (default: cuda when this build has the CUDA backend\nand this machine a GPU, else cpu)")
       ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_option("--arch", archs,

@@ -143,7 +143,7 @@ TEST(InputSpecTest, BadName) {
 TEST(InputSpecTest, UnknownDType) {
   std::string e = parseError("xs:float32[4]");
   EXPECT_THAT(e, HasSubstr("unknown dtype 'float32'"));
-  EXPECT_THAT(e, HasSubstr("f32, f64"));  // lists the valid ones
+  EXPECT_THAT(e, HasSubstr("(one of f32 f64 f16 bf16 i64 i32 i1 u8 or none)"));  // every valid one, from the table
   EXPECT_THAT(parseError("xs:"), HasSubstr("unknown dtype ''"));
   EXPECT_THAT(parseError("n:int"), HasSubstr("unknown dtype 'int'"));
 }
